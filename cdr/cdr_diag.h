@@ -1,0 +1,94 @@
+/*
+ * Diagnostics: where a problem is (file, line, field, value) and what it is.
+ * Library code fills a caller-owned struct cdr_diag and returns a negative
+ * CDR_E_* code; only the command-line front ends print.
+ */
+#ifndef REFEREE_CDR_DIAG_H
+#define REFEREE_CDR_DIAG_H
+
+#include <stddef.h>
+
+enum cdr_code {
+    CDR_OK = 0,
+    CDR_E_NOMEM = -1,
+    CDR_E_IO = -2,
+    CDR_E_CSV = -3,          /* malformed CSV structure */
+    CDR_E_MISSING = -4,      /* required field empty or column absent */
+    CDR_E_BAD_TIME = -5,
+    CDR_E_BAD_NUMBER = -6,   /* duration, price ... */
+    CDR_E_BAD_DIRECTION = -7,
+    CDR_E_BAD_URI = -8,
+    CDR_E_TOO_LONG = -9,
+    CDR_E_DUPLICATE = -10,
+    CDR_E_FIELD_COUNT = -11,
+    CDR_E_UNOBSERVED = -12,  /* capture could not see the leg */
+    CDR_E_NO_RATE = -13,     /* no deck entry in force */
+    CDR_E_TRANSFER = -14,    /* transfer not allowed (emergency, trunk) */
+    CDR_E_DECK = -15,        /* rate deck problem */
+    CDR_E_DB = -16,
+    CDR_E_USAGE = -17,
+    CDR_E_LIMIT = -18,       /* a configured bound was reached */
+};
+
+/* Short fixed text for a code ("invalid timestamp"); never NULL. */
+const char *cdr_strerror(int code);
+
+#define CDR_DIAG_FILE 512
+#define CDR_DIAG_FIELD 64
+#define CDR_DIAG_VALUE 160
+#define CDR_DIAG_TEXT 256
+
+struct cdr_diag {
+    int code;
+    char file[CDR_DIAG_FILE];
+    long line;   /* physical line, 1-based; 0 if none */
+    long column; /* 1-based; 0 if none (deck YAML uses it) */
+    char field[CDR_DIAG_FIELD];
+    char value[CDR_DIAG_VALUE]; /* escaped, truncated with "..." */
+    int has_value;
+    char message[CDR_DIAG_TEXT];
+    char detail[CDR_DIAG_TEXT];
+};
+
+void cdr_diag_clear(struct cdr_diag *d);
+
+/*
+ * Fill d: code, field (may be NULL), value (may be NULL; len bytes, not
+ * NUL-terminated; escaped so control bytes and quotes stay readable) and a
+ * printf-style message.  Returns code, so callers can `return cdr_diag_set(..)`.
+ * file/line are left as they are: the reader sets them.
+ */
+int cdr_diag_set(struct cdr_diag *d, int code, const char *field,
+                 const char *value, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Set the position part. file may be NULL (kept). */
+void cdr_diag_at(struct cdr_diag *d, const char *file, long line, long column);
+
+/* printf-style detail line. */
+void cdr_diag_detail(struct cdr_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Compiler-style text, PostgreSQL primary/detail shape, without trailing
+ * newline:  exports/may.csv:1042: start_time: invalid timestamp "2026-13-01"
+ *             detail: expected ISO 8601 with offset or Z, or RFC 2822
+ * Returns the length snprintf would have written.
+ */
+int cdr_diag_format(const struct cdr_diag *d, char *buf, size_t size);
+
+/* The one-line reason used in rejects: `message "value"` (no position). */
+int cdr_diag_reason(const struct cdr_diag *d, char *buf, size_t size);
+
+/* A growable list of diagnostics, for "report every problem" checks. */
+struct cdr_diag_list {
+    struct cdr_diag *items; /* owned */
+    size_t count, cap;
+    size_t dropped; /* appended after a failed allocation: counted only */
+};
+void cdr_diag_list_init(struct cdr_diag_list *l);
+void cdr_diag_list_free(struct cdr_diag_list *l);
+/* Copies *d in. Never fails: on ENOMEM the entry is only counted. */
+void cdr_diag_list_add(struct cdr_diag_list *l, const struct cdr_diag *d);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * The call record: the raw row as read from CSV (slices by column) and the
+ * validated record built from it.
+ */
+#ifndef REFEREE_CDR_RECORD_H
+#define REFEREE_CDR_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A borrowed byte range, not NUL-terminated. */
+struct cdr_slice {
+    const char *p;
+    size_t n;
+};
+
+/* The columns referee knows, in the canonical order of pending.csv. */
+enum cdr_column {
+    CDR_COL_SID,
+    CDR_COL_PARENT_CALL_SID,
+    CDR_COL_ACCOUNT_SID,
+    CDR_COL_TRUNK_SID,
+    CDR_COL_DIRECTION,
+    CDR_COL_FROM,
+    CDR_COL_TO,
+    CDR_COL_START_TIME,
+    CDR_COL_END_TIME,
+    CDR_COL_DURATION,
+    CDR_COL_STATUS,
+    CDR_COL_PRICE,
+    CDR_COL_PRICE_UNIT,
+    CDR_COL_TRANSFER_TARGET, /* written by referee-capture on parents */
+    CDR_COL_TRANSFER_STATUS,
+    CDR_COL__COUNT
+};
+
+/* snake_case name of a column ("parent_call_sid"). */
+const char *cdr_column_name(enum cdr_column c);
+
+/* Bounds on untrusted input. */
+#define CDR_MAX_FIELD 1024 /* bytes in one field */
+#define CDR_MAX_SID 128    /* bytes in a sid */
+#define CDR_MAX_ROW 65536  /* bytes in one CSV record, all fields */
+
+/*
+ * One CSV row mapped onto the known columns.  present[c] is 0 when the file
+ * has no such column.  Slices point into the reader's buffer and live until
+ * the next cdr_reader_next() call.
+ */
+struct cdr_row {
+    struct cdr_slice field[CDR_COL__COUNT];
+    unsigned char present[CDR_COL__COUNT];
+    const char *file; /* borrowed: the reader's display name */
+    long line;        /* physical line where the record starts, 1-based */
+    long record;      /* data record number, 1-based */
+};
+
+enum cdr_direction {
+    CDR_DIR_TERMINATING = 1, /* trunking-terminating */
+    CDR_DIR_ORIGINATING = 2, /* trunking-originating */
+};
+
+enum cdr_status {
+    CDR_ST_NONE = 0, /* no status given */
+    CDR_ST_COMPLETED,
+    CDR_ST_BUSY,
+    CDR_ST_NO_ANSWER,
+    CDR_ST_FAILED,
+    CDR_ST_CANCELED,
+    CDR_ST_IN_PROGRESS,
+    CDR_ST_UNOBSERVED, /* referee-capture could not see this leg */
+    CDR_ST_OTHER,      /* any other text: recorded, never billed */
+};
+
+/*
+ * A validated record.  Slices borrow from the cdr_row it was built from.
+ * duration is always set: from the duration column, else end - start.
+ */
+struct cdr_record {
+    struct cdr_slice sid, parent_call_sid, account_sid, trunk_sid;
+    struct cdr_slice from, to;
+    struct cdr_slice status_text, price, price_unit;
+    struct cdr_slice transfer_target, transfer_status;
+    enum cdr_direction direction;
+    enum cdr_status status;
+    int64_t start_time; /* UTC epoch seconds */
+    int64_t end_time;   /* valid when has_end_time */
+    int has_end_time;
+    int64_t duration;   /* seconds, >= 0 */
+    const char *file;
+    long line;
+};
+
+/* Only these are billed: completed, or no status and duration > 0. */
+int cdr_record_billable(const struct cdr_record *r);
+
+#endif

@@ -1,0 +1,7 @@
+#include "rating/rt_cli.h"
+
+int
+main(int argc, char **argv)
+{
+    return rt_cli_main(argc, argv);
+}

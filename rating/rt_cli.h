@@ -1,0 +1,17 @@
+/*
+ * referee-rate's command line.  Lives in the library so tests can run it.
+ */
+#ifndef REFEREE_RT_CLI_H
+#define REFEREE_RT_CLI_H
+
+/* Exit codes (contract, documented in --help and the README). */
+enum rt_exit {
+    RT_EXIT_OK = 0,        /* run committed */
+    RT_EXIT_FAILURE = 1,   /* run failed (I/O, database, --max-rejects) */
+    RT_EXIT_DECK = 2,      /* rate deck invalid; nothing read or written */
+    RT_EXIT_USAGE = 64,    /* bad command line */
+};
+
+int rt_cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * Money without floating point.  Rates and amounts are int64 counts of
+ * 10^-9 of the currency unit ("nano"); rates have at most 9 decimals.
+ *
+ * Rounding rule: amount = rate x billable_seconds / 60, computed exactly in
+ * 128-bit integers and rounded ONCE per charge component to the deck's
+ * `decimals` places with the deck's mode:
+ *   half-up   ties away from zero      half-even ties to the even digit
+ *   up        away from zero           down      towards zero
+ */
+#ifndef REFEREE_RT_MONEY_H
+#define REFEREE_RT_MONEY_H
+
+#include "cdr/cdr_diag.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_NANO 1000000000LL
+#define RT_MAX_DECIMALS 9
+
+enum rt_rounding {
+    RT_ROUND_HALF_UP = 1,
+    RT_ROUND_HALF_EVEN,
+    RT_ROUND_UP,
+    RT_ROUND_DOWN,
+};
+
+/* "half-up" ... to the enum; 0 or -1. */
+int rt_rounding_parse(const char *s, size_t n, enum rt_rounding *out);
+const char *rt_rounding_name(enum rt_rounding r);
+
+/*
+ * Strict rate parse: digits, optional '.' and 1..9 digits; a leading '-'
+ * only when allow_negative.  No spaces, exponent or '+'.  0 or a negative
+ * CDR_E_* with d's message saying what is wrong (value, field left to caller).
+ */
+int rt_money_parse(const char *p, size_t n, int allow_negative,
+                   int64_t *out_nano, struct cdr_diag *d);
+
+/*
+ * rate_nano x seconds / 60 rounded to `decimals` places with mode; result in
+ * nano (a multiple of 10^(9-decimals)).  0, or CDR_E_LIMIT on overflow.
+ */
+int rt_money_amount(int64_t rate_nano, int64_t seconds, int decimals,
+                    enum rt_rounding mode, int64_t *out_nano);
+
+/* a + b with overflow check: 0 or CDR_E_LIMIT. */
+int rt_money_add(int64_t a, int64_t b, int64_t *out);
+
+/* Exact decimal text with exactly `decimals` places ("-0.004500"); buf of
+ * at least 32 bytes. Returns the length. */
+int rt_money_format(int64_t nano, int decimals, char *buf, size_t size);
+
+#endif

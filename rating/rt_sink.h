@@ -1,0 +1,120 @@
+/*
+ * Where a run's results go.  The batch driver calls, in this order:
+ * begin, then any mix of call / reject / pending, then commit (or abort on
+ * any failure).  A sink makes the run's output visible only at commit:
+ * the CSV folder renames its temporary files, PostgreSQL commits its one
+ * transaction.  Every struct passed in is borrowed for the call only.
+ */
+#ifndef REFEREE_RT_SINK_H
+#define REFEREE_RT_SINK_H
+
+#include "cdr/cdr_diag.h"
+#include "cdr/cdr_record.h"
+#include "rating/rt_deck.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rt_leg {
+    RT_LEG_SINGLE = 0,
+    RT_LEG_PARENT,
+    RT_LEG_CHILD,
+};
+const char *rt_leg_name(enum rt_leg l); /* "single" "parent" "child" */
+
+enum rt_scenario {
+    RT_SCN_NONE = 0,
+    RT_SCN_TERMINATION_SIP,
+    RT_SCN_TERMINATION_PSTN,
+    RT_SCN_ORIGINATION_SIP,
+    RT_SCN_ORIGINATION_PSTN,
+};
+const char *rt_scenario_name(enum rt_scenario s); /* "termination-sip" ... */
+
+/* One charge component: rate x duration for one service. */
+struct rt_component {
+    int index;                 /* 1 or 2 */
+    enum rt_service service;
+    struct cdr_slice from, to; /* the x -> y of Term(x->y) / Orig(x->y) */
+    char matched[40];          /* prefix digits or "sip" */
+    int64_t rate_nano;
+    const char *rate_text;     /* as in the deck */
+    int64_t duration;          /* seconds of the leg */
+    int64_t billable_seconds;  /* after increments; 0 when not billable */
+    int64_t amount_nano;       /* rounded to the deck's decimals */
+};
+
+/* An accepted call and its components (0 when not rated, e.g. pending). */
+struct rt_call {
+    const struct cdr_record *rec;
+    enum rt_leg leg;
+    enum rt_scenario scenario;
+    int n_components;
+    struct rt_component comp[2];
+    long file_index; /* into rt_run_info.files */
+};
+
+struct rt_input_file {
+    const char *path;      /* as given ("-" for stdin) */
+    char sha256[65];       /* hex */
+    uint64_t size;         /* bytes read */
+    long rows;             /* data rows */
+};
+
+struct rt_run_info {
+    const char *deck_name, *deck_sha256, *currency;
+    int decimals;
+    const struct rt_input_file *files;
+    size_t n_files;
+    int64_t started_at; /* epoch seconds */
+};
+
+/* A record (or file-level problem) not rated. */
+struct rt_reject {
+    const char *file;
+    long line;
+    struct cdr_slice sid; /* may be empty */
+    const char *field;    /* may be "" */
+    const char *reason;   /* message with value */
+    struct cdr_slice raw; /* the raw CSV record, may be empty */
+    int code;             /* CDR_E_* */
+};
+
+struct rt_totals {
+    const char *currency;
+    enum rt_scenario scenario;
+    long components;
+    int64_t amount_nano;
+};
+
+struct rt_summary {
+    long rows_read, calls, components, rejects, pending, duplicates;
+    long skipped_files;
+    int64_t total_nano; /* in the deck's currency */
+    const struct rt_totals *totals; /* one per scenario that occurred */
+    size_t n_totals;
+    int64_t elapsed_ms; /* wall time of the run */
+};
+
+struct rt_sink_ops {
+    int (*begin)(void *self, const struct rt_run_info *run,
+                 struct cdr_diag *d);
+    int (*call)(void *self, const struct rt_call *call, struct cdr_diag *d);
+    int (*reject)(void *self, const struct rt_reject *rej,
+                  struct cdr_diag *d);
+    /* A child whose parent is not in this run; rec is its validated record
+     * and raw the row it came from (for re-feeding as input). */
+    int (*pending)(void *self, const struct cdr_record *rec,
+                   struct cdr_diag *d);
+    int (*commit)(void *self, const struct rt_summary *sum,
+                  struct cdr_diag *d);
+    void (*abort)(void *self);
+    void (*free)(void *self);
+};
+
+struct rt_sink {
+    const struct rt_sink_ops *ops;
+    void *self;
+};
+
+#endif
