@@ -98,6 +98,18 @@ struct rt_totals {
     int64_t amount_nano;
 };
 
+/* What a sink with a store found at commit that the driver cannot know:
+ * call sids already rated by an earlier run are not stored again (they are
+ * listed in the store's rejects), so its counts may be lower. */
+struct rt_store_report {
+    long run_id;            /* the store's id of this run */
+    long calls, components; /* rows stored by this run */
+    long duplicates;        /* sids rated by an earlier run: not stored */
+    long superseded;        /* charge rows replaced (--force, rerate) */
+    long skipped_files;     /* files already loaded: skipped */
+    int64_t total_nano;     /* of the charges stored by this run */
+};
+
 struct rt_summary {
     long rows_read, calls, components, rejects, pending, duplicates;
     long skipped_files;
@@ -105,6 +117,13 @@ struct rt_summary {
     const struct rt_totals *totals; /* one per scenario that occurred */
     size_t n_totals;
     int64_t elapsed_ms; /* wall time of the run */
+    /* Optional (NULL: as given to begin): the input files with their final
+     * sha256, size and rows, when the driver learns them while reading. */
+    const struct rt_input_file *files;
+    size_t n_files;
+    /* Optional out (NULL: not wanted): filled by commit of a sink with a
+     * store.  Add report->duplicates to the printed duplicates. */
+    struct rt_store_report *store;
 };
 
 /* Rows handed back from a sink's store go through the same validation as
