@@ -906,12 +906,11 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                         " AND c.superseded_by_run IS NULL"
                         " RETURNING c.call_sid, c.start_time, c.file_id)"
                         " INSERT INTO referee_old SELECT * FROM u"
+                      /* every call of the old load, whatever became of
+                       * it this time (a scan: --force is a manual fix) */
                       : "WITH u AS (UPDATE referee.calls c"
-                        " SET superseded_by_run = $1 FROM"
-                        " (SELECT DISTINCT sid FROM pg_temp.referee_stg"
-                        "   WHERE sid IS NOT NULL) s"
-                        " WHERE c.call_sid = s.sid"
-                        " AND c.superseded_by_run IS NULL AND c.file_id IN"
+                        " SET superseded_by_run = $1"
+                        " WHERE c.superseded_by_run IS NULL AND c.file_id IN"
                         " (SELECT file_id FROM referee_old_files)"
                         " RETURNING c.call_sid, c.start_time, c.file_id)"
                         " INSERT INTO referee_old SELECT * FROM u",
