@@ -260,7 +260,7 @@ rt_pg_migrate_conn(PGconn *conn, const char *schema_dir, int *from, int *to,
                    struct cdr_diag *d)
 {
     struct migration m[RT_PG_SCHEMA_VERSION + 1];
-    int n, v0, rc;
+    int n, v0 = 0, rc;
 
     if (from != NULL)
         *from = 0;
