@@ -51,7 +51,10 @@ struct rt_call {
     enum rt_scenario scenario;
     int n_components;
     struct rt_component comp[2];
-    long file_index; /* into rt_run_info.files */
+    long file_index; /* into rt_run_info.files; -1 for stored rows */
+    /* 1 when this parent was rated in an earlier run (found in the sink's
+     * store for a child of this run): only its leg and scenario change. */
+    int relabel_only;
 };
 
 struct rt_input_file {
@@ -61,7 +64,15 @@ struct rt_input_file {
     long rows;             /* data rows */
 };
 
+enum rt_run_kind {
+    RT_RUN_RATE = 0, /* rate input files */
+    RT_RUN_RERATE,   /* re-price stored calls of [rerate_from, rerate_to) */
+};
+
 struct rt_run_info {
+    enum rt_run_kind kind;
+    int force; /* --force: rate files again, replacing earlier results */
+    int64_t rerate_from, rerate_to;
     const char *deck_name, *deck_sha256, *currency;
     int decimals;
     const struct rt_input_file *files;
@@ -96,6 +107,11 @@ struct rt_summary {
     int64_t elapsed_ms; /* wall time of the run */
 };
 
+/* Rows handed back from a sink's store go through the same validation as
+ * input rows.  row is borrowed for the call. */
+typedef int (*rt_row_fn)(void *ctx, const struct cdr_row *row,
+                         struct cdr_diag *d);
+
 struct rt_sink_ops {
     int (*begin)(void *self, const struct rt_run_info *run,
                  struct cdr_diag *d);
@@ -110,6 +126,25 @@ struct rt_sink_ops {
                   struct cdr_diag *d);
     void (*abort)(void *self);
     void (*free)(void *self);
+
+    /* Optional: NULL in sinks without a store (the CSV folder). Called
+     * between begin and commit. */
+
+    /* Was a file with this sha256 (hex) loaded by an earlier committed run? */
+    int (*file_seen)(void *self, const char *sha256, int *seen,
+                     struct cdr_diag *d);
+    /* Every child left pending by earlier runs, as rows; the driver links
+     * them like input (the sink removes those rated or re-pended). */
+    int (*stored_pending)(void *self, rt_row_fn fn, void *ctx,
+                          struct cdr_diag *d);
+    /* Stored (already rated) calls with these sids, as rows: parents for
+     * children whose parent is not in this run's input. */
+    int (*stored_parents)(void *self, const struct cdr_slice *sids, size_t n,
+                          rt_row_fn fn, void *ctx, struct cdr_diag *d);
+    /* Re-rating: every stored call that starts in [from, to), with the
+     * parents and children linked to them, as rows. */
+    int (*stored_calls)(void *self, int64_t from, int64_t to, rt_row_fn fn,
+                        void *ctx, struct cdr_diag *d);
 };
 
 struct rt_sink {
