@@ -513,8 +513,8 @@ rt_deck_pick(const struct rt_deck *deck, int32_t head, const char *from,
     size_t best_len = 0;
     for (int32_t i = head; i >= 0; i = deck->entries[i].next) {
         const struct rt_entry *e = &deck->entries[i];
-        if (at < e->from || at >= e->to)
-            continue;
+        if (at < e->from || (at >= e->to && e->to != INT64_MAX))
+            continue; /* INT64_MAX: open end, in force forever */
         if (e->from_len > 0 &&
             (e->from_len > from_n || memcmp(e->from_prefix, from, e->from_len)))
             continue;
