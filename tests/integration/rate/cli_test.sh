@@ -49,7 +49,9 @@ golden)
     #  CA23 direction outbound-api: not a trunk call         -> rejected
     #  CA01 again                                            -> duplicate
     #  Total                                                 = 0.422900
-    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" || die "exit $?"
+    # Relative paths: rejects.csv names the file as given.
+    (cd "$src" && "$rate" --quiet --deck rates/example.yaml --out "$tmp/out" \
+        rates/example-calls.csv) || die "exit $?"
     diff -u "$golden/charges.csv" "$tmp/out/charges.csv" || die "charges differ"
     diff -u "$golden/rejects.csv" "$tmp/out/rejects.csv" || die "rejects differ"
     diff -u "$golden/pending.csv" "$tmp/out/pending.csv" || die "pending differ"
