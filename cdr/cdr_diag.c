@@ -28,6 +28,7 @@ cdr_strerror(int code)
     case CDR_E_DB: return "database error";
     case CDR_E_USAGE: return "usage error";
     case CDR_E_LIMIT: return "limit reached";
+    case CDR_E_BAD_VALUE: return "invalid value";
     default: return "unknown error";
     }
 }
