@@ -76,6 +76,9 @@ struct rt_run_info {
     int64_t rerate_from, rerate_to;
     const char *deck_name, *deck_sha256, *currency;
     int decimals;
+    /* Borrowed until commit or abort (unlike everything else): the driver
+     * fills in sha256, size, rows and skipped while it reads, and a sink
+     * with a store records them at commit. */
     const struct rt_input_file *files;
     size_t n_files;
     int64_t started_at; /* epoch seconds */

@@ -44,6 +44,7 @@ struct file_copy {
     char sha256[65];
     uint64_t size;
     long rows;
+    int skipped;
 };
 
 struct pg_sink {
@@ -57,6 +58,8 @@ struct pg_sink {
     char *deck_name, *currency;
     struct file_copy *files;
     size_t n_files;
+    /* The driver's array: final sha256/size/rows are read at commit. */
+    const struct rt_input_file *run_files;
     char (*seen)[65]; /* sha256s file_seen answered "loaded" for */
     size_t n_seen, cap_seen;
 };
@@ -366,6 +369,7 @@ free_run(struct pg_sink *s)
     s->deck_name = s->currency = NULL;
     s->seen = NULL;
     s->n_seen = s->cap_seen = 0;
+    s->run_files = NULL;
 }
 
 static char *
@@ -405,6 +409,7 @@ copy_files(struct pg_sink *s, const struct rt_input_file *f, size_t n)
         s->files[i].sha256[64] = '\0';
         s->files[i].size = f[i].size;
         s->files[i].rows = f[i].rows;
+        s->files[i].skipped = f[i].skipped;
     }
     s->n_files = n;
     return 0;
@@ -432,6 +437,7 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
     if (s->deck_name == NULL || s->currency == NULL ||
         copy_files(s, run->files, run->n_files) != 0)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    s->run_files = run->files;
 
     if (rt_pg_exec(s->conn, "BEGIN", "starting the run's transaction", d) != 0)
         return CDR_E_DB;
@@ -836,10 +842,15 @@ store_files(struct pg_sink *s, long *skipped, struct cdr_diag *d)
         char idx[24], size[24], rows[24];
         const char *params[6];
         PGresult *res;
-        if (!s->force && was_seen(s, s->files[i].sha256)) {
+        if (s->files[i].skipped ||
+            (!s->force && was_seen(s, s->files[i].sha256))) {
             (*skipped)++;
             continue;
         }
+        /* No content hash (e.g. a reader that could not hash a pipe): the
+         * file cannot be recognised again; its sids are still checked. */
+        if (strlen(s->files[i].sha256) != 64)
+            continue;
         snprintf(idx, sizeof idx, "%zu", i);
         snprintf(size, sizeof size, "%llu",
                  (unsigned long long)s->files[i].size);
@@ -895,7 +906,8 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
      * with --force every call of a file loaded again. */
     rc = step(s,
               "CREATE TEMP TABLE referee_old (call_sid text, start_time"
-              " timestamptz, file_id bigint) ON COMMIT DROP",
+              " timestamptz, file_id bigint, source_file text,"
+              " source_line bigint) ON COMMIT DROP",
               0, NULL, "merging", NULL, d);
     if (rc == 0 && (s->kind == RT_RUN_RERATE || s->force))
         rc = step(s,
@@ -904,7 +916,8 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                         " SET superseded_by_run = $1 FROM pg_temp.referee_stg s"
                         " WHERE s.kind = 'C' AND c.call_sid = s.sid"
                         " AND c.superseded_by_run IS NULL"
-                        " RETURNING c.call_sid, c.start_time, c.file_id)"
+                        " RETURNING c.call_sid, c.start_time, c.file_id,"
+                        " c.source_file, c.source_line)"
                         " INSERT INTO referee_old SELECT * FROM u"
                       /* every call of the old load, whatever became of
                        * it this time (a scan: --force is a manual fix) */
@@ -912,7 +925,8 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                         " SET superseded_by_run = $1"
                         " WHERE c.superseded_by_run IS NULL AND c.file_id IN"
                         " (SELECT file_id FROM referee_old_files)"
-                        " RETURNING c.call_sid, c.start_time, c.file_id)"
+                        " RETURNING c.call_sid, c.start_time, c.file_id,"
+                        " c.source_file, c.source_line)"
                         " INSERT INTO referee_old SELECT * FROM u",
                   1, run, "superseding replaced calls", NULL, d);
     if (rc == 0 && (s->kind == RT_RUN_RERATE || s->force))
@@ -964,8 +978,17 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
               " end_time, duration, status, price, price_unit,"
               " transfer_target, transfer_status, leg, scenario)"
               " SELECT s.sid, s.start_time, $1::bigint,"
-              " coalesce(f.file_id, o.file_id, p.file_id), s.src_file,"
-              " s.src_line, s.parent_call_sid, s.account_sid, s.trunk_sid,"
+              " coalesce(f.file_id, o.file_id, p.file_id),"
+              /* rows re-fed from the store keep where they came from */
+              " CASE WHEN s.file_index IS NOT NULL THEN s.src_file"
+              "  WHEN o.call_sid IS NOT NULL THEN o.source_file"
+              "  WHEN p.call_sid IS NOT NULL THEN p.source_file"
+              "  ELSE s.src_file END,"
+              " CASE WHEN s.file_index IS NOT NULL THEN s.src_line"
+              "  WHEN o.call_sid IS NOT NULL THEN o.source_line"
+              "  WHEN p.call_sid IS NOT NULL THEN p.source_line"
+              "  ELSE s.src_line END,"
+              " s.parent_call_sid, s.account_sid, s.trunk_sid,"
               " s.direction, s.\"from\", s.\"to\", s.end_time, s.duration,"
               " s.status, s.price, s.price_unit, s.transfer_target,"
               " s.transfer_status, s.leg, s.scenario"
@@ -1032,7 +1055,8 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
               "  (SELECT DISTINCT sid FROM pg_temp.referee_stg"
               "    WHERE kind IN ('C', 'R', 'P') AND sid IS NOT NULL) s"
               "  WHERE p.call_sid = s.sid"
-              "  RETURNING p.call_sid, p.first_run_id, p.file_id)"
+              "  RETURNING p.call_sid, p.first_run_id, p.file_id,"
+              "  p.source_file, p.source_line)"
               " SELECT * FROM g",
               0, NULL, "moving pending calls", NULL, d);
     if (rc == 0)
@@ -1044,7 +1068,11 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                   " price_unit, transfer_target, transfer_status)"
                   " SELECT DISTINCT ON (s.sid) s.sid, s.parent_call_sid,"
                   " coalesce(g.first_run_id, $1::bigint), $1::bigint,"
-                  " coalesce(f.file_id, g.file_id), s.src_file, s.src_line,"
+                  " coalesce(f.file_id, g.file_id),"
+                  " CASE WHEN f.file_id IS NULL AND g.call_sid IS NOT NULL"
+                  "  THEN g.source_file ELSE s.src_file END,"
+                  " CASE WHEN f.file_id IS NULL AND g.call_sid IS NOT NULL"
+                  "  THEN g.source_line ELSE s.src_line END,"
                   " s.account_sid, s.trunk_sid, s.direction, s.\"from\","
                   " s.\"to\", s.start_time, s.end_time, s.duration, s.status,"
                   " s.price, s.price_unit, s.transfer_target,"
@@ -1124,8 +1152,9 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "PostgreSQL sink: commit without begin");
     rc = copy_close(s, NULL, d);
-    if (rc == 0 && sum->files != NULL &&
-        copy_files(s, sum->files, sum->n_files) != 0)
+    if (rc == 0 &&
+        copy_files(s, sum->files != NULL ? sum->files : s->run_files,
+                   sum->files != NULL ? sum->n_files : s->n_files) != 0)
         rc = cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     if (rc == 0)
         rc = merge(s, sum, &rep, d);

@@ -183,11 +183,11 @@ add_comp(struct tcall *t, enum rt_service svc, int64_t rate_nano,
 static struct rt_input_file files1[1] = {
     {"calls.csv",
      "1111111111111111111111111111111111111111111111111111111111111111", 100,
-     3}};
+     3, 0}};
 static struct rt_input_file files2[1] = {
     {"calls2.csv",
      "2222222222222222222222222222222222222222222222222222222222222222", 100,
-     3}};
+     3, 0}};
 
 static struct rt_run_info
 run_info(const struct rt_input_file *files, size_t n)
@@ -611,7 +611,7 @@ test_child_in_a_later_run_than_its_parent(void **state)
         static struct rt_input_file files3[1] = {
             {"calls3.csv",
              "3333333333333333333333333333333333333333333333333333333333333333",
-             1, 0}};
+             1, 0, 0}};
         struct rt_run_info run = run_info(files3, 1);
         cdr_diag_clear(&d);
         diag_ok(s.ops->begin(s.self, &run, &d), &d);
