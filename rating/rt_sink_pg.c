@@ -61,6 +61,8 @@ struct pg_sink {
     /* The driver's array: final sha256/size/rows are read at commit. */
     const struct rt_input_file *run_files;
     char (*seen)[65]; /* sha256s file_seen answered "loaded" for */
+    struct rt_store_report last; /* of the last committed run */
+    int has_last;
     size_t n_seen, cap_seen;
 };
 
@@ -1004,8 +1006,9 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
             s,
             "INSERT INTO referee.charges (call_sid, start_time, run_id,"
             " parent_call_sid, account_sid, trunk_sid, leg, scenario,"
-            " component, service, \"from\", \"to\", matched, rate, duration,"
-            " billable_seconds, amount, currency, deck, price, price_unit)"
+            " component, service, \"from\", \"to\", matched_prefix, rate,"
+            " duration, billable_seconds, amount, currency, deck,"
+            " carrier_price, carrier_price_unit)"
             " SELECT s.sid, s.start_time, $1::bigint, s.parent_call_sid,"
             " s.account_sid, s.trunk_sid, s.leg, s.scenario, v.component,"
             " v.service, v.f, v.t, v.matched, v.rate, v.duration, v.billable,"
@@ -1171,6 +1174,8 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
         return rc;
     }
     s->in_tx = 0;
+    s->last = rep;
+    s->has_last = 1;
     if (sum->store != NULL)
         *sum->store = rep;
     return 0;
@@ -1219,6 +1224,19 @@ static const struct rt_sink_ops pg_ops = {
     .stored_parents = pg_stored_parents,
     .stored_calls = pg_stored_calls,
 };
+
+int
+rt_sink_pg_report(const struct rt_sink *sink, struct rt_store_report *out)
+{
+    const struct pg_sink *s;
+    if (sink == NULL || sink->ops != &pg_ops)
+        return -1;
+    s = sink->self;
+    if (!s->has_last)
+        return -1;
+    *out = s->last;
+    return 0;
+}
 
 int
 rt_sink_pg_open(struct rt_sink *out, const char *conninfo,

@@ -105,7 +105,8 @@ CREATE INDEX calls_parent
     ON referee.calls (parent_call_sid) WHERE parent_call_sid IS NOT NULL;
 
 -- One row per charge component: the columns of DESIGN.md "Rated output",
--- plus the call's start (partition key), account and trunk for reports.
+-- named as in the CSV folder's charges.csv, plus the call's start
+-- (partition key), account and trunk for reports.
 CREATE TABLE referee.charges (
     call_sid            text NOT NULL,
     start_time          timestamptz NOT NULL,
@@ -123,15 +124,15 @@ CREATE TABLE referee.charges (
                         CHECK (service IN ('termination', 'origination')),
     "from"              text NOT NULL,
     "to"                text NOT NULL,
-    matched             text NOT NULL,
+    matched_prefix      text NOT NULL,     -- digits, or "sip"
     rate                numeric NOT NULL CHECK (rate >= 0),
     duration            bigint NOT NULL CHECK (duration >= 0),
     billable_seconds    bigint NOT NULL CHECK (billable_seconds >= 0),
     amount              numeric NOT NULL,
     currency            text NOT NULL,
     deck                text NOT NULL,
-    price               numeric,
-    price_unit          text,
+    carrier_price       numeric,           -- the input's price (sign kept)
+    carrier_price_unit  text,
     superseded_by_run   bigint
 ) PARTITION BY RANGE (start_time);
 -- Never billed twice: one current row per call and component.
