@@ -94,11 +94,15 @@ rt_cli_db_migrate(const struct rt_cli_db *c)
         return RT_EXIT_FAILURE;
     }
     if (from == to)
-        fprintf(stderr, "referee-rate: database schema is at version %d: "
-                        "nothing to do\n", to);
+        fprintf(stderr,
+                "referee-rate: database schema is at version %d: "
+                "nothing to do\n",
+                to);
     else
-        fprintf(stderr, "referee-rate: database schema migrated from version "
-                        "%d to %d\n", from, to);
+        fprintf(stderr,
+                "referee-rate: database schema migrated from version "
+                "%d to %d\n",
+                from, to);
     return RT_EXIT_OK;
 }
 

@@ -16,7 +16,7 @@ struct rt_cli_db {
     const char *schema_dir; /* --schema-dir, NULL: default */
     const char *from, *to;  /* --from, --to (with --rerate) */
     int migrate, force, rerate;
-    int64_t from_t, to_t;   /* parsed by rt_cli_db_check */
+    int64_t from_t, to_t; /* parsed by rt_cli_db_check */
 };
 
 /* After option parsing: combinations and dates.  0, or prints the problem

@@ -57,17 +57,16 @@ rt_pg_connect(PGconn **out, const char *conninfo, struct cdr_diag *d)
         cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
                      "cannot connect to PostgreSQL database \"%s\" on host "
                      "\"%s\" port %s as user \"%s\"",
-                     nz(PQdb(conn), "?"),
-                     nz(host, "(default socket)"), nz(PQport(conn), "5432"),
-                     nz(PQuser(conn), "?"));
+                     nz(PQdb(conn), "?"), nz(host, "(default socket)"),
+                     nz(PQport(conn), "5432"), nz(PQuser(conn), "?"));
         cdr_diag_detail(d, "%s", why);
         PQfinish(conn);
         return CDR_E_DB;
     }
     /* Views and partition bounds work in UTC explicitly; this only makes
      * timestamps read back by the store unambiguous. */
-    if (rt_pg_exec(conn, "SET TimeZone = 'UTC'", "setting the time zone",
-                   d) != 0) {
+    if (rt_pg_exec(conn, "SET TimeZone = 'UTC'", "setting the time zone", d) !=
+        0) {
         PQfinish(conn);
         return CDR_E_DB;
     }
@@ -107,15 +106,13 @@ rt_pg_fail(PGconn *conn, const PGresult *res, const char *what,
         flatten(det, sizeof det, detail);
         flatten(hin, sizeof hin, hint);
         cdr_diag_detail(d, "SQLSTATE %s%s%s%s%s", nz(state, "(none)"),
-                        det[0] ? "; " : "", det, hin[0] ? "; hint: " : "",
-                        hin);
+                        det[0] ? "; " : "", det, hin[0] ? "; hint: " : "", hin);
     }
     return CDR_E_DB;
 }
 
 int
-rt_pg_exec(PGconn *conn, const char *sql, const char *what,
-           struct cdr_diag *d)
+rt_pg_exec(PGconn *conn, const char *sql, const char *what, struct cdr_diag *d)
 {
     PGresult *res = PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(res);
@@ -130,8 +127,8 @@ rt_pg_exec(PGconn *conn, const char *sql, const char *what,
 
 PGresult *
 rt_pg_query(PGconn *conn, const char *sql, int nparams,
-            const char *const *values, ExecStatusType expect,
-            const char *what, struct cdr_diag *d)
+            const char *const *values, ExecStatusType expect, const char *what,
+            struct cdr_diag *d)
 {
     PGresult *res =
         PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
@@ -403,8 +400,8 @@ rt_pg_format_time(int64_t t, char *buf, size_t size)
         days -= 1;
     }
     civil_from_days(days, &y, &m, &dd);
-    snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m,
-             dd, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+    snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, dd,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
 int

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct migration {
     int version;
     char name[256];
@@ -166,11 +165,11 @@ rt_pg_schema_version(PGconn *conn, int *version, struct cdr_diag *d)
     PQclear(res);
     if (missing)
         return 0;
-    res = rt_pg_query(conn,
-                      "SELECT coalesce(max(version), 0)::text "
-                      "FROM referee.schema_version",
-                      0, NULL, PGRES_TUPLES_OK, "reading the schema version",
-                      d);
+    res =
+        rt_pg_query(conn,
+                    "SELECT coalesce(max(version), 0)::text "
+                    "FROM referee.schema_version",
+                    0, NULL, PGRES_TUPLES_OK, "reading the schema version", d);
     if (res == NULL)
         return CDR_E_DB;
     if (parse_int(PQgetvalue(res, 0, 0), version) != 0) {
@@ -329,8 +328,8 @@ rt_pg_migrate_conn(PGconn *conn, const char *schema_dir, int *from, int *to,
 }
 
 int
-rt_pg_migrate(const char *conninfo, const char *schema_dir, int *from,
-              int *to, struct cdr_diag *d)
+rt_pg_migrate(const char *conninfo, const char *schema_dir, int *from, int *to,
+              struct cdr_diag *d)
 {
     PGconn *conn;
     int rc = rt_pg_connect(&conn, conninfo, d);

@@ -35,8 +35,8 @@
  */
 int rt_pg_migrate(const char *conninfo, const char *schema_dir, int *from,
                   int *to, struct cdr_diag *d);
-int rt_pg_migrate_conn(PGconn *conn, const char *schema_dir, int *from,
-                       int *to, struct cdr_diag *d);
+int rt_pg_migrate_conn(PGconn *conn, const char *schema_dir, int *from, int *to,
+                       struct cdr_diag *d);
 
 /*
  * The database's schema version: 0 when there is no referee schema.

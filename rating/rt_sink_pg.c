@@ -61,14 +61,15 @@ struct pg_sink {
     size_t n_files;
     /* The driver's array: final sha256/size/rows are read at commit. */
     const struct rt_input_file *run_files;
-    char (*seen)[65]; /* sha256s file_seen answered "loaded" for */
+    char (*seen)[65];            /* sha256s file_seen answered "loaded" for */
     struct rt_store_report last; /* of the last committed run */
     /* Of the staged C rows, so commit need not scan them again. */
     long scn_components[5];
     int64_t scn_nano[5];
     int sums_overflow;
     int64_t min_start, max_start;
-    long n_rated;
+    long n_rated, n_relabel, n_reject, n_pending;
+    long pending_fed; /* rows stored_pending handed out; -1: not asked */
     int has_last;
     size_t n_seen, cap_seen;
 };
@@ -79,9 +80,12 @@ static const char *
 leg_name(enum rt_leg l)
 {
     switch (l) {
-    case RT_LEG_PARENT: return "parent";
-    case RT_LEG_CHILD: return "child";
-    case RT_LEG_SINGLE: break;
+    case RT_LEG_PARENT:
+        return "parent";
+    case RT_LEG_CHILD:
+        return "child";
+    case RT_LEG_SINGLE:
+        break;
     }
     return "single";
 }
@@ -90,11 +94,16 @@ static const char *
 scenario_name(enum rt_scenario s)
 {
     switch (s) {
-    case RT_SCN_TERMINATION_SIP: return "termination-sip";
-    case RT_SCN_TERMINATION_PSTN: return "termination-pstn";
-    case RT_SCN_ORIGINATION_SIP: return "origination-sip";
-    case RT_SCN_ORIGINATION_PSTN: return "origination-pstn";
-    case RT_SCN_NONE: break;
+    case RT_SCN_TERMINATION_SIP:
+        return "termination-sip";
+    case RT_SCN_TERMINATION_PSTN:
+        return "termination-pstn";
+    case RT_SCN_ORIGINATION_SIP:
+        return "origination-sip";
+    case RT_SCN_ORIGINATION_PSTN:
+        return "origination-pstn";
+    case RT_SCN_NONE:
+        break;
     }
     return "none";
 }
@@ -450,7 +459,8 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
     memset(s->scn_components, 0, sizeof s->scn_components);
     memset(s->scn_nano, 0, sizeof s->scn_nano);
     s->sums_overflow = 0;
-    s->n_rated = 0;
+    s->n_rated = s->n_relabel = s->n_reject = s->n_pending = 0;
+    s->pending_fed = -1;
 
     if (rt_pg_exec(s->conn, "BEGIN", "starting the run's transaction", d) != 0)
         return CDR_E_DB;
@@ -511,6 +521,7 @@ pg_call(void *self, const struct rt_call *c, struct cdr_diag *d)
                             "call with %d components", c->n_components);
     if (c->relabel_only) {
         rt_pg_copy_str(b, "L");
+        s->n_relabel++;
         copy_slice(b, c->rec->sid);
         copy_nulls(b, 6);
         rt_pg_copy_time(b, c->rec->start_time);
@@ -558,6 +569,7 @@ pg_reject(void *self, const struct rt_reject *r, struct cdr_diag *d)
     if (rc != 0)
         return rc;
     rt_pg_copy_str(b, "R");
+    s->n_reject++;
     copy_opt(b, r->sid);
     copy_nulls(b, 16);
     copy_file_pos(s, file_index_of(s, r->file), r->file, r->line);
@@ -584,6 +596,7 @@ pg_pending(void *self, const struct cdr_record *rec, struct cdr_diag *d)
     rc = copy_open(s, d);
     if (rc != 0)
         return rc;
+    s->n_pending++;
     rc = copy_record(s, "P", rec, d);
     if (rc != 0) {
         rt_pg_buf_reset(b);
@@ -629,19 +642,19 @@ pg_file_seen(void *self, const char *sha256, int *seen, struct cdr_diag *d)
 }
 
 /* The stored-row columns, in cdr_column order, then file and line. */
-#define ROW_COLS                                                              \
-    "call_sid, parent_call_sid, account_sid, trunk_sid, direction,"          \
-    " \"from\", \"to\","                                                     \
-    " to_char(start_time AT TIME ZONE 'UTC',"                                \
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                    \
-    " to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"\
-    " duration::text, status, price::text, price_unit, transfer_target,"     \
+#define ROW_COLS                                                               \
+    "call_sid, parent_call_sid, account_sid, trunk_sid, direction,"            \
+    " \"from\", \"to\","                                                       \
+    " to_char(start_time AT TIME ZONE 'UTC',"                                  \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                      \
+    " to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')," \
+    " duration::text, status, price::text, price_unit, transfer_target,"       \
     " transfer_status, source_file, source_line::text"
 
 /* Run a query through a cursor and hand every row to fn. */
 static int
 feed_rows(struct pg_sink *s, const char *select, int nparams,
-          const char *const *params, rt_row_fn fn, void *ctx,
+          const char *const *params, rt_row_fn fn, void *ctx, long *fed,
           struct cdr_diag *d)
 {
     struct rt_pg_buf q;
@@ -675,8 +688,7 @@ feed_rows(struct pg_sink *s, const char *select, int nparams,
         if (rc != 0)
             return rc;
         res = rt_pg_query(s->conn,
-                          "FETCH " STR(RT_SINK_PG_FETCH)
-                          " FROM referee_rows",
+                          "FETCH " STR(RT_SINK_PG_FETCH) " FROM referee_rows",
                           0, NULL, PGRES_TUPLES_OK, "reading stored calls", d);
         if (res == NULL)
             return CDR_E_DB;
@@ -694,10 +706,11 @@ feed_rows(struct pg_sink *s, const char *select, int nparams,
                            ? "(referee database)"
                            : PQgetvalue(res, i, CDR_COL__COUNT);
             if (!PQgetisnull(res, i, CDR_COL__COUNT + 1))
-                (void)parse_long(PQgetvalue(res, i, CDR_COL__COUNT + 1),
-                                 &line);
+                (void)parse_long(PQgetvalue(res, i, CDR_COL__COUNT + 1), &line);
             row.line = line;
             row.record = ++record;
+            if (fed != NULL)
+                (*fed)++;
             rc = fn(ctx, &row, d);
         }
         PQclear(res);
@@ -722,10 +735,15 @@ feed_rows(struct pg_sink *s, const char *select, int nparams,
 static int
 pg_stored_pending(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
 {
-    return feed_rows(self,
-                     "SELECT " ROW_COLS " FROM referee.pending"
-                     " ORDER BY start_time, call_sid FOR UPDATE",
-                     0, NULL, fn, ctx, d);
+    struct pg_sink *s = self;
+    long fed = 0;
+    int rc = feed_rows(s,
+                       "SELECT " ROW_COLS " FROM referee.pending"
+                       " ORDER BY start_time, call_sid FOR UPDATE",
+                       0, NULL, fn, ctx, &fed, d);
+    if (rc == 0)
+        s->pending_fed = s->pending_fed < 0 ? fed : s->pending_fed + fed;
+    return rc;
 }
 
 static int
@@ -754,7 +772,7 @@ pg_stored_parents(void *self, const struct cdr_slice *sids, size_t n,
                        "SELECT " ROW_COLS " FROM referee.calls"
                        " WHERE call_sid = ANY ($1::text[])"
                        " AND superseded_by_run IS NULL",
-                       1, params, fn, ctx, d);
+                       1, params, fn, ctx, NULL, d);
     }
     rt_pg_buf_free(&arr);
     return rc;
@@ -775,17 +793,19 @@ pg_stored_calls(void *self, int64_t from, int64_t to, rt_row_fn fn, void *ctx,
         " AND call_sid IN ("
         "  SELECT call_sid FROM referee.calls"
         "   WHERE superseded_by_run IS NULL"
-        "     AND start_time >= $1::timestamptz AND start_time < $2::timestamptz"
+        "     AND start_time >= $1::timestamptz AND start_time < "
+        "$2::timestamptz"
         "  UNION SELECT parent_call_sid FROM referee.calls"
         "   WHERE superseded_by_run IS NULL AND parent_call_sid IS NOT NULL"
-        "     AND start_time >= $1::timestamptz AND start_time < $2::timestamptz"
+        "     AND start_time >= $1::timestamptz AND start_time < "
+        "$2::timestamptz"
         "  UNION SELECT k.call_sid FROM referee.calls k JOIN referee.calls p"
         "     ON k.parent_call_sid = p.call_sid"
         "   WHERE k.superseded_by_run IS NULL AND p.superseded_by_run IS NULL"
         "     AND p.start_time >= $1::timestamptz"
         "     AND p.start_time < $2::timestamptz)"
         " ORDER BY start_time, call_sid",
-        2, params, fn, ctx, d);
+        2, params, fn, ctx, NULL, d);
 }
 
 /* ---- commit: the merge ---------------------------------------------- */
@@ -800,12 +820,11 @@ was_seen(const struct pg_sink *s, const char *sha)
 }
 
 static int
-step(struct pg_sink *s, const char *sql, int nparams,
-     const char *const *params, const char *what, long *affected,
-     struct cdr_diag *d)
+step(struct pg_sink *s, const char *sql, int nparams, const char *const *params,
+     const char *what, long *affected, struct cdr_diag *d)
 {
-    PGresult *res = PQexecParams(s->conn, sql, nparams, NULL, params, NULL,
-                                 NULL, 0);
+    PGresult *res =
+        PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
         rt_pg_fail(s->conn, res, what, d);
@@ -858,10 +877,11 @@ store_files(struct pg_sink *s, long *skipped, struct cdr_diag *d)
                         2, params, "finding files to replace", NULL, d);
         rt_pg_buf_free(&arr);
         if (rc == 0)
-            rc = step(s,
-                      "UPDATE referee.input_files SET superseded_by_run = $1"
-                      " WHERE file_id IN (SELECT file_id FROM referee_old_files)",
-                      1, run, "replacing files (--force)", NULL, d);
+            rc = step(
+                s,
+                "UPDATE referee.input_files SET superseded_by_run = $1"
+                " WHERE file_id IN (SELECT file_id FROM referee_old_files)",
+                1, run, "replacing files (--force)", NULL, d);
         if (rc != 0)
             return rc;
     }
@@ -990,46 +1010,48 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
               0, NULL, "finding calls rated by earlier runs", &rep->duplicates,
               d);
     if (rc == 0 && rep->duplicates > 0)
-        rc = step(s,
-                  "INSERT INTO referee.rejects (run_id, file, line, call_sid,"
-                  " field, reason, code)"
-                  " SELECT $1::bigint, s.src_file, s.src_line, s.sid, 'sid',"
-                  " format('duplicate call sid: already rated in run %s \"%s\"',"
-                  " d.run_id, s.sid), -10"
-                  " FROM pg_temp.referee_stg s JOIN referee_dup d"
-                  " ON d.sid = s.sid WHERE s.kind IN ('C', 'P')",
-                  1, run, "listing duplicates", NULL, d);
+        rc =
+            step(s,
+                 "INSERT INTO referee.rejects (run_id, file, line, call_sid,"
+                 " field, reason, code)"
+                 " SELECT $1::bigint, s.src_file, s.src_line, s.sid, 'sid',"
+                 " format('duplicate call sid: already rated in run %s \"%s\"',"
+                 " d.run_id, s.sid), -10"
+                 " FROM pg_temp.referee_stg s JOIN referee_dup d"
+                 " ON d.sid = s.sid WHERE s.kind IN ('C', 'P')",
+                 1, run, "listing duplicates", NULL, d);
     if (rc != 0)
         return rc;
 
-    rc = step(s,
-              "INSERT INTO referee.calls (call_sid, start_time, run_id,"
-              " file_id, source_file, source_line, parent_call_sid,"
-              " account_sid, trunk_sid, direction, \"from\", \"to\","
-              " end_time, duration, status, price, price_unit,"
-              " transfer_target, transfer_status, leg, scenario)"
-              " SELECT s.sid, s.start_time, $1::bigint,"
-              " coalesce(f.file_id, o.file_id, p.file_id),"
-              /* rows re-fed from the store keep where they came from */
-              " CASE WHEN s.file_index IS NOT NULL THEN s.src_file"
-              "  WHEN o.call_sid IS NOT NULL THEN o.source_file"
-              "  WHEN p.call_sid IS NOT NULL THEN p.source_file"
-              "  ELSE s.src_file END,"
-              " CASE WHEN s.file_index IS NOT NULL THEN s.src_line"
-              "  WHEN o.call_sid IS NOT NULL THEN o.source_line"
-              "  WHEN p.call_sid IS NOT NULL THEN p.source_line"
-              "  ELSE s.src_line END,"
-              " s.parent_call_sid, s.account_sid, s.trunk_sid,"
-              " s.direction, s.\"from\", s.\"to\", s.end_time, s.duration,"
-              " s.status, s.price, s.price_unit, s.transfer_target,"
-              " s.transfer_status, s.leg, s.scenario"
-              " FROM pg_temp.referee_stg s"
-              " LEFT JOIN referee_files f ON f.file_index = s.file_index"
-              " LEFT JOIN referee_old o ON o.call_sid = s.sid"
-              " LEFT JOIN referee.pending p ON p.call_sid = s.sid"
-              " WHERE s.kind = 'C'"
-              " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)",
-              1, run, "storing calls", &rep->calls, d);
+    rc = step(
+        s,
+        "INSERT INTO referee.calls (call_sid, start_time, run_id,"
+        " file_id, source_file, source_line, parent_call_sid,"
+        " account_sid, trunk_sid, direction, \"from\", \"to\","
+        " end_time, duration, status, price, price_unit,"
+        " transfer_target, transfer_status, leg, scenario)"
+        " SELECT s.sid, s.start_time, $1::bigint,"
+        " coalesce(f.file_id, o.file_id, p.file_id),"
+        /* rows re-fed from the store keep where they came from */
+        " CASE WHEN s.file_index IS NOT NULL THEN s.src_file"
+        "  WHEN o.call_sid IS NOT NULL THEN o.source_file"
+        "  WHEN p.call_sid IS NOT NULL THEN p.source_file"
+        "  ELSE s.src_file END,"
+        " CASE WHEN s.file_index IS NOT NULL THEN s.src_line"
+        "  WHEN o.call_sid IS NOT NULL THEN o.source_line"
+        "  WHEN p.call_sid IS NOT NULL THEN p.source_line"
+        "  ELSE s.src_line END,"
+        " s.parent_call_sid, s.account_sid, s.trunk_sid,"
+        " s.direction, s.\"from\", s.\"to\", s.end_time, s.duration,"
+        " s.status, s.price, s.price_unit, s.transfer_target,"
+        " s.transfer_status, s.leg, s.scenario"
+        " FROM pg_temp.referee_stg s"
+        " LEFT JOIN referee_files f ON f.file_index = s.file_index"
+        " LEFT JOIN referee_old o ON o.call_sid = s.sid"
+        " LEFT JOIN referee.pending p ON p.call_sid = s.sid"
+        " WHERE s.kind = 'C'"
+        " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)",
+        1, run, "storing calls", &rep->calls, d);
     if (rc == 0)
         rc = step(
             s,
@@ -1057,11 +1079,13 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         return rc;
 
     /* Parents rated by an earlier run, now known to have a child. */
-    rc = step(s,
-              "UPDATE referee.calls c SET leg = s.leg, scenario = s.scenario"
-              " FROM pg_temp.referee_stg s WHERE s.kind = 'L'"
-              " AND c.call_sid = s.sid AND c.superseded_by_run IS NULL",
-              0, NULL, "relabelling stored parents", &n, d);
+    if (s->n_relabel > 0)
+        rc =
+            step(s,
+                 "UPDATE referee.calls c SET leg = s.leg, scenario = s.scenario"
+                 " FROM pg_temp.referee_stg s WHERE s.kind = 'L'"
+                 " AND c.call_sid = s.sid AND c.superseded_by_run IS NULL",
+                 0, NULL, "relabelling stored parents", &n, d);
     if (rc == 0 && n > 0)
         rc = step(s,
                   "UPDATE referee.charges c SET leg = s.leg,"
@@ -1069,29 +1093,37 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                   " WHERE s.kind = 'L' AND c.call_sid = s.sid"
                   " AND c.superseded_by_run IS NULL",
                   0, NULL, "relabelling stored parents", NULL, d);
-    if (rc == 0)
-        rc = step(s,
-                  "INSERT INTO referee.rejects (run_id, file, line, call_sid,"
-                  " field, reason, code, raw)"
-                  " SELECT $1::bigint, src_file, src_line, sid, r_field, r_reason,"
-                  " r_code, r_raw FROM pg_temp.referee_stg WHERE kind = 'R'",
-                  1, run, "storing rejects", NULL, d);
+    if (rc == 0 && s->n_reject > 0)
+        rc = step(
+            s,
+            "INSERT INTO referee.rejects (run_id, file, line, call_sid,"
+            " field, reason, code, raw)"
+            " SELECT $1::bigint, src_file, src_line, sid, r_field, r_reason,"
+            " r_code, r_raw FROM pg_temp.referee_stg WHERE kind = 'R'",
+            1, run, "storing rejects", NULL, d);
     if (rc != 0)
         return rc;
 
     /* Pending children: every one this run rated, rejected or re-pended
      * leaves, the re-pended come back (keeping when they first came). */
-    rc = step(s,
-              "CREATE TEMP TABLE referee_gone ON COMMIT DROP AS"
-              " WITH g AS (DELETE FROM referee.pending p USING"
-              "  (SELECT DISTINCT sid FROM pg_temp.referee_stg"
-              "    WHERE kind IN ('C', 'R', 'P') AND sid IS NOT NULL) s"
-              "  WHERE p.call_sid = s.sid"
-              "  RETURNING p.call_sid, p.first_run_id, p.file_id,"
-              "  p.source_file, p.source_line)"
-              " SELECT * FROM g",
-              0, NULL, "moving pending calls", NULL, d);
-    if (rc == 0)
+    if (s->pending_fed == 0) /* nothing was pending: nothing leaves */
+        rc = step(s,
+                  "CREATE TEMP TABLE referee_gone (call_sid text COLLATE \"C\","
+                  " first_run_id bigint, file_id bigint, source_file text,"
+                  " source_line bigint) ON COMMIT DROP",
+                  0, NULL, "moving pending calls", NULL, d);
+    else
+        rc = step(s,
+                  "CREATE TEMP TABLE referee_gone ON COMMIT DROP AS"
+                  " WITH g AS (DELETE FROM referee.pending p USING"
+                  "  (SELECT DISTINCT sid FROM pg_temp.referee_stg"
+                  "    WHERE kind IN ('C', 'R', 'P') AND sid IS NOT NULL) s"
+                  "  WHERE p.call_sid = s.sid"
+                  "  RETURNING p.call_sid, p.first_run_id, p.file_id,"
+                  "  p.source_file, p.source_line)"
+                  " SELECT * FROM g",
+                  0, NULL, "moving pending calls", NULL, d);
+    if (rc == 0 && s->n_pending > 0)
         rc = step(s,
                   "INSERT INTO referee.pending (call_sid, parent_call_sid,"
                   " first_run_id, run_id, file_id, source_file, source_line,"
@@ -1130,9 +1162,9 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         snprintf(v[3], 24, "%ld", sum->rejects + rep->duplicates);
         snprintf(v[4], 24, "%ld", sum->pending);
         snprintf(v[5], 24, "%ld", sum->duplicates + rep->duplicates);
-        snprintf(v[6], 24, "%ld", sum->skipped_files > rep->skipped_files
-                                      ? sum->skipped_files
-                                      : rep->skipped_files);
+        snprintf(v[6], 24, "%ld",
+                 sum->skipped_files > rep->skipped_files ? sum->skipped_files
+                                                         : rep->skipped_files);
         snprintf(v[7], 24, "%ld", superseded);
         snprintf(v[8], 24, "%lld", (long long)sum->elapsed_ms);
         params[0] = s->run_id;
@@ -1155,8 +1187,7 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                     continue;
                 if (__builtin_add_overflow(t, s->scn_nano[k], &t))
                     over = 1;
-                rt_pg_format_nano(s->scn_nano[k], s->decimals, amt,
-                                  sizeof amt);
+                rt_pg_format_nano(s->scn_nano[k], s->decimals, amt, sizeof amt);
                 n1 = snprintf(one, sizeof one,
                               "%s{\"scenario\": \"%s\", \"components\": %ld,"
                               " \"amount\": %s}",
@@ -1198,26 +1229,26 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         /* Duplicates dropped (or sums too large): sum what was stored. */
         if (res == NULL)
             res = rt_pg_query(
-            s->conn,
-            "WITH t AS ("
-            "  SELECT s.scenario, count(*) AS components,"
-            "         sum(v.amount) AS amount"
-            "  FROM pg_temp.referee_stg s CROSS JOIN LATERAL"
-            "   (VALUES (s.c1_amount), (s.c2_amount)) v(amount)"
-            "  WHERE s.kind = 'C' AND v.amount IS NOT NULL AND NOT EXISTS"
-            "   (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)"
-            "  GROUP BY s.scenario),"
-            " a AS (SELECT coalesce(sum(amount), 0) AS total,"
-            "   coalesce(jsonb_agg(jsonb_build_object('scenario', scenario,"
-            "   'components', components, 'amount', amount)"
-            "   ORDER BY scenario), '[]') AS totals FROM t)"
-            " UPDATE referee.runs r SET status = 'committed',"
-            " finished_at = clock_timestamp(), rows_read = $2, calls = $3,"
-            " components = $4, rejects = $5, pending = $6, duplicates = $7,"
-            " skipped_files = $8, superseded = $9, elapsed_ms = $10,"
-            " total_amount = a.total, totals = a.totals FROM a"
-            " WHERE r.run_id = $1 RETURNING r.total_amount::text",
-            10, params, PGRES_TUPLES_OK, "recording the run's totals", d);
+                s->conn,
+                "WITH t AS ("
+                "  SELECT s.scenario, count(*) AS components,"
+                "         sum(v.amount) AS amount"
+                "  FROM pg_temp.referee_stg s CROSS JOIN LATERAL"
+                "   (VALUES (s.c1_amount), (s.c2_amount)) v(amount)"
+                "  WHERE s.kind = 'C' AND v.amount IS NOT NULL AND NOT EXISTS"
+                "   (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)"
+                "  GROUP BY s.scenario),"
+                " a AS (SELECT coalesce(sum(amount), 0) AS total,"
+                "   coalesce(jsonb_agg(jsonb_build_object('scenario', scenario,"
+                "   'components', components, 'amount', amount)"
+                "   ORDER BY scenario), '[]') AS totals FROM t)"
+                " UPDATE referee.runs r SET status = 'committed',"
+                " finished_at = clock_timestamp(), rows_read = $2, calls = $3,"
+                " components = $4, rejects = $5, pending = $6, duplicates = $7,"
+                " skipped_files = $8, superseded = $9, elapsed_ms = $10,"
+                " total_amount = a.total, totals = a.totals FROM a"
+                " WHERE r.run_id = $1 RETURNING r.total_amount::text",
+                10, params, PGRES_TUPLES_OK, "recording the run's totals", d);
         if (res == NULL)
             return CDR_E_DB;
         if (PQntuples(res) != 1 ||

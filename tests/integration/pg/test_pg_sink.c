@@ -129,9 +129,9 @@ struct tcall {
 };
 
 static void
-make_call(struct tcall *t, const char *sid, const char *parent,
-          enum rt_leg leg, enum rt_scenario scn, int64_t start,
-          int64_t duration, long file_index)
+make_call(struct tcall *t, const char *sid, const char *parent, enum rt_leg leg,
+          enum rt_scenario scn, int64_t start, int64_t duration,
+          long file_index)
 {
     memset(t, 0, sizeof *t);
     snprintf(t->sid, sizeof t->sid, "%s", sid);
@@ -182,12 +182,12 @@ add_comp(struct tcall *t, enum rt_service svc, int64_t rate_nano,
 
 static struct rt_input_file files1[1] = {
     {"calls.csv",
-     "1111111111111111111111111111111111111111111111111111111111111111", 100,
-     3, 0}};
+     "1111111111111111111111111111111111111111111111111111111111111111", 100, 3,
+     0}};
 static struct rt_input_file files2[1] = {
     {"calls2.csv",
-     "2222222222222222222222222222222222222222222222222222222222222222", 100,
-     3, 0}};
+     "2222222222222222222222222222222222222222222222222222222222222222", 100, 3,
+     0}};
 
 static struct rt_run_info
 run_info(const struct rt_input_file *files, size_t n)
@@ -272,18 +272,17 @@ rate_night(struct rt_sink *s, const struct rt_input_file *files,
 static char *
 snapshot(PGconn *c)
 {
-    return scalar(
-        c, "SELECT concat_ws(' ',"
-           " (SELECT count(*) FROM referee.runs),"
-           " (SELECT count(*) FROM referee.input_files),"
-           " (SELECT count(*) FROM referee.calls),"
-           " (SELECT count(*) FROM referee.charges),"
-           " (SELECT count(*) FROM referee.charges"
-           "   WHERE superseded_by_run IS NULL),"
-           " (SELECT coalesce(sum(amount), 0) FROM referee.charges"
-           "   WHERE superseded_by_run IS NULL),"
-           " (SELECT count(*) FROM referee.rejects),"
-           " (SELECT count(*) FROM referee.pending))");
+    return scalar(c, "SELECT concat_ws(' ',"
+                     " (SELECT count(*) FROM referee.runs),"
+                     " (SELECT count(*) FROM referee.input_files),"
+                     " (SELECT count(*) FROM referee.calls),"
+                     " (SELECT count(*) FROM referee.charges),"
+                     " (SELECT count(*) FROM referee.charges"
+                     "   WHERE superseded_by_run IS NULL),"
+                     " (SELECT coalesce(sum(amount), 0) FROM referee.charges"
+                     "   WHERE superseded_by_run IS NULL),"
+                     " (SELECT count(*) FROM referee.rejects),"
+                     " (SELECT count(*) FROM referee.pending))");
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -321,8 +320,7 @@ test_migrate_refuses_an_edited_migration(void **state)
              schema_dir, dir, dir);
     assert_int_equal(system(cmd), 0);
     cdr_diag_clear(&d);
-    assert_int_equal(rt_pg_migrate(f->conninfo, dir, &from, &to, &d),
-                     CDR_E_DB);
+    assert_int_equal(rt_pg_migrate(f->conninfo, dir, &from, &to, &d), CDR_E_DB);
     assert_non_null(strstr(d.message, "changed after it was applied"));
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -393,10 +391,10 @@ test_round_trip_stores_calls_charges_and_rejects(void **state)
     assert_string_equal(
         scalar(f->admin, "SELECT sum(amount) FROM referee.daily_totals"),
         "0.034500");
-    assert_string_equal(
-        scalar(f->admin, "SELECT sum(amount) FROM referee.invoice_monthly"
-                         " WHERE is_total"),
-        "0.034500");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT sum(amount) FROM referee.invoice_monthly"
+                               " WHERE is_total"),
+                        "0.034500");
     assert_string_equal(
         scalar(f->admin, "SELECT parent_amount || ' ' || child1_amount || ' '"
                          " || child2_amount || ' ' || total_amount"
@@ -411,10 +409,10 @@ test_round_trip_stores_calls_charges_and_rejects(void **state)
                          " total_amount, totals->0->>'scenario')"
                          " FROM referee.runs"),
         "committed 3 4 0.034500 none");
-    assert_string_equal(
-        scalar(f->admin, "SELECT count(*) FROM referee.calls"
-                         " WHERE start_time = '2026-05-10T08:00:00Z'"),
-        "1");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT count(*) FROM referee.calls"
+                               " WHERE start_time = '2026-05-10T08:00:00Z'"),
+                        "1");
 }
 
 static void
@@ -443,16 +441,15 @@ test_same_file_again_is_skipped(void **state)
     assert_int_equal(rep.skipped_files, 1);
     assert_int_equal(rep.calls, 0);
     /* only a run row more */
-    assert_string_equal(scalar(f->admin,
-                               "SELECT count(*) FROM referee.input_files"),
-                        "1");
+    assert_string_equal(
+        scalar(f->admin, "SELECT count(*) FROM referee.input_files"), "1");
     assert_string_equal(
         scalar(f->admin, "SELECT sum(amount) FROM referee.charges"),
         "0.034500");
-    assert_string_equal(
-        scalar(f->admin, "SELECT skipped_files FROM referee.runs"
-                         " ORDER BY run_id DESC LIMIT 1"),
-        "1");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT skipped_files FROM referee.runs"
+                               " ORDER BY run_id DESC LIMIT 1"),
+                        "1");
     (void)before;
 }
 
@@ -491,10 +488,10 @@ test_force_replaces_instead_of_duplicating(void **state)
     assert_string_equal(
         scalar(f->admin, "SELECT sum(amount) FROM referee.current_charges"),
         "0.018000");
-    assert_string_equal(
-        scalar(f->admin, "SELECT count(*) FROM referee.input_files"
-                         " WHERE superseded_by_run IS NULL"),
-        "1");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT count(*) FROM referee.input_files"
+                               " WHERE superseded_by_run IS NULL"),
+                        "1");
     assert_string_equal(scalar(f->admin, "SELECT count(*) FROM referee.calls"
                                          " WHERE superseded_by_run IS NULL"),
                         "1");
@@ -580,9 +577,8 @@ test_child_in_a_later_run_than_its_parent(void **state)
         sum.pending = 1;
         diag_ok(s.ops->commit(s.self, &sum, &d), &d);
     }
-    assert_string_equal(scalar(f->admin,
-                               "SELECT count(*) FROM referee.pending"),
-                        "1");
+    assert_string_equal(
+        scalar(f->admin, "SELECT count(*) FROM referee.pending"), "1");
     /* Night 2: the parent, rated alone (single) before the child shows. */
     {
         struct rt_run_info run = run_info(files2, 1);
@@ -602,10 +598,9 @@ test_child_in_a_later_run_than_its_parent(void **state)
         memset(&sum, 0, sizeof sum);
         diag_ok(s.ops->commit(s.self, &sum, &d), &d);
     }
-    assert_string_equal(
-        scalar(f->admin, "SELECT first_run_id || ' ' || run_id"
-                         " FROM referee.pending"),
-        "1 2");
+    assert_string_equal(scalar(f->admin, "SELECT first_run_id || ' ' || run_id"
+                                         " FROM referee.pending"),
+                        "1 2");
     /* Night 3: linked through the store: the parent is stored already. */
     {
         static struct rt_input_file files3[1] = {
@@ -640,24 +635,23 @@ test_child_in_a_later_run_than_its_parent(void **state)
     s.ops->free(s.self);
     assert_int_equal(rep.calls, 1);
     assert_int_equal(rep.duplicates, 0);
+    assert_string_equal(
+        scalar(f->admin, "SELECT count(*) FROM referee.pending"), "0");
     assert_string_equal(scalar(f->admin,
-                               "SELECT count(*) FROM referee.pending"),
-                        "0");
-    assert_string_equal(
-        scalar(f->admin, "SELECT concat_ws(' ', scenario, parent_amount,"
-                         " child1_amount, child2_amount, total_amount)"
-                         " FROM referee.transfers"),
-        "termination-sip 0.022500 0.008000 0.030500");
-    assert_string_equal(
-        scalar(f->admin, "SELECT string_agg(leg || '/' || scenario, ' '"
-                         " ORDER BY call_sid) FROM referee.charges"),
-        "child/termination-sip parent/termination-sip");
+                               "SELECT concat_ws(' ', scenario, parent_amount,"
+                               " child1_amount, child2_amount, total_amount)"
+                               " FROM referee.transfers"),
+                        "termination-sip 0.022500 0.008000 0.030500");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT string_agg(leg || '/' || scenario, ' '"
+                               " ORDER BY call_sid) FROM referee.charges"),
+                        "child/termination-sip parent/termination-sip");
     /* the child keeps the file it first came from */
-    assert_string_equal(
-        scalar(f->admin, "SELECT i.path FROM referee.calls c JOIN"
-                         " referee.input_files i USING (file_id)"
-                         " WHERE c.call_sid = 'CA9C'"),
-        "calls.csv");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT i.path FROM referee.calls c JOIN"
+                               " referee.input_files i USING (file_id)"
+                               " WHERE c.call_sid = 'CA9C'"),
+                        "calls.csv");
 }
 
 static void
@@ -713,10 +707,10 @@ test_rerate_supersedes_and_keeps_old_charges(void **state)
         scalar(f->admin, "SELECT count(*) || ' ' || sum(amount)"
                          " FROM referee.charges WHERE superseded_by_run = 2"),
         "3 0.030000");
-    assert_string_equal(
-        scalar(f->admin, "SELECT string_agg(deck, ',' ORDER BY deck)"
-                         " FROM referee.current_charges"),
-        "new-deck,new-deck,new-deck,test-deck");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT string_agg(deck, ',' ORDER BY deck)"
+                               " FROM referee.current_charges"),
+                        "new-deck,new-deck,new-deck,test-deck");
     /* the re-rated calls keep their input file */
     assert_string_equal(
         scalar(f->admin, "SELECT count(*) FROM referee.calls"
@@ -740,8 +734,8 @@ big_night(struct rt_sink *s, int n, PGconn *killer, const char *appname,
         char ps[32], cs[32];
         snprintf(ps, sizeof ps, "CAP%07d", i);
         snprintf(cs, sizeof cs, "CAC%07d", i);
-        make_call(&p, ps, NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_PSTN,
-                  T0 + i, 61, 0);
+        make_call(&p, ps, NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_PSTN, T0 + i,
+                  61, 0);
         add_comp(&p, RT_SVC_TERMINATION, 4500000, "0.0045");
         make_call(&c, cs, ps, RT_LEG_CHILD, RT_SCN_TERMINATION_PSTN,
                   T0 + i + 30, 30, 0);

@@ -25,7 +25,8 @@ static void
 test_copy_escapes_backslash_tab_newline_and_cr(void **state)
 {
     (void)state;
-    assert_string_equal(row("a\\b\tc\nd\re", 9), "a\\\\b\\tc\\nd\\re\t\\N\t-42\n");
+    assert_string_equal(row("a\\b\tc\nd\re", 9),
+                        "a\\\\b\\tc\\nd\\re\t\\N\t-42\n");
     /* a lone "\." can never reach the server as an end-of-data line */
     assert_string_equal(row("\\.", 2), "\\\\.\t\\N\t-42\n");
     assert_string_equal(row("", 0), "\t\\N\t-42\n");
@@ -36,10 +37,13 @@ test_copy_keeps_valid_utf8_and_replaces_invalid_bytes(void **state)
 {
     (void)state;
     static const char ok[] = "M\xc3\xbcller \xe2\x82\xac \xf0\x9f\x93\x9e";
-    static const char bad[] =
-        "a\0b\x80" "c\xc0\xaf" "d\xed\xa0\x80" "e\xe2\x82";
-    assert_string_equal(row(ok, sizeof ok - 1),
-                        "M\xc3\xbcller \xe2\x82\xac \xf0\x9f\x93\x9e\t\\N\t-42\n");
+    static const char bad[] = "a\0b\x80"
+                              "c\xc0\xaf"
+                              "d\xed\xa0\x80"
+                              "e\xe2\x82";
+    assert_string_equal(
+        row(ok, sizeof ok - 1),
+        "M\xc3\xbcller \xe2\x82\xac \xf0\x9f\x93\x9e\t\\N\t-42\n");
     const char *fffd = "\xef\xbf\xbd";
     char want[64];
     /* NUL, lone continuation, overlong '/', surrogate, truncated sequence */
