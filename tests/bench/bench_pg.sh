@@ -1,0 +1,141 @@
+#!/bin/sh
+# Benchmark of referee-rate --db (issue: 1,000,000 transfer cases into a
+# fresh database, end to end: read, rate, COPY, merge, commit), against, on
+# the same data and server:
+#   (a) plain \copy of the same charge rows (charges.csv of the CSV sink)
+#       into a table of the same shape, no index: the floor of any loader;
+#   (b) rating in pure SQL: \copy the raw CSV, then price every component
+#       with hash joins on left(number, L) for each prefix length L.
+# Also: a second run of the same file (skipped), and a check that the three
+# agree on the number of charge rows and the total.
+#
+# Run inside a throw-away cluster:
+#   pg_virtualenv -t -v 15 tests/bench/bench_pg.sh [CASES] [PREFIXES]
+# Data goes to $BENCH_DIR (default /tmp/referee-bench), never the repo.
+set -eu
+cases=${1:-1000000}
+prefixes=${2:-20000}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=${BENCH_DIR:-/tmp/referee-bench}
+build="$root/build/release"
+
+if [ -z "${PGHOST:-}" ]; then
+    echo "no PostgreSQL: run inside pg_virtualenv -t -v 15 $0" >&2
+    exit 1
+fi
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target referee-rate gen_calls >/dev/null
+mkdir -p "$work"
+calls="$work/calls-$cases.csv"
+[ -s "$calls" ] || "$build/tests/gen_calls" calls "$cases" > "$calls"
+"$build/tests/gen_calls" deck "$prefixes" "$work"
+rate="$build/referee-rate"
+db=referee_bench_$$
+trap 'dropdb --if-exists --force "$db" 2>/dev/null || true' EXIT
+createdb "$db"
+q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+timed() { # timed LABEL CMD...: wall seconds into $work/t.LABEL
+    /usr/bin/time -f "%e" -o "$work/t.$1" sh -c "shift; \"\$@\"" sh "$@"
+}
+secs() { cat "$work/t.$1"; }
+
+echo "input: $calls ($(($(wc -l < "$calls") - 1)) rows); deck: $prefixes termination prefixes"
+"$rate" --quiet --db "dbname=$db" --migrate
+
+# --- referee, end to end --------------------------------------------------
+timed ref "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
+timed skip "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
+ref=$(q -c "select count(*) || ' rows, total ' || sum(amount) from referee.current_charges")
+
+# --- (a) plain \copy of the same charge rows --------------------------------
+rm -rf "$work/rated-pg"
+"$rate" --quiet --deck "$work/bench.yaml" --out "$work/rated-pg" "$calls"
+q -c "create table plain_charges (call_sid text, parent_call_sid text,
+      leg text, scenario text, component smallint, service text, \"from\" text,
+      \"to\" text, matched_prefix text, rate numeric, duration bigint,
+      billable_seconds bigint, amount numeric, currency text, deck text,
+      carrier_price numeric, carrier_price_unit text)"
+timed copy psql -X -q -d "$db" -c "\\copy plain_charges from '$work/rated-pg/charges.csv' with (format csv, header)"
+plain=$(q -c "select count(*) || ' rows, total ' || sum(amount) from plain_charges")
+
+# --- (b) rating in pure SQL ---------------------------------------------------
+# The bench deck: termination prefixes from the csv list (+ sip class),
+# origination by country code (+ sip class), 60/60, 6 decimals, half-up.
+orig_values=$(sed -n 's/^  - { prefix: "\([0-9]*\)", rate: "\([0-9.]*\)" }$/(\x27\1\x27, \2),/p' \
+    "$work/bench.yaml" | tr -d '\n' | sed 's/,$//')
+cat > "$work/rate.sql" <<EOF
+\\set ON_ERROR_STOP 1
+create table raw (sid text, parent_call_sid text, account_sid text,
+    trunk_sid text, direction text, "from" text, "to" text,
+    start_time timestamptz, end_time timestamptz, duration bigint,
+    status text, price numeric, price_unit text);
+\\copy raw from '$calls' with (format csv, header)
+create table term (prefix text primary key, rate numeric);
+\\copy term from '$work/bench-termination.csv' with (format csv, header)
+create table orig (prefix text primary key, rate numeric);
+insert into orig values $orig_values;
+-- one row per charge component, its destination digits (NULL: a SIP URI)
+create unlogged table comp as
+with calls as (
+    select r.*, case when "to" like 'sip:%' and "to" not like '%.pstn.twilio.com%'
+                     then null else regexp_replace("to", '^(tel:)?\\+', '') end as to_digits
+    from raw r where status = 'completed'),
+legs as (
+    select c.*, p.direction as pdir, p.to_digits as p_to_digits,
+           case when c.parent_call_sid is null then
+                     case when c.sid in (select parent_call_sid from raw where parent_call_sid is not null)
+                          then 'parent' else 'single' end
+                else 'child' end as leg,
+           (c.to_digits is null) as sip_target
+    from calls c left join calls p on p.sid = c.parent_call_sid)
+-- parent / single: the leg's own service, to its destination
+select sid, leg, 1 as component,
+       case when direction = 'trunking-terminating' then 'termination' else 'origination' end as service,
+       to_digits as dest, duration
+from legs where leg <> 'child'
+union all
+-- child, first component: termination -> Term(x->B); origination SIP ->
+-- Orig(A->C); origination PSTN -> Orig(A->B)
+select sid, leg, 1,
+       case when pdir = 'trunking-terminating' then 'termination' else 'origination' end,
+       case when pdir = 'trunking-originating' and sip_target then null else p_to_digits end,
+       duration
+from legs where leg = 'child'
+union all
+-- child to the PSTN, second component: Term(A->C) / Term(B->C)
+select sid, leg, 2, 'termination', to_digits, duration
+from legs where leg = 'child' and not sip_target;
+EOF
+lens=$(cut -d, -f1 "$work/bench-termination.csv" | tail -n +2 | awk '{ print length($0) }' | sort -un)
+{
+    echo "create table sql_charges as"
+    echo "with m as ("
+    sep=""
+    for l in $lens; do
+        echo "  $sep select c.ctid as id, $l as len, t.rate from comp c join term t on t.prefix = left(c.dest, $l) where c.service = 'termination'"
+        sep="union all"
+    done
+    echo "  union all select c.ctid, length(o.prefix), o.rate from comp c join orig o on o.prefix = left(c.dest, length(o.prefix)) where c.service = 'origination'"
+    echo "), best as (select distinct on (id) id, rate from m order by id, len desc)"
+    echo "select c.sid, c.leg, c.component, c.service, c.dest,"
+    echo "       coalesce(b.rate, case when c.dest is null and c.service = 'termination' then 0.0040"
+    echo "                             when c.dest is null then 0.0034 end) as rate,"
+    echo "       c.duration, (c.duration + 59) / 60 * 60 as billable_seconds,"
+    echo "       round(coalesce(b.rate, case when c.dest is null and c.service = 'termination' then 0.0040"
+    echo "                                   when c.dest is null then 0.0034 end)"
+    echo "             * ((c.duration + 59) / 60 * 60) / 60, 6) as amount"
+    echo "from comp c left join best b on b.id = c.ctid;"
+} >> "$work/rate.sql"
+timed sql psql -X -q -d "$db" -f "$work/rate.sql"
+sqlr=$(q -c "select count(*) || ' rows, total ' || sum(amount) from sql_charges")
+
+echo
+echo "referee --db (read, rate, COPY, merge, commit): $(secs ref) s   [$ref]"
+echo "same file again (skipped):                      $(secs skip) s"
+echo "(a) plain copy of the charge rows:              $(secs copy) s   [$plain]"
+echo "(b) pure SQL rating (copy raw + SQL):           $(secs sql) s   [$sqlr]"
+awk -v r="$(secs ref)" -v a="$(secs copy)" -v b="$(secs sql)" \
+    'BEGIN { printf "ratios: referee / (a) = %.2f, (b) / referee = %.2f\n", r / a, b / r }'
+[ "$ref" = "$plain" ] || echo "WARNING: referee and the CSV sink disagree" >&2
+[ "$ref" = "$sqlr" ] || echo "WARNING: the SQL rating disagrees with referee" >&2
