@@ -104,7 +104,7 @@ SELECT date_trunc('month', start_time AT TIME ZONE 'UTC')::date AS month,
        count(*) FILTER (WHERE component = 1)             AS calls,
        count(*)                                          AS components,
        sum(billable_seconds)                             AS billable_seconds,
-       sum(billable_seconds) / 60                        AS billable_minutes,
+       round(sum(billable_seconds) / 60.0, 2)            AS billable_minutes,
        sum(amount)                                       AS amount
 FROM referee.charges
 WHERE superseded_by_run IS NULL
