@@ -18,6 +18,11 @@ flatten(char *dst, size_t size, const char *src)
             pending_sep = o > 0;
             continue;
         }
+        if (*src == '\t') {
+            if (o > 0 && dst[o - 1] != ' ')
+                dst[o++] = ' ';
+            continue;
+        }
         if (pending_sep) {
             if (o + 3 >= size)
                 break;
@@ -105,8 +110,12 @@ rt_pg_fail(PGconn *conn, const PGresult *res, const char *what,
         char det[CDR_DIAG_TEXT], hin[CDR_DIAG_TEXT];
         flatten(det, sizeof det, detail);
         flatten(hin, sizeof hin, hint);
-        cdr_diag_detail(d, "SQLSTATE %s%s%s%s%s", nz(state, "(none)"),
-                        det[0] ? "; " : "", det, hin[0] ? "; hint: " : "", hin);
+        cdr_diag_detail(
+            d, "SQLSTATE %s%s%s%s%s",
+            nz(state, conn != NULL && PQstatus(conn) == CONNECTION_BAD
+                          ? "(none: connection lost)"
+                          : "(none)"),
+            det[0] ? "; " : "", det, hin[0] ? "; hint: " : "", hin);
     }
     return CDR_E_DB;
 }

@@ -462,6 +462,22 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
     s->n_rated = s->n_relabel = s->n_reject = s->n_pending = 0;
     s->pending_fed = -1;
 
+    /* This month's partitions and the neighbours, committed on their own:
+     * creating a partition locks the whole table, so do it in a moment,
+     * not for the length of the run (others are made in the run). */
+    {
+        char lo[32], hi[32];
+        const char *pp[2] = {lo, hi};
+        PGresult *pres;
+        rt_pg_format_time(run->started_at - 31 * 86400, lo, sizeof lo);
+        rt_pg_format_time(run->started_at + 31 * 86400, hi, sizeof hi);
+        pres =
+            rt_pg_query(s->conn, "SELECT referee.ensure_partitions($1, $2)", 2,
+                        pp, PGRES_TUPLES_OK, "creating monthly partitions", d);
+        if (pres == NULL)
+            return CDR_E_DB;
+        PQclear(pres);
+    }
     if (rt_pg_exec(s->conn, "BEGIN", "starting the run's transaction", d) != 0)
         return CDR_E_DB;
     s->in_tx = 1;
@@ -1381,7 +1397,13 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
     /* Staging lives in temp tables: let them stay in memory for a night's
      * worth of rows (allocated only as used). */
     if (rc == 0)
-        rc = rt_pg_exec(s->conn, "SET temp_buffers = '256MB'",
+        rc = rt_pg_exec(s->conn,
+                        "SET temp_buffers = '256MB';"
+                        /* A run is one long transaction, idle while the
+                         * driver reads and links before its first row: a
+                         * site-wide timeout must not cut it half-way. */
+                        " SET statement_timeout = 0;"
+                        " SET idle_in_transaction_session_timeout = 0",
                         "configuring the session", d);
     if (rc != 0) {
         PQfinish(s->conn);
