@@ -1091,6 +1091,22 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
             " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)",
             3, (const char *const[]){s->run_id, s->currency, s->deck_name},
             "storing charges", &rep->components, d);
+    /* --force: a replaced parent whose child came in another file (stored,
+     * not in this input) was rated as a single call; its charge is the
+     * same, but it keeps its label as the child's parent. */
+    if (rc == 0 && s->force)
+        rc = step(s,
+                  "WITH r AS (UPDATE referee.calls p SET leg = 'parent',"
+                  " scenario = k.scenario FROM referee_old o, referee.calls k"
+                  " WHERE o.call_sid = p.call_sid AND p.run_id = $1"
+                  " AND p.superseded_by_run IS NULL AND p.leg = 'single'"
+                  " AND k.parent_call_sid = p.call_sid"
+                  " AND k.superseded_by_run IS NULL AND k.leg = 'child'"
+                  " RETURNING p.call_sid, p.start_time, p.scenario)"
+                  " UPDATE referee.charges g SET leg = 'parent',"
+                  " scenario = r.scenario FROM r WHERE g.call_sid = r.call_sid"
+                  " AND g.start_time = r.start_time AND g.run_id = $1",
+                  1, run, "relabelling replaced parents", NULL, d);
     if (rc != 0)
         return rc;
 

@@ -718,6 +718,70 @@ test_rerate_supersedes_and_keeps_old_charges(void **state)
         "3");
 }
 
+/* One night with one call, through the C API. */
+static void
+one_call_night(struct rt_sink *s, const struct rt_input_file *files, int force,
+               struct tcall *t, struct rt_store_report *rep)
+{
+    struct rt_run_info run = run_info(files, 1);
+    struct rt_summary sum;
+    struct cdr_diag d;
+    run.force = force;
+    cdr_diag_clear(&d);
+    diag_ok(s->ops->begin(s->self, &run, &d), &d);
+    diag_ok(s->ops->call(s->self, &t->call, &d), &d);
+    memset(&sum, 0, sizeof sum);
+    sum.store = rep;
+    diag_ok(s->ops->commit(s->self, &sum, &d), &d);
+}
+
+static void
+test_force_keeps_a_stored_childs_parent_labelled(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_store_report rep;
+    struct tcall p, c;
+    make_call(&p, "CA5P", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0, 60, 0);
+    add_comp(&p, RT_SVC_TERMINATION, 4500000, "0.0045");
+    one_call_night(&s, files1, 0, &p, &rep);
+    /* night 2: the child; its parent is stored */
+    make_call(&p, "CA5P", NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_SIP, T0, 60,
+              -1);
+    p.call.relabel_only = 1;
+    make_call(&c, "CA5C", "CA5P", RT_LEG_CHILD, RT_SCN_TERMINATION_SIP, T0 + 30,
+              60, 0);
+    add_comp(&c, RT_SVC_TERMINATION, 4000000, "0.004");
+    {
+        struct rt_run_info run = run_info(files2, 1);
+        struct rt_summary sum;
+        struct cdr_diag d;
+        cdr_diag_clear(&d);
+        diag_ok(s.ops->begin(s.self, &run, &d), &d);
+        diag_ok(s.ops->call(s.self, &c.call, &d), &d);
+        diag_ok(s.ops->call(s.self, &p.call, &d), &d);
+        memset(&sum, 0, sizeof sum);
+        diag_ok(s.ops->commit(s.self, &sum, &d), &d);
+    }
+    /* night 3: file 1 again with --force: the parent alone, rated single */
+    make_call(&p, "CA5P", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0, 60, 0);
+    add_comp(&p, RT_SVC_TERMINATION, 4500000, "0.0045");
+    one_call_night(&s, files1, 1, &p, &rep);
+    s.ops->free(s.self);
+    assert_int_equal(rep.superseded, 1);
+    assert_string_equal(
+        scalar(f->admin, "SELECT string_agg(call_sid || ':' || leg || ':'"
+                         " || scenario || ':' || amount, ' '"
+                         " ORDER BY call_sid) FROM referee.current_charges"),
+        "CA5C:child:termination-sip:0.004000 "
+        "CA5P:parent:termination-sip:0.004500");
+    assert_string_equal(
+        scalar(f->admin, "SELECT leg || ':' || scenario FROM referee.calls"
+                         " WHERE call_sid = 'CA5P'"
+                         " AND superseded_by_run IS NULL"),
+        "parent:termination-sip");
+}
+
 /* A night of n transfers (parent + child with two components). */
 static int
 big_night(struct rt_sink *s, int n, PGconn *killer, const char *appname,
@@ -859,6 +923,9 @@ main(void)
             test_force_replaces_instead_of_duplicating, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_sid_rated_in_an_earlier_run_is_a_duplicate, setup_db,
+            teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_force_keeps_a_stored_childs_parent_labelled, setup_db,
             teardown_db),
         cmocka_unit_test_setup_teardown(
             test_child_in_a_later_run_than_its_parent, setup_db, teardown_db),
