@@ -29,6 +29,7 @@ struct batch {
     struct rt_input_file *files; /* inputs, then the two pseudo files */
     size_t nfiles;
     size_t fi_pending, fi_stored;
+    struct rt_run_info info; /* sinks keep a pointer until commit/abort */
     struct rt_summary sum;
     struct rt_totals tot[5];
     struct cdr_diag *d; /* the run's fatal error */
@@ -475,7 +476,7 @@ run(struct batch *b, size_t n)
     struct cdr_diag sd;
     cdr_diag_clear(&sd);
     const struct rt_sink_ops *ops = b->sink->ops;
-    struct rt_run_info info = {
+    b->info = (struct rt_run_info){
         .kind = b->o->kind,
         .force = b->o->force,
         .rerate_from = b->o->rerate_from,
@@ -488,7 +489,7 @@ run(struct batch *b, size_t n)
         .n_files = n,
         .started_at = (int64_t)time(NULL),
     };
-    if (ops->begin(b->sink->self, &info, &sd) != 0)
+    if (ops->begin(b->sink->self, &b->info, &sd) != 0)
         return fail(b, &sd);
     int rc;
     if (b->o->kind == RT_RUN_RERATE) {

@@ -3,7 +3,9 @@
  * begin, then any mix of call / reject / pending, then commit (or abort on
  * any failure).  A sink makes the run's output visible only at commit:
  * the CSV folder renames its temporary files, PostgreSQL commits its one
- * transaction.  Every struct passed in is borrowed for the call only.
+ * transaction.  Every struct passed in is borrowed for the call only,
+ * except begin's run info (and the files it points to), which stays valid
+ * until commit or abort returns; file sha256/size/rows are final by commit.
  */
 #ifndef REFEREE_RT_SINK_H
 #define REFEREE_RT_SINK_H
