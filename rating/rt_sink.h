@@ -62,6 +62,7 @@ struct rt_input_file {
     char sha256[65];       /* hex */
     uint64_t size;         /* bytes read */
     long rows;             /* data rows */
+    int skipped;           /* already loaded by an earlier run: not read */
 };
 
 enum rt_run_kind {
@@ -102,7 +103,7 @@ struct rt_summary {
     long rows_read, calls, components, rejects, pending, duplicates;
     long skipped_files;
     int64_t total_nano; /* in the deck's currency */
-    const struct rt_totals *totals; /* one per scenario that occurred */
+    struct rt_totals totals[5]; /* one per scenario that occurred */
     size_t n_totals;
     int64_t elapsed_ms; /* wall time of the run */
 };
