@@ -169,6 +169,9 @@ test_yaml_syntax_errors_have_a_position(void **state)
         {"# only a comment\n", "empty rate deck", NULL},
         {"- a\n- b\n", "expected a mapping", "- a"},
         {"just text\n", "expected a mapping", "just"},
+        /* invalid UTF-8: the reader's byte offset becomes line:column */
+        {HDR "termination:\n  - { prefix: \"1\", rate: \"\xff\" }\n",
+         "invalid YAML: invalid leading UTF-8 octet", "\xff"},
     };
     check_cases(c, N_ELEMS(c));
     /* a syntax error always carries a line */
