@@ -54,10 +54,14 @@ fail(struct batch *b, const struct cdr_diag *rd)
     return rd->code != 0 ? rd->code : CDR_E_IO;
 }
 
+/* src: the reader the record came from, for its raw text (NULL: none);
+ * built only here, since most rows are never rejected. */
 static int
 reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
-       const struct cdr_diag *rd, struct cdr_slice raw)
+       const struct cdr_diag *rd, const struct cdr_reader *src)
 {
+    struct cdr_slice raw = src ? cdr_reader_raw(src)
+                               : (struct cdr_slice){NULL, 0};
     char reason[CDR_DIAG_TEXT * 2 + CDR_DIAG_VALUE + 16];
     int n = cdr_diag_reason(rd, reason, sizeof reason);
     if (rd->detail[0] != '\0' && n > 0 && (size_t)n < sizeof reason)
@@ -91,9 +95,9 @@ reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
 
 static int
 reject_rec(struct batch *b, const struct cdr_record *rec,
-           const struct cdr_diag *rd, struct cdr_slice raw)
+           const struct cdr_diag *rd, const struct cdr_reader *src)
 {
-    return reject(b, rec->file, rec->line, rec->sid, rd, raw);
+    return reject(b, rec->file, rec->line, rec->sid, rd, src);
 }
 
 static int
@@ -136,19 +140,18 @@ trunk_of(const struct batch *b, const struct cdr_record *parent,
 /* Rate a child whose parent is stored as p. */
 static int
 link_child(struct batch *b, struct cdr_link_call *p,
-           const struct cdr_record *child, struct cdr_slice raw)
+           const struct cdr_record *child, const struct cdr_reader *src)
 {
     struct cdr_record prec;
     cdr_link_record(p, file_name(b, p->file_index), &prec);
     const struct rt_trunk *trunk = trunk_of(b, &prec, child);
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
     enum rt_scenario scn;
     struct rt_call call = {.rec = child, .leg = RT_LEG_CHILD, .file_index = -1};
     if (rt_classify(prec.direction, trunk, &child->to, &scn, &rd) != 0 ||
         rt_charge_leg(b->o->deck, child, &prec, RT_LEG_CHILD, scn, trunk,
                       &call, &rd) != 0)
-        return reject_rec(b, child, &rd, raw);
+        return reject_rec(b, child, &rd, src);
     call.scenario = scn;
     int rc = emit(b, &call);
     if (rc != 0)
@@ -171,7 +174,8 @@ nomem(struct batch *b)
 
 static int
 reject_duplicate(struct batch *b, const struct cdr_record *rec,
-                 const struct cdr_link_call *first, struct cdr_slice raw)
+                 const struct cdr_link_call *first,
+                 const struct cdr_reader *src)
 {
     struct cdr_diag rd;
     cdr_diag_clear(&rd);
@@ -182,20 +186,19 @@ reject_duplicate(struct batch *b, const struct cdr_record *rec,
                         file_name(b, first->file_index), first->line);
     else
         cdr_diag_detail(&rd, "already rated in this run");
-    return reject_rec(b, rec, &rd, raw);
+    return reject_rec(b, rec, &rd, src);
 }
 
 static int
 process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
-               int stored, struct cdr_slice raw)
+               int stored, const struct cdr_reader *src)
 {
     struct cdr_link_call *c;
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
     if (rec->parent_call_sid.n == 0) {
         int rc = cdr_link_add(b->link, rec, CDR_LINK_CALL, (uint32_t)fi, &c);
         if (rc == CDR_E_DUPLICATE)
-            return reject_duplicate(b, rec, c, raw);
+            return reject_duplicate(b, rec, c, src);
         if (rc != 0)
             return nomem(b);
         if (stored)
@@ -206,7 +209,7 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
             struct cdr_link_call *next = w->next_waiting;
             struct cdr_record crec;
             cdr_link_record(w, file_name(b, w->file_index), &crec);
-            rc = link_child(b, c, &crec, (struct cdr_slice){NULL, 0});
+            rc = link_child(b, c, &crec, NULL);
             if (rc != 0)
                 return rc;
             if (cdr_link_done(b->link, w) != 0)
@@ -221,47 +224,50 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
         cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
                      rec->parent_call_sid.p, rec->parent_call_sid.n,
                      "a call cannot be its own parent");
-        return reject_rec(b, rec, &rd, raw);
+        return reject_rec(b, rec, &rd, src);
     }
-    if (cdr_link_find(b->link, rec->sid.p, rec->sid.n, &c) != 0)
-        return reject_duplicate(b, rec, c, raw);
     struct cdr_link_call *p;
     int pk = cdr_link_find(b->link, rec->parent_call_sid.p,
                            rec->parent_call_sid.n, &p);
-    if (pk == CDR_LINK_CALL) {
-        int rc = link_child(b, p, rec, raw);
-        if (rc != 0)
-            return rc;
-        return cdr_link_add_done(b->link, &rec->sid) == 0 ? 0 : nomem(b);
+    if (pk == 0) { /* parent not seen yet: wait for it */
+        int rc = cdr_link_add(b->link, rec, CDR_LINK_CHILD_WAITING,
+                              (uint32_t)fi, &c);
+        if (rc == CDR_E_DUPLICATE)
+            return reject_duplicate(b, rec, c, src);
+        return rc == 0 ? 0 : nomem(b);
     }
-    if (pk != 0) {
-        cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
-                     rec->parent_call_sid.p, rec->parent_call_sid.n,
-                     "the parent is itself a transferred leg");
-        cdr_diag_detail(&rd, "chained transfers are not rated");
-        return reject_rec(b, rec, &rd, raw);
+    /* Handled now: only the sid is kept, to catch a later duplicate. */
+    int rc = cdr_link_add_done(b->link, &rec->sid);
+    if (rc == CDR_E_DUPLICATE) {
+        cdr_link_find(b->link, rec->sid.p, rec->sid.n, &c);
+        return reject_duplicate(b, rec, c, src);
     }
-    int rc = cdr_link_add(b->link, rec, CDR_LINK_CHILD_WAITING, (uint32_t)fi,
-                          &c);
-    return rc == 0 ? 0 : nomem(b);
+    if (rc != 0)
+        return nomem(b);
+    if (pk == CDR_LINK_CALL)
+        return link_child(b, p, rec, src);
+    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
+                 rec->parent_call_sid.p, rec->parent_call_sid.n,
+                 "the parent is itself a transferred leg");
+    cdr_diag_detail(&rd, "chained transfers are not rated");
+    return reject_rec(b, rec, &rd, src);
 }
 
 static int
 process_row(struct batch *b, const struct cdr_row *row, size_t fi, int stored,
-            struct cdr_slice raw)
+            const struct cdr_reader *src)
 {
     struct cdr_record rec;
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
     if (cdr_validate(row, &rec, &rd) != 0) {
         struct cdr_slice sid = row->present[CDR_COL_SID]
                                    ? row->field[CDR_COL_SID]
                                    : (struct cdr_slice){NULL, 0};
         if (sid.n > CDR_MAX_SID)
             sid.n = CDR_MAX_SID;
-        return reject(b, row->file, row->line, sid, &rd, raw);
+        return reject(b, row->file, row->line, sid, &rd, src);
     }
-    return process_record(b, &rec, fi, stored, raw);
+    return process_record(b, &rec, fi, stored, src);
 }
 
 static int
@@ -269,7 +275,7 @@ stored_pending_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_pending, 0, (struct cdr_slice){NULL, 0});
+    return process_row(b, row, b->fi_pending, 0, NULL);
 }
 
 static int
@@ -277,7 +283,7 @@ stored_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 1, (struct cdr_slice){NULL, 0});
+    return process_row(b, row, b->fi_stored, 1, NULL);
 }
 
 /* Re-rating: stored calls are rated again, like input. */
@@ -286,7 +292,7 @@ rerate_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 0, (struct cdr_slice){NULL, 0});
+    return process_row(b, row, b->fi_stored, 0, NULL);
 }
 
 static void
@@ -314,19 +320,18 @@ read_file(struct batch *b, size_t fi)
         return fail(b, &rd);
     struct cdr_row row;
     for (;;) {
-        cdr_diag_clear(&rd);
         rc = cdr_reader_next(r, &row, &rd);
         if (rc == 0)
             break;
         if (rc == 1) {
             f->rows++;
             b->sum.rows_read++;
-            rc = process_row(b, &row, fi, 0, cdr_reader_raw(r));
+            rc = process_row(b, &row, fi, 0, r);
         } else if (rc == CDR_E_FIELD_COUNT || rc == CDR_E_TOO_LONG) {
             f->rows++;
             b->sum.rows_read++;
             rc = reject(b, rd.file, rd.line, (struct cdr_slice){NULL, 0}, &rd,
-                        cdr_reader_raw(r));
+                        r);
         } else {
             rc = fail(b, &rd);
         }
@@ -451,7 +456,7 @@ emit_calls(struct batch *b)
             cdr_diag_clear(&rd);
             if (rt_charge_leg(b->o->deck, &rec, NULL, call.leg, call.scenario,
                               trunk_of(b, &rec, NULL), &call, &rd) != 0)
-                rc = reject_rec(b, &rec, &rd, (struct cdr_slice){NULL, 0});
+                rc = reject_rec(b, &rec, &rd, NULL);
             else
                 rc = emit(b, &call);
         }

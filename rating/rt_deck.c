@@ -199,7 +199,7 @@ rt_deck_parse_date(const char *s, size_t n, int64_t *out)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     size_t i = 0;
-    int64_t y, mo, d, h = 0, mi = 0, se = 0, off = 0;
+    int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, off = 0;
     if (rt_digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' ||
         rt_digits(s, n, &i, 2, &mo) || i >= n || s[i++] != '-' ||
         rt_digits(s, n, &i, 2, &d))
