@@ -620,14 +620,30 @@ rt_yaml_top(struct rt_yaml *y, const yaml_node_t *root)
 }
 
 static void
-rt_yaml_syntax(struct rt_deck_loader *ld, const yaml_parser_t *parser)
+rt_yaml_syntax(struct rt_deck_loader *ld, const yaml_parser_t *parser,
+               FILE *f)
 {
     struct rt_pos at = {ld->yaml_file, 0, 0};
     const char *problem = parser->problem ? parser->problem : "unknown";
     if (parser->error == YAML_READER_ERROR) {
+        /* The reader (encoding) reports a byte offset, not a mark: find
+         * the line and column (in bytes) of that offset. */
+        size_t off = parser->problem_offset;
+        if (fseek(f, 0, SEEK_SET) == 0) {
+            at.line = 1;
+            at.column = 1;
+            int ch;
+            for (size_t i = 0; i < off && (ch = getc(f)) != EOF; i++) {
+                if (ch == '\n') {
+                    at.line++;
+                    at.column = 1;
+                } else {
+                    at.column++;
+                }
+            }
+        }
         rt_deck_error(ld, at, CDR_E_DECK, NULL, NULL, 0,
-                      "invalid YAML: %s at byte %zu", problem,
-                      parser->problem_offset);
+                      "invalid YAML: %s at byte %zu", problem, off);
         return;
     }
     at.line = (long)parser->problem_mark.line + 1;
@@ -677,7 +693,7 @@ rt_yaml_load_file(struct rt_deck_loader *ld, const char *path)
     }
     yaml_parser_set_input_file(&parser, f);
     if (!yaml_parser_load(&parser, &doc)) {
-        rt_yaml_syntax(ld, &parser);
+        rt_yaml_syntax(ld, &parser, f);
     } else {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         if (root == NULL) {
@@ -688,7 +704,7 @@ rt_yaml_load_file(struct rt_deck_loader *ld, const char *path)
             rt_yaml_top(&y, root);
             yaml_document_t more;
             if (!yaml_parser_load(&parser, &more)) {
-                rt_yaml_syntax(ld, &parser);
+                rt_yaml_syntax(ld, &parser, f);
             } else {
                 yaml_node_t *r2 = yaml_document_get_root_node(&more);
                 if (r2 != NULL) {
