@@ -197,9 +197,9 @@ parse_start_line(const char *p, const char *e, struct cap_sip_msg *m)
 struct cdr_slice
 cap_sip_trim(struct cdr_slice s)
 {
-    const char *p = s.p, *e = s.p + s.n;
-    if (p == NULL)
+    if (s.p == NULL)
         return s;
+    const char *p = s.p, *e = s.p + s.n;
     for (;;) {
         if (p < e && (is_ws(*p) || *p == '\r' || *p == '\n'))
             p++;
@@ -376,10 +376,10 @@ int
 cap_sip_first_value(struct cdr_slice s, struct cdr_slice *value,
                     struct cdr_slice *rest)
 {
+    if (s.p == NULL)
+        return -1;
     const char *p = s.p, *e = s.p + s.n;
     int quoted = 0, angle = 0;
-    if (p == NULL)
-        return -1;
     const char *q = p;
     for (; q < e; q++) {
         if (quoted) {
@@ -409,9 +409,9 @@ int
 cap_sip_param(struct cdr_slice params, const char *name,
               struct cdr_slice *value)
 {
-    const char *p = params.p, *e = params.p + params.n;
-    if (p == NULL)
+    if (params.p == NULL)
         return -1;
+    const char *p = params.p, *e = params.p + params.n;
     while (p < e) {
         const char *se = memchr(p, ';', (size_t)(e - p));
         if (se == NULL)
@@ -441,9 +441,9 @@ cap_sip_nameaddr(struct cdr_slice s, struct cap_sip_nameaddr *out)
 {
     memset(out, 0, sizeof *out);
     s = cap_sip_trim(s);
-    const char *p = s.p, *e = s.p + s.n;
-    if (p == NULL || p == e)
+    if (s.p == NULL || s.n == 0)
         return -1;
+    const char *p = s.p, *e = s.p + s.n;
     const char *q = p;
     /* Find '<' outside quotes: then it is a name-addr. */
     int quoted = 0;
@@ -505,9 +505,9 @@ cap_sip_uri(struct cdr_slice s, struct cap_sip_uri *out)
 {
     memset(out, 0, sizeof *out);
     s = cap_sip_trim(s);
-    const char *p = s.p, *e = s.p + s.n;
-    if (p == NULL)
+    if (s.p == NULL)
         return -1;
+    const char *p = s.p, *e = s.p + s.n;
     const char *colon = memchr(p, ':', (size_t)(e - p));
     if (colon == NULL)
         return -1;
@@ -573,9 +573,9 @@ int
 cap_sip_uri_header(struct cdr_slice headers, const char *name,
                    struct cdr_slice *value)
 {
-    const char *p = headers.p, *e = headers.p + headers.n;
-    if (p == NULL)
+    if (headers.p == NULL)
         return -1;
+    const char *p = headers.p, *e = headers.p + headers.n;
     while (p < e) {
         const char *amp = memchr(p, '&', (size_t)(e - p));
         if (amp == NULL)
@@ -631,9 +631,9 @@ cap_sip_token(struct cdr_slice s, struct cdr_slice *token,
               struct cdr_slice *params)
 {
     s = cap_sip_trim(s);
-    const char *p = s.p, *e = s.p + s.n;
-    if (p == NULL || p == e)
+    if (s.p == NULL || s.n == 0)
         return -1;
+    const char *p = s.p, *e = s.p + s.n;
     const char *q = p;
     while (q < e && is_token(*q))
         q++;
@@ -652,9 +652,9 @@ cap_sip_token(struct cdr_slice s, struct cdr_slice *token,
 int
 cap_sip_sipfrag_status(struct cdr_slice body, int *status)
 {
-    const char *p = body.p, *e = body.p + body.n;
-    if (p == NULL)
+    if (body.p == NULL)
         return -1;
+    const char *p = body.p, *e = body.p + body.n;
     while (p < e && (*p == '\r' || *p == '\n' || is_ws(*p)))
         p++;
     const char *next;

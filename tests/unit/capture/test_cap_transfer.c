@@ -610,8 +610,8 @@ test_config_errors_have_line_and_column(void **state)
     const char *cases[] = {
         "deck: x\n",
         "trunks: 3\n",
-        "trunks:\n  - sid: A\n    termination_domain: a\n  - sid: A\n"
-        "    termination_domain: b\n",
+        ("trunks:\n  - sid: A\n    termination_domain: a\n  - sid: A\n"
+         "    termination_domain: b\n"),
         "trunks:\n  - termination_domain: a\n",
         "trunks:\n  - sid: A\n",
         "trunks: [\n",
