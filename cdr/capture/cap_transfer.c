@@ -335,7 +335,8 @@ emit_unobserved_child(struct cap_tracker *t, struct cap_dialog *d)
         .sid = sid,
         .parent_call_sid = d->call_id,
         .direction = dir_name(d->direction),
-        .from = d->direction == CDR_DIR_ORIGINATING ? d->from : d->to,
+        .from = d->direction == CDR_DIR_ORIGINATING ? (d->from ? d->from : "")
+                                                    : (d->to ? d->to : ""),
         .to = x->target_rec ? x->target_rec : "",
         .start_time = floor_sec(start),
         .status = cap_call_status_name(CAP_ST_UNOBSERVED),
