@@ -189,19 +189,31 @@ reject_duplicate(struct batch *b, const struct cdr_record *rec,
     return reject_rec(b, rec, &rd, raw);
 }
 
+/* Where a record comes from. */
+enum origin {
+    FROM_INPUT = 0,
+    FROM_PENDING, /* left pending by an earlier run */
+    FROM_STORED,  /* rated by an earlier run (a parent, for a child here) */
+};
+
 static int
 process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
-               int stored, struct cdr_slice raw)
+               enum origin origin, struct cdr_slice raw)
 {
     struct cdr_link_call *c;
     struct cdr_diag rd;
+    /* A child pending from an earlier run that this run's input holds
+     * again (a file rated again): the input's copy stands, quietly. */
+    if (origin == FROM_PENDING &&
+        cdr_link_find(b->link, rec->sid.p, rec->sid.n, NULL) != 0)
+        return 0;
     if (rec->parent_call_sid.n == 0) {
         int rc = cdr_link_add(b->link, rec, CDR_LINK_CALL, (uint32_t)fi, &c);
         if (rc == CDR_E_DUPLICATE)
             return reject_duplicate(b, rec, c, raw);
         if (rc != 0)
             return nomem(b);
-        if (stored)
+        if (origin == FROM_STORED)
             c->mark |= MARK_STORED;
         struct cdr_link_call *w =
             cdr_link_take_waiting(b->link, rec->sid.p, rec->sid.n);
@@ -255,7 +267,8 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
 
 /* Rows handed back by the sink's store (they have no raw text). */
 static int
-process_row(struct batch *b, const struct cdr_row *row, size_t fi, int stored)
+process_row(struct batch *b, const struct cdr_row *row, size_t fi,
+            enum origin origin)
 {
     struct cdr_record rec;
     struct cdr_diag rd;
@@ -267,7 +280,7 @@ process_row(struct batch *b, const struct cdr_row *row, size_t fi, int stored)
             sid.n = CDR_MAX_SID;
         return reject(b, row->file, row->line, sid, &rd, NO_RAW);
     }
-    return process_record(b, &rec, fi, stored, NO_RAW);
+    return process_record(b, &rec, fi, origin, NO_RAW);
 }
 
 static int
@@ -275,7 +288,7 @@ stored_pending_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_pending, 0);
+    return process_row(b, row, b->fi_pending, FROM_PENDING);
 }
 
 static int
@@ -283,7 +296,7 @@ stored_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 1);
+    return process_row(b, row, b->fi_stored, FROM_STORED);
 }
 
 /* Re-rating: stored calls are rated again, like input. */
@@ -292,7 +305,7 @@ rerate_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 0);
+    return process_row(b, row, b->fi_stored, FROM_INPUT);
 }
 
 static void
@@ -322,7 +335,7 @@ read_file(struct batch *b, size_t fi)
         f->rows++;
         b->sum.rows_read++;
         if (it->kind == CDR_ITEM_RECORD)
-            rc = process_record(b, &it->rec, fi, 0, it->raw);
+            rc = process_record(b, &it->rec, fi, FROM_INPUT, it->raw);
         else
             rc = reject(b, it->diag->file, it->line, it->sid, it->diag,
                         it->raw);
@@ -504,11 +517,6 @@ run(struct batch *b, size_t n)
         if (rc != 0)
             return b->d->code != 0 ? rc : fail(b, &sd);
     }
-    if (ops->stored_pending != NULL) {
-        rc = ops->stored_pending(b->sink->self, stored_pending_row, b, &sd);
-        if (rc != 0)
-            return b->d->code != 0 ? rc : fail(b, &sd);
-    }
     for (size_t i = 0; i < n; i++) {
         struct rt_input_file *f = &b->files[i];
         /* A store is asked before reading; the hash taken while reading
@@ -527,11 +535,20 @@ run(struct batch *b, size_t n)
             if (seen) {
                 f->skipped = 1;
                 b->sum.skipped_files++;
+                if (b->o->on_skip != NULL)
+                    b->o->on_skip(b->o->ctx, f);
                 continue;
             }
         }
         if ((rc = read_file(b, i)) != 0)
             return rc;
+    }
+    /* After the input, so a child both pending and in a file read again is
+     * taken from the file. */
+    if (ops->stored_pending != NULL) {
+        rc = ops->stored_pending(b->sink->self, stored_pending_row, b, &sd);
+        if (rc != 0)
+            return b->d->code != 0 ? rc : fail(b, &sd);
     }
     if ((rc = resolve_stored_parents(b)) != 0)
         return rc;
