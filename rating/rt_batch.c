@@ -189,6 +189,18 @@ reject_duplicate(struct batch *b, const struct cdr_record *rec,
     return reject_rec(b, rec, &rd, raw);
 }
 
+static int
+reject_chained(struct batch *b, const struct cdr_record *rec,
+               struct cdr_slice raw)
+{
+    struct cdr_diag rd;
+    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
+                 rec->parent_call_sid.p, rec->parent_call_sid.n,
+                 "the parent is itself a transferred leg");
+    cdr_diag_detail(&rd, "chained transfers are not rated");
+    return reject_rec(b, rec, &rd, raw);
+}
+
 /* Where a record comes from. */
 enum origin {
     FROM_INPUT = 0,
@@ -258,11 +270,7 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
         return nomem(b);
     if (pk == CDR_LINK_CALL)
         return link_child(b, p, rec, raw);
-    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
-                 rec->parent_call_sid.p, rec->parent_call_sid.n,
-                 "the parent is itself a transferred leg");
-    cdr_diag_detail(&rd, "chained transfers are not rated");
-    return reject_rec(b, rec, &rd, raw);
+    return reject_chained(b, rec, raw);
 }
 
 /* Rows handed back by the sink's store (they have no raw text). */
@@ -439,6 +447,12 @@ pend_one(void *ctx, struct cdr_link_call *c)
     cdr_link_record(c, file_name(b, c->file_index), &rec);
     struct cdr_diag sd;
     cdr_diag_clear(&sd);
+    /* Its parent arrived after it, as a transfer leg itself: it will never
+     * be a parent, so waiting for it is pointless. */
+    int pk = cdr_link_find(b->link, rec.parent_call_sid.p,
+                           rec.parent_call_sid.n, NULL);
+    if (pk == CDR_LINK_CHILD_DONE || pk == CDR_LINK_CHILD_WAITING)
+        return reject_chained(b, &rec, NO_RAW);
     if (b->sink->ops->pending(b->sink->self, &rec, &sd) != 0)
         return fail(b, &sd);
     b->sum.pending++;
