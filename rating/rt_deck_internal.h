@@ -105,6 +105,10 @@ int rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e);
 void rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
                       enum rt_service service, const char *name, size_t n);
 
+/* Bytes handed to libcsv per csv_parse call (default and maximum 65536);
+ * tests lower it to check that results do not depend on chunking. */
+extern size_t rt_deck_csv_chunk;
+
 /* After parsing: link entries into the tries, fill default increments,
  * check overlapping ranges, sort trunks and check duplicate sids. */
 void rt_deck_finish(struct rt_deck_loader *ld);
