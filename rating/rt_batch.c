@@ -1,6 +1,6 @@
 #include "rating/rt_batch.h"
 
-#include "cdr/cdr_csv_reader.h"
+#include "cdr/cdr_prefetch.h"
 #include "cdr/cdr_link.h"
 #include "cdr/cdr_sha256.h"
 #include "cdr/cdr_validate.h"
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define NO_RAW ((struct cdr_slice){NULL, 0})
 
 /* Our flags on stored calls (struct cdr_link_call.mark). */
 enum {
@@ -27,6 +29,7 @@ struct batch {
     struct rt_input_file *files; /* inputs, then the two pseudo files */
     size_t nfiles;
     size_t fi_pending, fi_stored;
+    struct rt_run_info info; /* sinks keep a pointer until commit/abort */
     struct rt_summary sum;
     struct rt_totals tot[5];
     struct cdr_diag *d; /* the run's fatal error */
@@ -54,14 +57,11 @@ fail(struct batch *b, const struct cdr_diag *rd)
     return rd->code != 0 ? rd->code : CDR_E_IO;
 }
 
-/* src: the reader the record came from, for its raw text (NULL: none);
- * built only here, since most rows are never rejected. */
+/* raw: the record as a CSV line (empty for rows from a store). */
 static int
 reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
-       const struct cdr_diag *rd, const struct cdr_reader *src)
+       const struct cdr_diag *rd, struct cdr_slice raw)
 {
-    struct cdr_slice raw = src ? cdr_reader_raw(src)
-                               : (struct cdr_slice){NULL, 0};
     char reason[CDR_DIAG_TEXT * 2 + CDR_DIAG_VALUE + 16];
     int n = cdr_diag_reason(rd, reason, sizeof reason);
     if (rd->detail[0] != '\0' && n > 0 && (size_t)n < sizeof reason)
@@ -95,9 +95,9 @@ reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
 
 static int
 reject_rec(struct batch *b, const struct cdr_record *rec,
-           const struct cdr_diag *rd, const struct cdr_reader *src)
+           const struct cdr_diag *rd, struct cdr_slice raw)
 {
-    return reject(b, rec->file, rec->line, rec->sid, rd, src);
+    return reject(b, rec->file, rec->line, rec->sid, rd, raw);
 }
 
 static int
@@ -140,7 +140,7 @@ trunk_of(const struct batch *b, const struct cdr_record *parent,
 /* Rate a child whose parent is stored as p. */
 static int
 link_child(struct batch *b, struct cdr_link_call *p,
-           const struct cdr_record *child, const struct cdr_reader *src)
+           const struct cdr_record *child, struct cdr_slice raw)
 {
     struct cdr_record prec;
     cdr_link_record(p, file_name(b, p->file_index), &prec);
@@ -151,7 +151,7 @@ link_child(struct batch *b, struct cdr_link_call *p,
     if (rt_classify(prec.direction, trunk, &child->to, &scn, &rd) != 0 ||
         rt_charge_leg(b->o->deck, child, &prec, RT_LEG_CHILD, scn, trunk,
                       &call, &rd) != 0)
-        return reject_rec(b, child, &rd, src);
+        return reject_rec(b, child, &rd, raw);
     call.scenario = scn;
     int rc = emit(b, &call);
     if (rc != 0)
@@ -175,7 +175,7 @@ nomem(struct batch *b)
 static int
 reject_duplicate(struct batch *b, const struct cdr_record *rec,
                  const struct cdr_link_call *first,
-                 const struct cdr_reader *src)
+                 struct cdr_slice raw)
 {
     struct cdr_diag rd;
     cdr_diag_clear(&rd);
@@ -186,22 +186,46 @@ reject_duplicate(struct batch *b, const struct cdr_record *rec,
                         file_name(b, first->file_index), first->line);
     else
         cdr_diag_detail(&rd, "already rated in this run");
-    return reject_rec(b, rec, &rd, src);
+    return reject_rec(b, rec, &rd, raw);
 }
 
 static int
+reject_chained(struct batch *b, const struct cdr_record *rec,
+               struct cdr_slice raw)
+{
+    struct cdr_diag rd;
+    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
+                 rec->parent_call_sid.p, rec->parent_call_sid.n,
+                 "the parent is itself a transferred leg");
+    cdr_diag_detail(&rd, "chained transfers are not rated");
+    return reject_rec(b, rec, &rd, raw);
+}
+
+/* Where a record comes from. */
+enum origin {
+    FROM_INPUT = 0,
+    FROM_PENDING, /* left pending by an earlier run */
+    FROM_STORED,  /* rated by an earlier run (a parent, for a child here) */
+};
+
+static int
 process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
-               int stored, const struct cdr_reader *src)
+               enum origin origin, struct cdr_slice raw)
 {
     struct cdr_link_call *c;
     struct cdr_diag rd;
+    /* A child pending from an earlier run that this run's input holds
+     * again (a file rated again): the input's copy stands, quietly. */
+    if (origin == FROM_PENDING &&
+        cdr_link_find(b->link, rec->sid.p, rec->sid.n, NULL) != 0)
+        return 0;
     if (rec->parent_call_sid.n == 0) {
         int rc = cdr_link_add(b->link, rec, CDR_LINK_CALL, (uint32_t)fi, &c);
         if (rc == CDR_E_DUPLICATE)
-            return reject_duplicate(b, rec, c, src);
+            return reject_duplicate(b, rec, c, raw);
         if (rc != 0)
             return nomem(b);
-        if (stored)
+        if (origin == FROM_STORED)
             c->mark |= MARK_STORED;
         struct cdr_link_call *w =
             cdr_link_take_waiting(b->link, rec->sid.p, rec->sid.n);
@@ -209,7 +233,7 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
             struct cdr_link_call *next = w->next_waiting;
             struct cdr_record crec;
             cdr_link_record(w, file_name(b, w->file_index), &crec);
-            rc = link_child(b, c, &crec, NULL);
+            rc = link_child(b, c, &crec, NO_RAW);
             if (rc != 0)
                 return rc;
             if (cdr_link_done(b->link, w) != 0)
@@ -224,7 +248,7 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
         cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
                      rec->parent_call_sid.p, rec->parent_call_sid.n,
                      "a call cannot be its own parent");
-        return reject_rec(b, rec, &rd, src);
+        return reject_rec(b, rec, &rd, raw);
     }
     struct cdr_link_call *p;
     int pk = cdr_link_find(b->link, rec->parent_call_sid.p,
@@ -233,29 +257,26 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
         int rc = cdr_link_add(b->link, rec, CDR_LINK_CHILD_WAITING,
                               (uint32_t)fi, &c);
         if (rc == CDR_E_DUPLICATE)
-            return reject_duplicate(b, rec, c, src);
+            return reject_duplicate(b, rec, c, raw);
         return rc == 0 ? 0 : nomem(b);
     }
     /* Handled now: only the sid is kept, to catch a later duplicate. */
     int rc = cdr_link_add_done(b->link, &rec->sid);
     if (rc == CDR_E_DUPLICATE) {
         cdr_link_find(b->link, rec->sid.p, rec->sid.n, &c);
-        return reject_duplicate(b, rec, c, src);
+        return reject_duplicate(b, rec, c, raw);
     }
     if (rc != 0)
         return nomem(b);
     if (pk == CDR_LINK_CALL)
-        return link_child(b, p, rec, src);
-    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
-                 rec->parent_call_sid.p, rec->parent_call_sid.n,
-                 "the parent is itself a transferred leg");
-    cdr_diag_detail(&rd, "chained transfers are not rated");
-    return reject_rec(b, rec, &rd, src);
+        return link_child(b, p, rec, raw);
+    return reject_chained(b, rec, raw);
 }
 
+/* Rows handed back by the sink's store (they have no raw text). */
 static int
-process_row(struct batch *b, const struct cdr_row *row, size_t fi, int stored,
-            const struct cdr_reader *src)
+process_row(struct batch *b, const struct cdr_row *row, size_t fi,
+            enum origin origin)
 {
     struct cdr_record rec;
     struct cdr_diag rd;
@@ -265,9 +286,9 @@ process_row(struct batch *b, const struct cdr_row *row, size_t fi, int stored,
                                    : (struct cdr_slice){NULL, 0};
         if (sid.n > CDR_MAX_SID)
             sid.n = CDR_MAX_SID;
-        return reject(b, row->file, row->line, sid, &rd, src);
+        return reject(b, row->file, row->line, sid, &rd, NO_RAW);
     }
-    return process_record(b, &rec, fi, stored, src);
+    return process_record(b, &rec, fi, origin, NO_RAW);
 }
 
 static int
@@ -275,7 +296,7 @@ stored_pending_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_pending, 0, NULL);
+    return process_row(b, row, b->fi_pending, FROM_PENDING);
 }
 
 static int
@@ -283,7 +304,7 @@ stored_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 1, NULL);
+    return process_row(b, row, b->fi_stored, FROM_STORED);
 }
 
 /* Re-rating: stored calls are rated again, like input. */
@@ -292,7 +313,7 @@ rerate_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 0, NULL);
+    return process_row(b, row, b->fi_stored, FROM_INPUT);
 }
 
 static void
@@ -313,40 +334,44 @@ read_file(struct batch *b, size_t fi)
 {
     struct rt_input_file *f = &b->files[fi];
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
-    struct cdr_reader *r;
-    int rc = cdr_reader_open(&r, f->path, NULL, &rd);
+    struct cdr_prefetch *pf;
+    int rc = cdr_prefetch_open(&pf, f->path, &rd);
     if (rc != 0)
         return fail(b, &rd);
-    struct cdr_row row;
-    for (;;) {
-        rc = cdr_reader_next(r, &row, &rd);
-        if (rc == 0)
+    const struct cdr_item *it;
+    while ((rc = cdr_prefetch_next(pf, &it, &rd)) == 1) {
+        f->rows++;
+        b->sum.rows_read++;
+        if (it->kind == CDR_ITEM_RECORD)
+            rc = process_record(b, &it->rec, fi, FROM_INPUT, it->raw);
+        else
+            rc = reject(b, it->diag->file, it->line, it->sid, it->diag,
+                        it->raw);
+        if (rc != 0)
             break;
-        if (rc == 1) {
-            f->rows++;
-            b->sum.rows_read++;
-            rc = process_row(b, &row, fi, 0, r);
-        } else if (rc == CDR_E_FIELD_COUNT || rc == CDR_E_TOO_LONG) {
-            f->rows++;
-            b->sum.rows_read++;
-            rc = reject(b, rd.file, rd.line, (struct cdr_slice){NULL, 0}, &rd,
-                        r);
-        } else {
-            rc = fail(b, &rd);
-        }
-        if (rc != 0) {
-            cdr_reader_close(r);
-            return rc;
-        }
         if ((f->rows & 0xffff) == 0)
             progress(b, f->path, f->rows, 0);
     }
-    if (strcmp(f->path, "-") == 0)
-        f->size = cdr_reader_offset(r);
-    cdr_reader_close(r);
-    progress(b, f->path, f->rows, 1);
-    return 0;
+    if (rc < 0 && b->d->code == 0)
+        rc = fail(b, &rd);
+    if (rc == 0) {
+        char hex[65];
+        uint64_t bytes;
+        cdr_prefetch_digest(pf, hex, &bytes);
+        if (f->sha256[0] != '\0' && strcmp(hex, f->sha256) != 0) {
+            /* hashed before (to ask the store) and now: it changed */
+            cdr_diag_set(&rd, CDR_E_IO, NULL, NULL, 0,
+                         "file changed while it was being rated");
+            cdr_diag_at(&rd, f->path, 0, 0);
+            rc = fail(b, &rd);
+        }
+        memcpy(f->sha256, hex, sizeof hex);
+        f->size = bytes;
+    }
+    cdr_prefetch_close(pf);
+    if (rc == 0)
+        progress(b, f->path, f->rows, 1);
+    return rc;
 }
 
 struct sid_list {
@@ -422,6 +447,12 @@ pend_one(void *ctx, struct cdr_link_call *c)
     cdr_link_record(c, file_name(b, c->file_index), &rec);
     struct cdr_diag sd;
     cdr_diag_clear(&sd);
+    /* Its parent arrived after it, as a transfer leg itself: it will never
+     * be a parent, so waiting for it is pointless. */
+    int pk = cdr_link_find(b->link, rec.parent_call_sid.p,
+                           rec.parent_call_sid.n, NULL);
+    if (pk == CDR_LINK_CHILD_DONE || pk == CDR_LINK_CHILD_WAITING)
+        return reject_chained(b, &rec, NO_RAW);
     if (b->sink->ops->pending(b->sink->self, &rec, &sd) != 0)
         return fail(b, &sd);
     b->sum.pending++;
@@ -456,7 +487,7 @@ emit_calls(struct batch *b)
             cdr_diag_clear(&rd);
             if (rt_charge_leg(b->o->deck, &rec, NULL, call.leg, call.scenario,
                               trunk_of(b, &rec, NULL), &call, &rd) != 0)
-                rc = reject_rec(b, &rec, &rd, NULL);
+                rc = reject_rec(b, &rec, &rd, NO_RAW);
             else
                 rc = emit(b, &call);
         }
@@ -472,7 +503,7 @@ run(struct batch *b, size_t n)
     struct cdr_diag sd;
     cdr_diag_clear(&sd);
     const struct rt_sink_ops *ops = b->sink->ops;
-    struct rt_run_info info = {
+    b->info = (struct rt_run_info){
         .kind = b->o->kind,
         .force = b->o->force,
         .rerate_from = b->o->rerate_from,
@@ -485,7 +516,7 @@ run(struct batch *b, size_t n)
         .n_files = n,
         .started_at = (int64_t)time(NULL),
     };
-    if (ops->begin(b->sink->self, &info, &sd) != 0)
+    if (ops->begin(b->sink->self, &b->info, &sd) != 0)
         return fail(b, &sd);
     int rc;
     if (b->o->kind == RT_RUN_RERATE) {
@@ -500,14 +531,11 @@ run(struct batch *b, size_t n)
         if (rc != 0)
             return b->d->code != 0 ? rc : fail(b, &sd);
     }
-    if (ops->stored_pending != NULL) {
-        rc = ops->stored_pending(b->sink->self, stored_pending_row, b, &sd);
-        if (rc != 0)
-            return b->d->code != 0 ? rc : fail(b, &sd);
-    }
     for (size_t i = 0; i < n; i++) {
         struct rt_input_file *f = &b->files[i];
-        if (strcmp(f->path, "-") != 0 &&
+        /* A store is asked before reading; the hash taken while reading
+         * then confirms the file did not change in between. */
+        if (ops->file_seen != NULL && strcmp(f->path, "-") != 0 &&
             cdr_sha256_file(f->path, f->sha256, &f->size) != 0) {
             cdr_diag_set(&sd, CDR_E_IO, NULL, NULL, 0, "cannot read: %s",
                          strerror(errno));
@@ -521,11 +549,20 @@ run(struct batch *b, size_t n)
             if (seen) {
                 f->skipped = 1;
                 b->sum.skipped_files++;
+                if (b->o->on_skip != NULL)
+                    b->o->on_skip(b->o->ctx, f);
                 continue;
             }
         }
         if ((rc = read_file(b, i)) != 0)
             return rc;
+    }
+    /* After the input, so a child both pending and in a file read again is
+     * taken from the file. */
+    if (ops->stored_pending != NULL) {
+        rc = ops->stored_pending(b->sink->self, stored_pending_row, b, &sd);
+        if (rc != 0)
+            return b->d->code != 0 ? rc : fail(b, &sd);
     }
     if ((rc = resolve_stored_parents(b)) != 0)
         return rc;

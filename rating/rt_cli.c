@@ -3,6 +3,7 @@
 #include "cdr/cdr_parse.h"
 #include "cdr/cdr_sha256.h"
 #include "rating/rt_batch.h"
+#include "rating/rt_cli_db.h"
 #include "rating/rt_deck.h"
 #include "rating/rt_money.h"
 #include "rating/rt_sink_csv.h"
@@ -30,17 +31,33 @@ static const char usage_text[] =
     "  --max-rejects N     fail the run (nothing written) when more than N\n"
     "                      records are rejected\n"
     "  --quiet             no progress line and no summary line\n"
+    "  --db CONNINFO       write to PostgreSQL instead of a folder: any libpq\n"
+    "                      connection string or URI ('service=billing',\n"
+    "                      'postgresql:///billing'); passwords from PGPASSWORD,\n"
+    "                      ~/.pgpass or a service file.  One transaction per run\n"
+    "  --migrate           create or upgrade the database schema (with --db);\n"
+    "                      alone, or before rating when files are given\n"
+    "  --schema-dir DIR    migrations folder (default: installed\n"
+    "                      share/referee/schema, else the source tree's)\n"
+    "  --force             rate files already loaded again, replacing (not\n"
+    "                      duplicating) their earlier results\n"
+    "  --rerate --from T --to T\n"
+    "                      re-price the stored calls starting in [T, T) with\n"
+    "                      --deck, keeping the superseded charges for audit;\n"
+    "                      T is YYYY-MM-DD (00:00 UTC) or ISO 8601 with offset\n"
     "  --help, --version\n"
     "\n"
     "Exit status:\n"
     "  0   run committed (with --check-deck: the deck is valid)\n"
-    "  1   run failed: unreadable or malformed input file, I/O error;\n"
+    "  1   run failed: unreadable or malformed input file, I/O or\n"
+    "      database error (the database is left as before the run);\n"
     "      nothing written, earlier output untouched\n"
     "  2   the rate deck is invalid; nothing read or written\n"
     "  3   more records rejected than --max-rejects; nothing written\n"
     "  64  bad command line\n";
 
 struct cli {
+    struct rt_cli_db db; /* --db and friends: rt_cli_db.c */
     const char *deck_path, *out, *check_deck;
     long max_rejects;
     int quiet;
@@ -61,7 +78,8 @@ parse_long(const char *s, long *out)
 static int
 parse_args(struct cli *c, int argc, char **argv)
 {
-    enum { O_DECK = 256, O_OUT, O_CHECK, O_MAXREJ, O_QUIET, O_HELP, O_VER };
+    enum { O_DECK = 256, O_OUT, O_CHECK, O_MAXREJ, O_QUIET, O_HELP, O_VER,
+           O_DB, O_MIGRATE, O_SCHEMA, O_FORCE, O_RERATE, O_FROM, O_TO };
     static const struct option opts[] = {
         {"deck", required_argument, NULL, O_DECK},
         {"out", required_argument, NULL, O_OUT},
@@ -70,6 +88,13 @@ parse_args(struct cli *c, int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VER},
+        {"db", required_argument, NULL, O_DB},
+        {"migrate", no_argument, NULL, O_MIGRATE},
+        {"schema-dir", required_argument, NULL, O_SCHEMA},
+        {"force", no_argument, NULL, O_FORCE},
+        {"rerate", no_argument, NULL, O_RERATE},
+        {"from", required_argument, NULL, O_FROM},
+        {"to", required_argument, NULL, O_TO},
         {NULL, 0, NULL, 0},
     };
     memset(c, 0, sizeof *c);
@@ -91,6 +116,13 @@ parse_args(struct cli *c, int argc, char **argv)
             }
             break;
         case O_QUIET: c->quiet = 1; break;
+        case O_DB: c->db.db = optarg; break;
+        case O_MIGRATE: c->db.migrate = 1; break;
+        case O_SCHEMA: c->db.schema_dir = optarg; break;
+        case O_FORCE: c->db.force = 1; break;
+        case O_RERATE: c->db.rerate = 1; break;
+        case O_FROM: c->db.from = optarg; break;
+        case O_TO: c->db.to = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return -1;
         case O_VER: printf("referee-rate %s\n", REFEREE_VERSION); return -1;
         default:
@@ -104,12 +136,17 @@ parse_args(struct cli *c, int argc, char **argv)
     c->nfiles = argc - optind;
     if (c->check_deck != NULL)
         return 0;
+    int dbrc = rt_cli_db_check(&c->db, c->deck_path, c->nfiles, c->out);
+    if (dbrc != 0)
+        return dbrc;
+    if (c->db.migrate && c->deck_path == NULL && c->nfiles == 0)
+        return 0; /* --migrate alone */
     if (c->deck_path == NULL) {
         fprintf(stderr, "referee-rate: --deck is required\n"
                         "Try referee-rate --help.\n");
         return RT_EXIT_USAGE;
     }
-    if (c->nfiles == 0) {
+    if (c->nfiles == 0 && !c->db.rerate) {
         fprintf(stderr, "referee-rate: no input files (use - for stdin)\n");
         return RT_EXIT_USAGE;
     }
@@ -148,6 +185,16 @@ load_deck(const char *path, struct rt_deck **deck)
 }
 
 static void
+notice_skip(void *ctx, const struct rt_input_file *f)
+{
+    (void)ctx;
+    fprintf(stderr,
+            "referee-rate: %s: already loaded by an earlier run "
+            "(sha256 %.12s...), skipped; --force rates it again\n",
+            f->path, f->sha256);
+}
+
+static void
 print_summary(const struct rt_summary *s, const struct rt_deck *deck,
               int committed)
 {
@@ -173,6 +220,12 @@ rt_cli_main(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? RT_EXIT_OK : rc;
 
+    if (c.db.migrate) {
+        rc = rt_cli_db_migrate(&c.db);
+        if (rc != RT_EXIT_OK || (c.deck_path == NULL && c.nfiles == 0))
+            return rc;
+    }
+
     struct rt_deck *deck = NULL;
     if (c.check_deck != NULL) {
         if (load_deck(c.check_deck, &deck) != 0)
@@ -195,7 +248,8 @@ rt_cli_main(int argc, char **argv)
     struct cdr_diag d;
     cdr_diag_clear(&d);
     struct rt_sink sink;
-    if (rt_sink_csv_open(&sink, c.out, &d) != 0) {
+    if ((c.db.db != NULL ? rt_cli_db_open_sink(&c.db, &sink, &d)
+                         : rt_sink_csv_open(&sink, c.out, &d)) != 0) {
         print_diag(&d);
         rt_deck_free(deck);
         return RT_EXIT_FAILURE;
@@ -206,12 +260,19 @@ rt_cli_main(int argc, char **argv)
         .sink = &sink,
         .max_rejects = c.max_rejects,
         .progress = !c.quiet && isatty(STDERR_FILENO),
+        .force = c.db.force,
+        .kind = c.db.rerate ? RT_RUN_RERATE : RT_RUN_RATE,
+        .rerate_from = c.db.from_t,
+        .rerate_to = c.db.to_t,
+        .on_skip = notice_skip,
     };
     struct rt_summary sum;
     rc = rt_batch_run(&o, (const char *const *)c.files, (size_t)c.nfiles, &sum,
                       &d);
     if (rc != 0)
         print_diag(&d);
+    if (rc == 0 && c.db.db != NULL)
+        rt_cli_db_adjust(&sum, &sink);
     if (!c.quiet)
         print_summary(&sum, deck, rc == 0);
     sink.ops->free(sink.self);

@@ -93,9 +93,6 @@ int rt_deck_check_date(struct rt_deck_loader *ld, struct rt_pos pos,
 int rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
                             const char *s, size_t n, struct rt_increment *out);
 
-/* "2026-01-01" (00:00 UTC) or "2026-01-01T08:00:00Z" / "+02:00" / "+0200"
- * (' ' for 'T' allowed; a fraction of seconds only if all zeros).  0 or -1. */
-int rt_deck_parse_date(const char *s, size_t n, int64_t *out);
 
 /* Copy e in (strings must already be in the arena).  0 or CDR_E_NOMEM. */
 int rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e);
