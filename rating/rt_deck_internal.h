@@ -93,7 +93,6 @@ int rt_deck_check_date(struct rt_deck_loader *ld, struct rt_pos pos,
 int rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
                             const char *s, size_t n, struct rt_increment *out);
 
-
 /* Copy e in (strings must already be in the arena).  0 or CDR_E_NOMEM. */
 int rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e);
 
