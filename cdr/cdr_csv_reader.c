@@ -9,12 +9,16 @@
  * Several rows can complete in one call (a bare CR ends a row in libcsv),
  * hence a small queue.
  *
- * Line numbers: every line feed is seen by exactly one callback (with
- * CSV_REPALL_NL unquoted ones end a row, even an empty one; quoted ones are
- * inside field text), so counting them there gives the physical line where
- * each record starts, whatever the chunk boundaries.
+ * Line numbers: each csv_parse call gets at most one line feed, as its last
+ * byte, so r->line (line feeds fed before this call, plus one) is the line
+ * of every byte of the call but that last one; a row ended by that line
+ * feed makes the next row start on r->line + 1.  Line feeds inside quoted
+ * fields are counted the same way, without looking at field text, so each
+ * record reports the physical line where it starts whatever the chunk
+ * boundaries.
  */
 #include "cdr/cdr_csv_reader.h"
+#include "cdr/cdr_csv_writer.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -46,6 +50,8 @@ struct cdr_reader {
     int eof;        /* fread said end of file; csv_fini done */
     int started;    /* first bytes read (BOM check done) */
     uint64_t offset;
+    cdr_reader_tap_fn tap;
+    void *tap_ctx;
 
     /* Field bytes and refs of queued rows and of the row being built. */
     char *data;
@@ -60,7 +66,7 @@ struct cdr_reader {
     long cur_line;
     int cur_too_long;
 
-    long line; /* physical line of the next byte, 1-based */
+    long line; /* physical line of the bytes being parsed, 1-based */
     long record;
 
     /* Fatal state, reported after the rows queued before it. */
@@ -147,10 +153,6 @@ on_field(void *s, size_t len, void *data)
     if (r->fatal)
         return;
     const char *f = s;
-    /* Quoted line feeds are field text: count them. */
-    for (const char *q = f, *e = f + len;
-         (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
-        r->line++;
     if (row_too_big(r, len + 1)) {
         set_fatal(r, CDR_E_CSV, r->cur_line, "record too long",
                   "more than 65536 bytes in one record: unbalanced quotes?");
@@ -191,12 +193,11 @@ on_row(int c, void *data)
         rr->line = r->cur_line;
         rr->too_long = r->cur_too_long;
     }
-    if (c == '\n')
-        r->line++;
     r->cur_first = r->nfields;
     r->cur_bytes = 0;
     r->cur_too_long = 0;
-    r->cur_line = r->line;
+    /* A '\n' that ends a row is the last byte of this csv_parse call. */
+    r->cur_line = c == '\n' ? r->line + 1 : r->line;
 }
 
 /* Drop the rows already returned, keeping the row being built. */
@@ -287,6 +288,13 @@ cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n)
     return 0;
 }
 
+void
+cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn, void *ctx)
+{
+    r->tap = fn;
+    r->tap_ctx = ctx;
+}
+
 /* Fill the read buffer; the first fill gathers at least 3 bytes (or the
  * whole file) so a UTF-8 byte order mark can be recognised and skipped. */
 static int
@@ -304,6 +312,8 @@ fill(struct cdr_reader *r, size_t *got)
         size_t room = r->in_cap - r->in_len;
         size_t n = fread(r->in + r->in_len, 1, room < r->chunk ? room : r->chunk,
                          r->f);
+        if (n > 0 && r->tap != NULL)
+            r->tap(r->tap_ctx, r->in + r->in_len, n);
         r->in_len += n;
         if (n == 0)
             break;
@@ -352,21 +362,18 @@ parse_more(struct cdr_reader *r)
         size_t n = csv_parse(&r->csv, s, len, on_field, on_row, r);
         r->in_pos += n;
         r->offset += n;
+        if (n == len && nl != NULL)
+            r->line++;
         if (r->fatal)
             return;
         if (n < len) {
             if (csv_error(&r->csv) == CSV_EPARSE) {
-                /* Count line feeds of the field in progress to name the
-                 * line of the offending quote. */
-                long at = r->line;
-                const unsigned char *eb = r->csv.entry_buf;
-                for (size_t i = 0; eb != NULL && i < r->csv.entry_pos; i++)
-                    at += eb[i] == '\n';
+                /* The offending byte is not a line feed: it is on r->line */
                 char det[128];
                 snprintf(det, sizeof det,
                          "unexpected quote on line %ld: a quote inside a "
                          "field must be doubled and the field quoted",
-                         at);
+                         r->line);
                 set_fatal(r, CDR_E_CSV, r->cur_line, "malformed quoting",
                           det);
             } else {
@@ -508,20 +515,6 @@ cdr_reader_next(struct cdr_reader *r, struct cdr_row *row,
     }
 }
 
-/* Only fields that libcsv would not read back unchanged need quotes. */
-static int
-needs_quotes(const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
-            return 1;
-    return 0;
-}
-
 struct cdr_slice
 cdr_reader_raw(const struct cdr_reader *r)
 {
@@ -538,7 +531,7 @@ cdr_reader_raw(const struct cdr_reader *r)
         const char *s = r->data + fr->off;
         if (i > 0)
             o[pos++] = ',';
-        if (needs_quotes(s, fr->len)) {
+        if (cdr_csv_needs_quotes(s, fr->len)) {
             pos += csv_write(o + pos, r->raw_cap - pos, s, fr->len);
         } else {
             memcpy(o + pos, s, fr->len);

@@ -364,7 +364,7 @@ param_chars_ok(const char *p, const char *end)
     return 0;
 }
 
-/* ;name[=value] repeated; names non-empty. */
+/* (sep name[=value])+ with non-empty names; p starts at a sep. */
 static int
 params_ok(const char *p, const char *end, char sep)
 {
@@ -372,16 +372,31 @@ params_ok(const char *p, const char *end, char sep)
         if (*p != sep)
             return -1;
         p++;
-        const char *q = p;
-        while (q < end && *q != ';' && *q != '&')
-            q++;
-        if (q == p || *p == '=')
-            return -1;
-        if (param_chars_ok(p, q))
+        const char *q = memchr(p, sep, (size_t)(end - p));
+        if (q == NULL)
+            q = end;
+        if (q == p || *p == '=' || param_chars_ok(p, q))
             return -1;
         p = q;
-        if (p < end && *p != sep)
-            return -1;
+    }
+    return 0;
+}
+
+/* Is ";name=value" among the ';' params in [p, end)?  Case-insensitive. */
+static int
+has_param_value(const char *p, const char *end, const char *name,
+                const char *value)
+{
+    size_t nn = strlen(name), vn = strlen(value);
+    while (p < end) {
+        const char *q = memchr(p + 1, ';', (size_t)(end - p - 1));
+        if (q == NULL)
+            q = end;
+        const char *s = p + 1;
+        if ((size_t)(q - s) == nn + 1 + vn && word_eq(s, q, name, nn) &&
+            s[nn] == '=' && word_eq(s + nn + 1, q, value, vn))
+            return 1;
+        p = q;
     }
     return 0;
 }
@@ -542,11 +557,21 @@ parse_sip_uri(const char *p, const char *end, struct cdr_addr *a)
     a->host.n = (size_t)(hostend - hp);
     a->kind = CDR_ADDR_SIP;
     /* A user part that is a number ("+14155550100", "911") gives digits;
-     * one too long for digits[] is refused rather than taken as a name. */
-    if (numeric_user(a->user.p, a->user.p + a->user.n) &&
-        plain_number(a->user.p, a->user.p + a->user.n, sizeof a->digits - 1,
-                     a) != 0)
+     * one too long for digits[] is refused rather than taken as a name.
+     * With ";user=phone" the user part is a tel: number (RFC 3261 19.1.1),
+     * visual separators and all, and must be one. */
+    const char *ue = a->user.p + a->user.n;
+    if (semi != NULL && has_param_value(semi, uend, "user", "phone")) {
+        struct cdr_addr t;
+        memset(&t, 0, sizeof t);
+        if (parse_tel(a->user.p, ue, &t) != 0)
+            return -1;
+        memcpy(a->digits, t.digits, sizeof a->digits);
+        a->ndigits = t.ndigits;
+    } else if (numeric_user(a->user.p, ue) &&
+               plain_number(a->user.p, ue, sizeof a->digits - 1, a) != 0) {
         return -1;
+    }
     return 0;
 }
 
@@ -575,8 +600,10 @@ display_name_ok(const char *p, const char *end)
         }
         return (s == end - 1 && *s == '"') ? 0 : -1;
     }
+    /* token words; UTF-8 bytes are let through (names are not billed) */
     for (const char *s = p; s < end; s++)
-        if (!is_alnum(*s) && strchr(" \t-.!%*_+`'~", *s) == NULL)
+        if (!is_alnum(*s) && (unsigned char)*s < 0x80 &&
+            (*s == '\0' || strchr(" \t-.!%*_+`'~", *s) == NULL))
             return -1;
     return 0;
 }

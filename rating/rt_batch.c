@@ -1,6 +1,6 @@
 #include "rating/rt_batch.h"
 
-#include "cdr/cdr_csv_reader.h"
+#include "cdr/cdr_prefetch.h"
 #include "cdr/cdr_link.h"
 #include "cdr/cdr_sha256.h"
 #include "cdr/cdr_validate.h"
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define NO_RAW ((struct cdr_slice){NULL, 0})
 
 /* Our flags on stored calls (struct cdr_link_call.mark). */
 enum {
@@ -27,8 +29,9 @@ struct batch {
     struct rt_input_file *files; /* inputs, then the two pseudo files */
     size_t nfiles;
     size_t fi_pending, fi_stored;
+    struct rt_run_info info; /* sinks keep a pointer until commit/abort */
     struct rt_summary sum;
-    struct rt_totals tot[5];
+    struct rt_totals tot[RT_SCN_COUNT];
     struct cdr_diag *d; /* the run's fatal error */
     int64_t t0_ms, last_progress_ms;
 };
@@ -54,6 +57,7 @@ fail(struct batch *b, const struct cdr_diag *rd)
     return rd->code != 0 ? rd->code : CDR_E_IO;
 }
 
+/* raw: the record as a CSV line (empty for rows from a store). */
 static int
 reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
        const struct cdr_diag *rd, struct cdr_slice raw)
@@ -142,7 +146,6 @@ link_child(struct batch *b, struct cdr_link_call *p,
     cdr_link_record(p, file_name(b, p->file_index), &prec);
     const struct rt_trunk *trunk = trunk_of(b, &prec, child);
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
     enum rt_scenario scn;
     struct rt_call call = {.rec = child, .leg = RT_LEG_CHILD, .file_index = -1};
     if (rt_classify(prec.direction, trunk, &child->to, &scn, &rd) != 0 ||
@@ -171,7 +174,8 @@ nomem(struct batch *b)
 
 static int
 reject_duplicate(struct batch *b, const struct cdr_record *rec,
-                 const struct cdr_link_call *first, struct cdr_slice raw)
+                 const struct cdr_link_call *first,
+                 struct cdr_slice raw)
 {
     struct cdr_diag rd;
     cdr_diag_clear(&rd);
@@ -186,19 +190,42 @@ reject_duplicate(struct batch *b, const struct cdr_record *rec,
 }
 
 static int
+reject_chained(struct batch *b, const struct cdr_record *rec,
+               struct cdr_slice raw)
+{
+    struct cdr_diag rd;
+    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
+                 rec->parent_call_sid.p, rec->parent_call_sid.n,
+                 "the parent is itself a transferred leg");
+    cdr_diag_detail(&rd, "chained transfers are not rated");
+    return reject_rec(b, rec, &rd, raw);
+}
+
+/* Where a record comes from. */
+enum origin {
+    FROM_INPUT = 0,
+    FROM_PENDING, /* left pending by an earlier run */
+    FROM_STORED,  /* rated by an earlier run (a parent, for a child here) */
+};
+
+static int
 process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
-               int stored, struct cdr_slice raw)
+               enum origin origin, struct cdr_slice raw)
 {
     struct cdr_link_call *c;
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
+    /* A child pending from an earlier run that this run's input holds
+     * again (a file rated again): the input's copy stands, quietly. */
+    if (origin == FROM_PENDING &&
+        cdr_link_find(b->link, rec->sid.p, rec->sid.n, NULL) != 0)
+        return 0;
     if (rec->parent_call_sid.n == 0) {
         int rc = cdr_link_add(b->link, rec, CDR_LINK_CALL, (uint32_t)fi, &c);
         if (rc == CDR_E_DUPLICATE)
             return reject_duplicate(b, rec, c, raw);
         if (rc != 0)
             return nomem(b);
-        if (stored)
+        if (origin == FROM_STORED)
             c->mark |= MARK_STORED;
         struct cdr_link_call *w =
             cdr_link_take_waiting(b->link, rec->sid.p, rec->sid.n);
@@ -206,7 +233,7 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
             struct cdr_link_call *next = w->next_waiting;
             struct cdr_record crec;
             cdr_link_record(w, file_name(b, w->file_index), &crec);
-            rc = link_child(b, c, &crec, (struct cdr_slice){NULL, 0});
+            rc = link_child(b, c, &crec, NO_RAW);
             if (rc != 0)
                 return rc;
             if (cdr_link_done(b->link, w) != 0)
@@ -223,45 +250,45 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
                      "a call cannot be its own parent");
         return reject_rec(b, rec, &rd, raw);
     }
-    if (cdr_link_find(b->link, rec->sid.p, rec->sid.n, &c) != 0)
-        return reject_duplicate(b, rec, c, raw);
     struct cdr_link_call *p;
     int pk = cdr_link_find(b->link, rec->parent_call_sid.p,
                            rec->parent_call_sid.n, &p);
-    if (pk == CDR_LINK_CALL) {
-        int rc = link_child(b, p, rec, raw);
-        if (rc != 0)
-            return rc;
-        return cdr_link_add_done(b->link, &rec->sid) == 0 ? 0 : nomem(b);
+    if (pk == 0) { /* parent not seen yet: wait for it */
+        int rc = cdr_link_add(b->link, rec, CDR_LINK_CHILD_WAITING,
+                              (uint32_t)fi, &c);
+        if (rc == CDR_E_DUPLICATE)
+            return reject_duplicate(b, rec, c, raw);
+        return rc == 0 ? 0 : nomem(b);
     }
-    if (pk != 0) {
-        cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
-                     rec->parent_call_sid.p, rec->parent_call_sid.n,
-                     "the parent is itself a transferred leg");
-        cdr_diag_detail(&rd, "chained transfers are not rated");
-        return reject_rec(b, rec, &rd, raw);
+    /* Handled now: only the sid is kept, to catch a later duplicate. */
+    int rc = cdr_link_add_done(b->link, &rec->sid);
+    if (rc == CDR_E_DUPLICATE) {
+        cdr_link_find(b->link, rec->sid.p, rec->sid.n, &c);
+        return reject_duplicate(b, rec, c, raw);
     }
-    int rc = cdr_link_add(b->link, rec, CDR_LINK_CHILD_WAITING, (uint32_t)fi,
-                          &c);
-    return rc == 0 ? 0 : nomem(b);
+    if (rc != 0)
+        return nomem(b);
+    if (pk == CDR_LINK_CALL)
+        return link_child(b, p, rec, raw);
+    return reject_chained(b, rec, raw);
 }
 
+/* Rows handed back by the sink's store (they have no raw text). */
 static int
-process_row(struct batch *b, const struct cdr_row *row, size_t fi, int stored,
-            struct cdr_slice raw)
+process_row(struct batch *b, const struct cdr_row *row, size_t fi,
+            enum origin origin)
 {
     struct cdr_record rec;
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
     if (cdr_validate(row, &rec, &rd) != 0) {
         struct cdr_slice sid = row->present[CDR_COL_SID]
                                    ? row->field[CDR_COL_SID]
                                    : (struct cdr_slice){NULL, 0};
         if (sid.n > CDR_MAX_SID)
             sid.n = CDR_MAX_SID;
-        return reject(b, row->file, row->line, sid, &rd, raw);
+        return reject(b, row->file, row->line, sid, &rd, NO_RAW);
     }
-    return process_record(b, &rec, fi, stored, raw);
+    return process_record(b, &rec, fi, origin, NO_RAW);
 }
 
 static int
@@ -269,7 +296,7 @@ stored_pending_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_pending, 0, (struct cdr_slice){NULL, 0});
+    return process_row(b, row, b->fi_pending, FROM_PENDING);
 }
 
 static int
@@ -277,7 +304,7 @@ stored_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 1, (struct cdr_slice){NULL, 0});
+    return process_row(b, row, b->fi_stored, FROM_STORED);
 }
 
 /* Re-rating: stored calls are rated again, like input. */
@@ -286,7 +313,7 @@ rerate_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
 {
     struct batch *b = ctx;
     (void)d;
-    return process_row(b, row, b->fi_stored, 0, (struct cdr_slice){NULL, 0});
+    return process_row(b, row, b->fi_stored, FROM_INPUT);
 }
 
 static void
@@ -307,41 +334,44 @@ read_file(struct batch *b, size_t fi)
 {
     struct rt_input_file *f = &b->files[fi];
     struct cdr_diag rd;
-    cdr_diag_clear(&rd);
-    struct cdr_reader *r;
-    int rc = cdr_reader_open(&r, f->path, NULL, &rd);
+    struct cdr_prefetch *pf;
+    int rc = cdr_prefetch_open(&pf, f->path, &rd);
     if (rc != 0)
         return fail(b, &rd);
-    struct cdr_row row;
-    for (;;) {
-        cdr_diag_clear(&rd);
-        rc = cdr_reader_next(r, &row, &rd);
-        if (rc == 0)
+    const struct cdr_item *it;
+    while ((rc = cdr_prefetch_next(pf, &it, &rd)) == 1) {
+        f->rows++;
+        b->sum.rows_read++;
+        if (it->kind == CDR_ITEM_RECORD)
+            rc = process_record(b, &it->rec, fi, FROM_INPUT, it->raw);
+        else
+            rc = reject(b, it->diag->file, it->line, it->sid, it->diag,
+                        it->raw);
+        if (rc != 0)
             break;
-        if (rc == 1) {
-            f->rows++;
-            b->sum.rows_read++;
-            rc = process_row(b, &row, fi, 0, cdr_reader_raw(r));
-        } else if (rc == CDR_E_FIELD_COUNT || rc == CDR_E_TOO_LONG) {
-            f->rows++;
-            b->sum.rows_read++;
-            rc = reject(b, rd.file, rd.line, (struct cdr_slice){NULL, 0}, &rd,
-                        cdr_reader_raw(r));
-        } else {
-            rc = fail(b, &rd);
-        }
-        if (rc != 0) {
-            cdr_reader_close(r);
-            return rc;
-        }
         if ((f->rows & 0xffff) == 0)
             progress(b, f->path, f->rows, 0);
     }
-    if (strcmp(f->path, "-") == 0)
-        f->size = cdr_reader_offset(r);
-    cdr_reader_close(r);
-    progress(b, f->path, f->rows, 1);
-    return 0;
+    if (rc < 0 && b->d->code == 0)
+        rc = fail(b, &rd);
+    if (rc == 0) {
+        char hex[65];
+        uint64_t bytes;
+        cdr_prefetch_digest(pf, hex, &bytes);
+        if (f->sha256[0] != '\0' && strcmp(hex, f->sha256) != 0) {
+            /* hashed before (to ask the store) and now: it changed */
+            cdr_diag_set(&rd, CDR_E_IO, NULL, NULL, 0,
+                         "file changed while it was being rated");
+            cdr_diag_at(&rd, f->path, 0, 0);
+            rc = fail(b, &rd);
+        }
+        memcpy(f->sha256, hex, sizeof hex);
+        f->size = bytes;
+    }
+    cdr_prefetch_close(pf);
+    if (rc == 0)
+        progress(b, f->path, f->rows, 1);
+    return rc;
 }
 
 struct sid_list {
@@ -417,6 +447,12 @@ pend_one(void *ctx, struct cdr_link_call *c)
     cdr_link_record(c, file_name(b, c->file_index), &rec);
     struct cdr_diag sd;
     cdr_diag_clear(&sd);
+    /* Its parent arrived after it, as a transfer leg itself: it will never
+     * be a parent, so waiting for it is pointless. */
+    int pk = cdr_link_find(b->link, rec.parent_call_sid.p,
+                           rec.parent_call_sid.n, NULL);
+    if (pk == CDR_LINK_CHILD_DONE || pk == CDR_LINK_CHILD_WAITING)
+        return reject_chained(b, &rec, NO_RAW);
     if (b->sink->ops->pending(b->sink->self, &rec, &sd) != 0)
         return fail(b, &sd);
     b->sum.pending++;
@@ -451,7 +487,7 @@ emit_calls(struct batch *b)
             cdr_diag_clear(&rd);
             if (rt_charge_leg(b->o->deck, &rec, NULL, call.leg, call.scenario,
                               trunk_of(b, &rec, NULL), &call, &rd) != 0)
-                rc = reject_rec(b, &rec, &rd, (struct cdr_slice){NULL, 0});
+                rc = reject_rec(b, &rec, &rd, NO_RAW);
             else
                 rc = emit(b, &call);
         }
@@ -467,7 +503,7 @@ run(struct batch *b, size_t n)
     struct cdr_diag sd;
     cdr_diag_clear(&sd);
     const struct rt_sink_ops *ops = b->sink->ops;
-    struct rt_run_info info = {
+    b->info = (struct rt_run_info){
         .kind = b->o->kind,
         .force = b->o->force,
         .rerate_from = b->o->rerate_from,
@@ -480,7 +516,7 @@ run(struct batch *b, size_t n)
         .n_files = n,
         .started_at = (int64_t)time(NULL),
     };
-    if (ops->begin(b->sink->self, &info, &sd) != 0)
+    if (ops->begin(b->sink->self, &b->info, &sd) != 0)
         return fail(b, &sd);
     int rc;
     if (b->o->kind == RT_RUN_RERATE) {
@@ -495,14 +531,11 @@ run(struct batch *b, size_t n)
         if (rc != 0)
             return b->d->code != 0 ? rc : fail(b, &sd);
     }
-    if (ops->stored_pending != NULL) {
-        rc = ops->stored_pending(b->sink->self, stored_pending_row, b, &sd);
-        if (rc != 0)
-            return b->d->code != 0 ? rc : fail(b, &sd);
-    }
     for (size_t i = 0; i < n; i++) {
         struct rt_input_file *f = &b->files[i];
-        if (strcmp(f->path, "-") != 0 &&
+        /* A store is asked before reading; the hash taken while reading
+         * then confirms the file did not change in between. */
+        if (ops->file_seen != NULL && strcmp(f->path, "-") != 0 &&
             cdr_sha256_file(f->path, f->sha256, &f->size) != 0) {
             cdr_diag_set(&sd, CDR_E_IO, NULL, NULL, 0, "cannot read: %s",
                          strerror(errno));
@@ -516,11 +549,20 @@ run(struct batch *b, size_t n)
             if (seen) {
                 f->skipped = 1;
                 b->sum.skipped_files++;
+                if (b->o->on_skip != NULL)
+                    b->o->on_skip(b->o->ctx, f);
                 continue;
             }
         }
         if ((rc = read_file(b, i)) != 0)
             return rc;
+    }
+    /* After the input, so a child both pending and in a file read again is
+     * taken from the file. */
+    if (ops->stored_pending != NULL) {
+        rc = ops->stored_pending(b->sink->self, stored_pending_row, b, &sd);
+        if (rc != 0)
+            return b->d->code != 0 ? rc : fail(b, &sd);
     }
     if ((rc = resolve_stored_parents(b)) != 0)
         return rc;
@@ -554,7 +596,7 @@ rt_batch_run(const struct rt_batch_opts *o, const char *const *paths,
     rc = run(&b, n);
 
     b.sum.elapsed_ms = now_ms() - b.t0_ms;
-    for (int s = 0; s < 5; s++) {
+    for (int s = 0; s < RT_SCN_COUNT; s++) {
         if (b.tot[s].components == 0)
             continue;
         b.tot[s].scenario = (enum rt_scenario)s;

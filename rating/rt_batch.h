@@ -22,6 +22,9 @@ struct rt_batch_opts {
     int force;
     enum rt_run_kind kind;
     int64_t rerate_from, rerate_to;
+    /* Told of each input an earlier run already loaded (not read). */
+    void (*on_skip)(void *ctx, const struct rt_input_file *f);
+    void *ctx;
 };
 
 /*

@@ -185,6 +185,16 @@ load_deck(const char *path, struct rt_deck **deck)
 }
 
 static void
+notice_skip(void *ctx, const struct rt_input_file *f)
+{
+    (void)ctx;
+    fprintf(stderr,
+            "referee-rate: %s: already loaded by an earlier run "
+            "(sha256 %.12s...), skipped; --force rates it again\n",
+            f->path, f->sha256);
+}
+
+static void
 print_summary(const struct rt_summary *s, const struct rt_deck *deck,
               int committed)
 {
@@ -254,6 +264,7 @@ rt_cli_main(int argc, char **argv)
         .kind = c.db.rerate ? RT_RUN_RERATE : RT_RUN_RATE,
         .rerate_from = c.db.from_t,
         .rerate_to = c.db.to_t,
+        .on_skip = notice_skip,
     };
     struct rt_summary sum;
     rc = rt_batch_run(&o, (const char *const *)c.files, (size_t)c.nfiles, &sum,

@@ -1,7 +1,7 @@
 #include "rating/rt_cli_db.h"
 
-#include "cdr/cdr_parse.h"
 #include "rating/rt_cli.h"
+#include "rating/rt_deck.h"
 #include "rating/rt_pg_migrate.h"
 #include "rating/rt_sink_pg.h"
 
@@ -9,18 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static int
-parse_when(const char *s, int64_t *out)
-{
-    char buf[32];
-    size_t n = strlen(s);
-    if (n == 10) { /* a date alone: 00:00 UTC */
-        snprintf(buf, sizeof buf, "%sT00:00:00Z", s);
-        return cdr_parse_time(buf, buf + strlen(buf), out);
-    }
-    return cdr_parse_time(s, s + n, out);
-}
 
 static int
 usage(const char *msg)
@@ -44,12 +32,12 @@ rt_cli_db_check(struct rt_cli_db *c, const char *deck, int nfiles,
             return usage("--rerate re-prices stored calls: no input files");
         if (deck == NULL)
             return usage("--rerate needs --deck (the new prices)");
-        if (parse_when(c->from, &c->from_t) != 0) {
+        if (rt_deck_parse_date(c->from, strlen(c->from), &c->from_t) != 0) {
             fprintf(stderr, "referee-rate: --from: invalid time \"%s\"\n",
                     c->from);
             return RT_EXIT_USAGE;
         }
-        if (parse_when(c->to, &c->to_t) != 0) {
+        if (rt_deck_parse_date(c->to, strlen(c->to), &c->to_t) != 0) {
             fprintf(stderr, "referee-rate: --to: invalid time \"%s\"\n", c->to);
             return RT_EXIT_USAGE;
         }

@@ -333,12 +333,10 @@ rt_deck_check_overlaps(struct rt_deck_loader *ld)
             snprintf(other, sizeof other, "%s:%ld", far->file, far->line);
             rt_deck_error(
                 ld, (struct rt_pos){cur->file, cur->line, cur->column},
-                CDR_E_DECK, cur->is_sip ? "class" : "prefix", cur->prefix,
-                strlen(cur->prefix),
-                "%s%s%s: effective range overlaps the entry at %s",
-                rt_service_name(cur->service),
-                cur->from_len ? " from_prefix " : "",
-                cur->from_prefix, other);
+                CDR_E_DECK, cur->is_sip ? "class" : "prefix", NULL, 0,
+                "%s %s%s%s: effective range overlaps the entry at %s",
+                rt_service_name(cur->service), cur->prefix,
+                cur->from_len ? " from_prefix " : "", cur->from_prefix, other);
         }
         if (cur->to > far->to)
             reach = k;

@@ -451,13 +451,22 @@ rt_yaml_trunk(struct rt_yaml *y, const yaml_node_t *map)
             break;
         }
         case TK_ADDRESSES: {
-            if (rt_yaml_expect(y, v, YAML_SEQUENCE_NODE, "carrier_addresses",
-                               "a list of IP addresses or CIDR blocks") != 0) {
+            /* A list, or one address on its own (as referee-capture's
+             * reader of the same file also accepts). */
+            yaml_node_item_t one = p->value;
+            yaml_node_item_t *first = &one, *last = &one + 1;
+            if (v->type == YAML_SEQUENCE_NODE) {
+                first = v->data.sequence.items.start;
+                last = v->data.sequence.items.top;
+            } else if (v->type != YAML_SCALAR_NODE) {
+                rt_deck_error(ld, rt_yaml_pos(y, v), CDR_E_DECK,
+                              "carrier_addresses", NULL, 0,
+                              "expected a list of IP addresses or CIDR "
+                              "blocks");
                 ok = 0;
                 break;
             }
-            size_t n = (size_t)(v->data.sequence.items.top -
-                                v->data.sequence.items.start);
+            size_t n = (size_t)(last - first);
             const char **list =
                 rt_arena_alloc(a, (n ? n : 1) * sizeof *list);
             if (list == NULL) {
@@ -466,7 +475,10 @@ rt_yaml_trunk(struct rt_yaml *y, const yaml_node_t *map)
                 break;
             }
             size_t m = 0;
-            FOR_ITEMS(y, v, it, addr) {
+            for (yaml_node_item_t *it = first; it < last; it++) {
+                yaml_node_t *addr = yaml_document_get_node(y->doc, *it);
+                if (addr == NULL)
+                    continue;
                 if (rt_yaml_scalar(y, addr, "carrier_addresses", &s, &len) !=
                     0) {
                     ok = 0;
@@ -620,14 +632,30 @@ rt_yaml_top(struct rt_yaml *y, const yaml_node_t *root)
 }
 
 static void
-rt_yaml_syntax(struct rt_deck_loader *ld, const yaml_parser_t *parser)
+rt_yaml_syntax(struct rt_deck_loader *ld, const yaml_parser_t *parser,
+               FILE *f)
 {
     struct rt_pos at = {ld->yaml_file, 0, 0};
     const char *problem = parser->problem ? parser->problem : "unknown";
     if (parser->error == YAML_READER_ERROR) {
+        /* The reader (encoding) reports a byte offset, not a mark: find
+         * the line and column (in bytes) of that offset. */
+        size_t off = parser->problem_offset;
+        if (fseek(f, 0, SEEK_SET) == 0) {
+            at.line = 1;
+            at.column = 1;
+            int ch;
+            for (size_t i = 0; i < off && (ch = getc(f)) != EOF; i++) {
+                if (ch == '\n') {
+                    at.line++;
+                    at.column = 1;
+                } else {
+                    at.column++;
+                }
+            }
+        }
         rt_deck_error(ld, at, CDR_E_DECK, NULL, NULL, 0,
-                      "invalid YAML: %s at byte %zu", problem,
-                      parser->problem_offset);
+                      "invalid YAML: %s at byte %zu", problem, off);
         return;
     }
     at.line = (long)parser->problem_mark.line + 1;
@@ -677,7 +705,7 @@ rt_yaml_load_file(struct rt_deck_loader *ld, const char *path)
     }
     yaml_parser_set_input_file(&parser, f);
     if (!yaml_parser_load(&parser, &doc)) {
-        rt_yaml_syntax(ld, &parser);
+        rt_yaml_syntax(ld, &parser, f);
     } else {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         if (root == NULL) {
@@ -688,7 +716,7 @@ rt_yaml_load_file(struct rt_deck_loader *ld, const char *path)
             rt_yaml_top(&y, root);
             yaml_document_t more;
             if (!yaml_parser_load(&parser, &more)) {
-                rt_yaml_syntax(ld, &parser);
+                rt_yaml_syntax(ld, &parser, f);
             } else {
                 yaml_node_t *r2 = yaml_document_get_root_node(&more);
                 if (r2 != NULL) {

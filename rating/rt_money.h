@@ -7,6 +7,9 @@
  * `decimals` places with the deck's mode:
  *   half-up   ties away from zero      half-even ties to the even digit
  *   up        away from zero           down      towards zero
+ * Negative amounts round symmetrically: at 6 places -0.0000005 becomes
+ * -0.000001 (half-up, up) or 0.000000 (half-even, down); 0.0000015 becomes
+ * 0.000002 with half-even.  Sums of rounded components are exact.
  */
 #ifndef REFEREE_RT_MONEY_H
 #define REFEREE_RT_MONEY_H

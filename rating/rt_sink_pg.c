@@ -64,8 +64,8 @@ struct pg_sink {
     char (*seen)[65];            /* sha256s file_seen answered "loaded" for */
     struct rt_store_report last; /* of the last committed run */
     /* Of the staged C rows, so commit need not scan them again. */
-    long scn_components[5];
-    int64_t scn_nano[5];
+    long scn_components[RT_SCN_COUNT];
+    int64_t scn_nano[RT_SCN_COUNT];
     int sums_overflow;
     int64_t min_start, max_start;
     long n_rated, n_relabel, n_reject, n_pending;
@@ -1212,7 +1212,7 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
             int first = 1, over = 0;
             rt_pg_buf_init(&js);
             rt_pg_buf_add(&js, "[", 1);
-            for (int k = 0; k < 5; k++) {
+            for (int k = 0; k < RT_SCN_COUNT; k++) {
                 char one[160];
                 int n1;
                 if (s->scn_components[k] == 0)

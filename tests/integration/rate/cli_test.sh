@@ -131,6 +131,50 @@ bad_csv_fails_run)
     [ $? -eq 1 ] || die "unterminated quote should fail the run"
     grep -q 'open-quote.csv:2' "$tmp/err" || { cat "$tmp/err"; die "no file:line"; }
     ;;
+reject_reasons)
+    # One row per reason; each must be in rejects.csv with its line and
+    # field, and the good rows still rated.
+    cp "$deck" "$tmp/deck.yaml"
+    cp "$src/rates/example-mobile.csv" "$tmp/"
+    printf '  - sid: TK0003\n    transfers: false\n' >> "$tmp/deck.yaml"
+    cat > "$tmp/in.csv" <<'CSV'
+sid,parent_call_sid,trunk_sid,direction,from,to,start_time,duration,status
+P1,,TK0001,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,60,completed
+U1,P1,TK0001,trunking-terminating,+12125550100,tel:+14155550199,2026-05-10T10:00:30Z,,unobserved
+P3,,TK0003,trunking-terminating,+14155550101,+12125550101,2026-05-10T11:00:00Z,60,completed
+T1,P3,TK0003,trunking-terminating,+12125550101,sip:a@pbx.example.com,2026-05-10T11:00:30Z,20,completed
+N1,,TK0001,trunking-terminating,+14155550102,+81312345678,2026-05-10T12:00:00Z,60,completed
+S1,S1,TK0001,trunking-terminating,+14155550103,sip:b@pbx.example.com,2026-05-10T12:10:00Z,60,completed
+C1,T2,TK0001,trunking-terminating,+14155550104,sip:c@pbx.example.com,2026-05-10T12:20:00Z,60,completed
+T2,P1,TK0001,trunking-terminating,+12125550100,sip:d@pbx.example.com,2026-05-10T10:00:40Z,30,completed
+F1,,TK0001
+D1,,TK0001,trunking-terminating,+14155550105,+12125550105,2026-05-10T13:00:00Z,-5,completed
+M1,,TK0001,trunking-terminating,,+12125550106,2026-05-10T13:10:00Z,60,completed
+B1,,TK0001,trunking-terminating,+14155550107,mailto:x@y,2026-05-10T13:20:00Z,60,completed
+CSV
+    "$rate" --quiet --deck "$tmp/deck.yaml" --out "$tmp/out" "$tmp/in.csv" ||
+        die "exit $?"
+    for want in '3,U1,status,"leg not observed' \
+                '5,T1,to,"transfers are disabled on trunk TK0003' \
+                '6,N1,to,"no termination rate in force' \
+                '7,S1,parent_call_sid,"a call cannot be its own parent' \
+                '8,C1,parent_call_sid,"the parent is itself a transferred leg' \
+                '10,,,"wrong number of fields' \
+                '11,D1,duration,"invalid number' \
+                '12,M1,from,missing required field' \
+                '13,B1,to,"malformed address'; do
+        grep -qF "$tmp/in.csv,$want" "$tmp/out/rejects.csv" ||
+            { cat "$tmp/out/rejects.csv"; die "no reject $want"; }
+    done
+    [ "$(tail -n +2 "$tmp/out/pending.csv" | wc -l)" -eq 0 ] ||
+        { cat "$tmp/out/pending.csv"; die "nothing should be pending"; }
+    [ "$(tail -n +2 "$tmp/out/rejects.csv" | wc -l)" -eq 9 ] ||
+        { cat "$tmp/out/rejects.csv"; die "expected exactly 9 rejects"; }
+    # P1 (parent of T2), P3 (its child refused: single) are billed.
+    grep -q '^P1,,parent,termination-sip,' "$tmp/out/charges.csv" || die "P1"
+    grep -q '^P3,,single,none,' "$tmp/out/charges.csv" || die "P3"
+    grep -q '^T2,P1,child,termination-sip,' "$tmp/out/charges.csv" || die "T2"
+    ;;
 *)
     die "unknown case $case_name"
     ;;

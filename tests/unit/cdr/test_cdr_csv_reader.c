@@ -259,6 +259,27 @@ test_stray_quote_stops_the_file_at_its_record(void **state)
 }
 
 static void
+test_stray_quote_detail_names_its_own_line(void **state)
+{
+    (void)state;
+    for (size_t k = 1; k < 24; k++) {
+        FILE *f = stream_of("sid,to\nA,\"x\n\ny\"z\n", 18);
+        struct cdr_reader *r;
+        struct cdr_diag d;
+        struct cdr_row row;
+        assert_int_equal(cdr_reader_open_stream(&r, f, "q.csv", &d), 0);
+        assert_int_equal(cdr_reader_set_chunk_size(r, k), 0);
+        assert_int_equal(cdr_reader_next(r, &row, &d), CDR_E_CSV);
+        assert_int_equal(d.line, 2);
+        assert_non_null(strstr(d.detail, "on line 4"));
+        /* sticky */
+        assert_int_equal(cdr_reader_next(r, &row, &d), CDR_E_CSV);
+        cdr_reader_close(r);
+        fclose(f);
+    }
+}
+
+static void
 test_unterminated_quote_stops_the_file_at_its_record(void **state)
 {
     (void)state;
@@ -469,6 +490,7 @@ main(void)
         cmocka_unit_test(test_title_case_header_with_bom_and_crlf_is_read),
         cmocka_unit_test(test_quoted_newlines_keep_physical_line_numbers),
         cmocka_unit_test(test_stray_quote_stops_the_file_at_its_record),
+        cmocka_unit_test(test_stray_quote_detail_names_its_own_line),
         cmocka_unit_test(
             test_unterminated_quote_stops_the_file_at_its_record),
         cmocka_unit_test(

@@ -388,6 +388,14 @@ test_sip_uris_give_user_host_and_number_digits(void **state)
         {"<sip:bob@b.example.com?Replaces=abc%40host%3Bto-tag%3D1>", 0,
          CDR_ADDR_SIP, "", "bob", "b.example.com"},
         {"sip:%2B1415@host", 0, CDR_ADDR_SIP, "", "%2B1415", "host"},
+        {"sip:+1-415-555-0100@gw.example.com;user=phone", 0, CDR_ADDR_SIP,
+         "14155550100", "+1-415-555-0100", "gw.example.com"},
+        {"sip:+1.415.555.0100;isub=12@gw.example.com;USER=Phone", 0,
+         CDR_ADDR_SIP, "14155550100", NULL, "gw.example.com"},
+        {"sip:1-415-555-0100@gw.example.com", 0, CDR_ADDR_SIP, "",
+         "1-415-555-0100", "gw.example.com"},
+        {"sip:a@h;x=a&b;lr", 0, CDR_ADDR_SIP, "", "a", "h"},
+        {"Jos\xc3\xa9 <sip:jose@h>", 0, CDR_ADDR_SIP, "", "jose", "h"},
     };
     run_addr_cases(cases, sizeof cases / sizeof cases[0]);
 }
@@ -427,6 +435,9 @@ test_malformed_addresses_are_refused(void **state)
         {"<+14155550100>", -1, 0, "", NULL, NULL},
         {"<>", -1, 0, "", NULL, NULL},
         {"sip:12345678901234567890123456789012@host", -1, 0, "", NULL, NULL},
+        {"sip:alice@gw.example.com;user=phone", -1, 0, "", NULL, NULL},
+        {"sip:+1415x@gw.example.com;user=phone", -1, 0, "", NULL, NULL},
+        {"sip:a@h;;lr", -1, 0, "", NULL, NULL},
     };
     run_addr_cases(cases, sizeof cases / sizeof cases[0]);
 }
