@@ -76,6 +76,7 @@ create table term (prefix text primary key, rate numeric);
 create table orig (prefix text primary key, rate numeric);
 insert into orig values $orig_values;
 -- one row per charge component, its destination digits (NULL: a SIP URI)
+set work_mem = '256MB';
 create unlogged table comp as
 with calls as (
     select r.*, case when "to" like 'sip:%' and "to" not like '%.pstn.twilio.com%'
@@ -107,25 +108,31 @@ union all
 select sid, leg, 2, 'termination', to_digits, duration
 from legs where leg = 'child' and not sip_target;
 EOF
-lens=$(cut -d, -f1 "$work/bench-termination.csv" | tail -n +2 | awk '{ print length($0) }' | sort -un)
+lens=$(cut -d, -f1 "$work/bench-termination.csv" | tail -n +2 | awk '{ print length($0) }' | sort -rnu)
+olens=$(sed -n 's/^  - { prefix: "\([0-9]*\)", rate: .*/\1/p' "$work/bench.yaml" | awk '{ print length($0) }' | sort -rnu)
+# Longest prefix: one hash left join per prefix length, the longest match
+# first in a coalesce (no sort, no nested loop).
 {
+    echo "set work_mem = '256MB';"
     echo "create table sql_charges as"
-    echo "with m as ("
-    sep=""
+    echo "select c.sid, c.leg, c.component, c.service, c.dest, r.rate, c.duration,"
+    echo "       (c.duration + 59) / 60 * 60 as billable_seconds,"
+    echo "       round(r.rate * ((c.duration + 59) / 60 * 60) / 60, 6) as amount"
+    echo "from comp c"
+    tj=""; tc=""
     for l in $lens; do
-        echo "  $sep select c.ctid as id, $l as len, t.rate from comp c join term t on t.prefix = left(c.dest, $l) where c.service = 'termination'"
-        sep="union all"
+        echo "left join term t$l on c.service = 'termination' and t$l.prefix = left(c.dest, $l)"
+        tc="$tc t$l.rate,"
     done
-    echo "  union all select c.ctid, length(o.prefix), o.rate from comp c join orig o on o.prefix = left(c.dest, length(o.prefix)) where c.service = 'origination'"
-    echo "), best as (select distinct on (id) id, rate from m order by id, len desc)"
-    echo "select c.sid, c.leg, c.component, c.service, c.dest,"
-    echo "       coalesce(b.rate, case when c.dest is null and c.service = 'termination' then 0.0040"
-    echo "                             when c.dest is null then 0.0034 end) as rate,"
-    echo "       c.duration, (c.duration + 59) / 60 * 60 as billable_seconds,"
-    echo "       round(coalesce(b.rate, case when c.dest is null and c.service = 'termination' then 0.0040"
-    echo "                                   when c.dest is null then 0.0034 end)"
-    echo "             * ((c.duration + 59) / 60 * 60) / 60, 6) as amount"
-    echo "from comp c left join best b on b.id = c.ctid;"
+    oc=""
+    for l in $olens; do
+        echo "left join orig o$l on c.service = 'origination' and o$l.prefix = left(c.dest, $l)"
+        oc="$oc o$l.rate,"
+    done
+    echo "cross join lateral (select case"
+    echo "    when c.dest is null then case c.service when 'termination' then 0.0040 else 0.0034 end"
+    echo "    when c.service = 'termination' then coalesce($tc null)"
+    echo "    else coalesce($oc null) end as rate) r;"
 } >> "$work/rate.sql"
 timed sql psql -X -q -d "$db" -f "$work/rate.sql"
 sqlr=$(q -c "select count(*) || ' rows, total ' || sum(amount) from sql_charges")
