@@ -71,6 +71,7 @@ struct pg_sink {
     long n_rated, n_relabel, n_reject, n_pending;
     long pending_fed; /* rows stored_pending handed out; -1: not asked */
     int has_last;
+    int failed; /* an op of this run failed: commit refuses */
     size_t n_seen, cap_seen;
 };
 
@@ -461,6 +462,7 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
     s->sums_overflow = 0;
     s->n_rated = s->n_relabel = s->n_reject = s->n_pending = 0;
     s->pending_fed = -1;
+    s->failed = 0;
 
     /* This month's partitions and the neighbours, committed on their own:
      * creating a partition locks the whole table, so do it in a moment,
@@ -525,7 +527,7 @@ fail:
 }
 
 static int
-pg_call(void *self, const struct rt_call *c, struct cdr_diag *d)
+call_impl(void *self, const struct rt_call *c, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
     struct rt_pg_buf *b = &s->buf;
@@ -543,11 +545,10 @@ pg_call(void *self, const struct rt_call *c, struct cdr_diag *d)
         rt_pg_copy_time(b, c->rec->start_time);
         copy_nulls(b, 7);
     } else {
+        /* checks before it writes: nothing partial is left behind */
         rc = copy_record(s, "C", c->rec, d);
-        if (rc != 0) {
-            rt_pg_buf_reset(b);
+        if (rc != 0)
             return rc;
-        }
     }
     rt_pg_copy_str(b, leg_name(c->leg));
     rt_pg_copy_str(b, scenario_name(c->scenario));
@@ -577,7 +578,7 @@ pg_call(void *self, const struct rt_call *c, struct cdr_diag *d)
 }
 
 static int
-pg_reject(void *self, const struct rt_reject *r, struct cdr_diag *d)
+reject_impl(void *self, const struct rt_reject *r, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
     struct rt_pg_buf *b = &s->buf;
@@ -601,7 +602,7 @@ pg_reject(void *self, const struct rt_reject *r, struct cdr_diag *d)
 }
 
 static int
-pg_pending(void *self, const struct cdr_record *rec, struct cdr_diag *d)
+pending_impl(void *self, const struct cdr_record *rec, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
     struct rt_pg_buf *b = &s->buf;
@@ -614,10 +615,8 @@ pg_pending(void *self, const struct cdr_record *rec, struct cdr_diag *d)
         return rc;
     s->n_pending++;
     rc = copy_record(s, "P", rec, d);
-    if (rc != 0) {
-        rt_pg_buf_reset(b);
+    if (rc != 0)
         return rc;
-    }
     copy_nulls(b, 2);
     copy_file_pos(s, file_index_of(s, rec->file), rec->file, rec->line);
     copy_nulls(b, 20);
@@ -625,7 +624,7 @@ pg_pending(void *self, const struct cdr_record *rec, struct cdr_diag *d)
 }
 
 static int
-pg_file_seen(void *self, const char *sha256, int *seen, struct cdr_diag *d)
+file_seen_impl(void *self, const char *sha256, int *seen, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
     const char *params[1] = {sha256};
@@ -749,7 +748,7 @@ feed_rows(struct pg_sink *s, const char *select, int nparams,
 }
 
 static int
-pg_stored_pending(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
+stored_pending_impl(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
     long fed = 0;
@@ -763,8 +762,8 @@ pg_stored_pending(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
 }
 
 static int
-pg_stored_parents(void *self, const struct cdr_slice *sids, size_t n,
-                  rt_row_fn fn, void *ctx, struct cdr_diag *d)
+stored_parents_impl(void *self, const struct cdr_slice *sids, size_t n,
+                    rt_row_fn fn, void *ctx, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
     struct rt_pg_buf arr;
@@ -795,8 +794,8 @@ pg_stored_parents(void *self, const struct cdr_slice *sids, size_t n,
 }
 
 static int
-pg_stored_calls(void *self, int64_t from, int64_t to, rt_row_fn fn, void *ctx,
-                struct cdr_diag *d)
+stored_calls_impl(void *self, int64_t from, int64_t to, rt_row_fn fn, void *ctx,
+                  struct cdr_diag *d)
 {
     char f[32], t[32];
     const char *params[2] = {f, t};
@@ -1305,6 +1304,11 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
     if (!s->in_tx)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "PostgreSQL sink: commit without begin");
+    if (s->failed) {
+        pg_abort(s);
+        return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
+                            "run not committed: an earlier step failed");
+    }
     rc = copy_close(s, NULL, d);
     if (rc == 0 &&
         copy_files(s, sum->files != NULL ? sum->files : s->run_files,
@@ -1360,6 +1364,60 @@ pg_free(void *self)
     free_run(s);
     rt_pg_buf_free(&s->buf);
     free(s);
+}
+
+/* Any failure inside a run poisons it: commit refuses, so a driver that
+ * went on after an error cannot commit a run with rows missing. */
+static int
+poison(void *self, int rc)
+{
+    if (rc != 0)
+        ((struct pg_sink *)self)->failed = 1;
+    return rc;
+}
+
+static int
+pg_call(void *self, const struct rt_call *c, struct cdr_diag *d)
+{
+    return poison(self, call_impl(self, c, d));
+}
+
+static int
+pg_reject(void *self, const struct rt_reject *r, struct cdr_diag *d)
+{
+    return poison(self, reject_impl(self, r, d));
+}
+
+static int
+pg_pending(void *self, const struct cdr_record *rec, struct cdr_diag *d)
+{
+    return poison(self, pending_impl(self, rec, d));
+}
+
+static int
+pg_file_seen(void *self, const char *sha256, int *seen, struct cdr_diag *d)
+{
+    return poison(self, file_seen_impl(self, sha256, seen, d));
+}
+
+static int
+pg_stored_pending(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
+{
+    return poison(self, stored_pending_impl(self, fn, ctx, d));
+}
+
+static int
+pg_stored_parents(void *self, const struct cdr_slice *sids, size_t n,
+                  rt_row_fn fn, void *ctx, struct cdr_diag *d)
+{
+    return poison(self, stored_parents_impl(self, sids, n, fn, ctx, d));
+}
+
+static int
+pg_stored_calls(void *self, int64_t from, int64_t to, rt_row_fn fn, void *ctx,
+                struct cdr_diag *d)
+{
+    return poison(self, stored_calls_impl(self, from, to, fn, ctx, d));
 }
 
 static const struct rt_sink_ops pg_ops = {

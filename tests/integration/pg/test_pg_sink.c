@@ -782,6 +782,34 @@ test_force_keeps_a_stored_childs_parent_labelled(void **state)
         "parent:termination-sip");
 }
 
+static void
+test_a_failed_step_poisons_the_run(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_run_info run = run_info(files1, 1);
+    struct rt_summary sum;
+    struct cdr_diag d;
+    struct tcall ok, bad;
+    char before[4096];
+    snprintf(before, sizeof before, "%s", snapshot(f->admin));
+    cdr_diag_clear(&d);
+    diag_ok(s.ops->begin(s.self, &run, &d), &d);
+    make_call(&ok, "CA7A", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0, 60, 0);
+    add_comp(&ok, RT_SVC_TERMINATION, 4500000, "0.0045");
+    diag_ok(s.ops->call(s.self, &ok.call, &d), &d);
+    make_call(&bad, "CA7B", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0, 60, 0);
+    bad.rec.price = sl("1e5");
+    assert_int_equal(s.ops->call(s.self, &bad.call, &d), CDR_E_BAD_NUMBER);
+    /* a driver that carried on anyway cannot commit half a run */
+    memset(&sum, 0, sizeof sum);
+    cdr_diag_clear(&d);
+    assert_int_equal(s.ops->commit(s.self, &sum, &d), CDR_E_DB);
+    assert_non_null(strstr(d.message, "not committed"));
+    s.ops->free(s.self);
+    assert_string_equal(snapshot(f->admin), before);
+}
+
 /* A night of n transfers (parent + child with two components). */
 static int
 big_night(struct rt_sink *s, int n, PGconn *killer, const char *appname,
@@ -927,6 +955,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_force_keeps_a_stored_childs_parent_labelled, setup_db,
             teardown_db),
+        cmocka_unit_test_setup_teardown(test_a_failed_step_poisons_the_run,
+                                        setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_child_in_a_later_run_than_its_parent, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
