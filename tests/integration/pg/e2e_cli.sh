@@ -124,7 +124,7 @@ snapshot() {
 
 # --- the same file again: skipped -----------------------------------------
 before=$(snapshot "$db")
-"$rate" --deck "$deck" --db "dbname=$db" "$calls" 2>"$work/err"
+"$rate" --deck "$deck" --db "postgresql:///$db" "$calls" 2>"$work/err"  # a URI
 grep -q "1 files skipped" "$work/err" || fail "skip notice: $(cat "$work/err")"
 check "$(snapshot "$db")" "$before" "same file again changes nothing"
 
