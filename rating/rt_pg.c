@@ -52,6 +52,20 @@ rt_pg_connect(PGconn **out, const char *conninfo, struct cdr_diag *d)
     char why[CDR_DIAG_TEXT];
 
     *out = NULL;
+    if (conninfo != NULL && conninfo[0] != '\0') {
+        /* A malformed string is not a connection failure: say so. */
+        char *err = NULL;
+        PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+        if (opts == NULL) {
+            flatten(why, sizeof why, err != NULL ? err : "out of memory");
+            PQfreemem(err);
+            cdr_diag_set(d, CDR_E_USAGE, "--db", NULL, 0,
+                         "invalid connection string or URI");
+            cdr_diag_detail(d, "%s", why);
+            return CDR_E_USAGE;
+        }
+        PQconninfoFree(opts);
+    }
     conn = PQconnectdbParams(keys, vals, 1);
     if (conn == NULL)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,

@@ -366,6 +366,10 @@ test_connection_error_names_host_port_and_database(void **state)
     assert_non_null(strstr(d.detail, "refused"));
     assert_null(strstr(d.message, "secret"));
     assert_null(strstr(d.detail, "secret"));
+    cdr_diag_clear(&d);
+    assert_int_equal(rt_sink_pg_open(&s, "dbname=x port", NULL, &d),
+                     CDR_E_USAGE);
+    assert_non_null(strstr(d.message, "invalid connection string"));
 }
 
 static void
