@@ -814,6 +814,30 @@ test_a_failed_step_poisons_the_run(void **state)
     assert_string_equal(snapshot(f->admin), before);
 }
 
+static void
+test_runs_of_one_database_go_one_at_a_time(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_run_info run = run_info(files1, 1);
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    diag_ok(s.ops->begin(s.self, &run, &d), &d);
+    /* a second run (or a migration) would wait for this lock */
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT pg_try_advisory_xact_lock(" RT_PG_LOCK_KEY ")"),
+        "f");
+    s.ops->abort(s.self);
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT pg_try_advisory_xact_lock(" RT_PG_LOCK_KEY ")"),
+        "t");
+    s.ops->free(s.self);
+    assert_string_equal(scalar(f->admin, "SELECT count(*) FROM referee.runs"),
+                        "0");
+}
+
 /* A night of n transfers (parent + child with two components). */
 static int
 big_night(struct rt_sink *s, int n, PGconn *killer, const char *appname,
@@ -961,6 +985,8 @@ main(void)
             teardown_db),
         cmocka_unit_test_setup_teardown(test_a_failed_step_poisons_the_run,
                                         setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_runs_of_one_database_go_one_at_a_time, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_child_in_a_later_run_than_its_parent, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
