@@ -204,6 +204,8 @@ BEGIN
     IF p_from IS NULL OR p_to IS NULL THEN
         RETURN 0;
     END IF;
+    -- Two sessions creating the same month would collide: one at a time.
+    PERFORM pg_advisory_xact_lock(7263746710002);
     m := date_trunc('month', p_from AT TIME ZONE 'UTC');
     last := date_trunc('month', p_to AT TIME ZONE 'UTC');
     WHILE m <= last LOOP

@@ -164,6 +164,21 @@ csv_vs_db "$db" "$work/csv3/charges.csv" "rerated = rated with the new deck"
 check "$(q "$db" "select count(*) from referee.charges where superseded_by_run is not null") $(q "$db" "select count(*) from referee.charges")" \
     "$before_all $((before_all * 2))" "old charges kept, superseded"
 
+# --- two runs at once: one waits for the other, both commit ------------------
+for n in 1 2; do
+    {
+        head -1 "$calls"
+        echo "CAX$n,,AC009,TK0001,trunking-terminating,+14155550100,+12125550199,2026-08-0${n}T10:00:00Z,,60,completed,,"
+    } > "$work/par$n.csv"
+done
+"$rate" --quiet --deck "$deck" --db "dbname=$db" "$work/par1.csv" & p1=$!
+"$rate" --quiet --deck "$deck" --db "dbname=$db" "$work/par2.csv" & p2=$!
+rc1=0; rc2=0
+wait $p1 || rc1=$?
+wait $p2 || rc2=$?
+check "$rc1 $rc2" "0 0" "two runs at once both commit"
+check "$(q "$db" "select count(*) from referee.current_charges where call_sid like 'CAX%'")" 2 "both runs stored"
+
 # --- a backend killed during COPY -------------------------------------------
 "$gen" calls 300000 > "$work/big.csv"
 "$gen" deck 1000 "$work"
