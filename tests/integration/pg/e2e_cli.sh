@@ -4,7 +4,8 @@
 #   the CSV sink's charges.csv for the same input, the same file again is
 #   skipped, a sid rated earlier is a duplicate, a child waits for a parent
 #   of a later night, rerate, and a run whose backend is killed during COPY
-#   leaves the database as it was; the retried run has the right totals.
+#   leaves the database as it was (and so does kill -9 of referee-rate); the
+#   retried run has the right totals.
 # Usage: e2e_cli.sh REFEREE_RATE GEN_CALLS SOURCE_DIR      (77 = skipped)
 set -eu
 rate=$1
@@ -209,6 +210,36 @@ check "$rc" 1 "killed run: exit 1"
 grep -q "SQLSTATE" "$work/kill.err" || fail "killed run message: $(cat "$work/kill.err")"
 echo "   $(head -2 "$work/kill.err" | tr '\n' ' ')"
 check "$(snapshot "${db}_kill")" "$before" "killed run left the database as before"
+
+# kill -9 of referee-rate itself during its COPY: the server rolls back
+"$rate" --quiet --deck "$work/bench.yaml" \
+    --db "dbname=${db}_kill application_name=victim9" "$work/big.csv" \
+    2>/dev/null &
+pid=$!
+killed=0
+i=0
+while [ $i -lt 600 ]; do
+    n=$(q "${db}_kill" "select count(*) from pg_stat_activity
+        where application_name = 'victim9' and query like 'COPY%'")
+    if [ "$n" = 1 ]; then
+        kill -9 $pid
+        killed=1
+        break
+    fi
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.05
+    i=$((i + 1))
+done
+wait $pid 2>/dev/null || true
+[ $killed = 1 ] || fail "the run ended before it could be killed"
+i=0
+while [ "$(q "${db}_kill" "select count(*) from pg_stat_activity where application_name = 'victim9'")" != 0 ]; do
+    i=$((i + 1))
+    [ $i -lt 200 ] || fail "the killed client's backend did not go away"
+    sleep 0.05
+done
+check "$(snapshot "${db}_kill")" "$before" "kill -9 of the rater left the database as before"
+
 "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=${db}_kill" "$work/big.csv"
 rm -rf "$work/csv4"
 "$rate" --quiet --deck "$work/bench.yaml" --out "$work/csv4" "$work/big.csv"
