@@ -194,11 +194,8 @@ probe(const uint64_t *slots, size_t cap, uint64_t h, const char *sid, size_t n)
 }
 
 static int
-grow(struct cdr_link *l)
+rehash(struct cdr_link *l, size_t ncap)
 {
-    if ((l->count + 1) * 10 < l->cap * 7)
-        return 0;
-    size_t ncap = l->cap * 2;
     uint64_t *ns = calloc(ncap, sizeof *ns);
     if (ns == NULL)
         return CDR_E_NOMEM;
@@ -216,6 +213,23 @@ grow(struct cdr_link *l)
     l->slots = ns;
     l->cap = ncap;
     return 0;
+}
+
+static int
+grow(struct cdr_link *l)
+{
+    if ((l->count + 1) * 10 < l->cap * 7)
+        return 0;
+    return rehash(l, l->cap * 2);
+}
+
+int
+cdr_link_reserve(struct cdr_link *l, size_t n)
+{
+    size_t cap = l->cap;
+    while (cap < SIZE_MAX / 20 && n * 10 >= cap * 7)
+        cap *= 2;
+    return cap == l->cap ? 0 : rehash(l, cap);
 }
 
 int
