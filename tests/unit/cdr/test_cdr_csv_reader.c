@@ -249,6 +249,24 @@ test_quoted_newlines_keep_physical_line_numbers(void **state)
 }
 
 static void
+test_unquoted_lines_split_and_trim_like_libcsv(void **state)
+{
+    (void)state;
+    /* the default buffer reads these lines without libcsv, chunk size 1
+     * with it: check_fixture compares both to this transcript */
+    check_fixture("plain_edge.csv",
+                  "1 L3 R1 sid=A from=2 to=1 RAW=A,1,2\n"
+                  "1 L4 R2 sid=B from= to= RAW=B,,\n"
+                  "1 L5 R3 sid= from= to= RAW=,,\n"
+                  "-11 L6 R4 (t.csv:6 ) sid= from= to= RAW=,\n"
+                  "1 L7 R5 sid=C from= to=x y RAW=C,x y,\n"
+                  "1 L7 R6 sid=D from=2 to=1 RAW=D,1,2\n"
+                  "1 L9 R7 sid=E from=3 to=q RAW=E,q,3\n"
+                  "1 L10 R8 sid=F from=2 to=1 RAW=F,1,2\n"
+                  "EOF\n");
+}
+
+static void
 test_stray_quote_stops_the_file_at_its_record(void **state)
 {
     (void)state;
@@ -489,6 +507,7 @@ main(void)
             test_pascal_case_header_and_quoted_rfc2822_times_are_read),
         cmocka_unit_test(test_title_case_header_with_bom_and_crlf_is_read),
         cmocka_unit_test(test_quoted_newlines_keep_physical_line_numbers),
+        cmocka_unit_test(test_unquoted_lines_split_and_trim_like_libcsv),
         cmocka_unit_test(test_stray_quote_stops_the_file_at_its_record),
         cmocka_unit_test(test_stray_quote_detail_names_its_own_line),
         cmocka_unit_test(
