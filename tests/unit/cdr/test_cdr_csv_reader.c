@@ -281,7 +281,8 @@ test_stray_quote_detail_names_its_own_line(void **state)
 {
     (void)state;
     for (size_t k = 1; k < 24; k++) {
-        FILE *f = stream_of("sid,to\nA,\"x\n\ny\"z\n", 19);
+        static const char text[] = "sid,to\nA,\"x\n\ny\"z\n";
+        FILE *f = stream_of(text, sizeof text - 1);
         struct cdr_reader *r;
         struct cdr_diag d;
         struct cdr_row row;
