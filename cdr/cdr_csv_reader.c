@@ -7,9 +7,12 @@
  * copies each field into its own buffer; the field callback appends it to
  * our store (no allocation per field) and the row callback queues the row.
  * Several rows can complete in one call (a bare CR ends a row in libcsv),
- * hence a small queue.
+ * hence a small queue.  Whole lines without any quote, met while libcsv is
+ * between rows, are split by plain_line() instead, with the same callbacks
+ * and libcsv's exact rules; that is most lines of a real export and reading
+ * them is about three times faster.
  *
- * Line numbers: each csv_parse call gets at most one line feed, as its last
+ * Line numbers: each csv_parse call is given at most one line feed, its last
  * byte, so r->line (line feeds fed before this call, plus one) is the line
  * of every byte of the call but that last one; a row ended by that line
  * feed makes the next row start on r->line + 1.  Line feeds inside quoted
