@@ -73,9 +73,9 @@ check_id(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
     return 0;
 }
 
-/* Lower case, '_' and ' ' as '-'; 0 if it does not fit. */
+/* Lower case, '_' (and, if space_too, ' ') as '-'; 0 if it does not fit. */
 static size_t
-fold(struct cdr_slice v, char *out, size_t outsz)
+fold(struct cdr_slice v, char *out, size_t outsz, int space_too)
 {
     if (v.n >= outsz)
         return 0;
@@ -83,7 +83,7 @@ fold(struct cdr_slice v, char *out, size_t outsz)
         char c = v.p[i];
         if (c >= 'A' && c <= 'Z')
             c = (char)(c - 'A' + 'a');
-        else if (c == '_' || c == ' ')
+        else if (c == '_' || (space_too && c == ' '))
             c = '-';
         out[i] = c;
     }
@@ -131,7 +131,7 @@ status_of(struct cdr_slice v)
     char buf[16];
     if (v.n == 0)
         return CDR_ST_NONE;
-    if (fold(v, buf, sizeof buf) == 0)
+    if (fold(v, buf, sizeof buf, 1) == 0) /* "No Answer" in console exports */
         return CDR_ST_OTHER;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(buf, map[i].text) == 0)
@@ -166,7 +166,7 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     if (dir.n == 0)
         return missing(d, row, CDR_COL_DIRECTION);
     char buf[32];
-    fold(dir, buf, sizeof buf);
+    fold(dir, buf, sizeof buf, 0);
     if (dir.n < sizeof buf && strcmp(buf, "trunking-terminating") == 0)
         rec->direction = CDR_DIR_TERMINATING;
     else if (dir.n < sizeof buf && strcmp(buf, "trunking-originating") == 0)

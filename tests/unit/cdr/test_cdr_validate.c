@@ -101,6 +101,8 @@ static const struct {
      "trunking-terminating or trunking-originating"},
     {CDR_COL_DIRECTION, "outbound-api", CDR_E_BAD_DIRECTION, "direction",
      "trunking-terminating"},
+    {CDR_COL_DIRECTION, "trunking terminating", CDR_E_BAD_DIRECTION,
+     "direction", "trunking"},
     {CDR_COL_DIRECTION, "trunking-terminatingx", CDR_E_BAD_DIRECTION,
      "direction", "trunking"},
     {CDR_COL_DIRECTION, "trunking-terminating-and-more-text-here",
