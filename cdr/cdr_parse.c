@@ -625,6 +625,16 @@ cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out)
     memset(&a, 0, sizeof a);
     if (p >= end)
         return -1;
+    /* The common case first: a bare E.164 number. */
+    if ((*p == '+' || is_digit(*p)) &&
+        plain_number(p, end, E164_MAX_DIGITS, &a) == 0) {
+        a.kind = CDR_ADDR_E164;
+        a.user.p = p;
+        a.user.n = (size_t)(end - p);
+        *out = a;
+        return 0;
+    }
+    memset(&a, 0, sizeof a);
     for (const char *s = p; s < end; s++)
         if (*s == '\0')
             return -1;
@@ -653,13 +663,6 @@ cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out)
         rc = parse_uri(lt + 1, gt, &a);
         if (rc == 0 && gt + 1 < end) /* header params after '>' (;tag=) */
             rc = params_ok(gt + 1, end, ';');
-    } else if (*p == '+' || is_digit(*p)) {
-        rc = plain_number(p, end, E164_MAX_DIGITS, &a);
-        if (rc == 0) {
-            a.kind = CDR_ADDR_E164;
-            a.user.p = p;
-            a.user.n = (size_t)(end - p);
-        }
     } else {
         rc = parse_uri(p, end, &a);
     }

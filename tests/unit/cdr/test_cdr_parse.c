@@ -396,6 +396,8 @@ test_sip_uris_give_user_host_and_number_digits(void **state)
          "1-415-555-0100", "gw.example.com"},
         {"sip:a@h;x=a&b;lr", 0, CDR_ADDR_SIP, "", "a", "h"},
         {"Jos\xc3\xa9 <sip:jose@h>", 0, CDR_ADDR_SIP, "", "jose", "h"},
+        {"1415 <sip:alice@h>", 0, CDR_ADDR_SIP, "", "alice", "h"},
+        {"+1415 <sip:+1415@h>", 0, CDR_ADDR_SIP, "1415", "+1415", "h"},
     };
     run_addr_cases(cases, sizeof cases / sizeof cases[0]);
 }
