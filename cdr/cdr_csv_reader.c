@@ -425,7 +425,12 @@ parse_more(struct cdr_reader *r)
             }
             return;
         }
-        if (row_too_big(r, r->csv.entry_pos))
+        /* The field in progress, less what libcsv may still drop from it
+         * (trailing spaces, a closing quote): never more than it will be,
+         * so the verdict does not depend on where a chunk ends. */
+        size_t drop = r->csv.spaces + (r->csv.quoted ? 1u : 0u);
+        size_t partial = r->csv.entry_pos > drop ? r->csv.entry_pos - drop : 0;
+        if (row_too_big(r, partial))
             set_fatal(r, CDR_E_CSV, r->cur_line, "record too long",
                       "more than 65536 bytes in one record: unbalanced "
                       "quotes?");

@@ -438,6 +438,25 @@ test_record_over_the_row_limit_stops_the_file(void **state)
 }
 
 static void
+test_trailing_spaces_libcsv_drops_do_not_count_towards_the_row_limit(
+    void **state)
+{
+    (void)state;
+    struct buf b = {0};
+    bprintf(&b, "sid,from\nA,1");
+    for (int i = 0; i < CDR_MAX_ROW + 10; i++)
+        bput(&b, " ", 1);
+    bprintf(&b, "\nB,\"2\"");
+    for (int i = 0; i < CDR_MAX_ROW + 10; i++)
+        bput(&b, " ", 1);
+    bprintf(&b, "\n");
+    assert_some_chunks_agree(b.p, b.n,
+                             "1 L2 R1 sid=A from=1 RAW=A,1\n"
+                             "1 L3 R2 sid=B from=2 RAW=B,2\nEOF\n");
+    free(b.p);
+}
+
+static void
 test_many_empty_fields_count_towards_the_row_limit(void **state)
 {
     (void)state;
@@ -524,6 +543,8 @@ main(void)
             test_spaces_around_unquoted_fields_are_dropped_and_raw_is_requoted),
         cmocka_unit_test(test_field_over_the_limit_rejects_only_its_row),
         cmocka_unit_test(test_record_over_the_row_limit_stops_the_file),
+        cmocka_unit_test(
+            test_trailing_spaces_libcsv_drops_do_not_count_towards_the_row_limit),
         cmocka_unit_test(
             test_many_empty_fields_count_towards_the_row_limit),
         cmocka_unit_test(test_bare_carriage_returns_end_rows),
