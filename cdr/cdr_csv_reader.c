@@ -52,6 +52,8 @@ struct cdr_reader {
     int eof;        /* fread said end of file; csv_fini done */
     int started;    /* first bytes read (BOM check done) */
     uint64_t offset;
+    cdr_reader_tap_fn tap;
+    void *tap_ctx;
 
     /* Field bytes and refs of queued rows and of the row being built. */
     char *data;
@@ -293,6 +295,13 @@ cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n)
     return 0;
 }
 
+void
+cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn, void *ctx)
+{
+    r->tap = fn;
+    r->tap_ctx = ctx;
+}
+
 /* Fill the read buffer; the first fill gathers at least 3 bytes (or the
  * whole file) so a UTF-8 byte order mark can be recognised and skipped. */
 static int
@@ -310,6 +319,8 @@ fill(struct cdr_reader *r, size_t *got)
         size_t room = r->in_cap - r->in_len;
         size_t n = fread(r->in + r->in_len, 1, room < r->chunk ? room : r->chunk,
                          r->f);
+        if (n > 0 && r->tap != NULL)
+            r->tap(r->tap_ctx, r->in + r->in_len, n);
         r->in_len += n;
         if (n == 0)
             break;

@@ -56,6 +56,13 @@ struct cdr_slice cdr_reader_raw(const struct cdr_reader *r);
  */
 int cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n);
 
+/* Every byte read from the file, in order, is also passed to fn (the run
+ * hashes its inputs this way, in the same pass).  Before the first
+ * cdr_reader_next(). */
+typedef void (*cdr_reader_tap_fn)(void *ctx, const void *p, size_t n);
+void cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn,
+                        void *ctx);
+
 /* Bytes consumed so far (for progress). */
 uint64_t cdr_reader_offset(const struct cdr_reader *r);
 

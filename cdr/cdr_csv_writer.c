@@ -21,7 +21,9 @@ struct cdr_writer {
     char *tmp;
     char *dir;
     FILE *f;
-    char *iobuf;
+    char *iobuf; /* our own buffer: a call per field into stdio was the
+                    rater's top cost */
+    size_t iolen;
     char *qbuf; /* quoting scratch, grown as needed */
     size_t qcap;
     int in_row; /* a field was written on this row */
@@ -98,8 +100,17 @@ cdr_writer_open(struct cdr_writer **out, const char *path,
         cdr_diag_at(d, path, 0, 0);
         return CDR_E_IO;
     }
-    setvbuf(w->f, w->iobuf, _IOFBF, WRITE_BUF);
+    setvbuf(w->f, NULL, _IONBF, 0);
     *out = w;
+    return 0;
+}
+
+static int
+flush_buf(struct cdr_writer *w)
+{
+    if (w->iolen > 0 && fwrite(w->iobuf, 1, w->iolen, w->f) != w->iolen)
+        return werr(w, CDR_E_IO, errno);
+    w->iolen = 0;
     return 0;
 }
 
@@ -110,8 +121,17 @@ put(struct cdr_writer *w, const void *s, size_t n)
         return w->err;
     if (w->done || w->f == NULL)
         return werr(w, CDR_E_USAGE, 0);
-    if (n > 0 && fwrite(s, 1, n, w->f) != n)
-        return werr(w, CDR_E_IO, errno);
+    if (WRITE_BUF - w->iolen < n) {
+        if (flush_buf(w) != 0)
+            return w->err;
+        if (n > WRITE_BUF) {
+            if (fwrite(s, 1, n, w->f) != n)
+                return werr(w, CDR_E_IO, errno);
+            return 0;
+        }
+    }
+    memcpy(w->iobuf + w->iolen, s, n);
+    w->iolen += n;
     return 0;
 }
 
@@ -162,8 +182,15 @@ int
 cdr_writer_field_int(struct cdr_writer *w, int64_t v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "%" PRId64, v);
-    return cdr_writer_field(w, buf, (size_t)n);
+    char *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return cdr_writer_field(w, p, (size_t)(buf + sizeof buf - p));
 }
 
 int
@@ -203,6 +230,7 @@ cdr_writer_commit(struct cdr_writer *w, struct cdr_diag *d)
         cdr_diag_at(d, w->path, 0, 0);
         return CDR_E_USAGE;
     }
+    flush_buf(w);
     if (w->err) {
         int code = w->err;
         e = w->err_errno;
