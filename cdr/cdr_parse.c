@@ -28,7 +28,9 @@ is_alnum(char c)
 static char
 to_lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z')
+        c = (char)(c - 'A' + 'a');
+    return c;
 }
 
 static int
@@ -105,10 +107,10 @@ cdr_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;                            /* [0, 399] */
-    const int64_t mp = (int64_t)(m > 2 ? m - 3 : m + 9);          /* [0, 11] */
-    const int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;      /* [0, 365] */
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;    /* [0, 146096] */
+    const int64_t yoe = y - era * 400;                         /* [0, 399] */
+    const int64_t mp = (int64_t)(m > 2 ? m - 3 : m + 9);       /* [0, 11] */
+    const int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;   /* [0, 365] */
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
     return era * 146097 + doe - 719468;
 }
 

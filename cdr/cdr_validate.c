@@ -30,9 +30,8 @@ trimmed(const struct cdr_row *row, enum cdr_column c)
 /* Fill d for column c with value v; message is cdr_strerror(code) unless
  * msg is given.  Returns code. */
 static int
-fail(struct cdr_diag *d, const struct cdr_row *row, int code,
-     enum cdr_column c, struct cdr_slice v, const char *msg,
-     const char *detail)
+fail(struct cdr_diag *d, const struct cdr_row *row, int code, enum cdr_column c,
+     struct cdr_slice v, const char *msg, const char *detail)
 {
     if (msg != NULL)
         cdr_diag_set(d, code, cdr_column_name(c), v.p, v.n, "%s", msg);
@@ -122,11 +121,10 @@ status_of(struct cdr_slice v)
         const char *text;
         enum cdr_status st;
     } map[] = {
-        {"completed", CDR_ST_COMPLETED}, {"busy", CDR_ST_BUSY},
-        {"no-answer", CDR_ST_NO_ANSWER}, {"failed", CDR_ST_FAILED},
-        {"canceled", CDR_ST_CANCELED},   {"cancelled", CDR_ST_CANCELED},
-        {"in-progress", CDR_ST_IN_PROGRESS},
-        {"unobserved", CDR_ST_UNOBSERVED},
+        {"completed", CDR_ST_COMPLETED},     {"busy", CDR_ST_BUSY},
+        {"no-answer", CDR_ST_NO_ANSWER},     {"failed", CDR_ST_FAILED},
+        {"canceled", CDR_ST_CANCELED},       {"cancelled", CDR_ST_CANCELED},
+        {"in-progress", CDR_ST_IN_PROGRESS}, {"unobserved", CDR_ST_UNOBSERVED},
     };
     char buf[16];
     if (v.n == 0)
@@ -172,8 +170,7 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     else if (dir.n < sizeof buf && strcmp(buf, "trunking-originating") == 0)
         rec->direction = CDR_DIR_ORIGINATING;
     else
-        return fail(d, row, CDR_E_BAD_DIRECTION, CDR_COL_DIRECTION, dir,
-                    NULL,
+        return fail(d, row, CDR_E_BAD_DIRECTION, CDR_COL_DIRECTION, dir, NULL,
                     "expected trunking-terminating or trunking-originating");
 
     rec->from = trimmed(row, CDR_COL_FROM);
@@ -190,13 +187,13 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     struct cdr_slice st = trimmed(row, CDR_COL_START_TIME);
     if (st.n == 0)
         return missing(d, row, CDR_COL_START_TIME);
-    if ((rc = check_time(d, row, CDR_COL_START_TIME, st,
-                         &rec->start_time)) != 0)
+    if ((rc = check_time(d, row, CDR_COL_START_TIME, st, &rec->start_time)) !=
+        0)
         return rc;
     struct cdr_slice et = trimmed(row, CDR_COL_END_TIME);
     if (et.n > 0) {
-        if ((rc = check_time(d, row, CDR_COL_END_TIME, et,
-                             &rec->end_time)) != 0)
+        if ((rc = check_time(d, row, CDR_COL_END_TIME, et, &rec->end_time)) !=
+            0)
             return rc;
         if (rec->end_time < rec->start_time)
             return fail(d, row, CDR_E_BAD_TIME, CDR_COL_END_TIME, et,
@@ -229,8 +226,8 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     rec->status_text = trimmed(row, CDR_COL_STATUS);
     rec->status = status_of(rec->status_text);
     if (rec->status == CDR_ST_UNOBSERVED)
-        return fail(d, row, CDR_E_UNOBSERVED, CDR_COL_STATUS,
-                    rec->status_text, NULL,
+        return fail(d, row, CDR_E_UNOBSERVED, CDR_COL_STATUS, rec->status_text,
+                    NULL,
                     "referee-capture could not see this leg; it is not "
                     "billed");
 

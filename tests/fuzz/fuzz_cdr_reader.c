@@ -25,8 +25,7 @@ mix(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static uint64_t
-read_all(const uint8_t *data, size_t size, size_t chunk);
+static uint64_t read_all(const uint8_t *data, size_t size, size_t chunk);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -61,8 +60,7 @@ read_all(const uint8_t *data, size_t size, size_t chunk)
         struct cdr_row row;
         int rc = cdr_reader_next(r, &row, &d);
         h = mix(h, &rc, sizeof rc);
-        if (rc == 0 || rc == CDR_E_CSV || rc == CDR_E_IO ||
-            rc == CDR_E_NOMEM) {
+        if (rc == 0 || rc == CDR_E_CSV || rc == CDR_E_IO || rc == CDR_E_NOMEM) {
             h = mix(h, &d.line, sizeof d.line);
             break;
         }

@@ -89,8 +89,9 @@ static void
 test_format_time_round_trips_through_parse(void **state)
 {
     (void)state;
-    static const int64_t ts[] = {0, 1, 86399, 86400, 951782400 /* 2000-02-29 */,
-                                 1778400137, 253402300799 /* 9999-12-31 */};
+    static const int64_t ts[] = {
+        0,          1,           86399, 86400, 951782400 /* 2000-02-29 */,
+        1778400137, 253402300799 /* 9999-12-31 */};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
         char buf[32];
         int64_t back;
@@ -211,7 +212,7 @@ test_invalid_dates_and_times_are_refused(void **state)
         {"2026-01-01T24:00:00Z", -1, 0},
         {"2026-01-01T23:60:00Z", -1, 0},
         {"2026-01-01T23:59:60Z", -1, 0},
-        {"2026-01-01T00:00:00", -1, 0},        /* no offset */
+        {"2026-01-01T00:00:00", -1, 0}, /* no offset */
         {"2026-01-01T00:00:00+24:00", -1, 0},
         {"2026-01-01T00:00:00+02:60", -1, 0},
         {"2026-01-01T00:00:00+2:00", -1, 0},
@@ -292,13 +293,11 @@ run_addr_cases(const struct acase *c, size_t n)
         if (strcmp(a.digits, c[i].digits) != 0 ||
             a.ndigits != strlen(c[i].digits))
             fail_msg("\"%s\": digits \"%s\"", s, a.digits);
-        if (c[i].user != NULL &&
-            (a.user.n != strlen(c[i].user) ||
-             memcmp(a.user.p, c[i].user, a.user.n) != 0))
+        if (c[i].user != NULL && (a.user.n != strlen(c[i].user) ||
+                                  memcmp(a.user.p, c[i].user, a.user.n) != 0))
             fail_msg("\"%s\": user \"%.*s\"", s, (int)a.user.n, a.user.p);
-        if (c[i].host != NULL &&
-            (a.host.n != strlen(c[i].host) ||
-             memcmp(a.host.p, c[i].host, a.host.n) != 0))
+        if (c[i].host != NULL && (a.host.n != strlen(c[i].host) ||
+                                  memcmp(a.host.p, c[i].host, a.host.n) != 0))
             fail_msg("\"%s\": host \"%.*s\"", s, (int)a.host.n, a.host.p);
     }
 }
@@ -331,10 +330,8 @@ test_tel_uris_drop_visual_separators_and_params(void **state)
         {"tel:+14152909007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"TEL:+14152909007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"tel:+1-415-290-9007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
-        {"tel:+1.415.(290).9007", 0, CDR_ADDR_TEL, "14152909007", NULL,
-         NULL},
-        {"tel:+14152909007;ext=12", 0, CDR_ADDR_TEL, "14152909007", NULL,
-         NULL},
+        {"tel:+1.415.(290).9007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
+        {"tel:+14152909007;ext=12", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"tel:911;phone-context=+1", 0, CDR_ADDR_TEL, "911", NULL, NULL},
         {"<tel:+14152909007>", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"tel:", -1, 0, "", NULL, NULL},
@@ -371,8 +368,8 @@ test_sip_uris_give_user_host_and_number_digits(void **state)
          CDR_ADDR_SIP, "", "alice", "pbx.example.com"},
         {"Alice <sip:alice@pbx.example.com>", 0, CDR_ADDR_SIP, "", "alice",
          "pbx.example.com"},
-        {"<sip:alice@pbx.example.com>;tag=abc123", 0, CDR_ADDR_SIP, "",
-         "alice", "pbx.example.com"},
+        {"<sip:alice@pbx.example.com>;tag=abc123", 0, CDR_ADDR_SIP, "", "alice",
+         "pbx.example.com"},
         {"sip:alice@pbx.example.com:5061", 0, CDR_ADDR_SIP, "", "alice",
          "pbx.example.com"},
         {"sip:alice@pbx.example.com;transport=tls", 0, CDR_ADDR_SIP, "",
@@ -505,8 +502,7 @@ main(void)
         cmocka_unit_test(test_days_from_civil_matches_known_dates),
         cmocka_unit_test(test_format_time_round_trips_through_parse),
         cmocka_unit_test(test_iso8601_with_z_or_offset_is_converted_to_utc),
-        cmocka_unit_test(
-            test_rfc2822_with_negative_offset_is_converted_to_utc),
+        cmocka_unit_test(test_rfc2822_with_negative_offset_is_converted_to_utc),
         cmocka_unit_test(test_rfc2822_with_a_wrong_weekday_is_refused),
         cmocka_unit_test(test_leap_days_exist_only_in_leap_years),
         cmocka_unit_test(test_invalid_dates_and_times_are_refused),
