@@ -139,8 +139,11 @@ floor_mod(int64_t a, int64_t b)
 void
 cdr_format_time(int64_t t, char *buf, size_t size)
 {
-    int64_t days = (t >= 0 ? t : t - 86399) / 86400;
-    int64_t secs = t - days * 86400;
+    int64_t days = t / 86400, secs = t % 86400; /* no overflow at INT64_MIN */
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);

@@ -104,6 +104,16 @@ test_format_time_round_trips_through_parse(void **state)
     assert_string_equal(buf, "2026-05-10T08:02:17Z");
     cdr_format_time(-1, buf, sizeof buf);
     assert_string_equal(buf, "1969-12-31T23:59:59Z");
+    cdr_format_time(-86400, buf, sizeof buf);
+    assert_string_equal(buf, "1969-12-31T00:00:00Z");
+    /* extremes do not overflow (UBSan) and stay NUL-terminated */
+    cdr_format_time(INT64_MIN, buf, sizeof buf);
+    assert_true(strlen(buf) < sizeof buf);
+    cdr_format_time(INT64_MAX, buf, sizeof buf);
+    assert_true(strlen(buf) < sizeof buf);
+    char small[8];
+    cdr_format_time(0, small, sizeof small);
+    assert_string_equal(small, "1970-01");
 }
 
 struct tcase {
