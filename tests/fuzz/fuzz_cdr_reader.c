@@ -84,9 +84,20 @@ read_all(const uint8_t *data, size_t size, size_t chunk)
                 continue;
             struct cdr_addr a;
             int64_t t, v;
-            if (cdr_parse_addr(s.p, s.p + s.n, &a) == 0 &&
-                a.ndigits >= sizeof a.digits)
-                __builtin_trap();
+            if (cdr_parse_addr(s.p, s.p + s.n, &a) == 0) {
+                /* digits: NUL-terminated, only 0-9, ndigits long; slices
+                 * inside the field */
+                if (a.ndigits >= sizeof a.digits ||
+                    strlen(a.digits) != a.ndigits ||
+                    strspn(a.digits, "0123456789") != a.ndigits)
+                    __builtin_trap();
+                if (a.user.n > 0 &&
+                    (a.user.p < s.p || a.user.p + a.user.n > s.p + s.n))
+                    __builtin_trap();
+                if (a.host.n > 0 &&
+                    (a.host.p < s.p || a.host.p + a.host.n > s.p + s.n))
+                    __builtin_trap();
+            }
             if (cdr_parse_time(s.p, s.p + s.n, &t) == 0) {
                 char buf[32];
                 cdr_format_time(t, buf, sizeof buf);
