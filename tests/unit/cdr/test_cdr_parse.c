@@ -194,6 +194,35 @@ test_rfc2822_with_a_wrong_weekday_is_refused(void **state)
 }
 
 static void
+test_rfc2822_weekday_is_right_for_every_day_1970_to_2100(void **state)
+{
+    (void)state;
+    static const char wd[7][4] = {"Thu", "Fri", "Sat", "Sun",
+                                  "Mon", "Tue", "Wed"}; /* from 1970-01-01 */
+    static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int64_t end = cdr_days_from_civil(2101, 1, 1);
+    for (int64_t day = 0; day < end; day++) {
+        char iso[32], rfc[48];
+        cdr_format_time(day * 86400 + 45296, iso, sizeof iso); /* 12:34:56 */
+        /* "YYYY-MM-DDT..." -> "Www, D Mon YYYY 12:34:56 +0000" */
+        int m = (iso[5] - '0') * 10 + (iso[6] - '0');
+        int d = (iso[8] - '0') * 10 + (iso[9] - '0');
+        snprintf(rfc, sizeof rfc, "%s, %d %s %.4s 12:34:56 +0000", wd[day % 7],
+                 d, mon[m - 1], iso);
+        int64_t t;
+        if (cdr_parse_time(rfc, rfc + strlen(rfc), &t) != 0 ||
+            t != day * 86400 + 45296)
+            fail_msg("\"%s\" (%s)", rfc, iso);
+        /* and the day before's weekday is refused */
+        snprintf(rfc, sizeof rfc, "%s, %d %s %.4s 12:34:56 +0000",
+                 wd[(day + 6) % 7], d, mon[m - 1], iso);
+        if (cdr_parse_time(rfc, rfc + strlen(rfc), &t) == 0)
+            fail_msg("\"%s\" accepted", rfc);
+    }
+}
+
+static void
 test_leap_days_exist_only_in_leap_years(void **state)
 {
     (void)state;
@@ -514,6 +543,8 @@ main(void)
         cmocka_unit_test(test_iso8601_with_z_or_offset_is_converted_to_utc),
         cmocka_unit_test(test_rfc2822_with_negative_offset_is_converted_to_utc),
         cmocka_unit_test(test_rfc2822_with_a_wrong_weekday_is_refused),
+        cmocka_unit_test(
+            test_rfc2822_weekday_is_right_for_every_day_1970_to_2100),
         cmocka_unit_test(test_leap_days_exist_only_in_leap_years),
         cmocka_unit_test(test_invalid_dates_and_times_are_refused),
         cmocka_unit_test(test_time_parser_never_reads_past_end),
