@@ -7,10 +7,9 @@
  * copies each field into its own buffer; the field callback appends it to
  * our store (no allocation per field) and the row callback queues the row.
  * Several rows can complete in one call (a bare CR ends a row in libcsv),
- * hence a small queue.  Whole lines without any quote, met while libcsv is
- * between rows, are split by plain_line() instead, with the same callbacks
- * and libcsv's exact rules; that is most lines of a real export and reading
- * them is about three times faster.
+ * hence a small queue.  Every byte goes through libcsv: CSV is its job, and
+ * reading runs on its own thread beside the rating, which is the slower of
+ * the two.
  *
  * Line numbers: each csv_parse call is given at most one line feed, its last
  * byte, so r->line (line feeds fed before this call, plus one) is the line
@@ -75,7 +74,6 @@ struct cdr_reader {
     int cur_too_long;
 
     long line;        /* physical line of the bytes being parsed, 1-based */
-    int at_row_start; /* libcsv is between rows (last event: a '\n' row end) */
     long record;
 
     /* Fatal state, reported after the rows queued before it. */
@@ -174,7 +172,6 @@ on_field(void *s, size_t len, void *data)
         set_fatal(r, CDR_E_NOMEM, r->cur_line, "out of memory", NULL);
         return;
     }
-    r->at_row_start = 0;
     memcpy(r->data + r->data_len, f, len);
     r->data[r->data_len + len] = '\0';
     r->fields[r->nfields].off = (uint32_t)r->data_len;
@@ -209,8 +206,6 @@ on_row(int c, void *data)
     r->cur_too_long = 0;
     /* A '\n' that ends a row is the last byte of this csv_parse call. */
     r->cur_line = c == '\n' ? r->line + 1 : r->line;
-    /* A '\n' row end leaves libcsv between rows: the fast path may go on. */
-    r->at_row_start = c == '\n';
 }
 
 /* Drop the rows already returned, keeping the row being built. */
@@ -247,7 +242,6 @@ reader_new(struct cdr_reader **out, FILE *f, int own, const char *name,
     r->chunk = READ_CHUNK;
     r->line = 1;
     r->cur_line = 1;
-    r->at_row_start = 1;
     for (int i = 0; i < CDR_COL__COUNT; i++)
         r->col[i] = -1;
     r->raw_cap = 3 * (size_t)CDR_MAX_ROW + 16;
@@ -344,45 +338,6 @@ fill(struct cdr_reader *r, size_t *got)
     return 0;
 }
 
-/*
- * What csv_parse does with a whole line that holds no quote, done without
- * it: fields split at ',' with spaces and tabs around them dropped, CR and
- * LF each end a row, a row of nothing but spaces is blank.  Only used while
- * libcsv is between rows, so both give the same callbacks; the unit tests
- * and the fuzz target check it by reading the same bytes in every chunk
- * size (a line cut by the end of the buffer goes to libcsv).  [s, end) ends
- * with '\n'.
- */
-static void
-plain_line(struct cdr_reader *r, const char *s, const char *end)
-{
-    while (s < end) {
-        const char *e = memchr(s, '\r', (size_t)(end - s));
-        if (e == NULL)
-            e = end - 1;
-        const char *q = s;
-        while (q < e && (*q == ' ' || *q == '\t'))
-            q++;
-        if (q < e) { /* not blank */
-            const char *f = s;
-            for (;;) {
-                const char *c = memchr(f, ',', (size_t)(e - f));
-                const char *a = f, *b = c ? c : e;
-                while (a < b && (*a == ' ' || *a == '\t'))
-                    a++;
-                while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-                    b--;
-                on_field((void *)(uintptr_t)a, (size_t)(b - a), r);
-                if (c == NULL)
-                    break;
-                f = c + 1;
-            }
-        }
-        on_row((unsigned char)*e, r);
-        s = e + 1;
-    }
-}
-
 /* Parse more input until a row is queued, a fatal error, or end of file. */
 static void
 parse_more(struct cdr_reader *r)
@@ -411,14 +366,6 @@ parse_more(struct cdr_reader *r)
         size_t avail = r->in_len - r->in_pos;
         const unsigned char *nl = memchr(s, '\n', avail);
         size_t len = nl ? (size_t)(nl - s) + 1 : avail;
-        if (r->at_row_start && nl != NULL && memchr(s, '"', len) == NULL) {
-            plain_line(r, (const char *)s, (const char *)s + len);
-            r->in_pos += len;
-            r->offset += len;
-            r->line++;
-            continue;
-        }
-        r->at_row_start = 0;
         size_t n = csv_parse(&r->csv, s, len, on_field, on_row, r);
         r->in_pos += n;
         r->offset += n;
