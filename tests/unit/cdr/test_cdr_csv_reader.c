@@ -251,8 +251,8 @@ static void
 test_unquoted_lines_split_and_trim_like_libcsv(void **state)
 {
     (void)state;
-    /* the default buffer reads these lines without libcsv, chunk size 1
-     * with it: check_fixture compares both to this transcript */
+    /* libcsv's own rules for unquoted fields: spaces and tabs around a
+     * field go, a lone CR ends a row, a line of blanks is no row */
     check_fixture("plain_edge.csv",
                   "1 L3 R1 sid=A from=2 to=1 RAW=A,1,2\n"
                   "1 L4 R2 sid=B from= to= RAW=B,,\n"
