@@ -561,7 +561,8 @@ call_impl(void *self, const struct rt_call *c, struct cdr_diag *d)
     }
     copy_nulls(b, 4);
     if (!c->relabel_only) {
-        unsigned k = (unsigned)c->scenario < 5 ? (unsigned)c->scenario : 0;
+        unsigned k =
+            (unsigned)c->scenario < RT_SCN_COUNT ? (unsigned)c->scenario : 0;
         for (int i = 0; i < c->n_components; i++) {
             if (__builtin_add_overflow(s->scn_nano[k], c->comp[i].amount_nano,
                                        &s->scn_nano[k]))
