@@ -786,7 +786,9 @@ stored_parents_impl(void *self, const struct cdr_slice *sids, size_t n,
         }
         rc = feed_rows(s,
                        "SELECT " ROW_COLS " FROM referee.calls"
-                       " WHERE call_sid = ANY ($1::text[])"
+                       " WHERE (call_sid, start_time) IN"
+                       " (SELECT call_sid, start_time FROM referee.call_sids"
+                       "   WHERE call_sid = ANY ($1::text[]))"
                        " AND superseded_by_run IS NULL",
                        1, params, fn, ctx, NULL, d);
     }
@@ -998,6 +1000,11 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                   1, run, "superseding replaced calls", NULL, d);
     if (rc == 0 && (s->kind == RT_RUN_RERATE || s->force))
         rc = step(s,
+                  "DELETE FROM referee.call_sids r USING referee_old o"
+                  " WHERE r.call_sid = o.call_sid",
+                  0, NULL, "superseding replaced calls", NULL, d);
+    if (rc == 0 && (s->kind == RT_RUN_RERATE || s->force))
+        rc = step(s,
                   "UPDATE referee.charges g SET superseded_by_run = $1"
                   " FROM referee_old o WHERE g.call_sid = o.call_sid"
                   " AND g.start_time = o.start_time"
@@ -1019,10 +1026,10 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
      * billed again; it is listed in rejects as a duplicate. */
     rc = step(s,
               "CREATE TEMP TABLE referee_dup ON COMMIT DROP AS"
-              " SELECT DISTINCT ON (s.sid) s.sid, c.run_id"
-              " FROM pg_temp.referee_stg s JOIN referee.calls c"
-              " ON c.call_sid = s.sid AND c.superseded_by_run IS NULL"
-              " WHERE s.kind IN ('C', 'P') ORDER BY s.sid, c.run_id",
+              " SELECT DISTINCT ON (s.sid) s.sid, r.run_id"
+              " FROM pg_temp.referee_stg s JOIN referee.call_sids r"
+              " ON r.call_sid = s.sid"
+              " WHERE s.kind IN ('C', 'P') ORDER BY s.sid, r.run_id",
               0, NULL, "finding calls rated by earlier runs", &rep->duplicates,
               d);
     if (rc == 0 && rep->duplicates > 0)
@@ -1039,9 +1046,11 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
     if (rc != 0)
         return rc;
 
+    /* The register's primary key is the database's own guarantee: a sid
+     * stored twice fails the run rather than bill twice. */
     rc = step(
         s,
-        "INSERT INTO referee.calls (call_sid, start_time, run_id,"
+        "WITH ins AS (INSERT INTO referee.calls (call_sid, start_time, run_id,"
         " file_id, source_file, source_line, parent_call_sid,"
         " account_sid, trunk_sid, direction, \"from\", \"to\","
         " end_time, duration, status, price, price_unit,"
@@ -1066,7 +1075,10 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         " LEFT JOIN referee_old o ON o.call_sid = s.sid"
         " LEFT JOIN referee.pending p ON p.call_sid = s.sid"
         " WHERE s.kind = 'C'"
-        " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)",
+        " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)"
+        " RETURNING call_sid, start_time)"
+        " INSERT INTO referee.call_sids (call_sid, start_time, run_id)"
+        " SELECT call_sid, start_time, $1::bigint FROM ins",
         1, run, "storing calls", &rep->calls, d);
     if (rc == 0)
         rc = step(

@@ -304,7 +304,7 @@ test_migrate_twice_changes_nothing(void **state)
     assert_int_equal(to, RT_PG_SCHEMA_VERSION);
     assert_string_equal(scalar(f->admin, objects), before);
     assert_string_equal(
-        scalar(f->admin, "SELECT count(*) FROM referee.schema_version"), "3");
+        scalar(f->admin, "SELECT count(*) FROM referee.schema_version"), "4");
 }
 
 static void
@@ -333,7 +333,7 @@ test_sink_refuses_unknown_schema_versions(void **state)
     struct rt_sink s;
     struct cdr_diag d;
     exec_ok(f->admin, "INSERT INTO referee.schema_version VALUES "
-                      "(4, '004_future.sql', 'x')");
+                      "(99, '099_future.sql', 'x')");
     cdr_diag_clear(&d);
     assert_int_equal(rt_sink_pg_open(&s, f->conninfo, NULL, &d), CDR_E_DB);
     assert_non_null(strstr(d.message, "newer"));
@@ -838,6 +838,85 @@ test_runs_of_one_database_go_one_at_a_time(void **state)
                         "0");
 }
 
+/* Whole file for the upgrade test; caller frees. */
+static char *
+slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = calloc(1, 1 << 20);
+    size_t n;
+    assert_non_null(fp);
+    assert_non_null(buf);
+    n = fread(buf, 1, (1 << 20) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static void
+test_upgrade_from_version_3_backfills_the_sid_register(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s;
+    struct rt_store_report rep;
+    struct cdr_diag d;
+    const char *names[3] = {"001_core.sql", "002_roles.sql", "003_views.sql"};
+    int from, to;
+    /* a database as version 3 left it, with a night in it */
+    exec_ok(f->admin, "DROP SCHEMA referee CASCADE");
+    for (int i = 0; i < 3; i++) {
+        char path[1200], v[8];
+        char *sql;
+        const char *params[3];
+        PGresult *r;
+        snprintf(path, sizeof path, "%s/%s", schema_dir, names[i]);
+        sql = slurp(path);
+        exec_ok(f->admin, sql);
+        snprintf(v, sizeof v, "%d", i + 1);
+        params[0] = v;
+        params[1] = names[i];
+        params[2] = sql;
+        r = PQexecParams(f->admin,
+                         "INSERT INTO referee.schema_version"
+                         " (version, name, checksum) VALUES ($1, $2, md5($3))",
+                         3, NULL, params, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        free(sql);
+    }
+    exec_ok(
+        f->admin,
+        "INSERT INTO referee.runs (kind, started_at) VALUES ('rate', now());"
+        "SELECT referee.ensure_partitions('2026-05-10', '2026-05-10');"
+        "INSERT INTO referee.calls (call_sid, start_time, run_id,"
+        " direction, \"from\", \"to\", duration, leg, scenario) VALUES"
+        " ('CA1S', '2026-05-10T09:00:00Z', 1, 'trunking-terminating',"
+        " '+1', '+2', 1, 'single', 'none')");
+    cdr_diag_clear(&d);
+    assert_int_equal(rt_sink_pg_open(&s, f->conninfo, NULL, &d), CDR_E_DB);
+    assert_non_null(strstr(d.message, "older"));
+    diag_ok(rt_pg_migrate(f->conninfo, schema_dir, &from, &to, &d), &d);
+    assert_int_equal(from, 3);
+    assert_int_equal(to, RT_PG_SCHEMA_VERSION);
+    assert_string_equal(scalar(f->admin, "SELECT string_agg(call_sid, ',') FROM"
+                                         " referee.call_sids"),
+                        "CA1S");
+    /* the backfilled sid is known: rating it again is a duplicate */
+    s = open_sink(f);
+    rate_night(&s, files2, "CA1", &rep);
+    s.ops->free(s.self);
+    assert_int_equal(rep.duplicates, 1);
+    assert_int_equal(rep.calls, 2);
+    /* and the register refuses a second current row for a sid */
+    {
+        PGresult *r = PQexec(f->admin, "INSERT INTO referee.call_sids"
+                                       " VALUES ('CA1P', now(), 1)");
+        assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+        assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505");
+        PQclear(r);
+    }
+}
+
 /* A night of n transfers (parent + child with two components). */
 static int
 big_night(struct rt_sink *s, int n, PGconn *killer, const char *appname,
@@ -987,6 +1066,9 @@ main(void)
                                         setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_runs_of_one_database_go_one_at_a_time, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_upgrade_from_version_3_backfills_the_sid_register, setup_db,
+            teardown_db),
         cmocka_unit_test_setup_teardown(
             test_child_in_a_later_run_than_its_parent, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
