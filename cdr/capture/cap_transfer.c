@@ -27,15 +27,30 @@
 #include <string.h>
 
 #define US 1000000
+#define CAP_PENDING_BUCKETS 4096 /* power of two */
+
+static uint64_t
+key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211u;
+    }
+    return h;
+}
 
 struct cap_transfer {
     struct cap_transfer *pprev, *pnext; /* pending list: awaiting a child */
+    struct cap_transfer *kprev, *knext; /* same, in its target's bucket */
+    uint64_t khash;
     int in_pending;
     struct cap_dialog *parent; /* the owner */
     char *target_uri;  /* Refer-To URI without ?headers (transfer_target) */
     char *target_rec;  /* record form of the target (the child's "to") */
     char *target_key;  /* matching key: digits of a number, or the user */
     char *referred_by; /* the REFER's Referred-By URI, or NULL */
+    char *transferee_key; /* the caller ID the child should present */
     uint32_t cseq;
     int64_t t_refer_us, t_accept_us;
     struct cap_addr refer_src, refer_dst;
@@ -56,6 +71,10 @@ struct cap_tracker {
     void *emit_ctx;
     struct cap_dialog_table *tab;
     struct cap_transfer *phead, *ptail; /* pending, by REFER time */
+    /* pending again, by target key: a new INVITE looks at one bucket */
+    struct {
+        struct cap_transfer *head, *tail;
+    } kb[CAP_PENDING_BUCKETS];
     struct cap_stats st;
     int64_t now_us, next_sweep_us;
     struct cap_sip_msg msg; /* big: kept here, not on the stack */
@@ -225,6 +244,16 @@ pending_remove(struct cap_tracker *t, struct cap_transfer *x)
     else
         t->ptail = x->pprev;
     x->pprev = x->pnext = NULL;
+    size_t b = x->khash & (CAP_PENDING_BUCKETS - 1);
+    if (x->kprev)
+        x->kprev->knext = x->knext;
+    else
+        t->kb[b].head = x->knext;
+    if (x->knext)
+        x->knext->kprev = x->kprev;
+    else
+        t->kb[b].tail = x->kprev;
+    x->kprev = x->knext = NULL;
     x->in_pending = 0;
 }
 
@@ -238,6 +267,15 @@ pending_append(struct cap_tracker *t, struct cap_transfer *x)
     else
         t->phead = x;
     t->ptail = x;
+    x->khash = key_hash(x->target_key);
+    size_t b = x->khash & (CAP_PENDING_BUCKETS - 1);
+    x->kprev = t->kb[b].tail;
+    x->knext = NULL;
+    if (t->kb[b].tail)
+        t->kb[b].tail->knext = x;
+    else
+        t->kb[b].head = x;
+    t->kb[b].tail = x;
     x->in_pending = 1;
 }
 
@@ -250,6 +288,7 @@ xfer_free(struct cap_transfer *x)
     free(x->target_rec);
     free(x->target_key);
     free(x->referred_by);
+    free(x->transferee_key);
     free(x);
 }
 
@@ -526,37 +565,54 @@ record_addr_dup(struct cdr_slice hdr, struct cdr_slice fallback_uri)
     return NULL;
 }
 
-/* The transfer a new INVITE is the child of, or NULL. */
+/*
+ * The transfer a new INVITE is the child of, or NULL.  Candidates: pending
+ * transfers whose target is the INVITE's Request-URI or To user, with the
+ * same Referred-By when both have one.  Several transfers to one target (a
+ * queue, an operator) can be pending at once: prefer the one whose
+ * transferee is the caller ID the INVITE presents (the carrier's default),
+ * else the oldest (the carrier acts on REFERs in order).
+ */
 static struct cap_transfer *
 match_child(struct cap_tracker *t, const struct cap_sip_msg *m)
 {
-    char k1[CAP_DIALOG_MAX_STR], k2[CAP_DIALOG_MAX_STR];
-    int h1 = uri_key(m->ruri, k1, sizeof k1) == 0;
-    int h2 = 0;
+    char k[2][CAP_DIALOG_MAX_STR], fk[CAP_DIALOG_MAX_STR];
+    int has[2] = {uri_key(m->ruri, k[0], sizeof k[0]) == 0, 0};
     struct cap_sip_nameaddr na;
     if (cap_sip_nameaddr(m->hdr[CAP_H_TO], &na) == 0)
-        h2 = uri_key(na.uri, k2, sizeof k2) == 0;
-    if (!h1 && !h2)
-        return NULL;
+        has[1] = uri_key(na.uri, k[1], sizeof k[1]) == 0;
+    if (has[0] && has[1] && strcmp(k[0], k[1]) == 0)
+        has[1] = 0;
+    int has_from = cap_sip_nameaddr(m->hdr[CAP_H_FROM], &na) == 0 &&
+                   uri_key(na.uri, fk, sizeof fk) == 0;
     char *rb = NULL;
     if (m->nhdr[CAP_H_REFERRED_BY] > 0)
         rb = header_uri(m->hdr[CAP_H_REFERRED_BY]);
-    struct cap_transfer *found = NULL;
-    for (struct cap_transfer *x = t->ptail; x != NULL; x = x->pprev) {
-        if (x->child_seen || x->target_key == NULL ||
-            x->t_refer_us > t->now_us + US)
+    struct cap_transfer *oldest = NULL, *best = NULL;
+    for (int i = 0; i < 2 && best == NULL; i++) {
+        if (!has[i])
             continue;
-        if (!((h1 && strcmp(k1, x->target_key) == 0) ||
-              (h2 && strcmp(k2, x->target_key) == 0)))
-            continue;
-        if (rb != NULL && x->referred_by != NULL &&
-            strcmp(rb, x->referred_by) != 0)
-            continue;
-        found = x;
-        break;
+        uint64_t h = key_hash(k[i]);
+        for (struct cap_transfer *x = t->kb[h & (CAP_PENDING_BUCKETS - 1)].head;
+             x != NULL; x = x->knext) {
+            if (x->khash != h || x->child_seen ||
+                strcmp(k[i], x->target_key) != 0 ||
+                x->t_refer_us > t->now_us + US)
+                continue;
+            if (rb != NULL && x->referred_by != NULL &&
+                strcmp(rb, x->referred_by) != 0)
+                continue;
+            if (has_from && x->transferee_key != NULL &&
+                strcmp(fk, x->transferee_key) == 0) {
+                best = x;
+                break;
+            }
+            if (oldest == NULL || x->t_refer_us < oldest->t_refer_us)
+                oldest = x;
+        }
     }
     free(rb);
-    return found;
+    return best != NULL ? best : oldest;
 }
 
 static void
@@ -636,8 +692,9 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
     if (d->xfer != NULL) {
         if (d->xfer->cseq == m->cseq)
             return 0; /* retransmission */
-        if (xfer_resolved(d->xfer) && d->xfer->refer_final < 300 &&
-            !d->xfer->bad && !d->xfer->no_user && d->xfer->sipfrag_final < 300)
+        char st[32];
+        xfer_status(d->xfer, st, sizeof st);
+        if (strcmp(st, "completed") == 0 || strcmp(st, "attended") == 0)
             return 0; /* keep a transfer that worked */
         pending_remove(t, d->xfer);
         xfer_free(d->xfer);
@@ -679,6 +736,14 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
         x->target_key = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);
     if (m->nhdr[CAP_H_REFERRED_BY] > 0)
         x->referred_by = header_uri(m->hdr[CAP_H_REFERRED_BY]);
+    /* TRANSFERS.md: the transferee is B on termination, A on origination */
+    const char *te = d->direction == CDR_DIR_ORIGINATING ? d->from : d->to;
+    if (te != NULL && te[0] == '+')
+        x->transferee_key = cap_strndup(te + 1, strlen(te + 1),
+                                        CAP_DIALOG_MAX_STR);
+    else if (te != NULL &&
+             uri_key((struct cdr_slice){te, strlen(te)}, buf, sizeof buf) == 0)
+        x->transferee_key = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);
     if (m->nhdr[CAP_H_REFER_SUB] > 0 &&
         cap_sip_token(m->hdr[CAP_H_REFER_SUB], &tok, &params) == 0 &&
         cap_sip_eq(tok, "false"))

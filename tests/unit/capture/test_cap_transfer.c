@@ -634,6 +634,48 @@ test_config_errors_have_line_and_column(void **state)
     cap_config_free(c);
 }
 
+/* Two transfers to the same queue at once: each child goes to the parent
+ * whose transferee it presents as caller ID, else to the oldest REFER. */
+static void
+test_concurrent_transfers_to_one_target(void **state)
+{
+    struct fx *f = *state;
+    invite(f, 0, PBX, CARRIER, "q1", "sip:+15550000001@mytrunk.pstn.twilio.com",
+           "sip:" A "@pbx.example.com",
+           "sip:+15550000001@mytrunk.pstn.twilio.com", NULL);
+    resp(f, 500, CARRIER, PBX, "q1", 200, 1, "INVITE", NULL);
+    invite(f, 100, PBX, CARRIER, "q2", "sip:+15550000002@mytrunk.pstn.twilio.com",
+           "sip:" A "@pbx.example.com",
+           "sip:+15550000002@mytrunk.pstn.twilio.com", NULL);
+    resp(f, 600, CARRIER, PBX, "q2", 200, 1, "INVITE", NULL);
+    refer(f, 1000, PBX, CARRIER, "q1", "<sip:queue@pbx.example.com>", NULL);
+    refer(f, 1001, PBX, CARRIER, "q2", "<sip:queue@pbx.example.com>", NULL);
+    /* the child of q2 shows up first, presenting q2's transferee */
+    invite(f, 1100, CARRIER, PBX, "k2", "sip:queue@pbx.example.com",
+           "sip:+15550000002@mytrunk.pstn.twilio.com",
+           "sip:queue@pbx.example.com", NULL);
+    invite(f, 1200, CARRIER, PBX, "k1", "sip:queue@pbx.example.com",
+           "sip:+15550000001@mytrunk.pstn.twilio.com",
+           "sip:queue@pbx.example.com", NULL);
+    resp(f, 1300, PBX, CARRIER, "k1", 486, 1, "INVITE", NULL);
+    resp(f, 1400, PBX, CARRIER, "k2", 486, 1, "INVITE", NULL);
+    expect(f, 2,
+           "k1|q1|trunking-terminating|+15550000001|sip:queue@pbx.example.com|"
+           "1|1|0|busy|TK0001||",
+           "k2|q2|trunking-terminating|+15550000002|sip:queue@pbx.example.com|"
+           "1|1|0|busy|TK0001||");
+    /* same caller ID (transferor presented): first come, first linked */
+    req(f, 2000, PBX, CARRIER, "q1", "REFER", 5,
+        "Refer-To: <sip:desk@pbx.example.com>\n", NULL);
+    req(f, 2001, PBX, CARRIER, "q2", "REFER", 5,
+        "Refer-To: <sip:desk@pbx.example.com>\n", NULL);
+    invite(f, 2100, CARRIER, PBX, "d1", "sip:desk@pbx.example.com",
+           "sip:pbx@pbx.example.com", "sip:desk@pbx.example.com", NULL);
+    assert_int_equal(cap_tracker_flush(f->t), 0);
+    assert_int_equal(f->out.n, 5); /* q1, q2 and d1 in progress */
+    assert_non_null(strstr(f->out.lines[4], "d1|q1|"));
+}
+
 int
 main(void)
 {
@@ -651,6 +693,7 @@ main(void)
         T(test_attended_transfer_is_recorded_as_such),
         T(test_refer_to_without_user_is_failed),
         T(test_refer_sub_false_child_outcome_resolves),
+        T(test_concurrent_transfers_to_one_target),
         T(test_reinvite_and_auth_retry_make_one_call),
         T(test_unanswered_outcomes),
         T(test_calls_off_trunk_are_ignored_and_counted),
