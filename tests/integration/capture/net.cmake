@@ -1,0 +1,26 @@
+# Packet path integration tests: the SIPp fixtures (tests/fixtures/pcap) read
+# through cap_pcap + cap_net, the delivered messages compared with golden
+# listings (expected/*.txt: time, transport, addresses, length, first line,
+# in order); the same through a HEP3 encode/decode round trip; the public
+# odd captures of /work/shared/captures when present (skipped otherwise).
+add_executable(capnet_dump ${CMAKE_CURRENT_SOURCE_DIR}/capnet_dump.c)
+target_link_libraries(capnet_dump PRIVATE referee_capture)
+
+set(_net_fixtures term_sip term_pstn orig_sip orig_pstn refused failed tcp
+    compact term_pstn_any)
+foreach(s ${_net_fixtures})
+  foreach(mode pcap hep)
+    add_test(NAME capture/net_sipp_${s}_${mode}
+      COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_check.sh $<TARGET_FILE:capnet_dump>
+              ${mode} ${PROJECT_SOURCE_DIR}/tests/fixtures/pcap/sipp_${s}.pcap
+              ${CMAKE_CURRENT_SOURCE_DIR}/expected/sipp_${s}.txt)
+    set_tests_properties(capture/net_sipp_${s}_${mode} PROPERTIES LABELS integration)
+  endforeach()
+endforeach()
+
+add_test(NAME capture/net_public_captures
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_public.sh $<TARGET_FILE:capnet_dump>
+          ${PROJECT_SOURCE_DIR}/../shared/captures
+          ${PROJECT_SOURCE_DIR}/../../shared/captures)
+set_tests_properties(capture/net_public_captures PROPERTIES LABELS integration
+  SKIP_RETURN_CODE 77)
