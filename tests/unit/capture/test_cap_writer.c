@@ -1,0 +1,227 @@
+/*
+ * Record files: columns as referee-rate reads them, rotation by period,
+ * nothing visible before a file is complete, earlier files never replaced.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cdr/capture/cap_writer.h"
+#include "cdr/cdr_record.h"
+
+#define T0 1778400000 /* 2026-05-10T08:00:00Z */
+
+static char dir[256];
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/referee-capw-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[512];
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+                                    (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+    return 0;
+}
+
+/* Names in dir, sorted, joined by ' '. */
+static void
+list_dir(char *out, size_t size)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.' || strstr(names[i]->d_name, ".csv.")) {
+            if (out[0])
+                strncat(out, " ", size - strlen(out) - 1);
+            strncat(out, names[i]->d_name, size - strlen(out) - 1);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void
+read_file(const char *name, char *out, size_t size)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    size_t n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+static struct cap_record
+rec(const char *sid, int64_t start)
+{
+    struct cap_record r = {
+        .sid = sid,
+        .parent_call_sid = "",
+        .direction = "trunking-terminating",
+        .from = "+14155550111",
+        .to = "+14155550100",
+        .start_time = start,
+        .end_time = start + 61,
+        .has_end_time = 1,
+        .duration = 61,
+        .has_duration = 1,
+        .status = "completed",
+        .trunk_sid = "TK0001",
+        .transfer_target = "sip:a@b.example;x=\"1,2\"",
+        .transfer_status = "failed 486",
+    };
+    return r;
+}
+
+static void
+test_header_names_are_the_call_record_columns(void **state)
+{
+    (void)state;
+    static const enum cdr_column cols[] = {
+        CDR_COL_SID,        CDR_COL_PARENT_CALL_SID, CDR_COL_DIRECTION,
+        CDR_COL_FROM,       CDR_COL_TO,              CDR_COL_START_TIME,
+        CDR_COL_END_TIME,   CDR_COL_DURATION,        CDR_COL_STATUS,
+        CDR_COL_TRUNK_SID,  CDR_COL_TRANSFER_TARGET, CDR_COL_TRANSFER_STATUS,
+    };
+    char want[512] = "";
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        if (i)
+            strcat(want, ",");
+        strcat(want, cdr_column_name(cols[i]));
+    }
+    assert_string_equal(CAP_WRITER_COLUMNS, want);
+}
+
+static void
+test_rows_are_written_on_commit_only(void **state)
+{
+    (void)state;
+    struct cap_writer *w;
+    struct cdr_diag d;
+    assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
+    assert_int_equal(cap_writer_set_time(w, T0 + 10), 0);
+    struct cap_record r = rec("call-1", T0 + 5);
+    assert_int_equal(cap_writer_record(w, &r), 0);
+    r = rec("call,2", T0 + 6);
+    r.has_duration = 0;
+    r.has_end_time = 0;
+    r.status = "unobserved";
+    r.parent_call_sid = "call-1";
+    r.transfer_target = "";
+    r.transfer_status = "";
+    assert_int_equal(cap_writer_record(w, &r), 0);
+    char names[1024];
+    list_dir(names, sizeof names);
+    assert_null(strstr(names, "calls-20260510T080000Z.csv ")); /* temp only */
+    assert_int_equal(strncmp(names, ".calls", 6) == 0 ||
+                         strstr(names, ".tmp.") != NULL,
+                     1);
+    assert_int_equal(cap_writer_close(w, &d), 0);
+    list_dir(names, sizeof names);
+    assert_string_equal(names, "calls-20260510T080000Z.csv");
+    char text[2048];
+    read_file("calls-20260510T080000Z.csv", text, sizeof text);
+    assert_string_equal(
+        text,
+        CAP_WRITER_COLUMNS "\n"
+        "call-1,,trunking-terminating,+14155550111,+14155550100,"
+        "2026-05-10T08:00:05Z,2026-05-10T08:01:06Z,61,completed,TK0001,"
+        "\"sip:a@b.example;x=\"\"1,2\"\"\",failed 486\n"
+        "\"call,2\",call-1,trunking-terminating,+14155550111,+14155550100,"
+        "2026-05-10T08:00:06Z,,,unobserved,TK0001,,\n");
+}
+
+static void
+test_rotation_by_period_and_sighup(void **state)
+{
+    (void)state;
+    struct cap_writer *w;
+    struct cdr_diag d;
+    assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
+    struct cap_record r = rec("a", T0);
+    assert_int_equal(cap_writer_set_time(w, T0 + 3599), 0);
+    assert_int_equal(cap_writer_record(w, &r), 0);
+    assert_int_equal(cap_writer_set_time(w, T0 + 3600), 0); /* commit */
+    assert_int_equal(cap_writer_files(w), 1);
+    assert_int_equal(cap_writer_set_time(w, T0 + 7300), 0); /* no file open */
+    assert_int_equal(cap_writer_record(w, &r), 0);
+    assert_int_equal(cap_writer_rotate(w), 0); /* SIGHUP */
+    assert_int_equal(cap_writer_record(w, &r), 0);
+    assert_int_equal(cap_writer_close(w, &d), 0);
+    char names[1024];
+    list_dir(names, sizeof names);
+    assert_string_equal(names, "calls-20260510T080000Z.csv "
+                               "calls-20260510T100000Z-1.csv "
+                               "calls-20260510T100000Z.csv");
+    assert_int_equal(cap_writer_close(NULL, NULL), 0);
+}
+
+static void
+test_time_formatting(void **state)
+{
+    (void)state;
+    char b[32];
+    cap_format_time(0, b, sizeof b);
+    assert_string_equal(b, "1970-01-01T00:00:00Z");
+    cap_format_time(951782400, b, sizeof b); /* leap day */
+    assert_string_equal(b, "2000-02-29T00:00:00Z");
+    cap_format_time(T0 + 86399, b, sizeof b);
+    assert_string_equal(b, "2026-05-11T07:59:59Z");
+    cap_format_time(-1, b, sizeof b);
+    assert_string_equal(b, "1969-12-31T23:59:59Z");
+}
+
+static void
+test_bad_output_folder(void **state)
+{
+    (void)state;
+    struct cap_writer *w;
+    struct cdr_diag d;
+    assert_int_equal(cap_writer_new(&w, "/nonexistent/x", 3600, &d), CDR_E_IO);
+    assert_int_equal(cap_writer_new(&w, dir, 0, &d), CDR_E_USAGE);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header_names_are_the_call_record_columns),
+        cmocka_unit_test_setup_teardown(test_rows_are_written_on_commit_only,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_by_period_and_sighup,
+                                        setup, teardown),
+        cmocka_unit_test(test_time_formatting),
+        cmocka_unit_test_setup_teardown(test_bad_output_folder, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
