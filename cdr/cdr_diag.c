@@ -28,6 +28,7 @@ cdr_strerror(int code)
     case CDR_E_DB: return "database error";
     case CDR_E_USAGE: return "usage error";
     case CDR_E_LIMIT: return "limit reached";
+    case CDR_E_BAD_VALUE: return "invalid value";
     default: return "unknown error";
     }
 }
@@ -35,7 +36,13 @@ cdr_strerror(int code)
 void
 cdr_diag_clear(struct cdr_diag *d)
 {
-    memset(d, 0, sizeof *d);
+    /* Empty strings rather than a memset of the whole struct: the rater
+     * clears one per record. */
+    d->code = 0;
+    d->file[0] = d->field[0] = d->value[0] = '\0';
+    d->message[0] = d->detail[0] = '\0';
+    d->line = d->column = 0;
+    d->has_value = 0;
 }
 
 /* Printable ASCII stays, the rest becomes \xNN; quotes and backslashes are

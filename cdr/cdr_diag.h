@@ -28,6 +28,7 @@ enum cdr_code {
     CDR_E_DB = -16,
     CDR_E_USAGE = -17,
     CDR_E_LIMIT = -18,       /* a configured bound was reached */
+    CDR_E_BAD_VALUE = -19,   /* text not allowed here (sid bytes, price unit) */
 };
 
 /* Short fixed text for a code ("invalid timestamp"); never NULL. */

@@ -39,12 +39,18 @@ struct rt_trunk {
 
 /*
  * Load and validate the whole deck: YAML syntax (line and column), unknown
- * keys, non-digit prefixes, negative or non-decimal rates, more than 9
- * decimals, bad increments, overlapping effective ranges for the same
- * service + prefix + from_prefix, csv: files (relative to the YAML's folder)
- * missing or malformed.  Every problem is appended to errs; returns 0 and
- * *out (caller frees with rt_deck_free) only when there is none, else
- * CDR_E_DECK.
+ * or repeated keys, wrong types, missing required keys (deck, currency,
+ * decimals, rounding; increment defaults to 60/60), missing rates, empty or
+ * non-digit prefixes (1..32 digits), negative or non-decimal rates, more
+ * than 9 decimals, bad increments and dates, effective_to <= effective_from,
+ * overlapping effective ranges for the same service + prefix + from_prefix
+ * (the sip class too), trunk settings and duplicate trunk sids, csv: files
+ * (relative to the YAML's folder) missing or malformed.  Every problem is
+ * appended to errs (YAML ones with 1-based line:column, csv ones with the
+ * csv file and line; at most 100, then one "too many problems" entry);
+ * returns 0 and *out (caller frees with rt_deck_free) only when there is
+ * none, else CDR_E_DECK (CDR_E_NOMEM if the deck could not even be set up);
+ * *out is NULL then.
  */
 int rt_deck_load(struct rt_deck **out, const char *path,
                  struct cdr_diag_list *errs);
@@ -76,12 +82,23 @@ struct rt_price {
  * Price a component: among entries of `service` in force at `at` (epoch
  * seconds; effective_from inclusive, effective_to exclusive), the longest
  * prefix of dest_digits wins, then the longest matching from_prefix of
- * from_digits, then an entry without from_prefix.  dest_is_sip selects the
- * `sip` class instead (dest_digits ignored).  0, or CDR_E_NO_RATE.
+ * from_digits, then an entry without from_prefix.  An entry whose
+ * from_prefix does not match is not applicable, so when a prefix has no
+ * applicable entry in force at `at` the next shorter prefix is tried.
+ * dest_is_sip selects the `sip` class instead (dest_digits ignored; its
+ * from_prefix entries work the same way).  from_digits may be NULL.  Reads
+ * only dest_n / from_n bytes, allocates nothing, O(digits); safe to call
+ * from several threads on one loaded deck.  0 (*out filled), or
+ * CDR_E_NO_RATE (*out untouched).
  */
 int rt_deck_price(const struct rt_deck *deck, enum rt_service service,
                   const char *dest_digits, size_t dest_n, int dest_is_sip,
                   const char *from_digits, size_t from_n, int64_t at,
                   struct rt_price *out);
+
+/* A date as decks (and --from/--to) write it: "2026-01-01" (00:00 UTC) or
+ * "2026-01-01T08:00:00Z" / "+02:00" / "+0200" (' ' for 'T' allowed; a
+ * fraction of seconds only if all zeros).  Epoch seconds; 0 or -1. */
+int rt_deck_parse_date(const char *s, size_t n, int64_t *out);
 
 #endif

@@ -13,10 +13,12 @@ struct rt_increment {
     uint32_t first, next; /* both >= 1 */
 };
 
-/* "60/60" -> {60, 60}; both 1..86400.  0 or -1. */
+/* "60/60" -> {60, 60}; both 1..86400, digits only, no spaces.  0 or -1
+ * (*out untouched). */
 int rt_increment_parse(const char *s, size_t n, struct rt_increment *out);
 
-/* Billable seconds for duration >= 0 (saturates instead of overflowing). */
+/* Billable seconds for duration >= 0 (a negative duration gives 0;
+ * saturates at INT64_MAX instead of overflowing). */
 int64_t rt_increment_billable(struct rt_increment inc, int64_t duration);
 
 #endif

@@ -3,7 +3,9 @@
  * begin, then any mix of call / reject / pending, then commit (or abort on
  * any failure).  A sink makes the run's output visible only at commit:
  * the CSV folder renames its temporary files, PostgreSQL commits its one
- * transaction.  Every struct passed in is borrowed for the call only.
+ * transaction.  Every struct passed in is borrowed for the call only,
+ * except begin's run info (and the files it points to), which stays valid
+ * until commit or abort returns; file sha256/size/rows are final by commit.
  */
 #ifndef REFEREE_RT_SINK_H
 #define REFEREE_RT_SINK_H
@@ -62,6 +64,7 @@ struct rt_input_file {
     char sha256[65];       /* hex */
     uint64_t size;         /* bytes read */
     long rows;             /* data rows */
+    int skipped;           /* already loaded by an earlier run: not read */
 };
 
 enum rt_run_kind {
@@ -75,6 +78,9 @@ struct rt_run_info {
     int64_t rerate_from, rerate_to;
     const char *deck_name, *deck_sha256, *currency;
     int decimals;
+    /* Borrowed until commit or abort (unlike everything else): the driver
+     * fills in sha256, size, rows and skipped while it reads, and a sink
+     * with a store records them at commit. */
     const struct rt_input_file *files;
     size_t n_files;
     int64_t started_at; /* epoch seconds */
@@ -98,13 +104,32 @@ struct rt_totals {
     int64_t amount_nano;
 };
 
+/* What a sink with a store found at commit that the driver cannot know:
+ * call sids already rated by an earlier run are not stored again (they are
+ * listed in the store's rejects), so its counts may be lower. */
+struct rt_store_report {
+    long run_id;            /* the store's id of this run */
+    long calls, components; /* rows stored by this run */
+    long duplicates;        /* sids rated by an earlier run: not stored */
+    long superseded;        /* charge rows replaced (--force, rerate) */
+    long skipped_files;     /* files already loaded: skipped */
+    int64_t total_nano;     /* of the charges stored by this run */
+};
+
 struct rt_summary {
     long rows_read, calls, components, rejects, pending, duplicates;
     long skipped_files;
     int64_t total_nano; /* in the deck's currency */
-    const struct rt_totals *totals; /* one per scenario that occurred */
+    struct rt_totals totals[5]; /* one per scenario that occurred */
     size_t n_totals;
     int64_t elapsed_ms; /* wall time of the run */
+    /* Optional (NULL: as given to begin): the input files with their final
+     * sha256, size and rows, when the driver learns them while reading. */
+    const struct rt_input_file *files;
+    size_t n_files;
+    /* Optional out (NULL: not wanted): filled by commit of a sink with a
+     * store.  Add report->duplicates to the printed duplicates. */
+    struct rt_store_report *store;
 };
 
 /* Rows handed back from a sink's store go through the same validation as

@@ -21,6 +21,6 @@ fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-pg_virtualenv -v 15 sh -c "
+pg_virtualenv -t -v 15 sh -c "
     ctest --test-dir build/gcc --output-on-failure -j$jobs $* &&
     ctest --test-dir build/asan --output-on-failure -j$jobs $*"

@@ -1,0 +1,1258 @@
+#include "rating/rt_sink_pg.h"
+
+#include "rating/rt_pg.h"
+#include "rating/rt_pg_migrate.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Staging: one TEMP table, one row per thing the driver hands over, kind
+ *   C  a rated call with its (up to two) components inline
+ *   L  a parent rated by an earlier run: only leg and scenario change
+ *   R  a reject
+ *   P  a child waiting for its parent
+ * One table means one COPY stream for the whole run.
+ */
+static const char stg_ddl[] =
+    "CREATE TEMP TABLE referee_stg ("
+    " kind text NOT NULL, sid text, parent_call_sid text, account_sid text,"
+    " trunk_sid text, direction text, \"from\" text, \"to\" text,"
+    " start_time timestamptz, end_time timestamptz, duration bigint,"
+    " status text, price numeric, price_unit text, transfer_target text,"
+    " transfer_status text, leg text, scenario text, file_index integer,"
+    " src_file text, src_line bigint,"
+    " c1_service text, c1_from text, c1_to text, c1_matched text,"
+    " c1_rate numeric, c1_duration bigint, c1_billable bigint,"
+    " c1_amount numeric,"
+    " c2_service text, c2_from text, c2_to text, c2_matched text,"
+    " c2_rate numeric, c2_duration bigint, c2_billable bigint,"
+    " c2_amount numeric,"
+    " r_field text, r_reason text, r_code integer, r_raw text"
+    ") ON COMMIT DROP";
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const char stg_copy[] = "COPY pg_temp.referee_stg FROM STDIN";
+
+struct file_copy {
+    char *path;
+    char sha256[65];
+    uint64_t size;
+    long rows;
+    int skipped;
+};
+
+struct pg_sink {
+    PGconn *conn;
+    int in_tx, in_copy;
+    struct rt_pg_buf buf;
+    char run_id[24];
+    enum rt_run_kind kind;
+    int force;
+    int decimals;
+    char *deck_name, *currency;
+    struct file_copy *files;
+    size_t n_files;
+    /* The driver's array: final sha256/size/rows are read at commit. */
+    const struct rt_input_file *run_files;
+    char (*seen)[65]; /* sha256s file_seen answered "loaded" for */
+    size_t n_seen, cap_seen;
+};
+
+/* ---- names (local: the rating modules own the public ones) ----------- */
+
+static const char *
+leg_name(enum rt_leg l)
+{
+    switch (l) {
+    case RT_LEG_PARENT: return "parent";
+    case RT_LEG_CHILD: return "child";
+    case RT_LEG_SINGLE: break;
+    }
+    return "single";
+}
+
+static const char *
+scenario_name(enum rt_scenario s)
+{
+    switch (s) {
+    case RT_SCN_TERMINATION_SIP: return "termination-sip";
+    case RT_SCN_TERMINATION_PSTN: return "termination-pstn";
+    case RT_SCN_ORIGINATION_SIP: return "origination-sip";
+    case RT_SCN_ORIGINATION_PSTN: return "origination-pstn";
+    case RT_SCN_NONE: break;
+    }
+    return "none";
+}
+
+static const char *
+service_name(enum rt_service s)
+{
+    return s == RT_SVC_ORIGINATION ? "origination" : "termination";
+}
+
+static const char *
+direction_name(enum cdr_direction dir)
+{
+    return dir == CDR_DIR_ORIGINATING ? "trunking-originating"
+                                      : "trunking-terminating";
+}
+
+/* -?digits(.digits)? : what numeric accepts and the validator lets through. */
+static int
+is_decimal(const char *p, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && p[i] == '-')
+        i++;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        digits++;
+    if (digits == 0)
+        return 0;
+    if (i < n && p[i] == '.') {
+        size_t frac = 0;
+        for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+            frac++;
+        if (frac == 0)
+            return 0;
+    }
+    return i == n;
+}
+
+/* Decimal text to nano (at most 9 decimals, fits int64).  0 or -1. */
+static int
+parse_nano(const char *s, int64_t *out)
+{
+    int neg = 0, decimals = -1;
+    uint64_t v = 0;
+    if (*s == '-') {
+        neg = 1;
+        s++;
+    }
+    for (; *s; s++) {
+        if (*s == '.' && decimals < 0) {
+            decimals = 0;
+            continue;
+        }
+        if (*s < '0' || *s > '9')
+            return -1;
+        if (decimals >= 0 && ++decimals > 9)
+            return -1;
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    for (decimals = decimals < 0 ? 0 : decimals; decimals < 9; decimals++) {
+        if (v > UINT64_MAX / 10)
+            return -1;
+        v *= 10;
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+static int
+parse_long(const char *s, long *out)
+{
+    long v = 0;
+    int neg = 0;
+    if (*s == '-') {
+        neg = 1;
+        s++;
+    }
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (LONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* ---- COPY ------------------------------------------------------------ */
+
+static int
+flush_buf(struct pg_sink *s, struct cdr_diag *d)
+{
+    if (s->buf.oom)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                            "out of memory building COPY rows");
+    if (s->buf.n == 0)
+        return 0;
+    if (s->buf.n > (size_t)INT32_MAX ||
+        PQputCopyData(s->conn, s->buf.p, (int)s->buf.n) != 1)
+        return rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
+    rt_pg_buf_reset(&s->buf);
+    return 0;
+}
+
+static int
+copy_open(struct pg_sink *s, struct cdr_diag *d)
+{
+    PGresult *res;
+    if (s->in_copy)
+        return 0;
+    if (!s->in_tx)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: row outside begin/commit");
+    res = PQexec(s->conn, stg_copy);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rt_pg_fail(s->conn, res, "starting COPY", d);
+        PQclear(res);
+        return CDR_E_DB;
+    }
+    PQclear(res);
+    s->in_copy = 1;
+    return 0;
+}
+
+/* Send what is buffered, end the COPY and drain its results (pg_dump
+ * does the same: PQputCopyEnd, then PQgetResult until NULL). */
+static int
+copy_close(struct pg_sink *s, const char *errmsg, struct cdr_diag *d)
+{
+    PGresult *res;
+    int rc = 0;
+    if (!s->in_copy)
+        return 0;
+    s->in_copy = 0;
+    if (errmsg == NULL)
+        rc = flush_buf(s, d);
+    rt_pg_buf_reset(&s->buf);
+    if (PQputCopyEnd(s->conn, rc == 0 ? errmsg : "client error") != 1 &&
+        rc == 0)
+        rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0 &&
+            errmsg == NULL)
+            rc = rt_pg_fail(s->conn, res, "loading rows (COPY)", d);
+        PQclear(res);
+        if (PQstatus(s->conn) == CONNECTION_BAD)
+            break;
+    }
+    if (rc == 0 && errmsg == NULL && PQstatus(s->conn) == CONNECTION_BAD)
+        rc = rt_pg_fail(s->conn, NULL, "loading rows (COPY)", d);
+    return rc;
+}
+
+static int
+row_done(struct pg_sink *s, struct cdr_diag *d)
+{
+    rt_pg_copy_end_row(&s->buf);
+    if (s->buf.n >= RT_SINK_PG_CHUNK || s->buf.oom)
+        return flush_buf(s, d);
+    return 0;
+}
+
+static void
+copy_slice(struct rt_pg_buf *b, struct cdr_slice v)
+{
+    rt_pg_copy_text(b, v.p != NULL ? v.p : "", v.n);
+}
+
+/* Optional text: empty is NULL. */
+static void
+copy_opt(struct rt_pg_buf *b, struct cdr_slice v)
+{
+    if (v.n == 0 || v.p == NULL)
+        rt_pg_copy_null(b);
+    else
+        rt_pg_copy_text(b, v.p, v.n);
+}
+
+static void
+copy_nulls(struct rt_pg_buf *b, int n)
+{
+    while (n-- > 0)
+        rt_pg_copy_null(b);
+}
+
+/* The record part of a staging row: kind .. transfer_status, 16 fields. */
+static int
+copy_record(struct pg_sink *s, const char *kind, const struct cdr_record *r,
+            struct cdr_diag *d)
+{
+    struct rt_pg_buf *b = &s->buf;
+    if (r->price.n > 0 && !is_decimal(r->price.p, r->price.n))
+        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
+                            r->price.n, "price is not a plain decimal");
+    rt_pg_copy_str(b, kind);
+    copy_slice(b, r->sid);
+    copy_opt(b, r->parent_call_sid);
+    copy_opt(b, r->account_sid);
+    copy_opt(b, r->trunk_sid);
+    rt_pg_copy_str(b, direction_name(r->direction));
+    copy_slice(b, r->from);
+    copy_slice(b, r->to);
+    rt_pg_copy_time(b, r->start_time);
+    if (r->has_end_time)
+        rt_pg_copy_time(b, r->end_time);
+    else
+        rt_pg_copy_null(b);
+    rt_pg_copy_int(b, r->duration);
+    copy_opt(b, r->status_text);
+    copy_opt(b, r->price);
+    copy_opt(b, r->price_unit);
+    copy_opt(b, r->transfer_target);
+    copy_opt(b, r->transfer_status);
+    return 0;
+}
+
+static void
+copy_file_pos(struct pg_sink *s, long file_index, const char *file, long line)
+{
+    if (file_index >= 0 && (size_t)file_index < s->n_files)
+        rt_pg_copy_int(&s->buf, file_index);
+    else
+        rt_pg_copy_null(&s->buf);
+    rt_pg_copy_str(&s->buf, file);
+    if (line > 0)
+        rt_pg_copy_int(&s->buf, line);
+    else
+        rt_pg_copy_null(&s->buf);
+}
+
+static void
+copy_component(struct pg_sink *s, const struct rt_component *c)
+{
+    struct rt_pg_buf *b = &s->buf;
+    char num[40];
+    rt_pg_copy_str(b, service_name(c->service));
+    copy_slice(b, c->from);
+    copy_slice(b, c->to);
+    rt_pg_copy_str(b, c->matched);
+    if (c->rate_text != NULL && is_decimal(c->rate_text, strlen(c->rate_text)))
+        rt_pg_copy_str(b, c->rate_text);
+    else {
+        rt_pg_format_nano(c->rate_nano, 9, num, sizeof num);
+        rt_pg_copy_str(b, num);
+    }
+    rt_pg_copy_int(b, c->duration);
+    rt_pg_copy_int(b, c->billable_seconds);
+    rt_pg_format_nano(c->amount_nano, s->decimals, num, sizeof num);
+    rt_pg_copy_str(b, num);
+}
+
+static long
+file_index_of(const struct pg_sink *s, const char *path)
+{
+    if (path == NULL)
+        return -1;
+    for (size_t i = 0; i < s->n_files; i++)
+        if (strcmp(s->files[i].path, path) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* ---- ops ------------------------------------------------------------- */
+
+static void
+free_run(struct pg_sink *s)
+{
+    for (size_t i = 0; i < s->n_files; i++)
+        free(s->files[i].path);
+    free(s->files);
+    free(s->deck_name);
+    free(s->currency);
+    free(s->seen);
+    s->files = NULL;
+    s->n_files = 0;
+    s->deck_name = s->currency = NULL;
+    s->seen = NULL;
+    s->n_seen = s->cap_seen = 0;
+    s->run_files = NULL;
+}
+
+static char *
+dup_str(const char *s)
+{
+    size_t n;
+    char *p;
+    if (s == NULL)
+        s = "";
+    n = strlen(s) + 1;
+    p = malloc(n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+static int
+copy_files(struct pg_sink *s, const struct rt_input_file *f, size_t n)
+{
+    for (size_t i = 0; i < s->n_files; i++)
+        free(s->files[i].path);
+    free(s->files);
+    s->files = NULL;
+    s->n_files = 0;
+    if (n == 0)
+        return 0;
+    s->files = calloc(n, sizeof *s->files);
+    if (s->files == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        s->files[i].path = dup_str(f[i].path);
+        if (s->files[i].path == NULL) {
+            s->n_files = i;
+            return -1;
+        }
+        memcpy(s->files[i].sha256, f[i].sha256, sizeof s->files[i].sha256);
+        s->files[i].sha256[64] = '\0';
+        s->files[i].size = f[i].size;
+        s->files[i].rows = f[i].rows;
+        s->files[i].skipped = f[i].skipped;
+    }
+    s->n_files = n;
+    return 0;
+}
+
+static void pg_abort(void *self);
+
+static int
+pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    char started[32], from[32], to[32], host[256], pid[24], dec[16];
+    const char *params[11];
+    PGresult *res;
+
+    if (s->in_tx)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: begin inside a run");
+    free_run(s);
+    s->kind = run->kind;
+    s->force = run->force;
+    s->decimals = run->decimals;
+    s->deck_name = dup_str(run->deck_name);
+    s->currency = dup_str(run->currency);
+    if (s->deck_name == NULL || s->currency == NULL ||
+        copy_files(s, run->files, run->n_files) != 0)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    s->run_files = run->files;
+
+    if (rt_pg_exec(s->conn, "BEGIN", "starting the run's transaction", d) != 0)
+        return CDR_E_DB;
+    s->in_tx = 1;
+    /* Runs of one database go one at a time: exactly-once checks are
+     * done in SQL and must see every earlier run committed. */
+    if (rt_pg_exec(s->conn, "SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY ")",
+                   "waiting for other runs (lock)", d) != 0)
+        goto fail;
+
+    rt_pg_format_time(run->started_at, started, sizeof started);
+    rt_pg_format_time(run->rerate_from, from, sizeof from);
+    rt_pg_format_time(run->rerate_to, to, sizeof to);
+    if (gethostname(host, sizeof host) != 0)
+        host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    snprintf(dec, sizeof dec, "%d", run->decimals);
+    params[0] = run->kind == RT_RUN_RERATE ? "rerate" : "rate";
+    params[1] = started;
+    params[2] = host;
+    params[3] = pid;
+    params[4] = run->deck_name;
+    params[5] = run->deck_sha256;
+    params[6] = run->currency;
+    params[7] = dec;
+    params[8] = run->force ? "t" : "f";
+    params[9] = run->kind == RT_RUN_RERATE ? from : NULL;
+    params[10] = run->kind == RT_RUN_RERATE ? to : NULL;
+    res = rt_pg_query(s->conn,
+                      "INSERT INTO referee.runs (kind, started_at, host, pid,"
+                      " deck_name, deck_sha256, currency, decimals, force,"
+                      " rerate_from, rerate_to) VALUES ($1, $2, $3, $4, $5,"
+                      " $6, $7, $8, $9, $10, $11) RETURNING run_id",
+                      11, params, PGRES_TUPLES_OK, "recording the run", d);
+    if (res == NULL)
+        goto fail;
+    snprintf(s->run_id, sizeof s->run_id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rt_pg_exec(s->conn, stg_ddl, "creating the staging table", d) != 0)
+        goto fail;
+    return 0;
+fail:
+    pg_abort(s);
+    return CDR_E_DB;
+}
+
+static int
+pg_call(void *self, const struct rt_call *c, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    struct rt_pg_buf *b = &s->buf;
+    int rc = copy_open(s, d);
+    if (rc != 0)
+        return rc;
+    if (c->n_components < 0 || c->n_components > 2)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "call with %d components", c->n_components);
+    if (c->relabel_only) {
+        rt_pg_copy_str(b, "L");
+        copy_slice(b, c->rec->sid);
+        copy_nulls(b, 6);
+        rt_pg_copy_time(b, c->rec->start_time);
+        copy_nulls(b, 7);
+    } else {
+        rc = copy_record(s, "C", c->rec, d);
+        if (rc != 0) {
+            rt_pg_buf_reset(b);
+            return rc;
+        }
+    }
+    rt_pg_copy_str(b, leg_name(c->leg));
+    rt_pg_copy_str(b, scenario_name(c->scenario));
+    copy_file_pos(s, c->file_index, c->rec->file, c->rec->line);
+    for (int i = 0; i < 2; i++) {
+        if (!c->relabel_only && i < c->n_components)
+            copy_component(s, &c->comp[i]);
+        else
+            copy_nulls(b, 8);
+    }
+    copy_nulls(b, 4);
+    return row_done(s, d);
+}
+
+static int
+pg_reject(void *self, const struct rt_reject *r, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    struct rt_pg_buf *b = &s->buf;
+    int rc = copy_open(s, d);
+    if (rc != 0)
+        return rc;
+    rt_pg_copy_str(b, "R");
+    copy_opt(b, r->sid);
+    copy_nulls(b, 16);
+    copy_file_pos(s, file_index_of(s, r->file), r->file, r->line);
+    copy_nulls(b, 16);
+    if (r->field != NULL && r->field[0] != '\0')
+        rt_pg_copy_str(b, r->field);
+    else
+        rt_pg_copy_null(b);
+    rt_pg_copy_str(b, r->reason != NULL ? r->reason : "");
+    rt_pg_copy_int(b, r->code);
+    copy_opt(b, r->raw);
+    return row_done(s, d);
+}
+
+static int
+pg_pending(void *self, const struct cdr_record *rec, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    struct rt_pg_buf *b = &s->buf;
+    int rc;
+    if (rec->parent_call_sid.n == 0)
+        return cdr_diag_set(d, CDR_E_USAGE, "parent_call_sid", NULL, 0,
+                            "pending call without a parent sid");
+    rc = copy_open(s, d);
+    if (rc != 0)
+        return rc;
+    rc = copy_record(s, "P", rec, d);
+    if (rc != 0) {
+        rt_pg_buf_reset(b);
+        return rc;
+    }
+    copy_nulls(b, 2);
+    copy_file_pos(s, file_index_of(s, rec->file), rec->file, rec->line);
+    copy_nulls(b, 20);
+    return row_done(s, d);
+}
+
+static int
+pg_file_seen(void *self, const char *sha256, int *seen, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    const char *params[1] = {sha256};
+    PGresult *res;
+    int rc = copy_close(s, NULL, d);
+    *seen = 0;
+    if (rc != 0)
+        return rc;
+    res = rt_pg_query(s->conn,
+                      "SELECT run_id FROM referee.input_files"
+                      " WHERE sha256 = $1 AND superseded_by_run IS NULL",
+                      1, params, PGRES_TUPLES_OK, "looking up a file", d);
+    if (res == NULL)
+        return CDR_E_DB;
+    *seen = PQntuples(res) > 0;
+    PQclear(res);
+    if (*seen) {
+        if (s->n_seen == s->cap_seen) {
+            size_t cap = s->cap_seen ? s->cap_seen * 2 : 8;
+            char(*p)[65] = realloc(s->seen, cap * sizeof *p);
+            if (p == NULL)
+                return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                                    "out of memory");
+            s->seen = p;
+            s->cap_seen = cap;
+        }
+        snprintf(s->seen[s->n_seen++], 65, "%s", sha256);
+    }
+    return 0;
+}
+
+/* The stored-row columns, in cdr_column order, then file and line. */
+#define ROW_COLS                                                              \
+    "call_sid, parent_call_sid, account_sid, trunk_sid, direction,"          \
+    " \"from\", \"to\","                                                     \
+    " to_char(start_time AT TIME ZONE 'UTC',"                                \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                    \
+    " to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"\
+    " duration::text, status, price::text, price_unit, transfer_target,"     \
+    " transfer_status, source_file, source_line::text"
+
+/* Run a query through a cursor and hand every row to fn. */
+static int
+feed_rows(struct pg_sink *s, const char *select, int nparams,
+          const char *const *params, rt_row_fn fn, void *ctx,
+          struct cdr_diag *d)
+{
+    struct rt_pg_buf q;
+    PGresult *res;
+    long record = 0;
+    int rc = copy_close(s, NULL, d);
+    if (rc != 0)
+        return rc;
+    if (!s->in_tx)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: store read outside a run");
+    rt_pg_buf_init(&q);
+    {
+        static const char decl[] = "DECLARE referee_rows NO SCROLL CURSOR FOR ";
+        rt_pg_buf_add(&q, decl, sizeof decl - 1);
+    }
+    rt_pg_buf_add(&q, select, strlen(select));
+    if (rt_pg_buf_cstr(&q) == NULL) {
+        rt_pg_buf_free(&q);
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    }
+    res = rt_pg_query(s->conn, q.p, nparams, params, PGRES_COMMAND_OK,
+                      "reading stored calls", d);
+    rt_pg_buf_free(&q);
+    if (res == NULL)
+        return CDR_E_DB;
+    PQclear(res);
+    for (;;) {
+        int n;
+        rc = copy_close(s, NULL, d); /* fn may have sent rows */
+        if (rc != 0)
+            return rc;
+        res = rt_pg_query(s->conn,
+                          "FETCH " STR(RT_SINK_PG_FETCH)
+                          " FROM referee_rows",
+                          0, NULL, PGRES_TUPLES_OK, "reading stored calls", d);
+        if (res == NULL)
+            return CDR_E_DB;
+        n = PQntuples(res);
+        for (int i = 0; i < n && rc == 0; i++) {
+            struct cdr_row row;
+            long line = 0;
+            memset(&row, 0, sizeof row);
+            for (int c = 0; c < CDR_COL__COUNT; c++) {
+                row.field[c].p = PQgetvalue(res, i, c);
+                row.field[c].n = (size_t)PQgetlength(res, i, c);
+                row.present[c] = 1;
+            }
+            row.file = PQgetisnull(res, i, CDR_COL__COUNT)
+                           ? "(referee database)"
+                           : PQgetvalue(res, i, CDR_COL__COUNT);
+            if (!PQgetisnull(res, i, CDR_COL__COUNT + 1))
+                (void)parse_long(PQgetvalue(res, i, CDR_COL__COUNT + 1),
+                                 &line);
+            row.line = line;
+            row.record = ++record;
+            rc = fn(ctx, &row, d);
+        }
+        PQclear(res);
+        if (rc != 0) {
+            /* Leave no cursor behind for the next read. */
+            struct cdr_diag ignore;
+            cdr_diag_clear(&ignore);
+            if (copy_close(s, NULL, &ignore) == 0)
+                (void)rt_pg_exec(s->conn, "CLOSE referee_rows", "", &ignore);
+            return rc;
+        }
+        if (n == 0)
+            break;
+    }
+    rc = copy_close(s, NULL, d);
+    if (rc == 0)
+        rc = rt_pg_exec(s->conn, "CLOSE referee_rows", "reading stored calls",
+                        d);
+    return rc;
+}
+
+static int
+pg_stored_pending(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
+{
+    return feed_rows(self,
+                     "SELECT " ROW_COLS " FROM referee.pending"
+                     " ORDER BY start_time, call_sid FOR UPDATE",
+                     0, NULL, fn, ctx, d);
+}
+
+static int
+pg_stored_parents(void *self, const struct cdr_slice *sids, size_t n,
+                  rt_row_fn fn, void *ctx, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    struct rt_pg_buf arr;
+    int rc = 0;
+    rt_pg_buf_init(&arr);
+    for (size_t at = 0; at < n && rc == 0; at += RT_SINK_PG_SIDS) {
+        size_t end = n - at > RT_SINK_PG_SIDS ? at + RT_SINK_PG_SIDS : n;
+        const char *params[1];
+        rt_pg_buf_reset(&arr);
+        rt_pg_buf_add(&arr, "{", 1);
+        for (size_t i = at; i < end; i++)
+            rt_pg_array_elem(&arr, sids[i].p != NULL ? sids[i].p : "",
+                             sids[i].n);
+        rt_pg_buf_add(&arr, "}", 1);
+        params[0] = rt_pg_buf_cstr(&arr);
+        if (params[0] == NULL) {
+            rc = cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+            break;
+        }
+        rc = feed_rows(s,
+                       "SELECT " ROW_COLS " FROM referee.calls"
+                       " WHERE call_sid = ANY ($1::text[])"
+                       " AND superseded_by_run IS NULL",
+                       1, params, fn, ctx, d);
+    }
+    rt_pg_buf_free(&arr);
+    return rc;
+}
+
+static int
+pg_stored_calls(void *self, int64_t from, int64_t to, rt_row_fn fn, void *ctx,
+                struct cdr_diag *d)
+{
+    char f[32], t[32];
+    const char *params[2] = {f, t};
+    rt_pg_format_time(from, f, sizeof f);
+    rt_pg_format_time(to, t, sizeof t);
+    /* The calls of the period, their parents and their children. */
+    return feed_rows(
+        self,
+        "SELECT " ROW_COLS " FROM referee.calls WHERE superseded_by_run IS NULL"
+        " AND call_sid IN ("
+        "  SELECT call_sid FROM referee.calls"
+        "   WHERE superseded_by_run IS NULL"
+        "     AND start_time >= $1::timestamptz AND start_time < $2::timestamptz"
+        "  UNION SELECT parent_call_sid FROM referee.calls"
+        "   WHERE superseded_by_run IS NULL AND parent_call_sid IS NOT NULL"
+        "     AND start_time >= $1::timestamptz AND start_time < $2::timestamptz"
+        "  UNION SELECT k.call_sid FROM referee.calls k JOIN referee.calls p"
+        "     ON k.parent_call_sid = p.call_sid"
+        "   WHERE k.superseded_by_run IS NULL AND p.superseded_by_run IS NULL"
+        "     AND p.start_time >= $1::timestamptz"
+        "     AND p.start_time < $2::timestamptz)"
+        " ORDER BY start_time, call_sid",
+        2, params, fn, ctx, d);
+}
+
+/* ---- commit: the merge ---------------------------------------------- */
+
+static int
+was_seen(const struct pg_sink *s, const char *sha)
+{
+    for (size_t i = 0; i < s->n_seen; i++)
+        if (strcmp(s->seen[i], sha) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+step(struct pg_sink *s, const char *sql, int nparams,
+     const char *const *params, const char *what, long *affected,
+     struct cdr_diag *d)
+{
+    PGresult *res = PQexecParams(s->conn, sql, nparams, NULL, params, NULL,
+                                 NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+        rt_pg_fail(s->conn, res, what, d);
+        PQclear(res);
+        return CDR_E_DB;
+    }
+    if (affected != NULL) {
+        long v = 0;
+        const char *t = PQcmdTuples(res);
+        if (t != NULL && *t != '\0')
+            (void)parse_long(t, &v);
+        *affected = v;
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Record this run's input files (those not skipped) and map the driver's
+ * file indexes to their ids. */
+static int
+store_files(struct pg_sink *s, long *skipped, struct cdr_diag *d)
+{
+    const char *run[1] = {s->run_id};
+    int rc;
+    *skipped = 0;
+    rc = step(s,
+              "CREATE TEMP TABLE referee_files (file_index integer PRIMARY KEY,"
+              " file_id bigint NOT NULL) ON COMMIT DROP",
+              0, NULL, "recording input files", NULL, d);
+    if (rc != 0)
+        return rc;
+    if (s->force) {
+        struct rt_pg_buf arr;
+        const char *params[2];
+        rt_pg_buf_init(&arr);
+        rt_pg_buf_add(&arr, "{", 1);
+        for (size_t i = 0; i < s->n_files; i++)
+            rt_pg_array_elem(&arr, s->files[i].sha256,
+                             strlen(s->files[i].sha256));
+        rt_pg_buf_add(&arr, "}", 1);
+        params[0] = run[0];
+        params[1] = rt_pg_buf_cstr(&arr);
+        rc = params[1] == NULL
+                 ? cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory")
+                 : step(s,
+                        "CREATE TEMP TABLE referee_old_files ON COMMIT DROP AS"
+                        " SELECT file_id FROM referee.input_files"
+                        " WHERE sha256 = ANY ($2::text[])"
+                        " AND superseded_by_run IS NULL AND run_id <> $1",
+                        2, params, "finding files to replace", NULL, d);
+        rt_pg_buf_free(&arr);
+        if (rc == 0)
+            rc = step(s,
+                      "UPDATE referee.input_files SET superseded_by_run = $1"
+                      " WHERE file_id IN (SELECT file_id FROM referee_old_files)",
+                      1, run, "replacing files (--force)", NULL, d);
+        if (rc != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < s->n_files; i++) {
+        char idx[24], size[24], rows[24];
+        const char *params[6];
+        PGresult *res;
+        if (s->files[i].skipped ||
+            (!s->force && was_seen(s, s->files[i].sha256))) {
+            (*skipped)++;
+            continue;
+        }
+        /* No content hash (e.g. a reader that could not hash a pipe): the
+         * file cannot be recognised again; its sids are still checked. */
+        if (strlen(s->files[i].sha256) != 64)
+            continue;
+        snprintf(idx, sizeof idx, "%zu", i);
+        snprintf(size, sizeof size, "%llu",
+                 (unsigned long long)s->files[i].size);
+        snprintf(rows, sizeof rows, "%ld", s->files[i].rows);
+        params[0] = run[0];
+        params[1] = s->files[i].path;
+        params[2] = s->files[i].sha256;
+        params[3] = size;
+        params[4] = rows;
+        params[5] = idx;
+        /* The same content twice in one run is recorded once. */
+        res = rt_pg_query(
+            s->conn,
+            "WITH f AS (INSERT INTO referee.input_files"
+            " (run_id, path, sha256, size_bytes, rows)"
+            " VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (sha256) WHERE superseded_by_run IS NULL DO NOTHING"
+            " RETURNING file_id)"
+            " INSERT INTO referee_files SELECT $6::integer, file_id FROM f",
+            6, params, PGRES_COMMAND_OK, "recording input files", d);
+        if (res == NULL)
+            return CDR_E_DB;
+        PQclear(res);
+    }
+    return 0;
+}
+
+static int
+merge(struct pg_sink *s, const struct rt_summary *sum,
+      struct rt_store_report *rep, struct cdr_diag *d)
+{
+    const char *run[1] = {s->run_id};
+    long n = 0, superseded = 0;
+    int rc;
+
+    memset(rep, 0, sizeof *rep);
+    rc = store_files(s, &rep->skipped_files, d);
+    if (rc != 0)
+        return rc;
+    /* Temp tables have no statistics until analysed: the joins below
+     * need them to pick hash joins on big runs. */
+    rc = step(s, "ANALYZE pg_temp.referee_stg", 0, NULL,
+              "analysing staged rows", NULL, d);
+    if (rc == 0)
+        rc = step(s,
+                  "SELECT referee.ensure_partitions(min(start_time),"
+                  " max(start_time)) FROM pg_temp.referee_stg WHERE kind = 'C'",
+                  0, NULL, "creating monthly partitions", NULL, d);
+    if (rc != 0)
+        return rc;
+
+    /* Rows this run replaces: for a rerate every stored call it re-priced;
+     * with --force every call of a file loaded again. */
+    rc = step(s,
+              "CREATE TEMP TABLE referee_old (call_sid text, start_time"
+              " timestamptz, file_id bigint, source_file text,"
+              " source_line bigint) ON COMMIT DROP",
+              0, NULL, "merging", NULL, d);
+    if (rc == 0 && (s->kind == RT_RUN_RERATE || s->force))
+        rc = step(s,
+                  s->kind == RT_RUN_RERATE
+                      ? "WITH u AS (UPDATE referee.calls c"
+                        " SET superseded_by_run = $1 FROM pg_temp.referee_stg s"
+                        " WHERE s.kind = 'C' AND c.call_sid = s.sid"
+                        " AND c.superseded_by_run IS NULL"
+                        " RETURNING c.call_sid, c.start_time, c.file_id,"
+                        " c.source_file, c.source_line)"
+                        " INSERT INTO referee_old SELECT * FROM u"
+                      /* every call of the old load, whatever became of
+                       * it this time (a scan: --force is a manual fix) */
+                      : "WITH u AS (UPDATE referee.calls c"
+                        " SET superseded_by_run = $1"
+                        " WHERE c.superseded_by_run IS NULL AND c.file_id IN"
+                        " (SELECT file_id FROM referee_old_files)"
+                        " RETURNING c.call_sid, c.start_time, c.file_id,"
+                        " c.source_file, c.source_line)"
+                        " INSERT INTO referee_old SELECT * FROM u",
+                  1, run, "superseding replaced calls", NULL, d);
+    if (rc == 0 && (s->kind == RT_RUN_RERATE || s->force))
+        rc = step(s,
+                  "UPDATE referee.charges g SET superseded_by_run = $1"
+                  " FROM referee_old o WHERE g.call_sid = o.call_sid"
+                  " AND g.start_time = o.start_time"
+                  " AND g.superseded_by_run IS NULL",
+                  1, run, "superseding replaced charges", &superseded, d);
+    if (rc == 0 && s->force)
+        rc = step(s,
+                  "UPDATE referee.rejects SET superseded_by_run = $1"
+                  " WHERE superseded_by_run IS NULL AND run_id IN"
+                  " (SELECT run_id FROM referee.input_files WHERE file_id IN"
+                  "  (SELECT file_id FROM referee_old_files))"
+                  " AND file IN (SELECT path FROM referee.input_files"
+                  "  WHERE file_id IN (SELECT file_id FROM referee_old_files))",
+                  1, run, "superseding replaced rejects", NULL, d);
+    if (rc != 0)
+        return rc;
+
+    /* Exactly once: a sid with a current call from an earlier run is not
+     * billed again; it is listed in rejects as a duplicate. */
+    rc = step(s,
+              "CREATE TEMP TABLE referee_dup ON COMMIT DROP AS"
+              " SELECT DISTINCT ON (s.sid) s.sid, c.run_id"
+              " FROM pg_temp.referee_stg s JOIN referee.calls c"
+              " ON c.call_sid = s.sid AND c.superseded_by_run IS NULL"
+              " WHERE s.kind IN ('C', 'P') ORDER BY s.sid, c.run_id",
+              0, NULL, "finding calls rated by earlier runs", &rep->duplicates,
+              d);
+    if (rc == 0 && rep->duplicates > 0)
+        rc = step(s,
+                  "INSERT INTO referee.rejects (run_id, file, line, call_sid,"
+                  " field, reason, code)"
+                  " SELECT $1::bigint, s.src_file, s.src_line, s.sid, 'sid',"
+                  " format('duplicate call sid: already rated in run %s \"%s\"',"
+                  " d.run_id, s.sid), -10"
+                  " FROM pg_temp.referee_stg s JOIN referee_dup d"
+                  " ON d.sid = s.sid WHERE s.kind IN ('C', 'P')",
+                  1, run, "listing duplicates", NULL, d);
+    if (rc != 0)
+        return rc;
+
+    rc = step(s,
+              "INSERT INTO referee.calls (call_sid, start_time, run_id,"
+              " file_id, source_file, source_line, parent_call_sid,"
+              " account_sid, trunk_sid, direction, \"from\", \"to\","
+              " end_time, duration, status, price, price_unit,"
+              " transfer_target, transfer_status, leg, scenario)"
+              " SELECT s.sid, s.start_time, $1::bigint,"
+              " coalesce(f.file_id, o.file_id, p.file_id),"
+              /* rows re-fed from the store keep where they came from */
+              " CASE WHEN s.file_index IS NOT NULL THEN s.src_file"
+              "  WHEN o.call_sid IS NOT NULL THEN o.source_file"
+              "  WHEN p.call_sid IS NOT NULL THEN p.source_file"
+              "  ELSE s.src_file END,"
+              " CASE WHEN s.file_index IS NOT NULL THEN s.src_line"
+              "  WHEN o.call_sid IS NOT NULL THEN o.source_line"
+              "  WHEN p.call_sid IS NOT NULL THEN p.source_line"
+              "  ELSE s.src_line END,"
+              " s.parent_call_sid, s.account_sid, s.trunk_sid,"
+              " s.direction, s.\"from\", s.\"to\", s.end_time, s.duration,"
+              " s.status, s.price, s.price_unit, s.transfer_target,"
+              " s.transfer_status, s.leg, s.scenario"
+              " FROM pg_temp.referee_stg s"
+              " LEFT JOIN referee_files f ON f.file_index = s.file_index"
+              " LEFT JOIN referee_old o ON o.call_sid = s.sid"
+              " LEFT JOIN referee.pending p ON p.call_sid = s.sid"
+              " WHERE s.kind = 'C'"
+              " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)",
+              1, run, "storing calls", &rep->calls, d);
+    if (rc == 0)
+        rc = step(
+            s,
+            "INSERT INTO referee.charges (call_sid, start_time, run_id,"
+            " parent_call_sid, account_sid, trunk_sid, leg, scenario,"
+            " component, service, \"from\", \"to\", matched, rate, duration,"
+            " billable_seconds, amount, currency, deck, price, price_unit)"
+            " SELECT s.sid, s.start_time, $1::bigint, s.parent_call_sid,"
+            " s.account_sid, s.trunk_sid, s.leg, s.scenario, v.component,"
+            " v.service, v.f, v.t, v.matched, v.rate, v.duration, v.billable,"
+            " v.amount, $2::text, $3::text, s.price, s.price_unit"
+            " FROM pg_temp.referee_stg s CROSS JOIN LATERAL (VALUES"
+            " (1, s.c1_service, s.c1_from, s.c1_to, s.c1_matched, s.c1_rate,"
+            "  s.c1_duration, s.c1_billable, s.c1_amount),"
+            " (2, s.c2_service, s.c2_from, s.c2_to, s.c2_matched, s.c2_rate,"
+            "  s.c2_duration, s.c2_billable, s.c2_amount))"
+            " v(component, service, f, t, matched, rate, duration, billable,"
+            " amount)"
+            " WHERE s.kind = 'C' AND v.service IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)",
+            3, (const char *const[]){s->run_id, s->currency, s->deck_name},
+            "storing charges", &rep->components, d);
+    if (rc != 0)
+        return rc;
+
+    /* Parents rated by an earlier run, now known to have a child. */
+    rc = step(s,
+              "UPDATE referee.calls c SET leg = s.leg, scenario = s.scenario"
+              " FROM pg_temp.referee_stg s WHERE s.kind = 'L'"
+              " AND c.call_sid = s.sid AND c.superseded_by_run IS NULL",
+              0, NULL, "relabelling stored parents", &n, d);
+    if (rc == 0 && n > 0)
+        rc = step(s,
+                  "UPDATE referee.charges c SET leg = s.leg,"
+                  " scenario = s.scenario FROM pg_temp.referee_stg s"
+                  " WHERE s.kind = 'L' AND c.call_sid = s.sid"
+                  " AND c.superseded_by_run IS NULL",
+                  0, NULL, "relabelling stored parents", NULL, d);
+    if (rc == 0)
+        rc = step(s,
+                  "INSERT INTO referee.rejects (run_id, file, line, call_sid,"
+                  " field, reason, code, raw)"
+                  " SELECT $1::bigint, src_file, src_line, sid, r_field, r_reason,"
+                  " r_code, r_raw FROM pg_temp.referee_stg WHERE kind = 'R'",
+                  1, run, "storing rejects", NULL, d);
+    if (rc != 0)
+        return rc;
+
+    /* Pending children: every one this run rated, rejected or re-pended
+     * leaves, the re-pended come back (keeping when they first came). */
+    rc = step(s,
+              "CREATE TEMP TABLE referee_gone ON COMMIT DROP AS"
+              " WITH g AS (DELETE FROM referee.pending p USING"
+              "  (SELECT DISTINCT sid FROM pg_temp.referee_stg"
+              "    WHERE kind IN ('C', 'R', 'P') AND sid IS NOT NULL) s"
+              "  WHERE p.call_sid = s.sid"
+              "  RETURNING p.call_sid, p.first_run_id, p.file_id,"
+              "  p.source_file, p.source_line)"
+              " SELECT * FROM g",
+              0, NULL, "moving pending calls", NULL, d);
+    if (rc == 0)
+        rc = step(s,
+                  "INSERT INTO referee.pending (call_sid, parent_call_sid,"
+                  " first_run_id, run_id, file_id, source_file, source_line,"
+                  " account_sid, trunk_sid, direction, \"from\", \"to\","
+                  " start_time, end_time, duration, status, price,"
+                  " price_unit, transfer_target, transfer_status)"
+                  " SELECT DISTINCT ON (s.sid) s.sid, s.parent_call_sid,"
+                  " coalesce(g.first_run_id, $1::bigint), $1::bigint,"
+                  " coalesce(f.file_id, g.file_id),"
+                  " CASE WHEN f.file_id IS NULL AND g.call_sid IS NOT NULL"
+                  "  THEN g.source_file ELSE s.src_file END,"
+                  " CASE WHEN f.file_id IS NULL AND g.call_sid IS NOT NULL"
+                  "  THEN g.source_line ELSE s.src_line END,"
+                  " s.account_sid, s.trunk_sid, s.direction, s.\"from\","
+                  " s.\"to\", s.start_time, s.end_time, s.duration, s.status,"
+                  " s.price, s.price_unit, s.transfer_target,"
+                  " s.transfer_status"
+                  " FROM pg_temp.referee_stg s"
+                  " LEFT JOIN referee_gone g ON g.call_sid = s.sid"
+                  " LEFT JOIN referee_files f ON f.file_index = s.file_index"
+                  " WHERE s.kind = 'P' AND NOT EXISTS"
+                  "  (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)"
+                  " ORDER BY s.sid",
+                  1, run, "storing pending calls", NULL, d);
+    if (rc != 0)
+        return rc;
+
+    /* The run's row: counts, and totals from what was stored. */
+    {
+        char v[9][24];
+        const char *params[10];
+        PGresult *res;
+        snprintf(v[0], 24, "%ld", sum->rows_read);
+        snprintf(v[1], 24, "%ld", rep->calls);
+        snprintf(v[2], 24, "%ld", rep->components);
+        snprintf(v[3], 24, "%ld", sum->rejects + rep->duplicates);
+        snprintf(v[4], 24, "%ld", sum->pending);
+        snprintf(v[5], 24, "%ld", sum->duplicates + rep->duplicates);
+        snprintf(v[6], 24, "%ld", sum->skipped_files > rep->skipped_files
+                                      ? sum->skipped_files
+                                      : rep->skipped_files);
+        snprintf(v[7], 24, "%ld", superseded);
+        snprintf(v[8], 24, "%lld", (long long)sum->elapsed_ms);
+        params[0] = s->run_id;
+        for (int i = 0; i < 9; i++)
+            params[i + 1] = v[i];
+        res = rt_pg_query(
+            s->conn,
+            "WITH t AS ("
+            "  SELECT s.scenario, count(*) AS components,"
+            "         sum(v.amount) AS amount"
+            "  FROM pg_temp.referee_stg s CROSS JOIN LATERAL"
+            "   (VALUES (s.c1_amount), (s.c2_amount)) v(amount)"
+            "  WHERE s.kind = 'C' AND v.amount IS NOT NULL AND NOT EXISTS"
+            "   (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)"
+            "  GROUP BY s.scenario),"
+            " a AS (SELECT coalesce(sum(amount), 0) AS total,"
+            "   coalesce(jsonb_agg(jsonb_build_object('scenario', scenario,"
+            "   'components', components, 'amount', amount)"
+            "   ORDER BY scenario), '[]') AS totals FROM t)"
+            " UPDATE referee.runs r SET status = 'committed',"
+            " finished_at = clock_timestamp(), rows_read = $2, calls = $3,"
+            " components = $4, rejects = $5, pending = $6, duplicates = $7,"
+            " skipped_files = $8, superseded = $9, elapsed_ms = $10,"
+            " total_amount = a.total, totals = a.totals FROM a"
+            " WHERE r.run_id = $1 RETURNING r.total_amount::text",
+            10, params, PGRES_TUPLES_OK, "recording the run's totals", d);
+        if (res == NULL)
+            return CDR_E_DB;
+        if (PQntuples(res) != 1 ||
+            parse_nano(PQgetvalue(res, 0, 0), &rep->total_nano) != 0) {
+            PQclear(res);
+            return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
+                                "run %s: total out of range", s->run_id);
+        }
+        PQclear(res);
+    }
+    (void)parse_long(s->run_id, &rep->run_id);
+    rep->superseded = superseded;
+    return 0;
+}
+
+static int
+pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    struct rt_store_report rep;
+    int rc;
+    if (!s->in_tx)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: commit without begin");
+    rc = copy_close(s, NULL, d);
+    if (rc == 0 &&
+        copy_files(s, sum->files != NULL ? sum->files : s->run_files,
+                   sum->files != NULL ? sum->n_files : s->n_files) != 0)
+        rc = cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    if (rc == 0)
+        rc = merge(s, sum, &rep, d);
+    if (rc == 0) {
+        /* A transaction that failed answers COMMIT with "ROLLBACK". */
+        PGresult *res = PQexec(s->conn, "COMMIT");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK ||
+            strcmp(PQcmdStatus(res), "COMMIT") != 0)
+            rc = rt_pg_fail(s->conn, res, "committing the run", d);
+        PQclear(res);
+    }
+    if (rc != 0) {
+        pg_abort(s);
+        return rc;
+    }
+    s->in_tx = 0;
+    if (sum->store != NULL)
+        *sum->store = rep;
+    return 0;
+}
+
+static void
+pg_abort(void *self)
+{
+    struct pg_sink *s = self;
+    struct cdr_diag ignore;
+    cdr_diag_clear(&ignore);
+    if (s->in_copy)
+        (void)copy_close(s, "run aborted", &ignore);
+    if (s->in_tx && PQstatus(s->conn) == CONNECTION_OK) {
+        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        PQclear(res);
+    }
+    s->in_tx = 0;
+    rt_pg_buf_reset(&s->buf);
+}
+
+static void
+pg_free(void *self)
+{
+    struct pg_sink *s = self;
+    if (s == NULL)
+        return;
+    if (s->in_tx)
+        pg_abort(s);
+    PQfinish(s->conn);
+    free_run(s);
+    rt_pg_buf_free(&s->buf);
+    free(s);
+}
+
+static const struct rt_sink_ops pg_ops = {
+    .begin = pg_begin,
+    .call = pg_call,
+    .reject = pg_reject,
+    .pending = pg_pending,
+    .commit = pg_commit,
+    .abort = pg_abort,
+    .free = pg_free,
+    .file_seen = pg_file_seen,
+    .stored_pending = pg_stored_pending,
+    .stored_parents = pg_stored_parents,
+    .stored_calls = pg_stored_calls,
+};
+
+int
+rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
+                const char *schema_dir, struct cdr_diag *d)
+{
+    struct pg_sink *s;
+    int rc;
+    out->ops = NULL;
+    out->self = NULL;
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    rt_pg_buf_init(&s->buf);
+    rc = rt_pg_connect(&s->conn, conninfo, d);
+    if (rc == 0) {
+        rc = rt_pg_schema_check(s->conn, d);
+        if (rc != 0 && schema_dir != NULL && d->detail[0] != '\0') {
+            char was[CDR_DIAG_TEXT];
+            memcpy(was, d->detail, sizeof was);
+            cdr_diag_detail(d, "%s (schema folder %s)", was, schema_dir);
+        }
+    }
+    /* Staging lives in temp tables: let them stay in memory for a night's
+     * worth of rows (allocated only as used). */
+    if (rc == 0)
+        rc = rt_pg_exec(s->conn, "SET temp_buffers = '256MB'",
+                        "configuring the session", d);
+    if (rc != 0) {
+        PQfinish(s->conn);
+        rt_pg_buf_free(&s->buf);
+        free(s);
+        return rc;
+    }
+    out->ops = &pg_ops;
+    out->self = s;
+    return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * The PostgreSQL sink: one run, one transaction.
+ *
+ * begin      BEGIN, take the run lock (runs and migrations of a database go
+ *            one at a time), insert the runs row, create a TEMP staging
+ *            table.
+ * call, reject, pending
+ *            rows go to the staging table through COPY (text format,
+ *            PQputCopyData); no SQL is ever built from values.
+ * file_seen, stored_pending, stored_parents, stored_calls
+ *            end the COPY in progress (it reopens at the next row) and
+ *            query the store; rows come back through a cursor, in batches.
+ * commit     merges staging into the final tables in SQL, in the same
+ *            transaction: supersedes what --force or a rerate replaces,
+ *            drops (and lists in rejects) calls rated by an earlier run,
+ *            relabels stored parents, moves pending children, records the
+ *            input files and the run's totals; then COMMIT.
+ * abort      ROLLBACK: the database is as before the run.  A lost
+ *            connection or a killed backend has the same effect.
+ */
+#ifndef REFEREE_RT_SINK_PG_H
+#define REFEREE_RT_SINK_PG_H
+
+#include "cdr/cdr_diag.h"
+#include "rating/rt_sink.h"
+
+/*
+ * Connect (any libpq connection string or URI) and check the schema is
+ * exactly the version this build knows (rt_pg_schema_check).  schema_dir
+ * may be NULL; it is only named in the hint when the schema needs
+ * migrating.  On success *out is a sink the caller frees through
+ * out->ops->free(out->self).
+ */
+int rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
+                    const char *schema_dir, struct cdr_diag *d);
+
+/* COPY rows are sent in chunks of about this many bytes. */
+#define RT_SINK_PG_CHUNK (256 * 1024)
+/* Rows fetched per round trip when handing stored rows back. */
+#define RT_SINK_PG_FETCH 10000
+/* Sids per stored_parents query (the driver may pass more). */
+#define RT_SINK_PG_SIDS 50000
+
+#endif

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Benchmark of referee-rate to the CSV sink (issue: 1,000,000 transfer cases,
+# 2,000,000 rows, deck of 20,000 termination prefixes, under 4 s wall and
+# 400 MB peak on 2 cores).  Run by hand:
+#   tests/bench/bench_rate.sh [CASES] [PREFIXES]
+# Prints each run's wall seconds and peak RSS, then the medians of 3 runs.
+# Data goes to $BENCH_DIR (default /tmp/referee-bench), never the repo.
+set -eu
+cases=${1:-1000000}
+prefixes=${2:-20000}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=${BENCH_DIR:-/tmp/referee-bench}
+build="$root/build/release"
+
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target referee-rate gen_calls >/dev/null
+mkdir -p "$work"
+calls="$work/calls-$cases.csv"
+[ -s "$calls" ] || "$build/tests/gen_calls" calls "$cases" > "$calls"
+"$build/tests/gen_calls" deck "$prefixes" "$work"
+echo "input: $calls ($(wc -c < "$calls") bytes, $(($(wc -l < "$calls") - 1)) rows); deck: $prefixes termination prefixes"
+
+: > "$work/times"
+for i in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$work/time.$i" \
+        "$build/referee-rate" --quiet --deck "$work/bench.yaml" \
+        --out "$work/rated" "$calls"
+    read -r wall rss < "$work/time.$i"
+    echo "run $i: ${wall} s wall, $((rss / 1024)) MB peak RSS"
+    echo "$wall $rss" >> "$work/times"
+done
+sort -n "$work/times" | sed -n 2p | {
+    read -r wall rss
+    echo "median of 3: ${wall} s wall, $((rss / 1024)) MB peak RSS"
+}
+grep -o '"counts": {[^}]*}' "$work/rated/summary.json"

@@ -1,0 +1,175 @@
+/*
+ * Benchmark data: `gen_calls calls N` writes N transfer cases (2N rows: a
+ * parent and its child, the four scenarios in turn) as call-record CSV on
+ * stdout; `gen_calls deck P DIR` writes DIR/bench.yaml with a csv: list of
+ * P termination prefixes.  Children follow their parents a few hundred rows
+ * later, as in a carrier export sorted by start time.  Deterministic.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv);
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Destination countries: prefix, digits after it. */
+static const struct {
+    const char *cc;
+    int rest;
+} dest[] = {{"1", 10}, {"44", 10}, {"49", 11}, {"33", 9},
+            {"61", 9}, {"81", 10}, {"55", 11}, {"91", 10}};
+
+static void
+number(char *buf, size_t n)
+{
+    int c = (int)(next() % (sizeof dest / sizeof dest[0]));
+    int len = snprintf(buf, n, "+%s", dest[c].cc);
+    for (int i = 0; i < dest[c].rest && (size_t)len + 1 < n; i++)
+        buf[len++] = (char)('0' + next() % 10);
+    buf[len] = '\0';
+}
+
+static void
+iso(char *buf, size_t n, int64_t t)
+{
+    int64_t days = t / 86400, secs = t % 86400;
+    /* civil_from_days (Howard Hinnant) */
+    int64_t z = days + 719468, era = z / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    snprintf(buf, n, "%04" PRId64 "-%02" PRId64 "-%02" PRId64
+                     "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 "Z",
+             y + (m <= 2), m, d, secs / 3600, secs / 60 % 60, secs % 60);
+}
+
+struct pending_child {
+    uint64_t id;
+    char a[24], b[24];
+    int64_t start;
+    int scenario;
+};
+
+static void
+row(uint64_t id, uint64_t parent, const char *dir, const char *from,
+    const char *to, int64_t start, int64_t dur)
+{
+    char s[64], e[64];
+    iso(s, sizeof s, start);
+    iso(e, sizeof e, start + dur);
+    printf("CA%032" PRIx64 ",", id);
+    if (parent)
+        printf("CA%032" PRIx64, parent);
+    printf(",AC%032" PRIx64 ",TK0001,%s,%s,%s,%s,%s,%" PRId64
+           ",completed,-0.0%03d,USD\n",
+           id % 97, dir, from, to, s, e, dur, (int)(id % 1000));
+}
+
+static void
+child_row(const struct pending_child *c)
+{
+    char target[64];
+    const char *dir = c->scenario < 2 ? "trunking-terminating"
+                                      : "trunking-originating";
+    if (c->scenario % 2 == 0) {
+        snprintf(target, sizeof target, "sip:agent%" PRIu64 "@pbx.example.com",
+                 c->id % 500);
+    } else {
+        number(target, sizeof target);
+    }
+    /* termination child: from B; origination child: from A */
+    row(c->id + 1, c->id, dir, c->scenario < 2 ? c->b : c->a, target,
+        c->start + 30, (int64_t)(next() % 900));
+}
+
+static int
+gen_calls(long n)
+{
+    enum { LAG = 256 };
+    struct pending_child ring[LAG];
+    printf("sid,parent_call_sid,account_sid,trunk_sid,direction,from,to,"
+           "start_time,end_time,duration,status,price,price_unit\n");
+    int64_t t = 1778371200; /* 2026-05-10T00:00:00Z */
+    for (long i = 0; i < n + LAG; i++) {
+        if (i >= LAG)
+            child_row(&ring[i % LAG]);
+        if (i >= n)
+            continue;
+        struct pending_child *c = &ring[i % LAG];
+        c->id = (uint64_t)i * 2 + 2;
+        c->scenario = (int)(i % 4);
+        number(c->a, sizeof c->a);
+        number(c->b, sizeof c->b);
+        c->start = t + i * 86400 / (n + 1);
+        row(c->id, 0,
+            c->scenario < 2 ? "trunking-terminating" : "trunking-originating",
+            c->a, c->b, c->start, 60 + (int64_t)(next() % 1200));
+    }
+    return 0;
+}
+
+static int
+gen_deck(long prefixes, const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench.yaml", dir);
+    FILE *y = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/bench-termination.csv", dir);
+    FILE *c = fopen(path, "w");
+    if (y == NULL || c == NULL) {
+        perror(path);
+        return 1;
+    }
+    fprintf(y, "deck: bench\ncurrency: USD\ndecimals: 6\nrounding: half-up\n"
+               "increment: 60/60\ntermination:\n"
+               "  - { csv: bench-termination.csv }\n"
+               "  - { class: sip, rate: \"0.0040\" }\n"
+               "origination:\n"
+               "  - { class: sip, rate: \"0.0034\" }\n");
+    for (size_t i = 0; i < sizeof dest / sizeof dest[0]; i++)
+        fprintf(y, "  - { prefix: \"%s\", rate: \"0.00%02d\" }\n",
+                dest[i].cc, (int)(30 + i));
+    fprintf(y, "trunks:\n  - { sid: TK0001, transfers: true, "
+               "pstn_transfers: true }\n");
+    fprintf(c, "prefix,rate\n");
+    /* Every country code itself, then longer prefixes under them. */
+    for (size_t i = 0; i < sizeof dest / sizeof dest[0]; i++)
+        fprintf(c, "%s,0.0%03d\n", dest[i].cc, (int)(10 + i));
+    char seen_buf[24];
+    for (long i = (long)(sizeof dest / sizeof dest[0]); i < prefixes; i++) {
+        int cc = (int)(i % (long)(sizeof dest / sizeof dest[0]));
+        /* unique: the index itself, in base 10, after the country code */
+        snprintf(seen_buf, sizeof seen_buf, "%ld", i);
+        fprintf(c, "%s%s,0.%04d\n", dest[cc].cc, seen_buf,
+                (int)(1 + next() % 9999));
+    }
+    fclose(y);
+    fclose(c);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "calls") == 0)
+        return gen_calls(strtol(argv[2], NULL, 10));
+    if (argc >= 4 && strcmp(argv[1], "deck") == 0)
+        return gen_deck(strtol(argv[2], NULL, 10), argv[3]);
+    fprintf(stderr, "usage: gen_calls calls N > calls.csv\n"
+                    "       gen_calls deck PREFIXES DIR\n");
+    return 64;
+}

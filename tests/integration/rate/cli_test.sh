@@ -1,0 +1,182 @@
+#!/bin/sh
+# referee-rate end to end, one case per invocation:
+#   cli_test.sh CASE path/to/referee-rate SOURCE_DIR
+set -u
+case_name=$1
+rate=$2
+src=$3
+deck="$src/rates/example.yaml"
+calls="$src/rates/example-calls.csv"
+golden="$src/tests/fixtures/golden/example"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# Charge rows as a sorted set (order of output rows is not the contract).
+sorted() { tail -n +2 "$1" | sort; }
+
+case $case_name in
+golden)
+    # The bundled example: every scenario, worked out by hand (amounts in
+    # USD, deck example-us: decimals 6, half-up, 60/60 unless noted):
+    #  CA01 single  Term 1 0.0045 x 125s->180s              = 0.013500
+    #  CA02 parent  Term 44 0.0120 (before 2026-06-01) x 300 = 0.060000
+    #  CA03 child   termination-sip Term(C->B) 44 x 150->180 = 0.036000
+    #  CA04 parent  Term 1 0.0045 x 200->240                 = 0.018000
+    #  CA05 child   termination-pstn (sip URI on the trunk's termination
+    #               domain): Term(A->B) 1 x 95->120          = 0.009000
+    #                        Term(A->C) 4915 0.0420 x 120    = 0.084000
+    #  CA06 parent  Orig 1800 0.0130 at 60/6: 61->66s        = 0.014300
+    #  CA07 child   origination-sip Orig(A->C) sip 0.0034 x 241->300
+    #                                                        = 0.017000
+    #  CA09 child (read before its parent) origination-pstn:
+    #               Orig(A->B) 1 0.0034 x 130->180           = 0.010200
+    #               Term(B->C) 1 0.0045 x 180                = 0.013500
+    #  CA08 parent  no duration: end-start = 59s -> 60 x 0.0034 = 0.003400
+    #  CA10 parent  Term 1 x 100->120                        = 0.009000
+    #  CA11 child   busy: termination-sip, 0 billable        = 0.000000
+    #  CA12 single  (its child CA13 to tel:911 is rejected) 30->60 = 0.004500
+    #  CA14 single  (child CA15 is a PSTN transfer on TK0002, whose
+    #               pstn_transfers is false: rejected)       = 0.004500
+    #  CA16 parent  Term 44 in force at 2026-05-31T23:58Z: 0.0120 x 400->420
+    #                                                        = 0.084000
+    #  CA17 child   starts 2026-06-01T00:01Z: new UK rate 0.0105 x 200->240
+    #                                                        = 0.042000
+    #  CA20 child of CA99 (not in the run)                   -> pending.csv
+    #  CA21 start_time 2026-13-01                            -> rejected
+    #  CA22 single  failed, 0 s                              = 0.000000
+    #  CA23 direction outbound-api: not a trunk call         -> rejected
+    #  CA01 again                                            -> duplicate
+    #  Total                                                 = 0.422900
+    # Relative paths: rejects.csv names the file as given.
+    (cd "$src" && "$rate" --quiet --deck rates/example.yaml --out "$tmp/out" \
+        rates/example-calls.csv) || die "exit $?"
+    diff -u "$golden/charges.csv" "$tmp/out/charges.csv" || die "charges differ"
+    diff -u "$golden/rejects.csv" "$tmp/out/rejects.csv" || die "rejects differ"
+    diff -u "$golden/pending.csv" "$tmp/out/pending.csv" || die "pending differ"
+    grep -q '"total": {"currency": "USD", "amount": "0.422900"}' \
+        "$tmp/out/summary.json" || die "total is not 0.422900"
+    sha=$(sha256sum "$calls" | cut -d' ' -f1)
+    grep -q "\"sha256\": \"$sha\"" "$tmp/out/summary.json" ||
+        die "input sha256 missing from summary.json"
+    ;;
+order_independent)
+    # Rows reversed: every child now comes before its parent.
+    head -1 "$calls" > "$tmp/rev.csv"
+    tail -n +2 "$calls" | tac >> "$tmp/rev.csv"
+    "$rate" --quiet --deck "$deck" --out "$tmp/a" "$calls" || die "exit $?"
+    "$rate" --quiet --deck "$deck" --out "$tmp/b" "$tmp/rev.csv" || die "exit $?"
+    sorted "$tmp/a/charges.csv" > "$tmp/a.sorted"
+    sorted "$tmp/b/charges.csv" > "$tmp/b.sorted"
+    # The duplicate CA01 is the first row read now: same charges either way.
+    diff -u "$tmp/a.sorted" "$tmp/b.sorted" || die "order changed the charges"
+    ;;
+across_files)
+    # Children in one file, parents in another, children read first.
+    head -1 "$calls" > "$tmp/children.csv"
+    head -1 "$calls" > "$tmp/parents.csv"
+    tail -n +2 "$calls" | awk -F, '$2 != ""' >> "$tmp/children.csv"
+    tail -n +2 "$calls" | awk -F, '$2 == ""' >> "$tmp/parents.csv"
+    "$rate" --quiet --deck "$deck" --out "$tmp/a" "$calls" || die "exit $?"
+    "$rate" --quiet --deck "$deck" --out "$tmp/b" "$tmp/children.csv" \
+        "$tmp/parents.csv" || die "exit $?"
+    sorted "$tmp/a/charges.csv" > "$tmp/a.sorted"
+    sorted "$tmp/b/charges.csv" > "$tmp/b.sorted"
+    diff -u "$tmp/a.sorted" "$tmp/b.sorted" || die "files changed the charges"
+    ;;
+stdin_input)
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" - < "$calls" || die "exit $?"
+    diff -u "$golden/charges.csv" "$tmp/out/charges.csv" || die "charges differ"
+    ;;
+failed_run_keeps_old_output)
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" || die "exit $?"
+    cp -r "$tmp/out" "$tmp/before"
+    printf 'sid,direction\n"unterminated,x\n' > "$tmp/bad.csv"
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" "$tmp/bad.csv"
+    [ $? -eq 1 ] || die "malformed CSV should exit 1"
+    diff -r "$tmp/before" "$tmp/out" || die "failed run changed the output"
+    ls -a "$tmp/out" | grep -q '\.tmp' && die "temporary files left behind"
+    ;;
+deck_errors_write_nothing)
+    printf 'deck: x\ncurrency: USD\ndecimals: 6\nrounding: half-up\ntermination:\n  - { prefix: "1a", rate: "-0.5" }\nbogus: 1\n' > "$tmp/bad.yaml"
+    "$rate" --deck "$tmp/bad.yaml" --out "$tmp/out" "$calls" 2> "$tmp/err"
+    [ $? -eq 2 ] || die "invalid deck should exit 2"
+    [ -e "$tmp/out" ] && die "output folder created for an invalid deck"
+    grep -q 'bad.yaml:6:' "$tmp/err" || { cat "$tmp/err"; die "no line for the prefix"; }
+    grep -q 'bad.yaml:7:' "$tmp/err" || { cat "$tmp/err"; die "unknown key not reported"; }
+    ;;
+check_deck)
+    "$rate" --check-deck "$deck" 2> "$tmp/err" || die "example deck invalid"
+    grep -q 'ok' "$tmp/err" || die "no ok line"
+    ;;
+max_rejects)
+    # The example has 5 rejects: 5 is allowed, 4 is not.
+    "$rate" --quiet --max-rejects 5 --deck "$deck" --out "$tmp/a" "$calls" ||
+        die "5 rejects should pass --max-rejects 5"
+    "$rate" --quiet --max-rejects 4 --deck "$deck" --out "$tmp/b" "$calls"
+    [ $? -eq 3 ] || die "more rejects than allowed should exit 3"
+    [ -e "$tmp/b/charges.csv" ] && die "charges written by a failed run"
+    ;;
+usage)
+    "$rate" --deck "$deck" 2>/dev/null
+    [ $? -eq 64 ] || die "no input should be a usage error"
+    "$rate" --bogus 2>/dev/null
+    [ $? -eq 64 ] || die "unknown option should be a usage error"
+    "$rate" --help | grep -q 'Exit status' || die "--help lacks exit codes"
+    ;;
+bad_csv_fails_run)
+    printf 'sid,direction,from,to,start_time\nCA1,trunking-terminating,+1,+2,"2026-05-10T00:00:00Z\n' > "$tmp/open-quote.csv"
+    "$rate" --deck "$deck" --out "$tmp/out" "$tmp/open-quote.csv" 2> "$tmp/err"
+    [ $? -eq 1 ] || die "unterminated quote should fail the run"
+    grep -q 'open-quote.csv:2' "$tmp/err" || { cat "$tmp/err"; die "no file:line"; }
+    ;;
+reject_reasons)
+    # One row per reason; each must be in rejects.csv with its line and
+    # field, and the good rows still rated.
+    cp "$deck" "$tmp/deck.yaml"
+    cp "$src/rates/example-mobile.csv" "$tmp/"
+    printf '  - sid: TK0003\n    transfers: false\n' >> "$tmp/deck.yaml"
+    cat > "$tmp/in.csv" <<'CSV'
+sid,parent_call_sid,trunk_sid,direction,from,to,start_time,duration,status
+P1,,TK0001,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,60,completed
+U1,P1,TK0001,trunking-terminating,+12125550100,tel:+14155550199,2026-05-10T10:00:30Z,,unobserved
+P3,,TK0003,trunking-terminating,+14155550101,+12125550101,2026-05-10T11:00:00Z,60,completed
+T1,P3,TK0003,trunking-terminating,+12125550101,sip:a@pbx.example.com,2026-05-10T11:00:30Z,20,completed
+N1,,TK0001,trunking-terminating,+14155550102,+81312345678,2026-05-10T12:00:00Z,60,completed
+S1,S1,TK0001,trunking-terminating,+14155550103,sip:b@pbx.example.com,2026-05-10T12:10:00Z,60,completed
+C1,T2,TK0001,trunking-terminating,+14155550104,sip:c@pbx.example.com,2026-05-10T12:20:00Z,60,completed
+T2,P1,TK0001,trunking-terminating,+12125550100,sip:d@pbx.example.com,2026-05-10T10:00:40Z,30,completed
+F1,,TK0001
+D1,,TK0001,trunking-terminating,+14155550105,+12125550105,2026-05-10T13:00:00Z,-5,completed
+M1,,TK0001,trunking-terminating,,+12125550106,2026-05-10T13:10:00Z,60,completed
+B1,,TK0001,trunking-terminating,+14155550107,mailto:x@y,2026-05-10T13:20:00Z,60,completed
+CSV
+    "$rate" --quiet --deck "$tmp/deck.yaml" --out "$tmp/out" "$tmp/in.csv" ||
+        die "exit $?"
+    for want in '3,U1,status,"leg not observed' \
+                '5,T1,to,"transfers are disabled on trunk TK0003' \
+                '6,N1,to,"no termination rate in force' \
+                '7,S1,parent_call_sid,"a call cannot be its own parent' \
+                '8,C1,parent_call_sid,"the parent is itself a transferred leg' \
+                '10,,,"wrong number of fields' \
+                '11,D1,duration,"invalid number' \
+                '12,M1,from,missing required field' \
+                '13,B1,to,"malformed address'; do
+        grep -qF "$tmp/in.csv,$want" "$tmp/out/rejects.csv" ||
+            { cat "$tmp/out/rejects.csv"; die "no reject $want"; }
+    done
+    [ "$(tail -n +2 "$tmp/out/pending.csv" | wc -l)" -eq 0 ] ||
+        { cat "$tmp/out/pending.csv"; die "nothing should be pending"; }
+    [ "$(tail -n +2 "$tmp/out/rejects.csv" | wc -l)" -eq 9 ] ||
+        { cat "$tmp/out/rejects.csv"; die "expected exactly 9 rejects"; }
+    # P1 (parent of T2), P3 (its child refused: single) are billed.
+    grep -q '^P1,,parent,termination-sip,' "$tmp/out/charges.csv" || die "P1"
+    grep -q '^P3,,single,none,' "$tmp/out/charges.csv" || die "P3"
+    grep -q '^T2,P1,child,termination-sip,' "$tmp/out/charges.csv" || die "T2"
+    ;;
+*)
+    die "unknown case $case_name"
+    ;;
+esac
+echo "ok: $case_name"
