@@ -2,7 +2,8 @@
 if(TARGET referee-capture)
   add_test(NAME integration/capture_sip_e2e
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sip_e2e.sh $<TARGET_FILE:referee-capture>
-            ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sip_e2e)
+            ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sip_e2e
+            $<$<TARGET_EXISTS:referee-rate>:$<TARGET_FILE:referee-rate>>)
   set_tests_properties(integration/capture_sip_e2e PROPERTIES
     LABELS integration SKIP_RETURN_CODE 77)
 endif()

@@ -614,7 +614,6 @@ test_config_errors_have_line_and_column(void **state)
         ("trunks:\n  - sid: A\n    termination_domain: a\n  - sid: A\n"
          "    termination_domain: b\n"),
         "trunks:\n  - termination_domain: a\n",
-        "trunks:\n  - sid: A\n",
         "trunks: [\n",
         "trunks:\n  - sid: A\n    carrier_addresses: [10.0.0.0/33]\n",
     };
@@ -623,7 +622,7 @@ test_config_errors_have_line_and_column(void **state)
             cap_config_parse(&c, cases[i], strlen(cases[i]), "d", &d), 0);
         assert_true(d.line > 0);
     }
-    const char *ok = "rounding: half-up\ntrunks:\n  - sid: A\n"
+    const char *ok = "rounding: half-up\ntrunks:\n  - sid: Z\n  - sid: A\n"
                      "    carrier_addresses: 2001:db8::/32\n"
                      "    caller_id_for_target: transferor\n";
     assert_int_equal(cap_config_parse(&c, ok, strlen(ok), "d", &d), 0);
