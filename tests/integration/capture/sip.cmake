@@ -14,3 +14,20 @@ if(TARGET referee-capture)
   set_tests_properties(integration/capture_sip_live PROPERTIES
     LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 60)
 endif()
+# The SIPp fixtures of the packet path, through referee-capture to records.
+if(TARGET referee-capture)
+  file(GLOB _sip_fixtures CONFIGURE_DEPENDS
+       ${CMAKE_CURRENT_LIST_DIR}/expected/sipp_*.csv)
+  foreach(f ${_sip_fixtures})
+    get_filename_component(n ${f} NAME_WE)
+    string(REGEX REPLACE "^sipp_" "" n ${n})
+    if(EXISTS ${PROJECT_SOURCE_DIR}/tests/fixtures/pcap/sipp_${n}.pcap)
+      add_test(NAME integration/capture_records_${n}
+        COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sip_fixture.sh
+                $<TARGET_FILE:referee-capture> ${PROJECT_SOURCE_DIR}
+                ${CMAKE_CURRENT_BINARY_DIR}/records_${n} ${n})
+      set_tests_properties(integration/capture_records_${n} PROPERTIES
+        LABELS integration)
+    endif()
+  endforeach()
+endif()
