@@ -31,3 +31,10 @@ if(TARGET referee-capture)
     endif()
   endforeach()
 endif()
+if(TARGET referee-capture AND EXISTS ${PROJECT_SOURCE_DIR}/tests/fixtures/pcap/sipp_term_sip.pcap)
+  add_test(NAME integration/capture_sip_hep
+    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sip_hep.sh $<TARGET_FILE:referee-capture>
+            ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sip_hep)
+  set_tests_properties(integration/capture_sip_hep PROPERTIES
+    LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 90)
+endif()
