@@ -16,10 +16,21 @@ fail() {
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     exit 1
 }
+# Wait (up to 10 s) until the capture has its socket open.
+wait_ready() {
+    i=0
+    while [ $i -lt 100 ]; do
+        kill -0 "$1" 2>/dev/null || return 1
+        ls -l /proc/"$1"/fd 2>/dev/null | grep -q 'socket:' && { sleep 0.3; return 0; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 0
+}
 "$bin" -c "$src/sip_deck.yaml" --hep "127.0.0.1:$port" -o "$work/out" \
     --no-state >"$work/out.txt" 2>"$work/err.txt" &
 pid=$!
-sleep 1
+wait_ready $pid
 kill -0 $pid 2>/dev/null || fail "listener did not start"
 for s in term_sip failed orig_pstn; do
     python3 "$src/sip_hep_send.py" "$root/tests/fixtures/pcap/sipp_$s.pcap" \

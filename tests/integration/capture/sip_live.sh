@@ -16,11 +16,33 @@ fail() {
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     exit 1
 }
+# until SECONDS COMMAND...: poll COMMAND every 0.2 s for up to SECONDS.
+until_ok() {
+    n=$(($1 * 5))
+    shift
+    while [ $n -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.2
+        n=$((n - 1))
+    done
+    return 1
+}
+# Wait (up to 10 s) until the capture has its socket open.
+wait_ready() {
+    i=0
+    while [ $i -lt 100 ]; do
+        kill -0 "$1" 2>/dev/null || return 1
+        ls -l /proc/"$1"/fd 2>/dev/null | grep -q 'socket:' && { sleep 0.3; return 0; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 0
+}
 
 "$bin" -c "$src/sip_deck.yaml" -i lo -f "udp port $port" -o "$work/out" \
     >"$work/out.txt" 2>"$work/err.txt" &
 pid=$!
-sleep 1
+wait_ready $pid
 if ! kill -0 $pid 2>/dev/null; then
     wait $pid
     rc=$?
@@ -30,10 +52,11 @@ if ! kill -0 $pid 2>/dev/null; then
 fi
 python3 "$src/sip_live_send.py" $port || fail "sender"
 sleep 2
-kill -USR1 $pid; sleep 1.5
-grep -q "SIP messages 12" "$work/err.txt" || fail "SIGUSR1 stats"
-kill -HUP $pid; sleep 1.5
-ls "$work/out"/calls-*.csv >/dev/null 2>&1 || fail "SIGHUP: no file committed"
+kill -USR1 $pid
+until_ok 10 grep -q "SIP messages 12" "$work/err.txt" || fail "SIGUSR1 stats"
+kill -HUP $pid
+until_ok 10 ls "$work/out"/calls-*.csv >/dev/null 2>&1 ||
+    fail "SIGHUP: no file committed"
 kill -TERM $pid
 wait $pid || { rc=$?; pid=; fail "exit status $rc"; }
 pid=
@@ -50,7 +73,7 @@ grep -q "live-up" "$work/out/.referee-capture.state" || fail "state file"
 "$bin" -c "$src/sip_deck.yaml" -i lo -f "udp port $port" -o "$work/out" \
     >"$work/out.txt" 2>"$work/err.txt" &
 pid=$!
-sleep 1
+wait_ready $pid
 grep -q "resumed 1 open calls" "$work/err.txt" || fail "resume"
 python3 "$src/sip_live_send.py" $port 2 || fail "sender"
 sleep 1.5
@@ -65,7 +88,7 @@ rm -rf "$work/out2" && mkdir "$work/out2"
 "$bin" -c "$src/sip_deck.yaml" -i lo -f "udp port $port" -o "$work/out2" \
     --no-state >"$work/out.txt" 2>"$work/err.txt" &
 pid=$!
-sleep 1
+wait_ready $pid
 python3 "$src/sip_live_send.py" $port || fail "sender"
 sleep 1.5
 kill -INT $pid
