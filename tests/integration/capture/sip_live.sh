@@ -55,8 +55,8 @@ sleep 2
 kill -USR1 $pid
 until_ok 10 grep -q "SIP messages 12" "$work/err.txt" || fail "SIGUSR1 stats"
 kill -HUP $pid
-until_ok 10 ls "$work/out"/calls-*.csv >/dev/null 2>&1 ||
-    fail "SIGHUP: no file committed"
+committed() { ls "$work/out"/calls-*.csv >/dev/null 2>&1; }
+until_ok 10 committed || fail "SIGHUP: no file committed"
 kill -TERM $pid
 wait $pid || { rc=$?; pid=; fail "exit status $rc"; }
 pid=
