@@ -24,3 +24,19 @@ add_test(NAME capture/net_public_captures
           ${PROJECT_SOURCE_DIR}/../../shared/captures)
 set_tests_properties(capture/net_public_captures PROPERTIES LABELS integration
   SKIP_RETURN_CODE 77)
+
+# End to end on the SIPp flows: referee-capture -> records -> referee-rate,
+# from the recorded fixtures (offline) and live on lo while SIPp plays them.
+if(TARGET referee-capture AND TARGET referee-rate)
+  foreach(mode offline live)
+    add_test(NAME capture/sipp_e2e_net_${mode}
+      COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/sipp_e2e_net.sh ${mode}
+              $<TARGET_FILE:referee-capture> $<TARGET_FILE:referee-rate>
+              ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sipp_e2e_${mode})
+    set_tests_properties(capture/sipp_e2e_net_${mode} PROPERTIES
+      LABELS integration SKIP_RETURN_CODE 77)
+  endforeach()
+  # both play SIPp on 127.0.0.x:5060
+  set_tests_properties(capture/sipp_e2e_net_live PROPERTIES RUN_SERIAL TRUE
+    TIMEOUT 300)
+endif()
