@@ -18,6 +18,15 @@ foreach(s ${_net_fixtures})
   endforeach()
 endforeach()
 
+# pcapng: the orig_pstn recording converted with editcap -F pcapng
+foreach(mode pcap hep)
+  add_test(NAME capture/net_sipp_orig_pstn_pcapng_${mode}
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_check.sh $<TARGET_FILE:capnet_dump>
+            ${mode} ${PROJECT_SOURCE_DIR}/tests/fixtures/pcap/sipp_orig_pstn_ng.pcapng
+            ${CMAKE_CURRENT_SOURCE_DIR}/expected/sipp_orig_pstn.txt)
+  set_tests_properties(capture/net_sipp_orig_pstn_pcapng_${mode} PROPERTIES LABELS integration)
+endforeach()
+
 add_test(NAME capture/net_public_captures
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_public.sh $<TARGET_FILE:capnet_dump>
           ${PROJECT_SOURCE_DIR}/../shared/captures
