@@ -35,13 +35,15 @@ set_tests_properties(capture/net_public_captures PROPERTIES LABELS integration
   SKIP_RETURN_CODE 77)
 
 # End to end on the SIPp flows: referee-capture -> records -> referee-rate,
-# from the recorded fixtures (offline) and live on lo while SIPp plays them.
+# from the recorded fixtures (offline), from the same messages sent as HEP3
+# over UDP (hep), and live on lo while SIPp plays them (live).
 if(TARGET referee-capture AND TARGET referee-rate)
-  foreach(mode offline live)
+  foreach(mode offline hep live)
     add_test(NAME capture/sipp_e2e_net_${mode}
       COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/sipp_e2e_net.sh ${mode}
               $<TARGET_FILE:referee-capture> $<TARGET_FILE:referee-rate>
-              ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sipp_e2e_${mode})
+              ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sipp_e2e_${mode}
+              $<TARGET_FILE:capnet_dump>)
     set_tests_properties(capture/sipp_e2e_net_${mode} PROPERTIES
       LABELS integration SKIP_RETURN_CODE 77)
   endforeach()

@@ -4,16 +4,19 @@
 # times and durations, which change from run to run) must equal the golden
 # files expected/sipp_e2e_records.txt and expected/sipp_e2e_charges.txt.
 #
-#   sipp_e2e_net.sh offline|live REFEREE_CAPTURE REFEREE_RATE SOURCE_DIR WORK_DIR
+#   sipp_e2e_net.sh offline|hep|live REFEREE_CAPTURE REFEREE_RATE SOURCE_DIR
+#                   WORK_DIR [CAPNET_DUMP]
 #
 # offline: referee-capture -r on each recorded fixture (tests/fixtures/pcap).
+# hep:     referee-capture --hep 127.0.0.1:PORT while capnet_dump --send-hep
+#          sends every message of the fixtures as HEP3 over UDP.
 # live:    referee-capture -i lo while run.sh plays every scenario with SIPp
 #          on 127.0.0.x; needs sipp and the right to capture on lo (root or
 #          CAP_NET_RAW), else skipped (77).
 # Every SIPp call lasts under a minute and the deck bills 60/60, so the
 # charges do not depend on the timing.
 set -u
-mode=$1 capture=$2 rate=$3 src=$4 work=$5
+mode=$1 capture=$2 rate=$3 src=$4 work=$5 dump=${6:-}
 here=$src/tests/integration/capture
 deck=$here/sipp_deck.yaml
 scenarios="term_sip term_pstn orig_sip orig_pstn refused failed tcp compact"
@@ -26,6 +29,26 @@ if [ "$mode" = offline ]; then
         "$capture" -q -c "$deck" -r "$src/tests/fixtures/pcap/sipp_$s.pcap" \
             -o "$work/records/$s" || { echo "referee-capture failed on $s"; exit 1; }
     done
+elif [ "$mode" = hep ]; then
+    port=$((20000 + $$ % 20000))
+    "$capture" -q -c "$deck" --hep 127.0.0.1:$port -o "$work/records" \
+        2>"$work/capture.err" &
+    pid=$!
+    sleep 1
+    kill -0 $pid 2>/dev/null || { cat "$work/capture.err"; exit 1; }
+    files=
+    for s in $scenarios; do
+        files="$files $src/tests/fixtures/pcap/sipp_$s.pcap"
+    done
+    # one sender for all: each file's times follow the previous file's
+    "$dump" --send-hep 127.0.0.1:$port -f "" $files >/dev/null ||
+        { echo "sending as HEP failed"; kill -TERM $pid; exit 1; }
+    sleep 1
+    kill -TERM $pid
+    wait $pid
+    rc=$?
+    cat "$work/capture.err"
+    [ $rc = 0 ] || { echo "referee-capture exited $rc"; exit 1; }
 else
     command -v sipp >/dev/null 2>&1 || { echo "sipp not installed: skipped"; exit 77; }
     "$capture" -q -c "$deck" -i lo -f "port 5060 or port 5062" \
