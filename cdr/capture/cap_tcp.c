@@ -235,6 +235,14 @@ struct stream {
     size_t held_bytes;
 };
 
+/*
+ * A segment this far before or after the next expected byte is not a
+ * retransmission or reordering of this connection (windows are far
+ * smaller): it is a new connection on the same addresses whose SYN was not
+ * captured.  Start again there rather than ignore it for ever.
+ */
+#define SEQ_FAR (16 * 1024 * 1024)
+
 struct cap_tcp {
     const struct cap_net_config *cfg;
     struct cap_net_stats *st;
@@ -602,6 +610,14 @@ cap_tcp_segment(struct cap_tcp *t, const struct cap_meta *m, uint32_t seq,
     }
     if (len > 0 && !(flags & CAP_TCP_RST)) {
         int32_t d = (int32_t)(seq - s->next_seq);
+        if (d < -SEQ_FAR || d > SEQ_FAR) {
+            t->st->tcp_resyncs++;
+            drop_held(t, s);
+            if (s->buf)
+                buf_release(t, s);
+            s->next_seq = seq;
+            d = 0;
+        }
         if (d < 0 && (int64_t)len + d <= 0) {
             t->st->tcp_retransmits++;
         } else if (d <= 0) {
