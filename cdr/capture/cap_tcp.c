@@ -597,11 +597,15 @@ cap_tcp_segment(struct cap_tcp *t, const struct cap_meta *m, uint32_t seq,
     if (s == NULL)
         return 0;
     if (flags & CAP_TCP_SYN) {
-        drop_held(t, s);
-        if (s->buf)
-            buf_release(t, s);
-        s->next_seq = seq + 1;
-        s->synced = 1;
+        int32_t back = (int32_t)(s->next_seq - (seq + 1));
+        if (!s->synced || back < 0 || back > SEQ_FAR) {
+            /* a new connection (not a retransmitted SYN of this one) */
+            drop_held(t, s);
+            if (s->buf)
+                buf_release(t, s);
+            s->next_seq = seq + 1;
+            s->synced = 1;
+        }
         seq++;
     } else if (!s->synced) {
         /* joined mid-stream: start here; the framer finds a start line */

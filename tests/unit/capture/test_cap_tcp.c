@@ -284,6 +284,7 @@ test_retransmissions_are_ignored(void **state)
     seg(n, s, 0, stream, a);                  /* exact repeat */
     seg(n, s + 50, 0, stream + 50, b - 50);   /* overlaps: new tail kept */
     seg(n, s, 0, stream, b);                  /* old data again */
+    seg(n, ISN, NB_SYN, NULL, 0); /* a late SYN does not start again */
     seg(n, s + (uint32_t)b, 0, stream + b, stream_len - b);
     seg(n, s + (uint32_t)b, 0, stream + b, stream_len - b);
     assert_all_messages(0);
