@@ -44,10 +44,18 @@ run() {
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/$name.time")
     echo "$name: elapsed ${el}s (user $user, sys $sys), max RSS $((rss / 1024)) MB"
     echo "$el" >"$tmp/$name.elapsed"
+    awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >"$tmp/$name.cpu"
 }
 
 rate() { # messages seconds
     awk -v m="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", m / s; else print "inf" }'
+}
+
+# messages/s by wall clock and by CPU time (user + sys: what one core does,
+# whatever else the machine is running)
+rates() { # name messages
+    echo "  $2 SIP messages: $(rate "$2" "$(cat "$tmp/$1.elapsed")") messages/s" \
+        "elapsed, $(rate "$2" "$(cat "$tmp/$1.cpu")") messages per CPU second"
 }
 
 dump=$build/tests/integration/capture/capnet_dump
@@ -57,7 +65,7 @@ cat "$pcap" >/dev/null
 
 run packet_path "$dump" --count -f "" "$pcap"
 n=$(cat "$tmp/packet_path.out")
-echo "  $n SIP messages: $(rate "$n" "$(cat "$tmp/packet_path.elapsed")") messages/s"
+rates packet_path "$n"
 
 if [ -x "$build/referee-capture" ]; then
     mkdir -p "$tmp/records"
@@ -65,8 +73,8 @@ if [ -x "$build/referee-capture" ]; then
     [ -f "$deck" ] || deck=$root/rates/example.yaml
     if run referee_capture "$build/referee-capture" --config "$deck" -r "$pcap" \
         --out "$tmp/records"; then
-        echo "  $(rate "$n" "$(cat "$tmp/referee_capture.elapsed")") messages/s to records;" \
-            "$(cat "$tmp"/records/*.csv 2>/dev/null | wc -l) CSV lines"
+        rates referee_capture "$n"
+        echo "  $(cat "$tmp"/records/*.csv 2>/dev/null | grep -vc '^sid,') call records"
     fi
 else
     echo "referee_capture: not built (skipped)"
@@ -76,9 +84,12 @@ if command -v tshark >/dev/null 2>&1 && [ "${NO_TSHARK:-0}" != 1 ]; then
     run tshark tshark -r "$pcap" -Y sip -T fields -e sip.Call-ID -e sip.Method \
         -e sip.Status-Code -e ip.src -e ip.dst
     t=$(wc -l <"$tmp/tshark.out")
-    echo "  $t SIP messages: $(rate "$t" "$(cat "$tmp/tshark.elapsed")") messages/s"
-    awk -v a="$(cat "$tmp/tshark.elapsed")" -v b="$(cat "$tmp/packet_path.elapsed")" \
-        'BEGIN { if (b > 0) printf "packet path vs tshark: %.0fx faster\n", a / b }'
+    rates tshark "$t"
+    for x in packet_path referee_capture; do
+        [ -f "$tmp/$x.cpu" ] || continue
+        awk -v a="$(cat "$tmp/tshark.cpu")" -v b="$(cat "$tmp/$x.cpu")" -v x=$x \
+            'BEGIN { if (b > 0) printf "%s vs tshark: %.0fx less CPU\n", x, a / b }'
+    done
 else
     echo "tshark: not installed (skipped)"
 fi
