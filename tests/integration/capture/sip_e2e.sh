@@ -46,7 +46,9 @@ mkdir -p "$work/rot"
 [ "$(cat "$work/rot"/*.csv | grep -vc '^sid,')" -eq 13 ] || fail "rotated rows"
 
 # Exit codes.
-"$bin" --help >/dev/null || fail "--help"
+"$bin" --help >"$work/help.txt" || fail "--help"
+diff -u "$src/expected/referee-capture-help.txt" "$work/help.txt" ||
+    fail "--help text changed (update expected/ and the man page together)"
 "$bin" --version | grep -q '^referee-capture ' || fail "--version"
 "$bin" --bogus >/dev/null 2>&1; [ $? -eq 64 ] || fail "usage exit"
 "$bin" -c "$src/sip_deck.yaml" -o "$work/out" >/dev/null 2>&1
