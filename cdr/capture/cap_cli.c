@@ -176,6 +176,16 @@ print_stats(struct run *r)
             s->dialogs_dropped, s->dialogs_timed_out, s->transfers,
             s->children_linked, cap_writer_records(r->writer),
             cap_writer_files(r->writer));
+    if (r->hep != NULL) {
+        const struct cap_hep_stats *h = cap_hep_stats(r->hep);
+        fprintf(stderr,
+                "referee-capture: HEP packets %" PRIu64 ", not HEP %" PRIu64
+                ", malformed %" PRIu64 ", not SIP %" PRIu64
+                ", compressed (skipped) %" PRIu64 ", oversize %" PRIu64 "\n",
+                h->packets, h->not_hep,
+                h->truncated + h->bad_length + h->missing + h->bad_family,
+                h->not_sip, h->hep_compressed_unsupported, h->oversize);
+    }
     if (r->net != NULL) {
         const struct cap_net_stats *n = cap_net_stats(r->net);
         fprintf(stderr,
