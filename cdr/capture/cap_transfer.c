@@ -77,7 +77,11 @@ struct cap_tracker {
         struct cap_transfer *head, *tail;
     } kb[CAP_PENDING_BUCKETS];
     struct cap_stats st;
-    int64_t now_us, next_sweep_us;
+    /* now_us: the clock for timeouts, never steps back (capture times and
+       the source's ticks); ev_us: the time of the message being handled,
+       used for the call's own times so a late tick or a reordered packet
+       does not stretch a duration. */
+    int64_t now_us, ev_us, next_sweep_us;
     struct cap_sip_msg msg; /* big: kept here, not on the stack */
 };
 
@@ -462,7 +466,7 @@ end_call(struct cap_tracker *t, struct cap_dialog *d,
 {
     d->state = CAP_CS_ENDED;
     d->status = st;
-    d->t_end_us = t->now_us;
+    d->t_end_us = t->ev_us;
     int rc = 0;
     if (code >= 300 && d->t_answer_us == 0)
         rc = child_outcome(t, d, code);
@@ -478,23 +482,22 @@ end_call(struct cap_tracker *t, struct cap_dialog *d,
 static int
 sweep(struct cap_tracker *t)
 {
-    int64_t now = t->now_us;
+    int64_t now = t->now_us, ev = t->ev_us;
     struct cap_dialog *d;
     int rc = 0;
     while (rc == 0 && (d = cap_dialog_oldest(t->tab, CAP_DC_EARLY)) != NULL &&
            d->class_since_us + t->o.invite_timeout * US < now) {
         t->st.dialogs_timed_out++;
         d->final_code = d->state == CAP_CS_CHALLENGED ? d->final_code : 0;
-        int64_t keep = t->now_us;
-        t->now_us = d->class_since_us; /* ended when last heard of */
+        t->ev_us = d->class_since_us; /* ended when last heard of */
         rc = end_call(t, d,
                       d->state == CAP_CS_CHALLENGED ? CAP_ST_FAILED
                                                     : CAP_ST_NO_ANSWER,
                       0);
-        t->now_us = keep;
         if (d->cls == CAP_DC_EARLY) /* cannot happen; never loop */
             cap_dialog_set_class(t->tab, d, CAP_DC_LINGER, now);
     }
+    t->ev_us = ev;
     while (rc == 0 &&
            (d = cap_dialog_oldest(t->tab, CAP_DC_CONFIRMED)) != NULL &&
            d->class_since_us + t->o.dialog_timeout * US < now) {
@@ -598,7 +601,7 @@ match_child(struct cap_tracker *t, const struct cap_sip_msg *m)
              x != NULL; x = x->knext) {
             if (x->khash != h || x->child_seen ||
                 strcmp(k[i], x->target_key) != 0 ||
-                x->t_refer_us > t->now_us + US)
+                x->t_refer_us > t->ev_us + US)
                 continue;
             if (rb != NULL && x->referred_by != NULL &&
                 strcmp(rb, x->referred_by) != 0)
@@ -654,7 +657,7 @@ new_invite(struct cap_tracker *t, const struct cap_meta *meta,
     t->st.dialogs++;
     d->state = CAP_CS_EARLY;
     d->invite_cseq = m->cseq;
-    d->t_invite_us = t->now_us;
+    d->t_invite_us = t->ev_us;
     d->src = meta->src;
     d->dst = meta->dst;
     if (x != NULL) {
@@ -708,7 +711,7 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
     d->xfer = x;
     x->parent = d;
     x->cseq = m->cseq;
-    x->t_refer_us = t->now_us;
+    x->t_refer_us = t->ev_us;
     x->refer_src = meta->src;
     x->refer_dst = meta->dst;
 
@@ -764,7 +767,7 @@ refer_response(struct cap_tracker *t, struct cap_dialog *d,
     if (m->status < 300) {
         x->accepted = 1;
         if (x->t_accept_us == 0)
-            x->t_accept_us = t->now_us;
+            x->t_accept_us = t->ev_us;
         struct cdr_slice tok, params;
         if (m->nhdr[CAP_H_REFER_SUB] > 0 &&
             cap_sip_token(m->hdr[CAP_H_REFER_SUB], &tok, &params) == 0 &&
@@ -813,7 +816,7 @@ apply_notify(struct cap_tracker *t, struct cap_dialog *d,
         return 0;
     if (!x->accepted) { /* NOTIFY before the 202: acceptance implied */
         x->accepted = 1;
-        x->t_accept_us = t->now_us;
+        x->t_accept_us = t->ev_us;
     }
     int code;
     if (cap_sip_sipfrag_status(m->body, &code) == 0 && code >= 200)
@@ -869,7 +872,7 @@ invite_response(struct cap_tracker *t, struct cap_dialog *d,
         if (d->state == CAP_CS_CONFIRMED)
             return 0; /* retransmitted or forked 200 */
         d->state = CAP_CS_CONFIRMED;
-        d->t_answer_us = t->now_us;
+        d->t_answer_us = t->ev_us;
         cap_dialog_set_class(t->tab, d, CAP_DC_CONFIRMED, t->now_us);
         return child_outcome(t, d, 200);
     }
@@ -958,6 +961,7 @@ cap_tracker_message(void *ctx, const struct cap_meta *meta,
     struct cap_sip_msg *m = &t->msg;
     const char *p = (const char *)data;
     int64_t now = meta->ts_sec * US + meta->ts_usec;
+    t->ev_us = now;
     if (now > t->now_us)
         t->now_us = now; /* capture time never steps back for us */
     int rc = 0;

@@ -732,6 +732,19 @@ test_state_file_resumes_open_calls(void **state)
     assert_true(cap_tracker_load(f->t, path, &d) < 0);
 }
 
+/* A source's tick ahead of the packets' clock (HEP agents, a late packet)
+ * moves timeouts, never a call's own times. */
+static void
+test_tick_ahead_does_not_stretch_durations(void **state)
+{
+    struct fx *f = *state;
+    term_parent(f, "k1");
+    assert_int_equal(cap_tracker_tick(f->t, T0 + 20), 0);
+    req(f, 10000, PBX, CARRIER, "k1", "BYE", 3, NULL, NULL);
+    expect(f, 1, "k1||trunking-terminating|" A "|" B
+                 "|0|10|9|completed|TK0001||");
+}
+
 int
 main(void)
 {
@@ -751,6 +764,7 @@ main(void)
         T(test_refer_sub_false_child_outcome_resolves),
         T(test_concurrent_transfers_to_one_target),
         T(test_state_file_resumes_open_calls),
+        T(test_tick_ahead_does_not_stretch_durations),
         T(test_reinvite_and_auth_retry_make_one_call),
         T(test_unanswered_outcomes),
         T(test_calls_off_trunk_are_ignored_and_counted),
