@@ -119,7 +119,7 @@ cap_dialog_find(struct cap_dialog_table *t, const char *call_id, size_t n)
     uint64_t h = fnv1a(call_id, n);
     for (struct cap_dialog *d = t->buckets[h & (t->nbuckets - 1)]; d != NULL;
          d = d->hnext) {
-        if (d->hash == h && strlen(d->call_id) == n &&
+        if (d->hash == h && d->call_id_len == n &&
             memcmp(d->call_id, call_id, n) == 0)
             return d;
     }
@@ -176,6 +176,7 @@ cap_dialog_add(struct cap_dialog_table *t, const char *call_id, size_t n,
         return NULL;
     }
     d->hash = fnv1a(call_id, n);
+    d->call_id_len = n;
     size_t b = d->hash & (t->nbuckets - 1);
     d->hnext = t->buckets[b];
     t->buckets[b] = d;

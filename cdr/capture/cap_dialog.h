@@ -62,6 +62,7 @@ struct cap_dialog {
     int64_t class_since_us; /* when it entered (or last touched) its class */
 
     char *call_id;
+    size_t call_id_len;
     /* a call (every class but ALIAS) */
     enum cap_call_state state;
     enum cap_call_status status;

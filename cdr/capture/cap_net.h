@@ -87,6 +87,8 @@ struct cap_net_stats {
     uint64_t tcp_out_of_order;   /* segments held for later */
     uint64_t tcp_ooo_dropped;    /* could not be held (bounds) */
     uint64_t tcp_gaps;           /* bytes never seen: stream resynchronised */
+    uint64_t tcp_resyncs;        /* sequence far from the expected one (a new
+                                    connection whose SYN was missed) */
     uint32_t tcp_active;         /* now */
     uint32_t tcp_active_max;
     /* SIP framing on streams */

@@ -42,13 +42,28 @@ is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* RFC 3261 token characters. */
+/* RFC 3261 token characters: alphanumerics and -.!%*_+`'~ */
+static const unsigned char token_tab[256] = {
+    ['-'] = 1, ['.'] = 1, ['!'] = 1, ['%'] = 1, ['*'] = 1, ['_'] = 1,
+    ['+'] = 1, ['`'] = 1, ['\''] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+};
+
 static int
 is_token(char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
-        return 1;
-    return c != '\0' && strchr("-.!%*_+`'~", c) != NULL;
+    return token_tab[(unsigned char)c];
 }
 
 static int
@@ -80,12 +95,23 @@ static const char *const method_names[] = {
     [CAP_SIP_PUBLISH] = "PUBLISH",
 };
 
+static const unsigned char method_len[] = {
+    [CAP_SIP_OTHER] = 1,     [CAP_SIP_INVITE] = 6,  [CAP_SIP_ACK] = 3,
+    [CAP_SIP_BYE] = 3,       [CAP_SIP_CANCEL] = 6,  [CAP_SIP_REFER] = 5,
+    [CAP_SIP_NOTIFY] = 6,    [CAP_SIP_SUBSCRIBE] = 9, [CAP_SIP_OPTIONS] = 7,
+    [CAP_SIP_REGISTER] = 8,  [CAP_SIP_UPDATE] = 6,  [CAP_SIP_PRACK] = 5,
+    [CAP_SIP_INFO] = 4,      [CAP_SIP_MESSAGE] = 7, [CAP_SIP_PUBLISH] = 7,
+};
+
 enum cap_sip_method
 cap_sip_method_of(const char *p, size_t n)
 {
+    if (n < 3 || n > 9)
+        return CAP_SIP_OTHER;
     for (size_t i = 1; i < sizeof method_names / sizeof method_names[0];
          i++) {
-        if (strlen(method_names[i]) == n && memcmp(method_names[i], p, n) == 0)
+        if (method_names[i][0] == p[0] && method_len[i] == n &&
+            memcmp(method_names[i], p, n) == 0)
             return (enum cap_sip_method)i;
     }
     return CAP_SIP_OTHER;
@@ -122,12 +148,16 @@ cap_sip_hdr_of(const char *p, size_t n)
         {"refer-sub", 0, CAP_H_REFER_SUB},
         {"replaces", 0, CAP_H_REPLACES},
     };
+    if (n == 0)
+        return CAP_H_UNKNOWN;
+    int c0 = lower((unsigned char)p[0]);
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
-        if (n == 1 && tab[i].compact != 0 &&
-            lower((unsigned char)p[0]) == tab[i].compact)
+        if (n == 1) {
+            if (tab[i].compact == c0)
+                return tab[i].id;
+        } else if (tab[i].name[0] == c0 && ieq(p, n, tab[i].name)) {
             return tab[i].id;
-        if (ieq(p, n, tab[i].name))
-            return tab[i].id;
+        }
     }
     return CAP_H_UNKNOWN;
 }

@@ -236,10 +236,13 @@ run_live(struct cap_pcap *s, struct cap_net *net, volatile sig_atomic_t *stop,
                 return fail(d, CDR_E_IO, "poll on the capture failed",
                             strerror(errno));
         }
-        int n;
+        /* read what is there, but at most 64 x 256 packets before looking
+         * at the clock: under constant traffic the tick must still come */
+        int n, rounds = 0;
         do {
             n = pcap_dispatch(s->p, 256, on_packet, (u_char *)(void *)&r);
-        } while (n > 0 && r.rc == 0 && (stop == NULL || !*stop));
+        } while (n > 0 && r.rc == 0 && ++rounds < 64 &&
+                 (stop == NULL || !*stop));
         if (r.rc < 0)
             return r.rc;
         if (n == PCAP_ERROR)

@@ -235,6 +235,14 @@ struct stream {
     size_t held_bytes;
 };
 
+/*
+ * A segment this far before or after the next expected byte is not a
+ * retransmission or reordering of this connection (windows are far
+ * smaller): it is a new connection on the same addresses whose SYN was not
+ * captured.  Start again there rather than ignore it for ever.
+ */
+#define SEQ_FAR (16 * 1024 * 1024)
+
 struct cap_tcp {
     const struct cap_net_config *cfg;
     struct cap_net_stats *st;
@@ -589,11 +597,15 @@ cap_tcp_segment(struct cap_tcp *t, const struct cap_meta *m, uint32_t seq,
     if (s == NULL)
         return 0;
     if (flags & CAP_TCP_SYN) {
-        drop_held(t, s);
-        if (s->buf)
-            buf_release(t, s);
-        s->next_seq = seq + 1;
-        s->synced = 1;
+        int32_t back = (int32_t)(s->next_seq - (seq + 1));
+        if (!s->synced || back < 0 || back > SEQ_FAR) {
+            /* a new connection (not a retransmitted SYN of this one) */
+            drop_held(t, s);
+            if (s->buf)
+                buf_release(t, s);
+            s->next_seq = seq + 1;
+            s->synced = 1;
+        }
         seq++;
     } else if (!s->synced) {
         /* joined mid-stream: start here; the framer finds a start line */
@@ -602,6 +614,14 @@ cap_tcp_segment(struct cap_tcp *t, const struct cap_meta *m, uint32_t seq,
     }
     if (len > 0 && !(flags & CAP_TCP_RST)) {
         int32_t d = (int32_t)(seq - s->next_seq);
+        if (d < -SEQ_FAR || d > SEQ_FAR) {
+            t->st->tcp_resyncs++;
+            drop_held(t, s);
+            if (s->buf)
+                buf_release(t, s);
+            s->next_seq = seq;
+            d = 0;
+        }
         if (d < 0 && (int64_t)len + d <= 0) {
             t->st->tcp_retransmits++;
         } else if (d <= 0) {

@@ -19,6 +19,7 @@
 #include "cdr/capture/cap_transfer.h"
 #include "cdr/capture/cap_dialog.h"
 #include "cdr/capture/cap_sip.h"
+#include "cdr/cdr_csv_writer.h"
 #include "cdr/cdr_record.h"
 
 #include <stdio.h>
@@ -27,15 +28,30 @@
 #include <string.h>
 
 #define US 1000000
+#define CAP_PENDING_BUCKETS 4096 /* power of two */
+
+static uint64_t
+key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211u;
+    }
+    return h;
+}
 
 struct cap_transfer {
     struct cap_transfer *pprev, *pnext; /* pending list: awaiting a child */
+    struct cap_transfer *kprev, *knext; /* same, in its target's bucket */
+    uint64_t khash;
     int in_pending;
     struct cap_dialog *parent; /* the owner */
     char *target_uri;  /* Refer-To URI without ?headers (transfer_target) */
     char *target_rec;  /* record form of the target (the child's "to") */
     char *target_key;  /* matching key: digits of a number, or the user */
     char *referred_by; /* the REFER's Referred-By URI, or NULL */
+    char *transferee_key; /* the caller ID the child should present */
     uint32_t cseq;
     int64_t t_refer_us, t_accept_us;
     struct cap_addr refer_src, refer_dst;
@@ -56,8 +72,16 @@ struct cap_tracker {
     void *emit_ctx;
     struct cap_dialog_table *tab;
     struct cap_transfer *phead, *ptail; /* pending, by REFER time */
+    /* pending again, by target key: a new INVITE looks at one bucket */
+    struct {
+        struct cap_transfer *head, *tail;
+    } kb[CAP_PENDING_BUCKETS];
     struct cap_stats st;
-    int64_t now_us, next_sweep_us;
+    /* now_us: the clock for timeouts, never steps back (capture times and
+       the source's ticks); ev_us: the time of the message being handled,
+       used for the call's own times so a late tick or a reordered packet
+       does not stretch a duration. */
+    int64_t now_us, ev_us, next_sweep_us;
     struct cap_sip_msg msg; /* big: kept here, not on the stack */
 };
 
@@ -225,6 +249,16 @@ pending_remove(struct cap_tracker *t, struct cap_transfer *x)
     else
         t->ptail = x->pprev;
     x->pprev = x->pnext = NULL;
+    size_t b = x->khash & (CAP_PENDING_BUCKETS - 1);
+    if (x->kprev)
+        x->kprev->knext = x->knext;
+    else
+        t->kb[b].head = x->knext;
+    if (x->knext)
+        x->knext->kprev = x->kprev;
+    else
+        t->kb[b].tail = x->kprev;
+    x->kprev = x->knext = NULL;
     x->in_pending = 0;
 }
 
@@ -238,6 +272,15 @@ pending_append(struct cap_tracker *t, struct cap_transfer *x)
     else
         t->phead = x;
     t->ptail = x;
+    x->khash = key_hash(x->target_key);
+    size_t b = x->khash & (CAP_PENDING_BUCKETS - 1);
+    x->kprev = t->kb[b].tail;
+    x->knext = NULL;
+    if (t->kb[b].tail)
+        t->kb[b].tail->knext = x;
+    else
+        t->kb[b].head = x;
+    t->kb[b].tail = x;
     x->in_pending = 1;
 }
 
@@ -250,6 +293,7 @@ xfer_free(struct cap_transfer *x)
     free(x->target_rec);
     free(x->target_key);
     free(x->referred_by);
+    free(x->transferee_key);
     free(x);
 }
 
@@ -422,7 +466,7 @@ end_call(struct cap_tracker *t, struct cap_dialog *d,
 {
     d->state = CAP_CS_ENDED;
     d->status = st;
-    d->t_end_us = t->now_us;
+    d->t_end_us = t->ev_us;
     int rc = 0;
     if (code >= 300 && d->t_answer_us == 0)
         rc = child_outcome(t, d, code);
@@ -438,23 +482,22 @@ end_call(struct cap_tracker *t, struct cap_dialog *d,
 static int
 sweep(struct cap_tracker *t)
 {
-    int64_t now = t->now_us;
+    int64_t now = t->now_us, ev = t->ev_us;
     struct cap_dialog *d;
     int rc = 0;
     while (rc == 0 && (d = cap_dialog_oldest(t->tab, CAP_DC_EARLY)) != NULL &&
            d->class_since_us + t->o.invite_timeout * US < now) {
         t->st.dialogs_timed_out++;
         d->final_code = d->state == CAP_CS_CHALLENGED ? d->final_code : 0;
-        int64_t keep = t->now_us;
-        t->now_us = d->class_since_us; /* ended when last heard of */
+        t->ev_us = d->class_since_us; /* ended when last heard of */
         rc = end_call(t, d,
                       d->state == CAP_CS_CHALLENGED ? CAP_ST_FAILED
                                                     : CAP_ST_NO_ANSWER,
                       0);
-        t->now_us = keep;
         if (d->cls == CAP_DC_EARLY) /* cannot happen; never loop */
             cap_dialog_set_class(t->tab, d, CAP_DC_LINGER, now);
     }
+    t->ev_us = ev;
     while (rc == 0 &&
            (d = cap_dialog_oldest(t->tab, CAP_DC_CONFIRMED)) != NULL &&
            d->class_since_us + t->o.dialog_timeout * US < now) {
@@ -526,37 +569,54 @@ record_addr_dup(struct cdr_slice hdr, struct cdr_slice fallback_uri)
     return NULL;
 }
 
-/* The transfer a new INVITE is the child of, or NULL. */
+/*
+ * The transfer a new INVITE is the child of, or NULL.  Candidates: pending
+ * transfers whose target is the INVITE's Request-URI or To user, with the
+ * same Referred-By when both have one.  Several transfers to one target (a
+ * queue, an operator) can be pending at once: prefer the one whose
+ * transferee is the caller ID the INVITE presents (the carrier's default),
+ * else the oldest (the carrier acts on REFERs in order).
+ */
 static struct cap_transfer *
 match_child(struct cap_tracker *t, const struct cap_sip_msg *m)
 {
-    char k1[CAP_DIALOG_MAX_STR], k2[CAP_DIALOG_MAX_STR];
-    int h1 = uri_key(m->ruri, k1, sizeof k1) == 0;
-    int h2 = 0;
+    char k[2][CAP_DIALOG_MAX_STR], fk[CAP_DIALOG_MAX_STR];
+    int has[2] = {uri_key(m->ruri, k[0], sizeof k[0]) == 0, 0};
     struct cap_sip_nameaddr na;
     if (cap_sip_nameaddr(m->hdr[CAP_H_TO], &na) == 0)
-        h2 = uri_key(na.uri, k2, sizeof k2) == 0;
-    if (!h1 && !h2)
-        return NULL;
+        has[1] = uri_key(na.uri, k[1], sizeof k[1]) == 0;
+    if (has[0] && has[1] && strcmp(k[0], k[1]) == 0)
+        has[1] = 0;
+    int has_from = cap_sip_nameaddr(m->hdr[CAP_H_FROM], &na) == 0 &&
+                   uri_key(na.uri, fk, sizeof fk) == 0;
     char *rb = NULL;
     if (m->nhdr[CAP_H_REFERRED_BY] > 0)
         rb = header_uri(m->hdr[CAP_H_REFERRED_BY]);
-    struct cap_transfer *found = NULL;
-    for (struct cap_transfer *x = t->ptail; x != NULL; x = x->pprev) {
-        if (x->child_seen || x->target_key == NULL ||
-            x->t_refer_us > t->now_us + US)
+    struct cap_transfer *oldest = NULL, *best = NULL;
+    for (int i = 0; i < 2 && best == NULL; i++) {
+        if (!has[i])
             continue;
-        if (!((h1 && strcmp(k1, x->target_key) == 0) ||
-              (h2 && strcmp(k2, x->target_key) == 0)))
-            continue;
-        if (rb != NULL && x->referred_by != NULL &&
-            strcmp(rb, x->referred_by) != 0)
-            continue;
-        found = x;
-        break;
+        uint64_t h = key_hash(k[i]);
+        for (struct cap_transfer *x = t->kb[h & (CAP_PENDING_BUCKETS - 1)].head;
+             x != NULL; x = x->knext) {
+            if (x->khash != h || x->child_seen ||
+                strcmp(k[i], x->target_key) != 0 ||
+                x->t_refer_us > t->ev_us + US)
+                continue;
+            if (rb != NULL && x->referred_by != NULL &&
+                strcmp(rb, x->referred_by) != 0)
+                continue;
+            if (has_from && x->transferee_key != NULL &&
+                strcmp(fk, x->transferee_key) == 0) {
+                best = x;
+                break;
+            }
+            if (oldest == NULL || x->t_refer_us < oldest->t_refer_us)
+                oldest = x;
+        }
     }
     free(rb);
-    return found;
+    return best != NULL ? best : oldest;
 }
 
 static void
@@ -597,7 +657,7 @@ new_invite(struct cap_tracker *t, const struct cap_meta *meta,
     t->st.dialogs++;
     d->state = CAP_CS_EARLY;
     d->invite_cseq = m->cseq;
-    d->t_invite_us = t->now_us;
+    d->t_invite_us = t->ev_us;
     d->src = meta->src;
     d->dst = meta->dst;
     if (x != NULL) {
@@ -636,8 +696,9 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
     if (d->xfer != NULL) {
         if (d->xfer->cseq == m->cseq)
             return 0; /* retransmission */
-        if (xfer_resolved(d->xfer) && d->xfer->refer_final < 300 &&
-            !d->xfer->bad && !d->xfer->no_user && d->xfer->sipfrag_final < 300)
+        char st[32];
+        xfer_status(d->xfer, st, sizeof st);
+        if (strcmp(st, "completed") == 0 || strcmp(st, "attended") == 0)
             return 0; /* keep a transfer that worked */
         pending_remove(t, d->xfer);
         xfer_free(d->xfer);
@@ -650,7 +711,7 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
     d->xfer = x;
     x->parent = d;
     x->cseq = m->cseq;
-    x->t_refer_us = t->now_us;
+    x->t_refer_us = t->ev_us;
     x->refer_src = meta->src;
     x->refer_dst = meta->dst;
 
@@ -679,6 +740,14 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
         x->target_key = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);
     if (m->nhdr[CAP_H_REFERRED_BY] > 0)
         x->referred_by = header_uri(m->hdr[CAP_H_REFERRED_BY]);
+    /* TRANSFERS.md: the transferee is B on termination, A on origination */
+    const char *te = d->direction == CDR_DIR_ORIGINATING ? d->from : d->to;
+    if (te != NULL && te[0] == '+')
+        x->transferee_key = cap_strndup(te + 1, strlen(te + 1),
+                                        CAP_DIALOG_MAX_STR);
+    else if (te != NULL &&
+             uri_key((struct cdr_slice){te, strlen(te)}, buf, sizeof buf) == 0)
+        x->transferee_key = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);
     if (m->nhdr[CAP_H_REFER_SUB] > 0 &&
         cap_sip_token(m->hdr[CAP_H_REFER_SUB], &tok, &params) == 0 &&
         cap_sip_eq(tok, "false"))
@@ -698,7 +767,7 @@ refer_response(struct cap_tracker *t, struct cap_dialog *d,
     if (m->status < 300) {
         x->accepted = 1;
         if (x->t_accept_us == 0)
-            x->t_accept_us = t->now_us;
+            x->t_accept_us = t->ev_us;
         struct cdr_slice tok, params;
         if (m->nhdr[CAP_H_REFER_SUB] > 0 &&
             cap_sip_token(m->hdr[CAP_H_REFER_SUB], &tok, &params) == 0 &&
@@ -747,7 +816,7 @@ apply_notify(struct cap_tracker *t, struct cap_dialog *d,
         return 0;
     if (!x->accepted) { /* NOTIFY before the 202: acceptance implied */
         x->accepted = 1;
-        x->t_accept_us = t->now_us;
+        x->t_accept_us = t->ev_us;
     }
     int code;
     if (cap_sip_sipfrag_status(m->body, &code) == 0 && code >= 200)
@@ -803,7 +872,7 @@ invite_response(struct cap_tracker *t, struct cap_dialog *d,
         if (d->state == CAP_CS_CONFIRMED)
             return 0; /* retransmitted or forked 200 */
         d->state = CAP_CS_CONFIRMED;
-        d->t_answer_us = t->now_us;
+        d->t_answer_us = t->ev_us;
         cap_dialog_set_class(t->tab, d, CAP_DC_CONFIRMED, t->now_us);
         return child_outcome(t, d, 200);
     }
@@ -892,6 +961,7 @@ cap_tracker_message(void *ctx, const struct cap_meta *meta,
     struct cap_sip_msg *m = &t->msg;
     const char *p = (const char *)data;
     int64_t now = meta->ts_sec * US + meta->ts_usec;
+    t->ev_us = now;
     if (now > t->now_us)
         t->now_us = now; /* capture time never steps back for us */
     int rc = 0;
@@ -998,4 +1068,434 @@ cap_tracker_free(struct cap_tracker *t)
         return;
     cap_dialog_table_free(t->tab, xfer_free);
     free(t);
+}
+
+/* ---- state file ----
+ *
+ * Line "D" per open call, followed by an "X" line for its transfer:
+ *   D call_id state status final_code direction trunk_sid from to
+ *     referred_by parent_sid invite_cseq t_invite t_answer t_end class
+ *     class_since src dst
+ *   X cseq t_refer t_accept refer_src refer_dst refer_final accepted
+ *     norefersub attended no_user bad sipfrag_final sub_terminated
+ *     child_seen child_code in_pending target_uri target_rec target_key
+ *     referred_by transferee_key
+ * Strings: "-" for none, else %-escaped (%, tab, CR, LF, '-' alone, and
+ * bytes outside printable ASCII).  Addresses: family,hex16,port.
+ */
+
+#define STATE_MAGIC "referee-capture-state 1\n"
+#define STATE_MAX_LINE 16384
+
+static int
+put_str(struct cdr_writer *w, const char *s)
+{
+    char buf[3 * CAP_DIALOG_MAX_STR + 8];
+    size_t o = 0;
+    buf[o++] = '\t';
+    if (s == NULL) {
+        buf[o++] = '-';
+    } else if (s[0] == '\0') {
+        buf[o++] = '%'; /* "%" alone: the empty string */
+    } else {
+        for (const unsigned char *p = (const unsigned char *)s;
+             *p && o + 4 < sizeof buf; p++) {
+            if (*p <= ' ' || *p >= 0x7f || *p == '%' ||
+                (*p == '-' && p == (const unsigned char *)s && p[1] == '\0')) {
+                snprintf(buf + o, 4, "%%%02X", *p);
+                o += 3;
+            } else {
+                buf[o++] = (char)*p;
+            }
+        }
+    }
+    return cdr_writer_raw(w, buf, o);
+}
+
+static int
+put_int(struct cdr_writer *w, int64_t v)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "\t%lld", (long long)v);
+    return cdr_writer_raw(w, buf, (size_t)n);
+}
+
+static int
+put_addr(struct cdr_writer *w, const struct cap_addr *a)
+{
+    char buf[64];
+    size_t o = (size_t)snprintf(buf, sizeof buf, "\t%d,", a->family);
+    for (int i = 0; i < 16; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%02x", a->ip[i]);
+    o += (size_t)snprintf(buf + o, sizeof buf - o, ",%u", a->port);
+    return cdr_writer_raw(w, buf, o);
+}
+
+static void
+save_dialog(struct cdr_writer *w, const struct cap_dialog *d)
+{
+    cdr_writer_raw(w, "D", 1);
+    put_str(w, d->call_id);
+    put_int(w, d->state);
+    put_int(w, d->status);
+    put_int(w, d->final_code);
+    put_int(w, d->direction);
+    put_str(w, d->trunk_sid);
+    put_str(w, d->from);
+    put_str(w, d->to);
+    put_str(w, d->referred_by);
+    put_str(w, d->parent_sid);
+    put_int(w, d->invite_cseq);
+    put_int(w, d->t_invite_us);
+    put_int(w, d->t_answer_us);
+    put_int(w, d->t_end_us);
+    put_int(w, d->cls);
+    put_int(w, d->class_since_us);
+    put_addr(w, &d->src);
+    put_addr(w, &d->dst);
+    cdr_writer_raw(w, "\n", 1);
+    const struct cap_transfer *x = d->xfer;
+    if (x == NULL)
+        return;
+    cdr_writer_raw(w, "X", 1);
+    put_int(w, x->cseq);
+    put_int(w, x->t_refer_us);
+    put_int(w, x->t_accept_us);
+    put_addr(w, &x->refer_src);
+    put_addr(w, &x->refer_dst);
+    put_int(w, x->refer_final);
+    put_int(w, x->accepted);
+    put_int(w, x->norefersub);
+    put_int(w, x->attended);
+    put_int(w, x->no_user);
+    put_int(w, x->bad);
+    put_int(w, x->sipfrag_final);
+    put_int(w, x->sub_terminated);
+    put_int(w, x->child_seen);
+    put_int(w, x->child_code);
+    put_int(w, x->in_pending);
+    put_str(w, x->target_uri);
+    put_str(w, x->target_rec);
+    put_str(w, x->target_key);
+    put_str(w, x->referred_by);
+    put_str(w, x->transferee_key);
+    cdr_writer_raw(w, "\n", 1);
+}
+
+int
+cap_tracker_save(struct cap_tracker *t, const char *path, struct cdr_diag *d)
+{
+    struct cdr_writer *w;
+    int rc = cdr_writer_open(&w, path, d);
+    if (rc != 0)
+        return rc;
+    static const enum cap_dialog_class open_cls[] = {
+        CAP_DC_EARLY, CAP_DC_CONFIRMED, CAP_DC_WAIT_XFER};
+    cdr_writer_raw(w, STATE_MAGIC, strlen(STATE_MAGIC));
+    for (size_t c = 0; c < 3; c++) {
+        struct cap_dialog *dl = cap_dialog_oldest(t->tab, open_cls[c]);
+        /* walk the class list through the table's links */
+        for (; dl != NULL; dl = dl->cnext)
+            save_dialog(w, dl);
+    }
+    rc = cdr_writer_commit(w, d);
+    cdr_writer_free(w);
+    if (rc != 0)
+        return rc;
+    for (size_t c = 0; c < 3; c++) {
+        struct cap_dialog *dl;
+        while ((dl = cap_dialog_oldest(t->tab, open_cls[c])) != NULL)
+            remove_dialog(t, dl);
+    }
+    t->st.open_dialogs = cap_dialog_count(t->tab);
+    return 0;
+}
+
+/* Split a line at tabs. Returns the number of fields (<= max). */
+static size_t
+split_tabs(char *line, char **f, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        f[n++] = p;
+        char *tab = strchr(p, '\t');
+        if (tab == NULL)
+            break;
+        *tab = '\0';
+        p = tab + 1;
+    }
+    return n;
+}
+
+static int
+get_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    int neg = 0;
+    uint64_t v = 0;
+    if (*s == '-') {
+        neg = 1;
+        s++;
+    }
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (!is_digit(*s) || v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return -1;
+    int64_t r = neg ? -(int64_t)v : (int64_t)v;
+    if (r < lo || r > hi)
+        return -1;
+    *out = r;
+    return 0;
+}
+
+static int
+hexdig(char c)
+{
+    if (is_digit(c))
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* "-" -> NULL (*ok stays 1); "%" -> ""; else unescaped copy. */
+static char *
+get_str(const char *s, int *ok)
+{
+    if (strcmp(s, "-") == 0)
+        return NULL;
+    char buf[CAP_DIALOG_MAX_STR + 1];
+    size_t o = 0;
+    if (strcmp(s, "%") != 0) {
+        for (; *s; s++) {
+            char c = *s;
+            if (c == '%') {
+                int hi = hexdig(s[1]), lo = hi >= 0 ? hexdig(s[2]) : -1;
+                if (lo < 0) {
+                    *ok = 0;
+                    return NULL;
+                }
+                c = (char)(hi * 16 + lo);
+                s += 2;
+            }
+            if (o == CAP_DIALOG_MAX_STR) {
+                *ok = 0;
+                return NULL;
+            }
+            buf[o++] = c;
+        }
+    }
+    char *r = cap_strndup(buf, o, CAP_DIALOG_MAX_STR);
+    if (r == NULL)
+        *ok = 0;
+    return r;
+}
+
+static int
+get_addr(const char *s, struct cap_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    int64_t fam, port;
+    char tmp[64];
+    size_t n = strlen(s);
+    if (n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, s, n + 1);
+    char *c1 = strchr(tmp, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+    if (c2 == NULL || c2 - c1 - 1 != 32)
+        return -1;
+    *c1 = *c2 = '\0';
+    if (get_int(tmp, 0, 255, &fam) != 0 || get_int(c2 + 1, 0, 65535, &port))
+        return -1;
+    for (int i = 0; i < 16; i++) {
+        int hi = hexdig(c1[1 + 2 * i]), lo = hexdig(c1[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        a->ip[i] = (uint8_t)(hi * 16 + lo);
+    }
+    a->family = (int)fam;
+    a->port = (uint16_t)port;
+    return 0;
+}
+
+static const char *
+trunk_of(const struct cap_tracker *t, const char *sid)
+{
+    if (sid == NULL)
+        return NULL;
+    for (size_t i = 0; i < t->cfg->ntrunks; i++) {
+        if (strcmp(t->cfg->trunks[i].sid, sid) == 0)
+            return t->cfg->trunks[i].sid;
+    }
+    return NULL;
+}
+
+static int
+load_dialog(struct cap_tracker *t, char **f, size_t nf,
+            struct cap_dialog **out)
+{
+    int64_t v[9];
+    int ok = 1;
+    if (nf != 19)
+        return -1;
+    static const size_t ix[] = {2, 3, 4, 5, 11, 12, 13, 14, 15};
+    static const int64_t hi[] = {CAP_CS_ENDED, CAP_ST_UNOBSERVED, 699, 2,
+                                 UINT32_MAX, INT64_MAX, INT64_MAX, INT64_MAX,
+                                 CAP_DC_WAIT_XFER};
+    for (size_t i = 0; i < 9; i++) {
+        if (get_int(f[ix[i]], 0, hi[i], &v[i]) != 0)
+            return -1;
+    }
+    int64_t since;
+    if (get_int(f[16], INT64_MIN, INT64_MAX, &since) != 0)
+        return -1;
+    struct cap_addr src, dst;
+    if (get_addr(f[17], &src) != 0 || get_addr(f[18], &dst) != 0)
+        return -1;
+    char *cid = get_str(f[1], &ok);
+    if (cid == NULL || !ok || cap_dialog_find(t->tab, cid, strlen(cid))) {
+        free(cid);
+        return -1;
+    }
+    struct cap_dialog *d = cap_dialog_add(t->tab, cid, strlen(cid),
+                                          (enum cap_dialog_class)v[8], since);
+    free(cid);
+    if (d == NULL)
+        return -2;
+    d->state = (enum cap_call_state)v[0];
+    d->status = (enum cap_call_status)v[1];
+    d->final_code = (int)v[2];
+    d->direction = (int)v[3];
+    char *tk = get_str(f[6], &ok);
+    d->trunk_sid = trunk_of(t, tk);
+    free(tk);
+    d->from = get_str(f[7], &ok);
+    d->to = get_str(f[8], &ok);
+    d->referred_by = get_str(f[9], &ok);
+    d->parent_sid = get_str(f[10], &ok);
+    d->invite_cseq = (uint32_t)v[4];
+    d->t_invite_us = v[5];
+    d->t_answer_us = v[6];
+    d->t_end_us = v[7];
+    d->src = src;
+    d->dst = dst;
+    *out = d;
+    if (!ok) {
+        remove_dialog(t, d);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+load_xfer(struct cap_tracker *t, struct cap_dialog *d, char **f, size_t nf)
+{
+    int64_t v[14];
+    int ok = 1;
+    if (nf != 22 || d == NULL || d->xfer != NULL)
+        return -1;
+    static const size_t ix[] = {1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                16};
+    for (size_t i = 0; i < 14; i++) {
+        if (get_int(f[ix[i]], 0, INT64_MAX, &v[i]) != 0)
+            return -1;
+    }
+    if (v[0] > UINT32_MAX)
+        return -1;
+    struct cap_transfer *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return -2;
+    x->parent = d;
+    x->cseq = (uint32_t)v[0];
+    x->t_refer_us = v[1];
+    x->t_accept_us = v[2];
+    if (get_addr(f[4], &x->refer_src) != 0 ||
+        get_addr(f[5], &x->refer_dst) != 0)
+        ok = 0;
+    x->refer_final = (int)(v[3] % 1000);
+    x->accepted = v[4] != 0;
+    x->norefersub = v[5] != 0;
+    x->attended = v[6] != 0;
+    x->no_user = v[7] != 0;
+    x->bad = v[8] != 0;
+    x->sipfrag_final = (int)(v[9] % 1000);
+    x->sub_terminated = v[10] != 0;
+    x->child_seen = v[11] != 0;
+    x->child_code = (int)(v[12] % 1000);
+    x->target_uri = get_str(f[17], &ok);
+    x->target_rec = get_str(f[18], &ok);
+    x->target_key = get_str(f[19], &ok);
+    x->referred_by = get_str(f[20], &ok);
+    x->transferee_key = get_str(f[21], &ok);
+    if (!ok) {
+        xfer_free(x);
+        return -1;
+    }
+    d->xfer = x;
+    if (v[13] && x->target_key != NULL)
+        pending_append(t, x);
+    return 0;
+}
+
+int
+cap_tracker_load(struct cap_tracker *t, const char *path, struct cdr_diag *d)
+{
+    cdr_diag_clear(d);
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot open state file");
+        cdr_diag_at(d, path, 0, 0);
+        return CDR_E_IO;
+    }
+    char line[STATE_MAX_LINE];
+    long lineno = 0;
+    int count = 0, rc = 0;
+    struct cap_dialog *last = NULL;
+    while (fgets(line, sizeof line, fp) != NULL) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == 0 || line[n - 1] != '\n') {
+            rc = -1;
+            break;
+        }
+        line[n - 1] = '\0';
+        if (lineno == 1) {
+            if (strncmp(line, STATE_MAGIC, strlen(STATE_MAGIC) - 1) != 0) {
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        char *f[24];
+        size_t nf = split_tabs(line, f, 24);
+        if (strcmp(f[0], "D") == 0) {
+            last = NULL;
+            rc = load_dialog(t, f, nf, &last);
+            if (rc == 0)
+                count++;
+        } else if (strcmp(f[0], "X") == 0) {
+            rc = load_xfer(t, last, f, nf);
+        } else {
+            rc = -1;
+        }
+        if (rc != 0)
+            break;
+    }
+    fclose(fp);
+    if (rc != 0) {
+        cdr_diag_set(d, rc == -2 ? CDR_E_LIMIT : CDR_E_CSV, NULL, NULL, 0,
+                     "%s", rc == -2 ? "more open calls than --max-dialogs"
+                                    : "malformed state line");
+        cdr_diag_at(d, path, lineno, 0);
+        return d->code;
+    }
+    t->st.open_dialogs = cap_dialog_count(t->tab);
+    return count;
 }

@@ -6,6 +6,10 @@
  *
  * With --via-hep every message is first encoded as a HEP3 packet and decoded
  * again by cap_hep_input(): the output must be the same as without it.
+ * With --send-hep HOST:PORT the HEP3 packets are sent over UDP instead (to
+ * referee-capture --hep), with the times of each file moved so that it
+ * starts "now" (or after the previous file), as a live HEP agent would stamp
+ * them; only the count is printed.
  * With --stats the counters go to stderr at the end.  With --count only the
  * number of messages is printed.  -f FILTER as in referee-capture ("" none).
  *
@@ -13,6 +17,9 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +36,10 @@ struct dump {
     int count_only;
     uint64_t count;
     struct cap_hep *hep;
+    int send_fd; /* --send-hep: connected UDP socket, else -1 */
+    int64_t shift; /* --send-hep: added to the times of this file */
+    int shift_set;
+    int64_t last_sent; /* latest time sent */
     uint8_t buf[70000];
 };
 
@@ -113,7 +124,18 @@ via_hep(void *ctx, const struct cap_meta *m, const uint8_t *p, size_t len)
     u16[0] = (uint8_t)(m->dst.port >> 8);
     u16[1] = (uint8_t)m->dst.port;
     put(&w, 8, u16, 2);
-    uint32_t v = (uint32_t)m->ts_sec;
+    if (d->send_fd >= 0 && !d->shift_set) {
+        /* this file starts now, or after the previous one ended: a
+         * receiver's clock only goes forward */
+        int64_t start = (int64_t)time(NULL);
+        if (start <= d->last_sent)
+            start = d->last_sent + 1;
+        d->shift = start - m->ts_sec;
+        d->shift_set = 1;
+    }
+    if (d->send_fd >= 0 && m->ts_sec + d->shift > d->last_sent)
+        d->last_sent = m->ts_sec + d->shift;
+    uint32_t v = (uint32_t)(m->ts_sec + (d->send_fd >= 0 ? d->shift : 0));
     u32[0] = (uint8_t)(v >> 24);
     u32[1] = (uint8_t)(v >> 16);
     u32[2] = (uint8_t)(v >> 8);
@@ -135,6 +157,17 @@ via_hep(void *ctx, const struct cap_meta *m, const uint8_t *p, size_t len)
     memcpy(d->buf, "HEP3", 4);
     d->buf[4] = (uint8_t)(total >> 8);
     d->buf[5] = (uint8_t)total;
+    if (d->send_fd >= 0) {
+        d->count++;
+        if (send(d->send_fd, d->buf, total, 0) < 0) {
+            perror("send");
+            return -1;
+        }
+        /* a little pacing: the receiver is a test process on a busy host */
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+        return 0;
+    }
     return cap_hep_input(d->hep, d->buf, total, 0, 0);
 }
 
@@ -155,10 +188,34 @@ print_stats(const struct cap_net_stats *s)
             s->udp_keepalives);
 }
 
+static int
+connect_udp(const char *hostport)
+{
+    char host[256];
+    const char *colon = strrchr(hostport, ':');
+    if (colon == NULL || (size_t)(colon - hostport) >= sizeof host)
+        return -1;
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = 0;
+    struct addrinfo hints, *ai;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+        return -1;
+    int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
 int
 main(int argc, char **argv)
 {
     static struct dump d;
+    d.send_fd = -1;
     const char *filter = NULL;
     int stats = 0, i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -170,12 +227,21 @@ main(int argc, char **argv)
             d.count_only = 1;
         else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
             filter = argv[++i];
+        else if (strcmp(argv[i], "--send-hep") == 0 && i + 1 < argc) {
+            d.via_hep = 1;
+            d.count_only = 1;
+            d.send_fd = connect_udp(argv[++i]);
+            if (d.send_fd < 0) {
+                fprintf(stderr, "capnet_dump: cannot send to %s\n", argv[i]);
+                return 1;
+            }
+        }
         else
             break;
     }
     if (i >= argc) {
-        fprintf(stderr, "usage: capnet_dump [--via-hep] [--stats] [--count] "
-                        "[-f FILTER] FILE...\n");
+        fprintf(stderr, "usage: capnet_dump [--via-hep | --send-hep HOST:PORT] "
+                        "[--stats] [--count] [-f FILTER] FILE...\n");
         return 2;
     }
     d.hep = cap_hep_new(print_msg, &d, 0);
@@ -199,6 +265,7 @@ main(int argc, char **argv)
         }
         cap_pcap_close(src);
         cap_net_flush(net);
+        d.shift_set = 0;
     }
     if (d.count_only)
         printf("%" PRIu64 "\n", d.count);
@@ -206,5 +273,7 @@ main(int argc, char **argv)
         print_stats(cap_net_stats(net));
     cap_net_free(net);
     cap_hep_free(d.hep);
+    if (d.send_fd >= 0)
+        close(d.send_fd);
     return rc;
 }

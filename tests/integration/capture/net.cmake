@@ -18,9 +18,36 @@ foreach(s ${_net_fixtures})
   endforeach()
 endforeach()
 
+# pcapng: the orig_pstn recording converted with editcap -F pcapng
+foreach(mode pcap hep)
+  add_test(NAME capture/net_sipp_orig_pstn_pcapng_${mode}
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_check.sh $<TARGET_FILE:capnet_dump>
+            ${mode} ${PROJECT_SOURCE_DIR}/tests/fixtures/pcap/sipp_orig_pstn_ng.pcapng
+            ${CMAKE_CURRENT_SOURCE_DIR}/expected/sipp_orig_pstn.txt)
+  set_tests_properties(capture/net_sipp_orig_pstn_pcapng_${mode} PROPERTIES LABELS integration)
+endforeach()
+
 add_test(NAME capture/net_public_captures
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_public.sh $<TARGET_FILE:capnet_dump>
           ${PROJECT_SOURCE_DIR}/../shared/captures
           ${PROJECT_SOURCE_DIR}/../../shared/captures)
 set_tests_properties(capture/net_public_captures PROPERTIES LABELS integration
   SKIP_RETURN_CODE 77)
+
+# End to end on the SIPp flows: referee-capture -> records -> referee-rate,
+# from the recorded fixtures (offline), from the same messages sent as HEP3
+# over UDP (hep), and live on lo while SIPp plays them (live).
+if(TARGET referee-capture AND TARGET referee-rate)
+  foreach(mode offline hep live)
+    add_test(NAME capture/sipp_e2e_net_${mode}
+      COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/sipp_e2e_net.sh ${mode}
+              $<TARGET_FILE:referee-capture> $<TARGET_FILE:referee-rate>
+              ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sipp_e2e_${mode}
+              $<TARGET_FILE:capnet_dump>)
+    set_tests_properties(capture/sipp_e2e_net_${mode} PROPERTIES
+      LABELS integration SKIP_RETURN_CODE 77)
+  endforeach()
+  # both play SIPp on 127.0.0.x:5060
+  set_tests_properties(capture/sipp_e2e_net_live PROPERTIES RUN_SERIAL TRUE
+    TIMEOUT 300)
+endif()

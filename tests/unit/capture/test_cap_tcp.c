@@ -284,6 +284,7 @@ test_retransmissions_are_ignored(void **state)
     seg(n, s, 0, stream, a);                  /* exact repeat */
     seg(n, s + 50, 0, stream + 50, b - 50);   /* overlaps: new tail kept */
     seg(n, s, 0, stream, b);                  /* old data again */
+    seg(n, ISN, NB_SYN, NULL, 0); /* a late SYN does not start again */
     seg(n, s + (uint32_t)b, 0, stream + b, stream_len - b);
     seg(n, s + (uint32_t)b, 0, stream + b, stream_len - b);
     assert_all_messages(0);
@@ -349,6 +350,26 @@ test_joining_mid_stream_finds_the_next_start_line(void **state)
     size_t from = msg_off[0] + 10; /* no SYN seen, inside message 0 */
     seg(n, 12345, 0, stream + from, stream_len - from);
     assert_all_messages(1);
+    cap_net_free(n);
+}
+
+static void
+test_a_new_connection_without_syn_is_picked_up(void **state)
+{
+    (void)state;
+    make_stream();
+    struct cap_net *n = new_net(NULL);
+    seg(n, ISN, NB_SYN, NULL, 0);
+    seg(n, ISN + 1, 0, stream, msg_off[1]); /* junk + message 0 */
+    assert_int_equal(sink.count, 1);
+    /* the same ports again, SYN and FIN missed, sequence numbers far away
+     * both behind and ahead */
+    seg(n, ISN - 0x40000000u, 0, stream + msg_off[1],
+        msg_off[2] - msg_off[1]);
+    assert_int_equal(sink.count, 2);
+    seg(n, ISN + 0x50000000u, 0, stream + msg_off[2], stream_len - msg_off[2]);
+    assert_int_equal(sink.count, NMSGS);
+    assert_int_equal(cap_net_stats(n)->tcp_resyncs, 2);
     cap_net_free(n);
 }
 
@@ -423,6 +444,7 @@ main(void)
         cmocka_unit_test(test_out_of_order_segments_are_held),
         cmocka_unit_test(test_a_gap_is_given_up_and_the_stream_resynchronises),
         cmocka_unit_test(test_joining_mid_stream_finds_the_next_start_line),
+        cmocka_unit_test(test_a_new_connection_without_syn_is_picked_up),
         cmocka_unit_test(test_stream_table_is_bounded),
         cmocka_unit_test(test_stream_memory_is_bounded),
     };
