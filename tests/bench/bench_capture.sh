@@ -94,7 +94,8 @@ if command -v tshark >/dev/null 2>&1 && [ "${NO_TSHARK:-0}" != 1 ]; then
     for x in packet_path referee_capture; do
         [ -f "$tmp/$x.cpu" ] || continue
         awk -v a="$(cat "$tmp/tshark.cpu")" -v b="$(cat "$tmp/$x.cpu")" -v x=$x \
-            'BEGIN { if (b > 0) printf "%s vs tshark: %.0fx less CPU\n", x, a / b }'
+            -v t="$t" -v n="$n" 'BEGIN { if (b > 0 && t > 0)
+                printf "%s vs tshark: %.0fx the messages per CPU second\n", x, (n / b) / (t / a) }'
     done
 else
     echo "tshark: not installed (skipped)"
