@@ -8,6 +8,7 @@
 #
 #   tests/bench/bench_capture.sh [BUILD_DIR] [MESSAGES] [CONCURRENT]
 #
+# TCP_EVERY=N: one transfer in N over TCP (default 8, 0 none).
 # BUILD_DIR defaults to build/ (configure it with -DCMAKE_BUILD_TYPE=Release
 # for figures worth quoting).  The pcap goes to /tmp and is removed at the
 # end unless KEEP=1; it is never committed.  tshark is slow on this file
@@ -30,7 +31,7 @@ trap cleanup EXIT
 cc=${CC:-cc}
 $cc -O2 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
     -o "$tmp/gen" "$here/gen_transfers_pcap.c" -lpcap
-"$tmp/gen" "$pcap" "$messages" "$concurrent"
+"$tmp/gen" "$pcap" "$messages" "$concurrent" "${TCP_EVERY:-8}"
 size=$(wc -c <"$pcap")
 echo "pcap: $pcap, $size bytes"
 
