@@ -18,6 +18,7 @@
  * boundaries.
  */
 #include "cdr/cdr_csv_reader.h"
+#include "cdr/cdr_csv_writer.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -514,20 +515,6 @@ cdr_reader_next(struct cdr_reader *r, struct cdr_row *row,
     }
 }
 
-/* Only fields that libcsv would not read back unchanged need quotes. */
-static int
-needs_quotes(const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
-            return 1;
-    return 0;
-}
-
 struct cdr_slice
 cdr_reader_raw(const struct cdr_reader *r)
 {
@@ -544,7 +531,7 @@ cdr_reader_raw(const struct cdr_reader *r)
         const char *s = r->data + fr->off;
         if (i > 0)
             o[pos++] = ',';
-        if (needs_quotes(s, fr->len)) {
+        if (cdr_csv_needs_quotes(s, fr->len)) {
             pos += csv_write(o + pos, r->raw_cap - pos, s, fr->len);
         } else {
             memcpy(o + pos, s, fr->len);

@@ -135,9 +135,8 @@ put(struct cdr_writer *w, const void *s, size_t n)
     return 0;
 }
 
-/* Quote only what libcsv would not read back as it is. */
-static int
-needs_quotes(const char *s, size_t n)
+int
+cdr_csv_needs_quotes(const char *s, size_t n)
 {
     if (n == 0)
         return 0;
@@ -156,7 +155,7 @@ cdr_writer_field(struct cdr_writer *w, const char *s, size_t n)
     if (w->in_row && (rc = put(w, ",", 1)) != 0)
         return rc;
     w->in_row = 1;
-    if (!needs_quotes(s, n))
+    if (!cdr_csv_needs_quotes(s, n))
         return put(w, s, n);
     if (n > (SIZE_MAX - 2) / 2)
         return werr(w, CDR_E_LIMIT, 0);

@@ -19,6 +19,10 @@ struct cdr_writer;
 int cdr_writer_open(struct cdr_writer **out, const char *path,
                     struct cdr_diag *d);
 
+/* Does this field need quotes to be read back unchanged by libcsv (a comma,
+ * quote, CR or LF inside, or a space or tab at either end)? */
+int cdr_csv_needs_quotes(const char *s, size_t n);
+
 /* Append one field to the current row (n bytes, need not be NUL-terminated). */
 int cdr_writer_field(struct cdr_writer *w, const char *s, size_t n);
 int cdr_writer_field_str(struct cdr_writer *w, const char *s); /* NULL = "" */

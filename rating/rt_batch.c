@@ -31,7 +31,7 @@ struct batch {
     size_t fi_pending, fi_stored;
     struct rt_run_info info; /* sinks keep a pointer until commit/abort */
     struct rt_summary sum;
-    struct rt_totals tot[5];
+    struct rt_totals tot[RT_SCN_COUNT];
     struct cdr_diag *d; /* the run's fatal error */
     int64_t t0_ms, last_progress_ms;
 };
@@ -596,7 +596,7 @@ rt_batch_run(const struct rt_batch_opts *o, const char *const *paths,
     rc = run(&b, n);
 
     b.sum.elapsed_ms = now_ms() - b.t0_ms;
-    for (int s = 0; s < 5; s++) {
+    for (int s = 0; s < RT_SCN_COUNT; s++) {
         if (b.tot[s].components == 0)
             continue;
         b.tot[s].scenario = (enum rt_scenario)s;

@@ -3,11 +3,10 @@
 #include "cdr/cdr_parse.h"
 #include "cdr/cdr_sha256.h"
 #include "rating/rt_batch.h"
+#include "rating/rt_cli_db.h"
 #include "rating/rt_deck.h"
 #include "rating/rt_money.h"
-#include "rating/rt_pg_migrate.h"
 #include "rating/rt_sink_csv.h"
-#include "rating/rt_sink_pg.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,12 +17,8 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-    "Usage: referee-rate --deck DECK.yaml [--out DIR | --db CONNINFO] [options]"
-    " FILE.csv...\n"
+    "Usage: referee-rate --deck DECK.yaml [--out DIR] [options] FILE.csv...\n"
     "       referee-rate --check-deck DECK.yaml\n"
-    "       referee-rate --db CONNINFO --migrate\n"
-    "       referee-rate --db CONNINFO --rerate --deck DECK.yaml --from DATE"
-    " --to DATE\n"
     "\n"
     "Rates call-record CSV exports (\"-\" reads standard input) against a rate\n"
     "deck and writes every charge component of every leg.\n"
@@ -32,37 +27,40 @@ static const char usage_text[] =
     "  --deck FILE         rate deck (YAML); validated whole before any input\n"
     "  --out DIR           write charges.csv, rejects.csv, pending.csv and\n"
     "                      summary.json to DIR (default: rated/)\n"
-    "  --db CONNINFO       write to PostgreSQL instead (any libpq connection\n"
-    "                      string or URI; passwords from PGPASSWORD, ~/.pgpass\n"
-    "                      or a service file), one transaction per run\n"
-    "  --migrate           create or upgrade the database schema, then exit\n"
-    "  --schema-dir DIR    migrations folder (default: the installed one)\n"
-    "  --force             rate files again that an earlier run loaded\n"
-    "                      (their earlier charges are superseded)\n"
-    "  --rerate            re-price the stored calls that start in\n"
-    "                      [--from, --to) with --deck; old charges are kept,\n"
-    "                      marked superseded\n"
-    "  --from DATE, --to DATE   2026-05-01 (00:00 UTC) or ISO 8601\n"
     "  --check-deck FILE   only validate the deck and list every problem\n"
     "  --max-rejects N     fail the run (nothing written) when more than N\n"
     "                      records are rejected\n"
     "  --quiet             no progress line and no summary line\n"
+    "  --db CONNINFO       write to PostgreSQL instead of a folder: any libpq\n"
+    "                      connection string or URI ('service=billing',\n"
+    "                      'postgresql:///billing'); passwords from PGPASSWORD,\n"
+    "                      ~/.pgpass or a service file.  One transaction per run\n"
+    "  --migrate           create or upgrade the database schema (with --db);\n"
+    "                      alone, or before rating when files are given\n"
+    "  --schema-dir DIR    migrations folder (default: installed\n"
+    "                      share/referee/schema, else the source tree's)\n"
+    "  --force             rate files already loaded again, replacing (not\n"
+    "                      duplicating) their earlier results\n"
+    "  --rerate --from T --to T\n"
+    "                      re-price the stored calls starting in [T, T) with\n"
+    "                      --deck, keeping the superseded charges for audit;\n"
+    "                      T is YYYY-MM-DD (00:00 UTC) or ISO 8601 with offset\n"
     "  --help, --version\n"
     "\n"
     "Exit status:\n"
     "  0   run committed (with --check-deck: the deck is valid)\n"
-    "  1   run failed: unreadable or malformed input file, I/O or database\n"
-    "      error; nothing written, earlier output untouched\n"
+    "  1   run failed: unreadable or malformed input file, I/O or\n"
+    "      database error (the database is left as before the run);\n"
+    "      nothing written, earlier output untouched\n"
     "  2   the rate deck is invalid; nothing read or written\n"
     "  3   more records rejected than --max-rejects; nothing written\n"
     "  64  bad command line\n";
 
 struct cli {
-    const char *deck_path, *out, *check_deck, *db, *schema_dir;
-    const char *from_text, *to_text;
-    int64_t from, to;
+    struct rt_cli_db db; /* --db and friends: rt_cli_db.c */
+    const char *deck_path, *out, *check_deck;
     long max_rejects;
-    int quiet, migrate, force, rerate;
+    int quiet;
     char **files;
     int nfiles;
 };
@@ -80,18 +78,9 @@ parse_long(const char *s, long *out)
 static int
 parse_args(struct cli *c, int argc, char **argv)
 {
-    enum {
-        O_DECK = 256, O_OUT, O_CHECK, O_MAXREJ, O_QUIET, O_HELP, O_VER,
-        O_DB, O_MIGRATE, O_SCHEMA, O_FORCE, O_RERATE, O_FROM, O_TO
-    };
+    enum { O_DECK = 256, O_OUT, O_CHECK, O_MAXREJ, O_QUIET, O_HELP, O_VER,
+           O_DB, O_MIGRATE, O_SCHEMA, O_FORCE, O_RERATE, O_FROM, O_TO };
     static const struct option opts[] = {
-        {"db", required_argument, NULL, O_DB},
-        {"migrate", no_argument, NULL, O_MIGRATE},
-        {"schema-dir", required_argument, NULL, O_SCHEMA},
-        {"force", no_argument, NULL, O_FORCE},
-        {"rerate", no_argument, NULL, O_RERATE},
-        {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},
         {"deck", required_argument, NULL, O_DECK},
         {"out", required_argument, NULL, O_OUT},
         {"check-deck", required_argument, NULL, O_CHECK},
@@ -99,6 +88,13 @@ parse_args(struct cli *c, int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VER},
+        {"db", required_argument, NULL, O_DB},
+        {"migrate", no_argument, NULL, O_MIGRATE},
+        {"schema-dir", required_argument, NULL, O_SCHEMA},
+        {"force", no_argument, NULL, O_FORCE},
+        {"rerate", no_argument, NULL, O_RERATE},
+        {"from", required_argument, NULL, O_FROM},
+        {"to", required_argument, NULL, O_TO},
         {NULL, 0, NULL, 0},
     };
     memset(c, 0, sizeof *c);
@@ -120,13 +116,13 @@ parse_args(struct cli *c, int argc, char **argv)
             }
             break;
         case O_QUIET: c->quiet = 1; break;
-        case O_DB: c->db = optarg; break;
-        case O_MIGRATE: c->migrate = 1; break;
-        case O_SCHEMA: c->schema_dir = optarg; break;
-        case O_FORCE: c->force = 1; break;
-        case O_RERATE: c->rerate = 1; break;
-        case O_FROM: c->from_text = optarg; break;
-        case O_TO: c->to_text = optarg; break;
+        case O_DB: c->db.db = optarg; break;
+        case O_MIGRATE: c->db.migrate = 1; break;
+        case O_SCHEMA: c->db.schema_dir = optarg; break;
+        case O_FORCE: c->db.force = 1; break;
+        case O_RERATE: c->db.rerate = 1; break;
+        case O_FROM: c->db.from = optarg; break;
+        case O_TO: c->db.to = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return -1;
         case O_VER: printf("referee-rate %s\n", REFEREE_VERSION); return -1;
         default:
@@ -140,45 +136,21 @@ parse_args(struct cli *c, int argc, char **argv)
     c->nfiles = argc - optind;
     if (c->check_deck != NULL)
         return 0;
-    if ((c->migrate || c->rerate || c->force) && c->db == NULL) {
-        fprintf(stderr, "referee-rate: --migrate, --rerate and --force need "
-                        "--db\n");
-        return RT_EXIT_USAGE;
-    }
-    if (c->db != NULL && c->out != NULL) {
-        fprintf(stderr, "referee-rate: --db and --out do not go together\n");
-        return RT_EXIT_USAGE;
-    }
-    if (c->migrate)
-        return 0;
-    if (c->rerate) {
-        if (c->from_text == NULL || c->to_text == NULL ||
-            rt_deck_parse_date(c->from_text, strlen(c->from_text),
-                               &c->from) != 0 ||
-            rt_deck_parse_date(c->to_text, strlen(c->to_text), &c->to) != 0 ||
-            c->from >= c->to) {
-            fprintf(stderr, "referee-rate: --rerate needs --from and --to, "
-                            "dates like 2026-05-01, from before to\n");
-            return RT_EXIT_USAGE;
-        }
-        if (c->nfiles > 0) {
-            fprintf(stderr, "referee-rate: --rerate reads no input files\n");
-            return RT_EXIT_USAGE;
-        }
-    } else if (c->from_text != NULL || c->to_text != NULL) {
-        fprintf(stderr, "referee-rate: --from and --to go with --rerate\n");
-        return RT_EXIT_USAGE;
-    }
+    int dbrc = rt_cli_db_check(&c->db, c->deck_path, c->nfiles, c->out);
+    if (dbrc != 0)
+        return dbrc;
+    if (c->db.migrate && c->deck_path == NULL && c->nfiles == 0)
+        return 0; /* --migrate alone */
     if (c->deck_path == NULL) {
         fprintf(stderr, "referee-rate: --deck is required\n"
                         "Try referee-rate --help.\n");
         return RT_EXIT_USAGE;
     }
-    if (c->nfiles == 0 && !c->rerate) {
+    if (c->nfiles == 0 && !c->db.rerate) {
         fprintf(stderr, "referee-rate: no input files (use - for stdin)\n");
         return RT_EXIT_USAGE;
     }
-    if (c->out == NULL && c->db == NULL)
+    if (c->out == NULL)
         c->out = "rated";
     return 0;
 }
@@ -217,8 +189,8 @@ notice_skip(void *ctx, const struct rt_input_file *f)
 {
     (void)ctx;
     fprintf(stderr,
-            "referee-rate: %s: already loaded by an earlier run (sha256 %.12s...), "
-            "skipped; --force rates it again\n",
+            "referee-rate: %s: already loaded by an earlier run "
+            "(sha256 %.12s...), skipped; --force rates it again\n",
             f->path, f->sha256);
 }
 
@@ -240,37 +212,6 @@ print_summary(const struct rt_summary *s, const struct rt_deck *deck,
             (long long)(s->elapsed_ms % 1000));
 }
 
-/* --schema-dir, else the installed migrations, else the source tree's
- * (a build that was never installed). */
-static const char *
-schema_dir(const struct cli *c)
-{
-    if (c->schema_dir != NULL)
-        return c->schema_dir;
-    if (access(REFEREE_SCHEMA_DIR_INSTALLED "/001_core.sql", R_OK) == 0)
-        return REFEREE_SCHEMA_DIR_INSTALLED;
-    return REFEREE_SCHEMA_DIR_SOURCE;
-}
-
-static int
-migrate(const struct cli *c)
-{
-    struct cdr_diag d;
-    cdr_diag_clear(&d);
-    int from = 0, to = 0;
-    if (rt_pg_migrate(c->db, schema_dir(c), &from, &to, &d) != 0) {
-        print_diag(&d);
-        return RT_EXIT_FAILURE;
-    }
-    if (from == to)
-        fprintf(stderr, "referee-rate: schema at version %d, nothing to do\n",
-                to);
-    else
-        fprintf(stderr, "referee-rate: schema migrated from version %d to %d\n",
-                from, to);
-    return RT_EXIT_OK;
-}
-
 int
 rt_cli_main(int argc, char **argv)
 {
@@ -278,8 +219,12 @@ rt_cli_main(int argc, char **argv)
     int rc = parse_args(&c, argc, argv);
     if (rc != 0)
         return rc < 0 ? RT_EXIT_OK : rc;
-    if (c.migrate)
-        return migrate(&c);
+
+    if (c.db.migrate) {
+        rc = rt_cli_db_migrate(&c.db);
+        if (rc != RT_EXIT_OK || (c.deck_path == NULL && c.nfiles == 0))
+            return rc;
+    }
 
     struct rt_deck *deck = NULL;
     if (c.check_deck != NULL) {
@@ -303,9 +248,8 @@ rt_cli_main(int argc, char **argv)
     struct cdr_diag d;
     cdr_diag_clear(&d);
     struct rt_sink sink;
-    rc = c.db != NULL ? rt_sink_pg_open(&sink, c.db, schema_dir(&c), &d)
-                      : rt_sink_csv_open(&sink, c.out, &d);
-    if (rc != 0) {
+    if ((c.db.db != NULL ? rt_cli_db_open_sink(&c.db, &sink, &d)
+                         : rt_sink_csv_open(&sink, c.out, &d)) != 0) {
         print_diag(&d);
         rt_deck_free(deck);
         return RT_EXIT_FAILURE;
@@ -316,10 +260,10 @@ rt_cli_main(int argc, char **argv)
         .sink = &sink,
         .max_rejects = c.max_rejects,
         .progress = !c.quiet && isatty(STDERR_FILENO),
-        .force = c.force,
-        .kind = c.rerate ? RT_RUN_RERATE : RT_RUN_RATE,
-        .rerate_from = c.from,
-        .rerate_to = c.to,
+        .force = c.db.force,
+        .kind = c.db.rerate ? RT_RUN_RERATE : RT_RUN_RATE,
+        .rerate_from = c.db.from_t,
+        .rerate_to = c.db.to_t,
         .on_skip = notice_skip,
     };
     struct rt_summary sum;
@@ -327,6 +271,8 @@ rt_cli_main(int argc, char **argv)
                       &d);
     if (rc != 0)
         print_diag(&d);
+    if (rc == 0 && c.db.db != NULL)
+        rt_cli_db_adjust(&sum, &sink);
     if (!c.quiet)
         print_summary(&sum, deck, rc == 0);
     sink.ops->free(sink.self);

@@ -16,6 +16,10 @@
 #define RT_CSV_FIELDS 5
 #define RT_CSV_PATH 4096
 
+#define RT_CSV_BUF 65536
+
+size_t rt_deck_csv_chunk = RT_CSV_BUF;
+
 static const char *const rt_csv_names[RT_CSV_FIELDS] = {
     "prefix", "rate", "effective_from", "effective_to", "increment",
 };
@@ -174,10 +178,13 @@ rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
     c->service = service;
     c->line = c->row_line = 1;
 
-    char buf[65536];
+    char buf[RT_CSV_BUF];
+    size_t chunk = rt_deck_csv_chunk;
+    if (chunk == 0 || chunk > sizeof buf)
+        chunk = sizeof buf;
     size_t got;
     int failed = 0;
-    while (!failed && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+    while (!failed && (got = fread(buf, 1, chunk, f)) > 0) {
         if (csv_parse(&p, buf, got, rt_csv_field, rt_csv_row, c) != got)
             failed = 1;
     }

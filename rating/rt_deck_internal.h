@@ -93,7 +93,6 @@ int rt_deck_check_date(struct rt_deck_loader *ld, struct rt_pos pos,
 int rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
                             const char *s, size_t n, struct rt_increment *out);
 
-
 /* Copy e in (strings must already be in the arena).  0 or CDR_E_NOMEM. */
 int rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e);
 
@@ -101,6 +100,10 @@ int rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e);
  * problems reported against the csv file, or at pos when it cannot be read. */
 void rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
                       enum rt_service service, const char *name, size_t n);
+
+/* Bytes handed to libcsv per csv_parse call (default and maximum 65536);
+ * tests lower it to check that results do not depend on chunking. */
+extern size_t rt_deck_csv_chunk;
 
 /* After parsing: link entries into the tries, fill default increments,
  * check overlapping ranges, sort trunks and check duplicate sids. */

@@ -451,13 +451,22 @@ rt_yaml_trunk(struct rt_yaml *y, const yaml_node_t *map)
             break;
         }
         case TK_ADDRESSES: {
-            if (rt_yaml_expect(y, v, YAML_SEQUENCE_NODE, "carrier_addresses",
-                               "a list of IP addresses or CIDR blocks") != 0) {
+            /* A list, or one address on its own (as referee-capture's
+             * reader of the same file also accepts). */
+            yaml_node_item_t one = p->value;
+            yaml_node_item_t *first = &one, *last = &one + 1;
+            if (v->type == YAML_SEQUENCE_NODE) {
+                first = v->data.sequence.items.start;
+                last = v->data.sequence.items.top;
+            } else if (v->type != YAML_SCALAR_NODE) {
+                rt_deck_error(ld, rt_yaml_pos(y, v), CDR_E_DECK,
+                              "carrier_addresses", NULL, 0,
+                              "expected a list of IP addresses or CIDR "
+                              "blocks");
                 ok = 0;
                 break;
             }
-            size_t n = (size_t)(v->data.sequence.items.top -
-                                v->data.sequence.items.start);
+            size_t n = (size_t)(last - first);
             const char **list =
                 rt_arena_alloc(a, (n ? n : 1) * sizeof *list);
             if (list == NULL) {
@@ -466,7 +475,10 @@ rt_yaml_trunk(struct rt_yaml *y, const yaml_node_t *map)
                 break;
             }
             size_t m = 0;
-            FOR_ITEMS(y, v, it, addr) {
+            for (yaml_node_item_t *it = first; it < last; it++) {
+                yaml_node_t *addr = yaml_document_get_node(y->doc, *it);
+                if (addr == NULL)
+                    continue;
                 if (rt_yaml_scalar(y, addr, "carrier_addresses", &s, &len) !=
                     0) {
                     ok = 0;

@@ -31,6 +31,7 @@ enum rt_scenario {
     RT_SCN_ORIGINATION_SIP,
     RT_SCN_ORIGINATION_PSTN,
 };
+#define RT_SCN_COUNT 5
 const char *rt_scenario_name(enum rt_scenario s); /* "termination-sip" ... */
 
 /* One charge component: rate x duration for one service. */
@@ -120,7 +121,7 @@ struct rt_summary {
     long rows_read, calls, components, rejects, pending, duplicates;
     long skipped_files;
     int64_t total_nano; /* in the deck's currency */
-    struct rt_totals totals[5]; /* one per scenario that occurred */
+    struct rt_totals totals[RT_SCN_COUNT]; /* per scenario that occurred */
     size_t n_totals;
     int64_t elapsed_ms; /* wall time of the run */
     /* Optional (NULL: as given to begin): the input files with their final

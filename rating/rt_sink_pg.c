@@ -19,7 +19,8 @@
  */
 static const char stg_ddl[] =
     "CREATE TEMP TABLE referee_stg ("
-    " kind text NOT NULL, sid text, parent_call_sid text, account_sid text,"
+    " kind text NOT NULL, sid text COLLATE \"C\","
+    " parent_call_sid text COLLATE \"C\", account_sid text,"
     " trunk_sid text, direction text, \"from\" text, \"to\" text,"
     " start_time timestamptz, end_time timestamptz, duration bigint,"
     " status text, price numeric, price_unit text, transfer_target text,"
@@ -61,6 +62,14 @@ struct pg_sink {
     /* The driver's array: final sha256/size/rows are read at commit. */
     const struct rt_input_file *run_files;
     char (*seen)[65]; /* sha256s file_seen answered "loaded" for */
+    struct rt_store_report last; /* of the last committed run */
+    /* Of the staged C rows, so commit need not scan them again. */
+    long scn_components[RT_SCN_COUNT];
+    int64_t scn_nano[RT_SCN_COUNT];
+    int sums_overflow;
+    int64_t min_start, max_start;
+    long n_rated;
+    int has_last;
     size_t n_seen, cap_seen;
 };
 
@@ -438,6 +447,10 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
         copy_files(s, run->files, run->n_files) != 0)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     s->run_files = run->files;
+    memset(s->scn_components, 0, sizeof s->scn_components);
+    memset(s->scn_nano, 0, sizeof s->scn_nano);
+    s->sums_overflow = 0;
+    s->n_rated = 0;
 
     if (rt_pg_exec(s->conn, "BEGIN", "starting the run's transaction", d) != 0)
         return CDR_E_DB;
@@ -519,6 +532,20 @@ pg_call(void *self, const struct rt_call *c, struct cdr_diag *d)
             copy_nulls(b, 8);
     }
     copy_nulls(b, 4);
+    if (!c->relabel_only) {
+        unsigned k = (unsigned)c->scenario < 5 ? (unsigned)c->scenario : 0;
+        for (int i = 0; i < c->n_components; i++) {
+            if (__builtin_add_overflow(s->scn_nano[k], c->comp[i].amount_nano,
+                                       &s->scn_nano[k]))
+                s->sums_overflow = 1;
+            s->scn_components[k]++;
+        }
+        if (s->n_rated == 0 || c->rec->start_time < s->min_start)
+            s->min_start = c->rec->start_time;
+        if (s->n_rated == 0 || c->rec->start_time > s->max_start)
+            s->max_start = c->rec->start_time;
+        s->n_rated++;
+    }
     return row_done(s, d);
 }
 
@@ -892,20 +919,24 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         return rc;
     /* Temp tables have no statistics until analysed: the joins below
      * need them to pick hash joins on big runs. */
-    rc = step(s, "ANALYZE pg_temp.referee_stg", 0, NULL,
+    rc = step(s, "ANALYZE pg_temp.referee_stg (kind, sid)", 0, NULL,
               "analysing staged rows", NULL, d);
-    if (rc == 0)
-        rc = step(s,
-                  "SELECT referee.ensure_partitions(min(start_time),"
-                  " max(start_time)) FROM pg_temp.referee_stg WHERE kind = 'C'",
-                  0, NULL, "creating monthly partitions", NULL, d);
+    if (rc == 0 && s->n_rated > 0) {
+        char lo[32], hi[32];
+        const char *params[2] = {lo, hi};
+        rt_pg_format_time(s->min_start, lo, sizeof lo);
+        rt_pg_format_time(s->max_start, hi, sizeof hi);
+        rc = step(s, "SELECT referee.ensure_partitions($1, $2)", 2, params,
+                  "creating monthly partitions", NULL, d);
+    }
     if (rc != 0)
         return rc;
 
     /* Rows this run replaces: for a rerate every stored call it re-priced;
      * with --force every call of a file loaded again. */
     rc = step(s,
-              "CREATE TEMP TABLE referee_old (call_sid text, start_time"
+              "CREATE TEMP TABLE referee_old (call_sid text COLLATE \"C\","
+              " start_time"
               " timestamptz, file_id bigint, source_file text,"
               " source_line bigint) ON COMMIT DROP",
               0, NULL, "merging", NULL, d);
@@ -1004,8 +1035,9 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
             s,
             "INSERT INTO referee.charges (call_sid, start_time, run_id,"
             " parent_call_sid, account_sid, trunk_sid, leg, scenario,"
-            " component, service, \"from\", \"to\", matched, rate, duration,"
-            " billable_seconds, amount, currency, deck, price, price_unit)"
+            " component, service, \"from\", \"to\", matched_prefix, rate,"
+            " duration, billable_seconds, amount, currency, deck,"
+            " carrier_price, carrier_price_unit)"
             " SELECT s.sid, s.start_time, $1::bigint, s.parent_call_sid,"
             " s.account_sid, s.trunk_sid, s.leg, s.scenario, v.component,"
             " v.service, v.f, v.t, v.matched, v.rate, v.duration, v.billable,"
@@ -1106,7 +1138,66 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         params[0] = s->run_id;
         for (int i = 0; i < 9; i++)
             params[i + 1] = v[i];
-        res = rt_pg_query(
+        if (rep->duplicates == 0 && !s->sums_overflow) {
+            /* Nothing was dropped: the sums kept while staging are the
+             * stored ones (no second scan of the staging table). */
+            struct rt_pg_buf js;
+            char total[40], amt[40];
+            const char *p2[12];
+            int64_t t = 0;
+            int first = 1, over = 0;
+            rt_pg_buf_init(&js);
+            rt_pg_buf_add(&js, "[", 1);
+            for (int k = 0; k < RT_SCN_COUNT; k++) {
+                char one[160];
+                int n1;
+                if (s->scn_components[k] == 0)
+                    continue;
+                if (__builtin_add_overflow(t, s->scn_nano[k], &t))
+                    over = 1;
+                rt_pg_format_nano(s->scn_nano[k], s->decimals, amt,
+                                  sizeof amt);
+                n1 = snprintf(one, sizeof one,
+                              "%s{\"scenario\": \"%s\", \"components\": %ld,"
+                              " \"amount\": %s}",
+                              first ? "" : ", ",
+                              scenario_name((enum rt_scenario)k),
+                              s->scn_components[k], amt);
+                rt_pg_buf_add(&js, one, (size_t)n1);
+                first = 0;
+            }
+            rt_pg_buf_add(&js, "]", 1);
+            rt_pg_format_nano(t, s->decimals, total, sizeof total);
+            for (int i = 0; i < 10; i++)
+                p2[i] = params[i];
+            p2[10] = rt_pg_buf_cstr(&js);
+            p2[11] = total;
+            res = over || p2[10] == NULL
+                      ? NULL
+                      : rt_pg_query(
+                            s->conn,
+                            "UPDATE referee.runs r SET status = 'committed',"
+                            " finished_at = clock_timestamp(), rows_read = $2,"
+                            " calls = $3, components = $4, rejects = $5,"
+                            " pending = $6, duplicates = $7,"
+                            " skipped_files = $8, superseded = $9,"
+                            " elapsed_ms = $10, totals = $11::jsonb,"
+                            " total_amount = $12::numeric"
+                            " WHERE r.run_id = $1"
+                            " RETURNING r.total_amount::text",
+                            12, p2, PGRES_TUPLES_OK,
+                            "recording the run's totals", d);
+            if (p2[10] == NULL && !over)
+                cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+            rt_pg_buf_free(&js);
+            if (res == NULL && !over)
+                return d->code != 0 ? d->code : CDR_E_DB;
+        } else {
+            res = NULL;
+        }
+        /* Duplicates dropped (or sums too large): sum what was stored. */
+        if (res == NULL)
+            res = rt_pg_query(
             s->conn,
             "WITH t AS ("
             "  SELECT s.scenario, count(*) AS components,"
@@ -1171,6 +1262,8 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
         return rc;
     }
     s->in_tx = 0;
+    s->last = rep;
+    s->has_last = 1;
     if (sum->store != NULL)
         *sum->store = rep;
     return 0;
@@ -1219,6 +1312,19 @@ static const struct rt_sink_ops pg_ops = {
     .stored_parents = pg_stored_parents,
     .stored_calls = pg_stored_calls,
 };
+
+int
+rt_sink_pg_report(const struct rt_sink *sink, struct rt_store_report *out)
+{
+    const struct pg_sink *s;
+    if (sink == NULL || sink->ops != &pg_ops)
+        return -1;
+    s = sink->self;
+    if (!s->has_last)
+        return -1;
+    *out = s->last;
+    return 0;
+}
 
 int
 rt_sink_pg_open(struct rt_sink *out, const char *conninfo,

@@ -34,6 +34,11 @@
 int rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
                     const char *schema_dir, struct cdr_diag *d);
 
+/* What the last committed run stored (duplicates of earlier runs are only
+ * found by the database).  0, or -1 if no run committed or s is not a
+ * PostgreSQL sink. */
+int rt_sink_pg_report(const struct rt_sink *s, struct rt_store_report *out);
+
 /* COPY rows are sent in chunks of about this many bytes. */
 #define RT_SINK_PG_CHUNK (256 * 1024)
 /* Rows fetched per round trip when handing stored rows back. */

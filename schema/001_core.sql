@@ -5,6 +5,8 @@
 -- file (the runner compares checksums), add 00N_*.sql instead.
 --
 -- Money is numeric everywhere: exact decimals as the rater computed them.
+-- Call sids are identifiers, compared byte for byte: COLLATE "C" (also
+-- what makes their indexes cheap to build and probe).
 -- Times are timestamptz; months and days in the views are UTC.
 -- A row is "current" while superseded_by_run is NULL: re-rating and --force
 -- keep the old rows for audit and mark them with the run that replaced them.
@@ -69,13 +71,13 @@ CREATE UNIQUE INDEX input_files_current_sha256
 -- No foreign keys on the two big tables: the loader writes its own run_id
 -- and a per-row RI trigger would cost as much as the load itself.
 CREATE TABLE referee.calls (
-    call_sid            text NOT NULL,
+    call_sid            text COLLATE "C" NOT NULL,
     start_time          timestamptz NOT NULL,
     run_id              bigint NOT NULL,
     file_id             bigint,
     source_file         text,
     source_line         bigint,
-    parent_call_sid     text,
+    parent_call_sid     text COLLATE "C",
     account_sid         text,
     trunk_sid           text,
     direction           text NOT NULL
@@ -105,12 +107,13 @@ CREATE INDEX calls_parent
     ON referee.calls (parent_call_sid) WHERE parent_call_sid IS NOT NULL;
 
 -- One row per charge component: the columns of DESIGN.md "Rated output",
--- plus the call's start (partition key), account and trunk for reports.
+-- named as in the CSV folder's charges.csv, plus the call's start
+-- (partition key), account and trunk for reports.
 CREATE TABLE referee.charges (
-    call_sid            text NOT NULL,
+    call_sid            text COLLATE "C" NOT NULL,
     start_time          timestamptz NOT NULL,
     run_id              bigint NOT NULL,
-    parent_call_sid     text,
+    parent_call_sid     text COLLATE "C",
     account_sid         text,
     trunk_sid           text,
     leg                 text NOT NULL CHECK (leg IN ('single', 'parent', 'child')),
@@ -123,15 +126,15 @@ CREATE TABLE referee.charges (
                         CHECK (service IN ('termination', 'origination')),
     "from"              text NOT NULL,
     "to"                text NOT NULL,
-    matched             text NOT NULL,
+    matched_prefix      text NOT NULL,     -- digits, or "sip"
     rate                numeric NOT NULL CHECK (rate >= 0),
     duration            bigint NOT NULL CHECK (duration >= 0),
     billable_seconds    bigint NOT NULL CHECK (billable_seconds >= 0),
     amount              numeric NOT NULL,
     currency            text NOT NULL,
     deck                text NOT NULL,
-    price               numeric,
-    price_unit          text,
+    carrier_price       numeric,           -- the input's price (sign kept)
+    carrier_price_unit  text,
     superseded_by_run   bigint
 ) PARTITION BY RANGE (start_time);
 -- Never billed twice: one current row per call and component.
@@ -144,7 +147,7 @@ CREATE TABLE referee.rejects (
     run_id              bigint NOT NULL REFERENCES referee.runs,
     file                text,
     line                bigint,
-    call_sid            text,
+    call_sid            text COLLATE "C",
     field               text,
     reason              text NOT NULL,
     code                integer,
@@ -157,8 +160,8 @@ CREATE INDEX rejects_run ON referee.rejects (run_id);
 -- the rater again; a row leaves only in the transaction that rated,
 -- rejected or re-pended it.
 CREATE TABLE referee.pending (
-    call_sid            text PRIMARY KEY,
-    parent_call_sid     text NOT NULL,
+    call_sid            text COLLATE "C" PRIMARY KEY,
+    parent_call_sid     text COLLATE "C" NOT NULL,
     first_run_id        bigint NOT NULL REFERENCES referee.runs,
     run_id              bigint NOT NULL REFERENCES referee.runs,
     file_id             bigint REFERENCES referee.input_files,

@@ -4,7 +4,7 @@
 # migrate, rate, and print the finance report views.
 set -eu
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREFEREE_TESTS=OFF
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)" --target referee-rate referee-capture
 
 ./build/referee-rate --deck rates/example.yaml --out rated/ rates/example-calls.csv

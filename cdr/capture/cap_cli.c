@@ -13,13 +13,16 @@
 #include "cdr/capture/cap_transfer.h"
 #include "cdr/capture/cap_writer.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t sig_stop, sig_rotate, sig_stats;
 
@@ -62,12 +65,17 @@ static const char usage_text[] =
     "      --transfer-window S   look for the INVITE to a transfer target and\n"
     "                            wait for the outcome this long (120)\n"
     "      --buffer-size BYTES   live: kernel capture buffer\n"
+    "      --state FILE          live: calls open at shutdown are kept here\n"
+    "                            and resumed at the next start (default\n"
+    "                            DIR/.referee-capture.state)\n"
+    "      --no-state            live: write open calls as in-progress at\n"
+    "                            shutdown instead\n"
     "  -q, --quiet               no statistics at exit\n"
     "  -h, --help                this text\n"
     "  -V, --version             version\n"
     "\n"
-    "Signals: SIGTERM/SIGINT flush and stop (open calls are written as\n"
-    "in-progress), SIGHUP closes the current file and starts a new one,\n"
+    "Signals: SIGTERM/SIGINT flush and stop (open calls go to the state file\n"
+    "when live, else are written as in-progress), SIGHUP closes the current file and starts a new one,\n"
     "SIGUSR1 prints statistics.\n"
     "\n"
     "Exit status:\n"
@@ -77,7 +85,9 @@ static const char usage_text[] =
     "  64  bad command line\n";
 
 struct opts {
-    const char *config, *iface, *file, *hep, *out, *filter, *user;
+    const char *config, *iface, *file, *hep, *out, *filter, *user, *state;
+    int no_state;
+    char state_buf[4096];
     int64_t rotate;
     int64_t buffer_size;
     int quiet;
@@ -166,6 +176,16 @@ print_stats(struct run *r)
             s->dialogs_dropped, s->dialogs_timed_out, s->transfers,
             s->children_linked, cap_writer_records(r->writer),
             cap_writer_files(r->writer));
+    if (r->hep != NULL) {
+        const struct cap_hep_stats *h = cap_hep_stats(r->hep);
+        fprintf(stderr,
+                "referee-capture: HEP packets %" PRIu64 ", not HEP %" PRIu64
+                ", malformed %" PRIu64 ", not SIP %" PRIu64
+                ", compressed (skipped) %" PRIu64 ", oversize %" PRIu64 "\n",
+                h->packets, h->not_hep,
+                h->truncated + h->bad_length + h->missing + h->bad_family,
+                h->not_sip, h->hep_compressed_unsupported, h->oversize);
+    }
     if (r->net != NULL) {
         const struct cap_net_stats *n = cap_net_stats(r->net);
         fprintf(stderr,
@@ -220,6 +240,8 @@ parse_args(int argc, char **argv, struct opts *o)
         OPT_DIALOG_TIMEOUT,
         OPT_XFER_WINDOW,
         OPT_BUFFER,
+        OPT_STATE,
+        OPT_NO_STATE,
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -235,6 +257,8 @@ parse_args(int argc, char **argv, struct opts *o)
         {"dialog-timeout", required_argument, NULL, OPT_DIALOG_TIMEOUT},
         {"transfer-window", required_argument, NULL, OPT_XFER_WINDOW},
         {"buffer-size", required_argument, NULL, OPT_BUFFER},
+        {"state", required_argument, NULL, OPT_STATE},
+        {"no-state", no_argument, NULL, OPT_NO_STATE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -287,6 +311,8 @@ parse_args(int argc, char **argv, struct opts *o)
             if (parse_num(a, INT32_MAX, &o->buffer_size) != 0)
                 return usage_error("--buffer-size: expected bytes", a);
             break;
+        case OPT_STATE: o->state = a; break;
+        case OPT_NO_STATE: o->no_state = 1; break;
         case ':':
             return usage_error("option needs a value:", argv[optind - 1]);
         default:
@@ -306,6 +332,20 @@ parse_args(int argc, char **argv, struct opts *o)
                            NULL);
     if (o->hep != NULL && o->filter != NULL)
         return usage_error("-f applies to -i and -r only", NULL);
+    if (o->state != NULL && o->no_state)
+        return usage_error("--state and --no-state exclude each other", NULL);
+    if (o->file != NULL) {
+        /* a file has an end: what is open then is written as in-progress */
+        if (o->state != NULL)
+            return usage_error("--state applies to live sources only", NULL);
+        o->no_state = 1;
+    } else if (!o->no_state && o->state == NULL) {
+        int n = snprintf(o->state_buf, sizeof o->state_buf,
+                         "%s/.referee-capture.state", o->out);
+        if (n < 0 || (size_t)n >= sizeof o->state_buf)
+            return usage_error("--out: path too long", o->out);
+        o->state = o->state_buf;
+    }
     return 0;
 }
 
@@ -371,6 +411,42 @@ close_source(struct run *r)
     r->net = NULL;
 }
 
+/*
+ * Resume the calls a previous run left open.  A state file that cannot be
+ * read is set aside (.bad), never deleted, and the capture starts anyway.
+ */
+static int
+resume(struct run *r)
+{
+    struct stat st;
+    if (stat(r->o.state, &st) != 0)
+        return 0;
+    struct cdr_diag d;
+    int n = cap_tracker_load(r->tracker, r->o.state, &d);
+    if (n < 0) {
+        print_diag(&d);
+        char bad[4200];
+        snprintf(bad, sizeof bad, "%s.bad", r->o.state);
+        if (rename(r->o.state, bad) != 0) {
+            fprintf(stderr, "referee-capture: %s: cannot set aside: %s\n",
+                    r->o.state, strerror(errno));
+            return -1;
+        }
+        fprintf(stderr, "referee-capture: state file set aside as %s\n", bad);
+        return 0;
+    }
+    if (unlink(r->o.state) != 0) {
+        /* resumed calls would be resumed twice at the next start */
+        fprintf(stderr, "referee-capture: %s: cannot remove: %s\n",
+                r->o.state, strerror(errno));
+        return -1;
+    }
+    if (!r->o.quiet)
+        fprintf(stderr, "referee-capture: resumed %d open calls from %s\n",
+                n, r->o.state);
+    return 0;
+}
+
 int
 cap_cli_main(int argc, char **argv)
 {
@@ -400,6 +476,12 @@ cap_cli_main(int argc, char **argv)
         return CAP_EXIT_FAILURE;
     }
     install_signals();
+    if (!r.o.no_state && resume(&r) != 0) {
+        cap_tracker_free(r.tracker);
+        cap_writer_close(r.writer, NULL);
+        cap_config_free(r.cfg);
+        return CAP_EXIT_FAILURE;
+    }
     if (open_source(&r, &d) != 0 || cap_drop_privileges(r.o.user, &d) != 0) {
         print_diag(&d);
         exit_code = CAP_EXIT_FAILURE;
@@ -415,6 +497,15 @@ cap_cli_main(int argc, char **argv)
     }
     /* Whatever happened: nothing complete is lost, open calls are written
        as in-progress, the current file is committed. */
+    if (!r.o.no_state) {
+        struct cdr_diag sd;
+        cdr_diag_clear(&sd);
+        if (cap_tracker_save(r.tracker, r.o.state, &sd) != 0) {
+            print_diag(&sd);
+            fprintf(stderr, "referee-capture: open calls written as "
+                            "in-progress instead\n");
+        }
+    }
     if (cap_tracker_flush(r.tracker) != 0)
         exit_code = CAP_EXIT_FAILURE;
     struct cdr_diag wd;

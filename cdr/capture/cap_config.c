@@ -212,10 +212,8 @@ parse_trunk(struct ctx *x, yaml_node_t *map, struct cap_trunk *t)
     }
     if (t->sid[0] == '\0')
         return fail(x, map, "sid", "trunk without a sid");
-    if (t->nnets == 0 && t->termination_domain[0] == '\0')
-        return fail(x, map, "carrier_addresses",
-                    "trunk has neither carrier_addresses nor "
-                    "termination_domain: no call can match it");
+    /* A trunk with neither carrier_addresses nor termination_domain is the
+       rater's business only: no captured call can match it. */
     return 0;
 }
 

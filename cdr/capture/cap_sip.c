@@ -95,6 +95,14 @@ static const char *const method_names[] = {
     [CAP_SIP_PUBLISH] = "PUBLISH",
 };
 
+static const unsigned char method_len[] = {
+    [CAP_SIP_OTHER] = 1,     [CAP_SIP_INVITE] = 6,  [CAP_SIP_ACK] = 3,
+    [CAP_SIP_BYE] = 3,       [CAP_SIP_CANCEL] = 6,  [CAP_SIP_REFER] = 5,
+    [CAP_SIP_NOTIFY] = 6,    [CAP_SIP_SUBSCRIBE] = 9, [CAP_SIP_OPTIONS] = 7,
+    [CAP_SIP_REGISTER] = 8,  [CAP_SIP_UPDATE] = 6,  [CAP_SIP_PRACK] = 5,
+    [CAP_SIP_INFO] = 4,      [CAP_SIP_MESSAGE] = 7, [CAP_SIP_PUBLISH] = 7,
+};
+
 enum cap_sip_method
 cap_sip_method_of(const char *p, size_t n)
 {
@@ -102,7 +110,7 @@ cap_sip_method_of(const char *p, size_t n)
         return CAP_SIP_OTHER;
     for (size_t i = 1; i < sizeof method_names / sizeof method_names[0];
          i++) {
-        if (method_names[i][0] == p[0] && method_names[i][n] == '\0' &&
+        if (method_names[i][0] == p[0] && method_len[i] == n &&
             memcmp(method_names[i], p, n) == 0)
             return (enum cap_sip_method)i;
     }

@@ -105,6 +105,22 @@ int cap_tracker_flush(struct cap_tracker *t);
 const struct cap_stats *cap_tracker_stats(const struct cap_tracker *t);
 
 /*
+ * State file: the calls still open at shutdown (and their transfers), so a
+ * restarted capture resumes them instead of writing them as in-progress.
+ * save writes path atomically (temporary name, fsync, rename) and empties
+ * the tracker of open calls without writing records; on failure nothing is
+ * removed (flush them instead).  load resumes the calls of path (open calls
+ * whose trunk is no longer configured keep an empty trunk_sid) and returns
+ * the number resumed, or a negative CDR_E_* code with d naming the line.
+ * The format is private to this version: one line per call, tab-separated,
+ * %-escaped.
+ */
+int cap_tracker_save(struct cap_tracker *t, const char *path,
+                     struct cdr_diag *d);
+int cap_tracker_load(struct cap_tracker *t, const char *path,
+                     struct cdr_diag *d);
+
+/*
  * The record form of an address (From, To, Refer-To): the user part as
  * E.164 ("+14155550100") when it is one ('+' and 1..15 digits, visual
  * separators dropped), else the URI without <> and header parameters.

@@ -35,3 +35,11 @@ sort -n "$work/times" | sed -n 2p | {
     echo "median of 3: ${wall} s wall, $((rss / 1024)) MB peak RSS"
 }
 grep -o '"counts": {[^}]*}' "$work/rated/summary.json"
+
+# Deck load and full validation with 100,000 prefixes (issue: well under 1 s).
+mkdir -p "$work/deck100k"
+"$build/tests/gen_calls" deck 100000 "$work/deck100k"
+/usr/bin/time -f "%e %M" -o "$work/time.deck" \
+    "$build/referee-rate" --check-deck "$work/deck100k/bench.yaml" 2>/dev/null
+read -r wall rss < "$work/time.deck"
+echo "deck of 100000 prefixes: loaded and validated in ${wall} s, $((rss / 1024)) MB peak RSS"

@@ -3,7 +3,8 @@
 127.0.0.1 (PBX) <-> 127.0.0.2 (carrier), port PORT on both sides.
 Flows: a terminating call with a transfer to a PSTN target (unobserved
 child), a busy call, and a call left up (written as in-progress at SIGTERM).
-Usage: sip_live_send.py PORT PHASE   (PHASE 1: the flows, 2: nothing)
+Usage: sip_live_send.py PORT [PHASE]   (1: the flows, 2: BYE of the call
+left up, after a restart)
 """
 import socket
 import sys
@@ -40,6 +41,11 @@ def call(cid):
     send(CAR, PBX, m("SIP/2.0 200 OK", cid, "1 INVITE"))
     send(PBX, CAR, m("ACK sip:x@127.0.0.2 SIP/2.0", cid, "1 ACK"))
 
+
+if len(sys.argv) > 2 and sys.argv[2] == "2":
+    # after a restart: the call left up ends
+    send(PBX, CAR, m("BYE sip:x@127.0.0.2 SIP/2.0", "live-up", "2 BYE"))
+    sys.exit(0)
 
 call("live-xfer")
 send(PBX, CAR, m("REFER sip:x@127.0.0.2 SIP/2.0", "live-xfer", "2 REFER",

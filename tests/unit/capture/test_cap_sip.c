@@ -160,6 +160,15 @@ test_compact_forms_odd_case_and_folding(void **state)
     assert_int_equal(cap_sip_hdr_of("o", 1), CAP_H_EVENT);
     assert_int_equal(cap_sip_hdr_of("REFER-SUB", 9), CAP_H_REFER_SUB);
     assert_int_equal(cap_sip_hdr_of("k", 1), CAP_H_UNKNOWN);
+    /* every method name maps back to itself; near misses do not */
+    for (int i = CAP_SIP_INVITE; i <= CAP_SIP_PUBLISH; i++) {
+        const char *name = cap_sip_method_name((enum cap_sip_method)i);
+        size_t n = strlen(name);
+        assert_int_equal(cap_sip_method_of(name, n), i);
+        assert_int_equal(cap_sip_method_of(name, n - 1), CAP_SIP_OTHER);
+    }
+    assert_int_equal(cap_sip_method_of("ACKNOWLEDGE", 11), CAP_SIP_OTHER);
+    assert_int_equal(cap_sip_method_of("invite", 6), CAP_SIP_OTHER);
 }
 
 /* RFC 3515 2.4.x example: REFER with Refer-To and the NOTIFY that follows. */

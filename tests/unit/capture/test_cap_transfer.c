@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "tracker_helpers.h"
 
@@ -613,7 +614,6 @@ test_config_errors_have_line_and_column(void **state)
         ("trunks:\n  - sid: A\n    termination_domain: a\n  - sid: A\n"
          "    termination_domain: b\n"),
         "trunks:\n  - termination_domain: a\n",
-        "trunks:\n  - sid: A\n",
         "trunks: [\n",
         "trunks:\n  - sid: A\n    carrier_addresses: [10.0.0.0/33]\n",
     };
@@ -622,7 +622,7 @@ test_config_errors_have_line_and_column(void **state)
             cap_config_parse(&c, cases[i], strlen(cases[i]), "d", &d), 0);
         assert_true(d.line > 0);
     }
-    const char *ok = "rounding: half-up\ntrunks:\n  - sid: A\n"
+    const char *ok = "rounding: half-up\ntrunks:\n  - sid: Z\n  - sid: A\n"
                      "    carrier_addresses: 2001:db8::/32\n"
                      "    caller_id_for_target: transferor\n";
     assert_int_equal(cap_config_parse(&c, ok, strlen(ok), "d", &d), 0);
@@ -676,6 +676,75 @@ test_concurrent_transfers_to_one_target(void **state)
     assert_non_null(strstr(f->out.lines[4], "d1|q1|"));
 }
 
+/* Open calls and a pending transfer survive a restart through the state
+ * file: the BYE and the child after the restart complete them. */
+static void
+test_state_file_resumes_open_calls(void **state)
+{
+    struct fx *f = *state;
+    char path[] = "/tmp/referee-state-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    term_parent(f, "s1");
+    refer(f, 5000, PBX, CARRIER, "s1", "<sip:alice@pbx.example.com>", NULL);
+    resp(f, 5050, CARRIER, PBX, "s1", 202, 2, "REFER", NULL);
+    invite(f, 6000, PBX, CARRIER, "s2\tweird%-", "sip:" B "@mytrunk.pstn.twilio.com",
+           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
+           NULL);
+    struct cdr_diag d;
+    assert_int_equal(cap_tracker_save(f->t, path, &d), 0);
+    assert_int_equal(cap_tracker_stats(f->t)->open_dialogs, 0);
+    assert_int_equal(cap_tracker_flush(f->t), 0);
+    assert_int_equal(f->out.n, 0);
+    cap_tracker_free(f->t);
+
+    f->t = cap_tracker_new(f->cfg, NULL, collect, &f->out);
+    assert_int_equal(cap_tracker_load(f->t, path, &d), 2);
+    invite(f, 7000, CARRIER, PBX, "s1c", "sip:alice@pbx.example.com",
+           "sip:" B "@mytrunk.pstn.twilio.com", "sip:alice@pbx.example.com",
+           NULL);
+    resp(f, 8000, PBX, CARRIER, "s1c", 200, 1, "INVITE", NULL);
+    req(f, 9000, PBX, CARRIER, "s1", "BYE", 3, NULL, NULL);
+    resp(f, 9500, CARRIER, PBX, "s2\tweird%-", 486, 1, "INVITE", NULL);
+    req(f, 20000, PBX, CARRIER, "s1c", "BYE", 3, NULL, NULL);
+    expect(f, 3,
+           "s1||trunking-terminating|" A "|" B
+           "|0|9|8|completed|TK0001|sip:alice@pbx.example.com|completed",
+           "s2\tweird%-||trunking-terminating|" A "|" B
+           "|6|9|0|busy|TK0001||",
+           "s1c|s1|trunking-terminating|" B
+           "|sip:alice@pbx.example.com|7|20|12|completed|TK0001||");
+
+    /* a damaged file is refused with its line */
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("referee-capture-state 1\nD\tx\t9\n", fp);
+    fclose(fp);
+    assert_int_equal(cap_tracker_load(f->t, path, &d), CDR_E_CSV);
+    assert_int_equal(d.line, 2);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("something else\n", fp);
+    fclose(fp);
+    assert_true(cap_tracker_load(f->t, path, &d) < 0);
+    unlink(path);
+    assert_true(cap_tracker_load(f->t, path, &d) < 0);
+}
+
+/* A source's tick ahead of the packets' clock (HEP agents, a late packet)
+ * moves timeouts, never a call's own times. */
+static void
+test_tick_ahead_does_not_stretch_durations(void **state)
+{
+    struct fx *f = *state;
+    term_parent(f, "k1");
+    assert_int_equal(cap_tracker_tick(f->t, T0 + 20), 0);
+    req(f, 10000, PBX, CARRIER, "k1", "BYE", 3, NULL, NULL);
+    expect(f, 1, "k1||trunking-terminating|" A "|" B
+                 "|0|10|9|completed|TK0001||");
+}
+
 int
 main(void)
 {
@@ -694,6 +763,8 @@ main(void)
         T(test_refer_to_without_user_is_failed),
         T(test_refer_sub_false_child_outcome_resolves),
         T(test_concurrent_transfers_to_one_target),
+        T(test_state_file_resumes_open_calls),
+        T(test_tick_ahead_does_not_stretch_durations),
         T(test_reinvite_and_auth_retry_make_one_call),
         T(test_unanswered_outcomes),
         T(test_calls_off_trunk_are_ignored_and_counted),

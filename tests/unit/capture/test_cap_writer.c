@@ -113,11 +113,10 @@ test_header_names_are_the_call_record_columns(void **state)
         CDR_COL_TRUNK_SID,  CDR_COL_TRANSFER_TARGET, CDR_COL_TRANSFER_STATUS,
     };
     char want[512] = "";
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-        if (i)
-            strcat(want, ",");
-        strcat(want, cdr_column_name(cols[i]));
-    }
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        o += (size_t)snprintf(want + o, sizeof want - o, "%s%s", i ? "," : "",
+                              cdr_column_name(cols[i]));
     assert_string_equal(CAP_WRITER_COLUMNS, want);
 }
 

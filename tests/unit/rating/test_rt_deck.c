@@ -227,7 +227,7 @@ static void
 test_trunks_are_read_with_defaults(void **state)
 {
     const struct rt_deck *deck = *state;
-    assert_int_equal(rt_deck_trunk_count(deck), 2);
+    assert_int_equal(rt_deck_trunk_count(deck), 3);
     const struct rt_trunk *a = rt_deck_trunk(deck, "TKA", 3);
     assert_non_null(a);
     assert_ptr_equal(a, rt_deck_trunk_at(deck, 0));
@@ -248,10 +248,17 @@ test_trunks_are_read_with_defaults(void **state)
     assert_string_equal(b->carrier_addresses[1], "192.0.2.0/24");
     assert_string_equal(b->carrier_addresses[3], "::1");
 
+    /* one address may be written without a list */
+    const struct rt_trunk *c = rt_deck_trunk(deck, "TKC", 3);
+    assert_non_null(c);
+    assert_ptr_equal(c, rt_deck_trunk_at(deck, 1));
+    assert_int_equal(c->n_carrier_addresses, 1);
+    assert_string_equal(c->carrier_addresses[0], "198.51.100.7");
+
     assert_null(rt_deck_trunk(deck, "TK", 2));
-    assert_null(rt_deck_trunk(deck, "TKC", 3));
+    assert_null(rt_deck_trunk(deck, "TKD", 3));
     assert_null(rt_deck_trunk(deck, "TKAA", 4));
-    assert_null(rt_deck_trunk_at(deck, 2));
+    assert_null(rt_deck_trunk_at(deck, 3));
 }
 
 static void
@@ -290,6 +297,7 @@ test_example_deck_prices_and_trunks(void **state)
     assert_non_null(t2);
     assert_int_equal(t2->transfers, 1);
     assert_int_equal(t2->pstn_transfers, 0);
+    assert_int_equal(t2->caller_id_for_target, RT_CALLER_ID_TRANSFEROR);
     rt_deck_free(deck);
 }
 

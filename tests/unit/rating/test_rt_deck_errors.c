@@ -4,6 +4,7 @@
  * Each case writes its YAML (and csv) to a fresh temporary folder.
  */
 #include "rating/rt_deck.h"
+#include "rating/rt_deck_internal.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -401,6 +402,75 @@ test_csv_lists_are_checked_by_line(void **state)
     check_cases(c, N_ELEMS(c));
 }
 
+/* Load `csv` as list.csv in every chunk size from 1 byte up; the entries
+ * or the problems (line and message) must always be the same. */
+static void
+check_csv_every_chunk_size(const char *csv)
+{
+    struct tmp_deck t;
+    tmp_deck_write(&t, CSV_DECK, csv);
+    size_t len = strlen(csv);
+    struct cdr_diag_list ref;
+    cdr_diag_list_init(&ref);
+    struct rt_deck *deck = NULL;
+    int ref_rc = rt_deck_load(&deck, t.yaml, &ref);
+    size_t ref_entries = deck ? rt_deck_entries(deck) : 0;
+    rt_deck_free(deck);
+    for (size_t chunk = 1; chunk <= len + 1; chunk++) {
+        rt_deck_csv_chunk = chunk;
+        struct cdr_diag_list errs;
+        cdr_diag_list_init(&errs);
+        deck = NULL;
+        int rc = rt_deck_load(&deck, t.yaml, &errs);
+        rt_deck_csv_chunk = 65536;
+        if (rc != ref_rc || errs.count != ref.count)
+            print_error("chunk %zu: rc %d, %zu problems\n", chunk, rc,
+                        errs.count);
+        assert_int_equal(rc, ref_rc);
+        assert_int_equal(errs.count, ref.count);
+        assert_int_equal(deck ? rt_deck_entries(deck) : 0, ref_entries);
+        for (size_t i = 0; i < errs.count; i++) {
+            assert_int_equal(errs.items[i].line, ref.items[i].line);
+            assert_string_equal(errs.items[i].message, ref.items[i].message);
+        }
+        rt_deck_free(deck);
+        cdr_diag_list_free(&errs);
+    }
+    cdr_diag_list_free(&ref);
+    tmp_deck_remove(&t);
+}
+
+static void
+test_csv_results_do_not_depend_on_chunk_size(void **state)
+{
+    (void)state;
+    static const char good[] =
+        "prefix,rate,effective_from,effective_to,increment\r\n\r\n"
+        "\"1\",0.1\r\n44,0.0120,2026-01-01,2026-06-01,60/6\r\n"
+        "\"447\",\"0.035\"\n4915,0.0420,,,30/6";
+    static const char bad[] =
+        "prefix,rate\r\n\r\n\"1\n\",0.1\r\n44,0.0120\r\n"
+        "\"4\"\"5\",x\n447,0.035\n4915,-1";
+    check_csv_every_chunk_size(good);
+    check_csv_every_chunk_size(bad);
+
+    /* and the reference results are the expected ones */
+    struct tmp_deck t;
+    tmp_deck_write(&t, CSV_DECK, bad);
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    struct rt_deck *deck = NULL;
+    assert_int_equal(rt_deck_load(&deck, t.yaml, &errs), CDR_E_DECK);
+    dump(&errs);
+    assert_int_equal(errs.count, 4);
+    assert_int_equal(errs.items[0].line, 3); /* "1\n": quoted line feed */
+    assert_int_equal(errs.items[1].line, 6); /* 4"5 */
+    assert_int_equal(errs.items[2].line, 6); /* x */
+    assert_int_equal(errs.items[3].line, 8); /* -1, no final newline */
+    cdr_diag_list_free(&errs);
+    tmp_deck_remove(&t);
+}
+
 static void
 test_trunks_are_checked(void **state)
 {
@@ -424,8 +494,12 @@ test_trunks_are_checked(void **state)
          "expected transferee or transferor", "callee"},
         {HDR "trunks:\n  - { sid: TK1, termination_domain: \"a b.com\" }\n",
          "invalid domain name", "\"a b.com\""},
-        {HDR "trunks:\n  - { sid: TK1, carrier_addresses: 10.0.0.1 }\n",
-         "expected a list of IP addresses", "10.0.0.1"},
+        {HDR "trunks:\n  - { sid: TK1, carrier_addresses: {a: 1} }\n",
+         "expected a list of IP addresses", "{a: 1}"},
+        {HDR "trunks:\n  - { sid: TK1, carrier_addresses: 10.0.0.256 }\n",
+         "not an IP address or CIDR block", "10.0.0.256"},
+        {HDR "trunks:\n  - { sid: TK1, carrier_addresses: [[10.0.0.1]] }\n",
+         "expected a single value, not a list", "[10.0.0.1]"},
         {HDR "trunks:\n  - { sid: TK1, carrier_addresses: [300.1.1.1] }\n",
          "not an IP address or CIDR block", "300.1.1.1"},
         {HDR "trunks:\n  - { sid: TK1, carrier_addresses: [10.0.0.0/33] }\n",
@@ -529,6 +603,7 @@ main(void)
         cmocka_unit_test(test_overlapping_ranges_are_rejected),
         cmocka_unit_test(test_non_overlapping_ranges_are_accepted),
         cmocka_unit_test(test_csv_lists_are_checked_by_line),
+        cmocka_unit_test(test_csv_results_do_not_depend_on_chunk_size),
         cmocka_unit_test(test_trunks_are_checked),
         cmocka_unit_test(test_every_problem_is_reported_at_once),
         cmocka_unit_test(test_missing_deck_file_is_an_error),

@@ -1,0 +1,50 @@
+#!/bin/sh
+# referee-capture --hep: the SIPp fixtures replayed as HEPv3 over UDP in real
+# time (timestamps moved to now) must give the same records as the pcap,
+# times apart.
+# Usage: sip_hep.sh REFEREE_CAPTURE SOURCE_DIR WORK_DIR
+set -u
+bin=$1 root=$2 work=$3
+src=$root/tests/integration/capture
+command -v python3 >/dev/null 2>&1 || { echo "python3 missing"; exit 77; }
+rm -rf "$work" && mkdir -p "$work/out" || exit 1
+port=$((30000 + $$ % 20000))
+pid=
+fail() {
+    echo "FAIL: $*"
+    cat "$work/err.txt" 2>/dev/null
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    exit 1
+}
+# Wait (up to 10 s) until the capture has its socket open.
+wait_ready() {
+    i=0
+    while [ $i -lt 100 ]; do
+        kill -0 "$1" 2>/dev/null || return 1
+        ls -l /proc/"$1"/fd 2>/dev/null | grep -q 'socket:' && { sleep 0.3; return 0; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 0
+}
+"$bin" -c "$src/sip_deck.yaml" --hep "127.0.0.1:$port" -o "$work/out" \
+    --no-state >"$work/out.txt" 2>"$work/err.txt" &
+pid=$!
+wait_ready $pid
+kill -0 $pid 2>/dev/null || fail "listener did not start"
+for s in term_sip failed orig_pstn; do
+    python3 "$src/sip_hep_send.py" "$root/tests/fixtures/pcap/sipp_$s.pcap" \
+        127.0.0.1 $port >/dev/null || fail "sender $s"
+done
+sleep 1.5
+kill -TERM $pid
+wait $pid || { rc=$?; pid=; fail "exit status $rc"; }
+pid=
+# all but start_time and end_time
+cut -d, -f1-5,8- "$work"/out/calls-*.csv | tail -n +2 | sort >"$work/got.txt"
+for s in term_sip failed orig_pstn; do
+    tail -n +2 "$src/expected/sipp_$s.csv"
+done | cut -d, -f1-5,8- | sort >"$work/want.txt"
+diff -u "$work/want.txt" "$work/got.txt" || fail "records differ"
+grep -q "SIP messages 45" "$work/err.txt" || fail "stats"
+echo ok
