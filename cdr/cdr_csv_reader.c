@@ -7,9 +7,11 @@
  * copies each field into its own buffer; the field callback appends it to
  * our store (no allocation per field) and the row callback queues the row.
  * Several rows can complete in one call (a bare CR ends a row in libcsv),
- * hence a small queue.
+ * hence a small queue.  Every byte goes through libcsv: CSV is its job, and
+ * reading runs on its own thread beside the rating, which is the slower of
+ * the two.
  *
- * Line numbers: each csv_parse call gets at most one line feed, as its last
+ * Line numbers: each csv_parse call is given at most one line feed, its last
  * byte, so r->line (line feeds fed before this call, plus one) is the line
  * of every byte of the call but that last one; a row ended by that line
  * feed makes the next row start on r->line + 1.  Line feeds inside quoted
@@ -26,16 +28,21 @@
 #include <string.h>
 
 #define READ_CHUNK (1u << 20)
+/* Field offsets are 32-bit: the queue holds about two chunks at most. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define CDR_MAX_ROW_TEXT STR(CDR_MAX_ROW)
+#define CDR_MAX_CHUNK ((size_t)1 << 28)
 
 struct field_ref {
     uint32_t off, len;
 };
 
 struct row_ref {
-    size_t first;   /* index in fields[] */
+    size_t first; /* index in fields[] */
     size_t nfields;
     long line;
-    int too_long;   /* index+1 of the first field over CDR_MAX_FIELD */
+    int too_long; /* index+1 of the first field over CDR_MAX_FIELD */
 };
 
 struct cdr_reader {
@@ -47,8 +54,8 @@ struct cdr_reader {
 
     unsigned char *in; /* read buffer */
     size_t in_cap, in_len, in_pos, chunk;
-    int eof;        /* fread said end of file; csv_fini done */
-    int started;    /* first bytes read (BOM check done) */
+    int eof;     /* fread said end of file; csv_fini done */
+    int started; /* first bytes read (BOM check done) */
     uint64_t offset;
     cdr_reader_tap_fn tap;
     void *tap_ctx;
@@ -66,7 +73,7 @@ struct cdr_reader {
     long cur_line;
     int cur_too_long;
 
-    long line; /* physical line of the bytes being parsed, 1-based */
+    long line;        /* physical line of the bytes being parsed, 1-based */
     long record;
 
     /* Fatal state, reported after the rows queued before it. */
@@ -155,7 +162,8 @@ on_field(void *s, size_t len, void *data)
     const char *f = s;
     if (row_too_big(r, len + 1)) {
         set_fatal(r, CDR_E_CSV, r->cur_line, "record too long",
-                  "more than 65536 bytes in one record: unbalanced quotes?");
+                  "more than " CDR_MAX_ROW_TEXT
+                  " bytes in one record: unbalanced quotes?");
         return;
     }
     if (grow((void **)&r->data, &r->data_cap, r->data_len + len + 1, 1) ||
@@ -255,8 +263,8 @@ cdr_reader_open(struct cdr_reader **out, const char *path,
                 const char *display_name, struct cdr_diag *d)
 {
     int is_stdin = strcmp(path, "-") == 0;
-    const char *name = display_name ? display_name
-                                    : (is_stdin ? "<stdin>" : path);
+    const char *name =
+        display_name ? display_name : (is_stdin ? "<stdin>" : path);
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
@@ -275,14 +283,13 @@ int
 cdr_reader_open_stream(struct cdr_reader **out, FILE *f,
                        const char *display_name, struct cdr_diag *d)
 {
-    return reader_new(out, f, 0, display_name ? display_name : "<stream>",
-                      d);
+    return reader_new(out, f, 0, display_name ? display_name : "<stream>", d);
 }
 
 int
 cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n)
 {
-    if (r->started || n == 0)
+    if (r->started || n == 0 || n > CDR_MAX_CHUNK)
         return -1;
     r->chunk = n;
     return 0;
@@ -310,8 +317,8 @@ fill(struct cdr_reader *r, size_t *got)
     size_t want = r->started ? 1 : 3;
     while (r->in_len < want) {
         size_t room = r->in_cap - r->in_len;
-        size_t n = fread(r->in + r->in_len, 1, room < r->chunk ? room : r->chunk,
-                         r->f);
+        size_t n = fread(r->in + r->in_len, 1,
+                         room < r->chunk ? room : r->chunk, r->f);
         if (n > 0 && r->tap != NULL)
             r->tap(r->tap_ctx, r->in + r->in_len, n);
         r->in_len += n;
@@ -374,34 +381,41 @@ parse_more(struct cdr_reader *r)
                          "unexpected quote on line %ld: a quote inside a "
                          "field must be doubled and the field quoted",
                          r->line);
-                set_fatal(r, CDR_E_CSV, r->cur_line, "malformed quoting",
-                          det);
+                set_fatal(r, CDR_E_CSV, r->cur_line, "malformed quoting", det);
             } else {
-                set_fatal(r, CDR_E_NOMEM, r->cur_line, "out of memory",
-                          NULL);
+                set_fatal(r, CDR_E_NOMEM, r->cur_line, "out of memory", NULL);
             }
             return;
         }
-        if (row_too_big(r, r->csv.entry_pos))
+        /* The field in progress, less what libcsv may still drop from it
+         * (trailing spaces, a closing quote): never more than it will be,
+         * so the verdict does not depend on where a chunk ends. */
+        size_t drop = r->csv.spaces + (r->csv.quoted ? 1u : 0u);
+        size_t partial = r->csv.entry_pos > drop ? r->csv.entry_pos - drop : 0;
+        if (row_too_big(r, partial))
             set_fatal(r, CDR_E_CSV, r->cur_line, "record too long",
-                      "more than 65536 bytes in one record: unbalanced "
-                      "quotes?");
+                      "more than " CDR_MAX_ROW_TEXT " bytes in one record: "
+                      "unbalanced quotes?");
     }
 }
 
-/* Lower-case letters and digits only. */
+/* Lower-case letters and digits only; returns the full normalised length
+ * (out holds at most outsz - 1 of them). */
 static size_t
 normalise(const char *s, size_t n, char *out, size_t outsz)
 {
     size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < outsz; i++) {
+    for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c >= 'A' && c <= 'Z')
-            out[o++] = (char)(c - 'A' + 'a');
-        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-            out[o++] = c;
+            c = (char)(c - 'A' + 'a');
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            continue;
+        if (o + 1 < outsz)
+            out[o] = c;
+        o++;
     }
-    out[o] = '\0';
+    out[o + 1 < outsz ? o : outsz - 1] = '\0';
     return o;
 }
 
@@ -412,9 +426,9 @@ take_header(struct cdr_reader *r, const struct row_ref *rr)
     for (size_t i = 0; i < rr->nfields; i++) {
         const struct field_ref *fr = &r->fields[rr->first + i];
         char key[32];
-        if (fr->len > 64)
-            continue; /* not one of ours */
-        normalise(r->data + fr->off, fr->len, key, sizeof key);
+        if (normalise(r->data + fr->off, fr->len, key, sizeof key) >=
+            sizeof key)
+            continue; /* longer than any of ours */
         for (size_t k = 0; k < sizeof header_names / sizeof header_names[0];
              k++) {
             if (strcmp(key, header_names[k].name) == 0) {
@@ -461,8 +475,7 @@ column_label(const struct cdr_reader *r, size_t i)
 }
 
 int
-cdr_reader_next(struct cdr_reader *r, struct cdr_row *row,
-                struct cdr_diag *d)
+cdr_reader_next(struct cdr_reader *r, struct cdr_row *row, struct cdr_diag *d)
 {
     for (;;) {
         if (r->rhead == r->nrows) {

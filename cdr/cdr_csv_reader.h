@@ -50,9 +50,9 @@ int cdr_reader_next(struct cdr_reader *r, struct cdr_row *row,
 struct cdr_slice cdr_reader_raw(const struct cdr_reader *r);
 
 /*
- * Read at most n bytes per fread (default 1 MiB).  Only before the first
- * cdr_reader_next(); 0 or -1.  Tests use it to put chunk boundaries
- * everywhere.
+ * Read at most n bytes per fread (default 1 MiB, at most 256 MiB).  Only
+ * before the first cdr_reader_next(); 0 or -1.  Tests use it to put chunk
+ * boundaries everywhere.
  */
 int cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n);
 
@@ -60,8 +60,7 @@ int cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n);
  * hashes its inputs this way, in the same pass).  Before the first
  * cdr_reader_next(). */
 typedef void (*cdr_reader_tap_fn)(void *ctx, const void *p, size_t n);
-void cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn,
-                        void *ctx);
+void cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn, void *ctx);
 
 /* Bytes consumed so far (for progress). */
 uint64_t cdr_reader_offset(const struct cdr_reader *r);

@@ -49,6 +49,10 @@ struct cdr_link_call {
 int cdr_link_new(struct cdr_link **out);
 void cdr_link_free(struct cdr_link *l);
 
+/* Size the sid table for about n calls up front (a hint: it still grows
+ * past it).  0 or CDR_E_NOMEM. */
+int cdr_link_reserve(struct cdr_link *l, size_t n);
+
 /*
  * Store rec (kind CDR_LINK_CALL, or CDR_LINK_CHILD_WAITING for a child that
  * must wait).  CDR_E_DUPLICATE if its sid is already known (*out is then the

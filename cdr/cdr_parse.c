@@ -28,7 +28,9 @@ is_alnum(char c)
 static char
 to_lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z')
+        c = (char)(c - 'A' + 'a');
+    return c;
 }
 
 static int
@@ -105,10 +107,10 @@ cdr_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;                            /* [0, 399] */
-    const int64_t mp = (int64_t)(m > 2 ? m - 3 : m + 9);          /* [0, 11] */
-    const int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;      /* [0, 365] */
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;    /* [0, 146096] */
+    const int64_t yoe = y - era * 400;                         /* [0, 399] */
+    const int64_t mp = (int64_t)(m > 2 ? m - 3 : m + 9);       /* [0, 11] */
+    const int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;   /* [0, 365] */
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
     return era * 146097 + doe - 719468;
 }
 
@@ -137,8 +139,11 @@ floor_mod(int64_t a, int64_t b)
 void
 cdr_format_time(int64_t t, char *buf, size_t size)
 {
-    int64_t days = (t >= 0 ? t : t - 86399) / 86400;
-    int64_t secs = t - days * 86400;
+    int64_t days = t / 86400, secs = t % 86400; /* no overflow at INT64_MIN */
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
@@ -625,6 +630,16 @@ cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out)
     memset(&a, 0, sizeof a);
     if (p >= end)
         return -1;
+    /* The common case first: a bare E.164 number. */
+    if ((*p == '+' || is_digit(*p)) &&
+        plain_number(p, end, E164_MAX_DIGITS, &a) == 0) {
+        a.kind = CDR_ADDR_E164;
+        a.user.p = p;
+        a.user.n = (size_t)(end - p);
+        *out = a;
+        return 0;
+    }
+    memset(&a, 0, sizeof a);
     for (const char *s = p; s < end; s++)
         if (*s == '\0')
             return -1;
@@ -653,13 +668,6 @@ cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out)
         rc = parse_uri(lt + 1, gt, &a);
         if (rc == 0 && gt + 1 < end) /* header params after '>' (;tag=) */
             rc = params_ok(gt + 1, end, ';');
-    } else if (*p == '+' || is_digit(*p)) {
-        rc = plain_number(p, end, E164_MAX_DIGITS, &a);
-        if (rc == 0) {
-            a.kind = CDR_ADDR_E164;
-            a.user.p = p;
-            a.user.n = (size_t)(end - p);
-        }
     } else {
         rc = parse_uri(p, end, &a);
     }

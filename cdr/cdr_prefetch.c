@@ -160,6 +160,12 @@ worker(void *arg)
         it->raw.n = raw.n;
         it->line = bad_row ? d.line : row.line;
         it->sid = (struct cdr_slice){NULL, 0};
+        if (bad_row && row.present[CDR_COL_SID] &&
+            row.field[CDR_COL_SID].n > 0) { /* filled as far as it went */
+            struct cdr_slice sid = row.field[CDR_COL_SID];
+            it->sid.n = sid.n > CDR_MAX_SID ? CDR_MAX_SID : sid.n;
+            it->sid.p = stash(b, sid.p, it->sid.n);
+        }
         if (!bad_row) {
             copy_row(p, b, &row, &copy);
             rc = cdr_validate(&copy, &it->rec, &d);

@@ -30,9 +30,8 @@ trimmed(const struct cdr_row *row, enum cdr_column c)
 /* Fill d for column c with value v; message is cdr_strerror(code) unless
  * msg is given.  Returns code. */
 static int
-fail(struct cdr_diag *d, const struct cdr_row *row, int code,
-     enum cdr_column c, struct cdr_slice v, const char *msg,
-     const char *detail)
+fail(struct cdr_diag *d, const struct cdr_row *row, int code, enum cdr_column c,
+     struct cdr_slice v, const char *msg, const char *detail)
 {
     if (msg != NULL)
         cdr_diag_set(d, code, cdr_column_name(c), v.p, v.n, "%s", msg);
@@ -73,9 +72,9 @@ check_id(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
     return 0;
 }
 
-/* Lower case, '_' and ' ' as '-'; 0 if it does not fit. */
+/* Lower case, '_' (and, if space_too, ' ') as '-'; 0 if it does not fit. */
 static size_t
-fold(struct cdr_slice v, char *out, size_t outsz)
+fold(struct cdr_slice v, char *out, size_t outsz, int space_too)
 {
     if (v.n >= outsz)
         return 0;
@@ -83,7 +82,7 @@ fold(struct cdr_slice v, char *out, size_t outsz)
         char c = v.p[i];
         if (c >= 'A' && c <= 'Z')
             c = (char)(c - 'A' + 'a');
-        else if (c == '_' || c == ' ')
+        else if (c == '_' || (space_too && c == ' '))
             c = '-';
         out[i] = c;
     }
@@ -122,16 +121,15 @@ status_of(struct cdr_slice v)
         const char *text;
         enum cdr_status st;
     } map[] = {
-        {"completed", CDR_ST_COMPLETED}, {"busy", CDR_ST_BUSY},
-        {"no-answer", CDR_ST_NO_ANSWER}, {"failed", CDR_ST_FAILED},
-        {"canceled", CDR_ST_CANCELED},   {"cancelled", CDR_ST_CANCELED},
-        {"in-progress", CDR_ST_IN_PROGRESS},
-        {"unobserved", CDR_ST_UNOBSERVED},
+        {"completed", CDR_ST_COMPLETED},     {"busy", CDR_ST_BUSY},
+        {"no-answer", CDR_ST_NO_ANSWER},     {"failed", CDR_ST_FAILED},
+        {"canceled", CDR_ST_CANCELED},       {"cancelled", CDR_ST_CANCELED},
+        {"in-progress", CDR_ST_IN_PROGRESS}, {"unobserved", CDR_ST_UNOBSERVED},
     };
     char buf[16];
     if (v.n == 0)
         return CDR_ST_NONE;
-    if (fold(v, buf, sizeof buf) == 0)
+    if (fold(v, buf, sizeof buf, 1) == 0) /* "No Answer" in console exports */
         return CDR_ST_OTHER;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(buf, map[i].text) == 0)
@@ -166,14 +164,13 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     if (dir.n == 0)
         return missing(d, row, CDR_COL_DIRECTION);
     char buf[32];
-    fold(dir, buf, sizeof buf);
+    fold(dir, buf, sizeof buf, 0);
     if (dir.n < sizeof buf && strcmp(buf, "trunking-terminating") == 0)
         rec->direction = CDR_DIR_TERMINATING;
     else if (dir.n < sizeof buf && strcmp(buf, "trunking-originating") == 0)
         rec->direction = CDR_DIR_ORIGINATING;
     else
-        return fail(d, row, CDR_E_BAD_DIRECTION, CDR_COL_DIRECTION, dir,
-                    NULL,
+        return fail(d, row, CDR_E_BAD_DIRECTION, CDR_COL_DIRECTION, dir, NULL,
                     "expected trunking-terminating or trunking-originating");
 
     rec->from = trimmed(row, CDR_COL_FROM);
@@ -190,13 +187,13 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     struct cdr_slice st = trimmed(row, CDR_COL_START_TIME);
     if (st.n == 0)
         return missing(d, row, CDR_COL_START_TIME);
-    if ((rc = check_time(d, row, CDR_COL_START_TIME, st,
-                         &rec->start_time)) != 0)
+    if ((rc = check_time(d, row, CDR_COL_START_TIME, st, &rec->start_time)) !=
+        0)
         return rc;
     struct cdr_slice et = trimmed(row, CDR_COL_END_TIME);
     if (et.n > 0) {
-        if ((rc = check_time(d, row, CDR_COL_END_TIME, et,
-                             &rec->end_time)) != 0)
+        if ((rc = check_time(d, row, CDR_COL_END_TIME, et, &rec->end_time)) !=
+            0)
             return rc;
         if (rec->end_time < rec->start_time)
             return fail(d, row, CDR_E_BAD_TIME, CDR_COL_END_TIME, et,
@@ -229,8 +226,8 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     rec->status_text = trimmed(row, CDR_COL_STATUS);
     rec->status = status_of(rec->status_text);
     if (rec->status == CDR_ST_UNOBSERVED)
-        return fail(d, row, CDR_E_UNOBSERVED, CDR_COL_STATUS,
-                    rec->status_text, NULL,
+        return fail(d, row, CDR_E_UNOBSERVED, CDR_COL_STATUS, rec->status_text,
+                    NULL,
                     "referee-capture could not see this leg; it is not "
                     "billed");
 

@@ -40,11 +40,15 @@ main(int argc, char **argv)
             bad++;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    double s = (double)(t1.tv_sec - t0.tv_sec) +
-               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* integers only: the project keeps floating point out */
+    long long us = (long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                   (t1.tv_nsec - t0.tv_nsec) / 1000;
+    if (us <= 0)
+        us = 1;
     unsigned long long bytes = (unsigned long long)cdr_reader_offset(r);
-    printf("%ld rows (%ld bad), %llu bytes, %.3f s, %.0f MB/s, %.0f rows/s\n",
-           rows, bad, bytes, s, (double)bytes / s / 1e6, (double)rows / s);
+    printf("%ld rows (%ld bad), %llu bytes, %lld ms, %llu MB/s, %lld rows/s\n",
+           rows, bad, bytes, us / 1000, bytes / (unsigned long long)us,
+           (long long)rows * 1000000 / us);
     cdr_reader_close(r);
     return rc < 0 ? 1 : 0;
 }

@@ -25,8 +25,7 @@ mix(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static uint64_t
-read_all(const uint8_t *data, size_t size, size_t chunk);
+static uint64_t read_all(const uint8_t *data, size_t size, size_t chunk);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -61,8 +60,7 @@ read_all(const uint8_t *data, size_t size, size_t chunk)
         struct cdr_row row;
         int rc = cdr_reader_next(r, &row, &d);
         h = mix(h, &rc, sizeof rc);
-        if (rc == 0 || rc == CDR_E_CSV || rc == CDR_E_IO ||
-            rc == CDR_E_NOMEM) {
+        if (rc == 0 || rc == CDR_E_CSV || rc == CDR_E_IO || rc == CDR_E_NOMEM) {
             h = mix(h, &d.line, sizeof d.line);
             break;
         }
@@ -86,9 +84,20 @@ read_all(const uint8_t *data, size_t size, size_t chunk)
                 continue;
             struct cdr_addr a;
             int64_t t, v;
-            if (cdr_parse_addr(s.p, s.p + s.n, &a) == 0 &&
-                a.ndigits >= sizeof a.digits)
-                __builtin_trap();
+            if (cdr_parse_addr(s.p, s.p + s.n, &a) == 0) {
+                /* digits: NUL-terminated, only 0-9, ndigits long; slices
+                 * inside the field */
+                if (a.ndigits >= sizeof a.digits ||
+                    strlen(a.digits) != a.ndigits ||
+                    strspn(a.digits, "0123456789") != a.ndigits)
+                    __builtin_trap();
+                if (a.user.n > 0 &&
+                    (a.user.p < s.p || a.user.p + a.user.n > s.p + s.n))
+                    __builtin_trap();
+                if (a.host.n > 0 &&
+                    (a.host.p < s.p || a.host.p + a.host.n > s.p + s.n))
+                    __builtin_trap();
+            }
             if (cdr_parse_time(s.p, s.p + s.n, &t) == 0) {
                 char buf[32];
                 cdr_format_time(t, buf, sizeof buf);

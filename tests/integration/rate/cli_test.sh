@@ -159,7 +159,7 @@ CSV
                 '6,N1,to,"no termination rate in force' \
                 '7,S1,parent_call_sid,"a call cannot be its own parent' \
                 '8,C1,parent_call_sid,"the parent is itself a transferred leg' \
-                '10,,,"wrong number of fields' \
+                '10,F1,,"wrong number of fields' \
                 '11,D1,duration,"invalid number' \
                 '12,M1,from,missing required field' \
                 '13,B1,to,"malformed address'; do

@@ -32,8 +32,7 @@ bput(struct buf *b, const char *s, size_t n)
     b->p[b->n] = '\0';
 }
 
-static void
-bprintf(struct buf *b, const char *fmt, ...)
+static void bprintf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void
 bprintf(struct buf *b, const char *fmt, ...)
@@ -126,8 +125,8 @@ read_fixture(const char *name, size_t *len)
 {
     const char *root = getenv("REFEREE_SOURCE_DIR");
     char path[4096];
-    snprintf(path, sizeof path, "%s/tests/fixtures/cdr/%s",
-             root ? root : ".", name);
+    snprintf(path, sizeof path, "%s/tests/fixtures/cdr/%s", root ? root : ".",
+             name);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         fail_msg("cannot open %s", path);
@@ -249,6 +248,24 @@ test_quoted_newlines_keep_physical_line_numbers(void **state)
 }
 
 static void
+test_unquoted_lines_split_and_trim_like_libcsv(void **state)
+{
+    (void)state;
+    /* libcsv's own rules for unquoted fields: spaces and tabs around a
+     * field go, a lone CR ends a row, a line of blanks is no row */
+    check_fixture("plain_edge.csv",
+                  "1 L3 R1 sid=A from=2 to=1 RAW=A,1,2\n"
+                  "1 L4 R2 sid=B from= to= RAW=B,,\n"
+                  "1 L5 R3 sid= from= to= RAW=,,\n"
+                  "-11 L6 R4 (t.csv:6 ) sid= from= to= RAW=,\n"
+                  "1 L7 R5 sid=C from= to=x y RAW=C,x y,\n"
+                  "1 L7 R6 sid=D from=2 to=1 RAW=D,1,2\n"
+                  "1 L9 R7 sid=E from=3 to=q RAW=E,q,3\n"
+                  "1 L10 R8 sid=F from=2 to=1 RAW=F,1,2\n"
+                  "EOF\n");
+}
+
+static void
 test_stray_quote_stops_the_file_at_its_record(void **state)
 {
     (void)state;
@@ -263,7 +280,8 @@ test_stray_quote_detail_names_its_own_line(void **state)
 {
     (void)state;
     for (size_t k = 1; k < 24; k++) {
-        FILE *f = stream_of("sid,to\nA,\"x\n\ny\"z\n", 18);
+        static const char text[] = "sid,to\nA,\"x\n\ny\"z\n";
+        FILE *f = stream_of(text, sizeof text - 1);
         struct cdr_reader *r;
         struct cdr_diag d;
         struct cdr_row row;
@@ -320,6 +338,12 @@ test_header_names_are_normalised_and_first_duplicate_wins(void **state)
                "1 L2 R1 sid=a parent_call_sid=b to=f RAW=a,b,c,d,e,f\nEOF\n");
     check_text("Call Sid,ParentCallSid\nA,B\n",
                "1 L2 R1 sid=A parent_call_sid=B RAW=A,B\nEOF\n");
+    /* punctuation of any length is dropped; long names are not ours */
+    check_text(
+        "\"s _-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-"
+        "_-_-_-_-_-_-_-_-_-_ i d\",tosidtosidtosidtosidtosidtosidto\n"
+        "A,B\n",
+        "1 L2 R1 sid=A RAW=A,B\nEOF\n");
 }
 
 static void
@@ -349,8 +373,7 @@ test_bom_prefix_alone_is_not_mistaken_for_a_bom(void **state)
 }
 
 static void
-test_spaces_around_unquoted_fields_are_dropped_and_raw_is_requoted(
-    void **state)
+test_spaces_around_unquoted_fields_are_dropped_and_raw_is_requoted(void **state)
 {
     (void)state;
     check_text("sid,from\n  A  ,\" +1 \"\n",
@@ -419,6 +442,25 @@ test_record_over_the_row_limit_stops_the_file(void **state)
 }
 
 static void
+test_trailing_spaces_libcsv_drops_do_not_count_towards_the_row_limit(
+    void **state)
+{
+    (void)state;
+    struct buf b = {0};
+    bprintf(&b, "sid,from\nA,1");
+    for (int i = 0; i < CDR_MAX_ROW + 10; i++)
+        bput(&b, " ", 1);
+    bprintf(&b, "\nB,\"2\"");
+    for (int i = 0; i < CDR_MAX_ROW + 10; i++)
+        bput(&b, " ", 1);
+    bprintf(&b, "\n");
+    assert_some_chunks_agree(b.p, b.n,
+                             "1 L2 R1 sid=A from=1 RAW=A,1\n"
+                             "1 L3 R2 sid=B from=2 RAW=B,2\nEOF\n");
+    free(b.p);
+}
+
+static void
 test_many_empty_fields_count_towards_the_row_limit(void **state)
 {
     (void)state;
@@ -427,8 +469,9 @@ test_many_empty_fields_count_towards_the_row_limit(void **state)
     for (int i = 0; i < CDR_MAX_ROW + 10; i++)
         bput(&b, ",", 1);
     bprintf(&b, "\nC\n");
-    assert_some_chunks_agree(b.p, b.n, "1 L2 R1 sid=A RAW=A\n"
-                                       "-3 L3 record too long\n");
+    assert_some_chunks_agree(b.p, b.n,
+                             "1 L2 R1 sid=A RAW=A\n"
+                             "-3 L3 record too long\n");
     free(b.p);
 }
 
@@ -467,8 +510,7 @@ test_diag_of_a_bad_row_names_file_and_line(void **state)
     struct cdr_diag d;
     struct cdr_row row;
     cdr_diag_clear(&d);
-    assert_int_equal(cdr_reader_open_stream(&r, f, "exports/may.csv", &d),
-                     0);
+    assert_int_equal(cdr_reader_open_stream(&r, f, "exports/may.csv", &d), 0);
     assert_int_equal(cdr_reader_next(r, &row, &d), CDR_E_FIELD_COUNT);
     char text[512];
     cdr_diag_format(&d, text, sizeof text);
@@ -489,12 +531,11 @@ main(void)
             test_pascal_case_header_and_quoted_rfc2822_times_are_read),
         cmocka_unit_test(test_title_case_header_with_bom_and_crlf_is_read),
         cmocka_unit_test(test_quoted_newlines_keep_physical_line_numbers),
+        cmocka_unit_test(test_unquoted_lines_split_and_trim_like_libcsv),
         cmocka_unit_test(test_stray_quote_stops_the_file_at_its_record),
         cmocka_unit_test(test_stray_quote_detail_names_its_own_line),
-        cmocka_unit_test(
-            test_unterminated_quote_stops_the_file_at_its_record),
-        cmocka_unit_test(
-            test_every_fixture_reads_the_same_in_every_chunk_size),
+        cmocka_unit_test(test_unterminated_quote_stops_the_file_at_its_record),
+        cmocka_unit_test(test_every_fixture_reads_the_same_in_every_chunk_size),
         cmocka_unit_test(
             test_header_names_are_normalised_and_first_duplicate_wins),
         cmocka_unit_test(test_blank_lines_are_skipped_but_counted),
@@ -505,7 +546,8 @@ main(void)
         cmocka_unit_test(test_field_over_the_limit_rejects_only_its_row),
         cmocka_unit_test(test_record_over_the_row_limit_stops_the_file),
         cmocka_unit_test(
-            test_many_empty_fields_count_towards_the_row_limit),
+            test_trailing_spaces_libcsv_drops_do_not_count_towards_the_row_limit),
+        cmocka_unit_test(test_many_empty_fields_count_towards_the_row_limit),
         cmocka_unit_test(test_bare_carriage_returns_end_rows),
         cmocka_unit_test(test_stdin_dash_and_missing_file_are_handled),
         cmocka_unit_test(test_diag_of_a_bad_row_names_file_and_line),

@@ -165,6 +165,25 @@ test_open_in_a_missing_folder_fails_with_the_path(void **state)
 }
 
 static void
+test_failed_rename_reports_io_and_removes_the_temporary(void **state)
+{
+    struct ctx *c = *state;
+    /* the target is a folder: rename(2) over it fails */
+    assert_int_equal(mkdir(c->path, 0755), 0);
+    struct cdr_writer *w;
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    assert_int_equal(cdr_writer_open(&w, c->path, &d), 0);
+    assert_int_equal(cdr_writer_field_str(w, "x"), 0);
+    assert_int_equal(cdr_writer_commit(w, &d), CDR_E_IO);
+    assert_non_null(strstr(d.message, "rename"));
+    assert_string_equal(d.file, c->path);
+    cdr_writer_free(w);
+    assert_int_equal(files_in(c->dir), 1); /* only the folder */
+    assert_int_equal(rmdir(c->path), 0);
+}
+
+static void
 test_commit_twice_is_a_usage_error(void **state)
 {
     struct ctx *c = *state;
@@ -211,8 +230,8 @@ test_quoted_fields_round_trip_through_the_reader(void **state)
 {
     struct ctx *c = *state;
     static const char *const values[] = {
-        "CA1", "a,b", "say \"hi\"", "two\nlines", " lead", "trail ",
-        "crlf\r\nin", "\"\"", ",", "x",
+        "CA1",    "a,b",        "say \"hi\"", "two\nlines", " lead",
+        "trail ", "crlf\r\nin", "\"\"",       ",",          "x",
     };
     const size_t n = sizeof values / sizeof values[0];
     struct cdr_writer *w;
@@ -259,18 +278,20 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_abort_leaves_the_old_file_and_removes_the_temporary, setup,
             teardown),
-        cmocka_unit_test_setup_teardown(test_free_without_commit_aborts,
+        cmocka_unit_test_setup_teardown(test_free_without_commit_aborts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_new_file_gets_ordinary_permissions,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_new_file_gets_ordinary_permissions, setup, teardown),
         cmocka_unit_test(test_open_in_a_missing_folder_fails_with_the_path),
+        cmocka_unit_test_setup_teardown(
+            test_failed_rename_reports_io_and_removes_the_temporary, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(test_commit_twice_is_a_usage_error,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_only_fields_that_need_it_are_quoted, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_quoted_fields_round_trip_through_the_reader, setup,
-            teardown),
+            test_quoted_fields_round_trip_through_the_reader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

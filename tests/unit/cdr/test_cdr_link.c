@@ -126,6 +126,28 @@ test_many_calls_survive_table_growth_in_order(void **state)
     cdr_link_free(l);
 }
 
+static void
+test_reserved_table_finds_what_it_holds_and_still_grows(void **state)
+{
+    (void)state;
+    struct cdr_link *l;
+    assert_int_equal(cdr_link_new(&l), 0);
+    assert_int_equal(cdr_link_reserve(l, 1000), 0);
+    char sid[32];
+    for (int i = 0; i < 5000; i++) { /* past the reservation */
+        snprintf(sid, sizeof sid, "CH%d", i);
+        struct cdr_slice s = {sid, strlen(sid)};
+        assert_int_equal(cdr_link_add_done(l, &s), 0);
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(sid, sizeof sid, "CH%d", i);
+        assert_int_equal(cdr_link_find(l, sid, strlen(sid), NULL),
+                         CDR_LINK_CHILD_DONE);
+    }
+    assert_int_equal(cdr_link_find(l, "CH5000", 6, NULL), 0);
+    cdr_link_free(l);
+}
+
 int
 main(void)
 {
@@ -134,6 +156,8 @@ main(void)
         cmocka_unit_test(test_second_sid_is_a_duplicate_even_after_the_child_shrinks),
         cmocka_unit_test(test_waiting_children_come_back_in_arrival_order_once),
         cmocka_unit_test(test_many_calls_survive_table_growth_in_order),
+        cmocka_unit_test(
+            test_reserved_table_finds_what_it_holds_and_still_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

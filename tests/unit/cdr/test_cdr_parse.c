@@ -89,8 +89,9 @@ static void
 test_format_time_round_trips_through_parse(void **state)
 {
     (void)state;
-    static const int64_t ts[] = {0, 1, 86399, 86400, 951782400 /* 2000-02-29 */,
-                                 1778400137, 253402300799 /* 9999-12-31 */};
+    static const int64_t ts[] = {
+        0,          1,           86399, 86400, 951782400 /* 2000-02-29 */,
+        1778400137, 253402300799 /* 9999-12-31 */};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
         char buf[32];
         int64_t back;
@@ -103,6 +104,16 @@ test_format_time_round_trips_through_parse(void **state)
     assert_string_equal(buf, "2026-05-10T08:02:17Z");
     cdr_format_time(-1, buf, sizeof buf);
     assert_string_equal(buf, "1969-12-31T23:59:59Z");
+    cdr_format_time(-86400, buf, sizeof buf);
+    assert_string_equal(buf, "1969-12-31T00:00:00Z");
+    /* extremes do not overflow (UBSan) and stay NUL-terminated */
+    cdr_format_time(INT64_MIN, buf, sizeof buf);
+    assert_true(strlen(buf) < sizeof buf);
+    cdr_format_time(INT64_MAX, buf, sizeof buf);
+    assert_true(strlen(buf) < sizeof buf);
+    char small[8];
+    cdr_format_time(0, small, sizeof small);
+    assert_string_equal(small, "1970-01");
 }
 
 struct tcase {
@@ -183,6 +194,35 @@ test_rfc2822_with_a_wrong_weekday_is_refused(void **state)
 }
 
 static void
+test_rfc2822_weekday_is_right_for_every_day_1970_to_2100(void **state)
+{
+    (void)state;
+    static const char wd[7][4] = {"Thu", "Fri", "Sat", "Sun",
+                                  "Mon", "Tue", "Wed"}; /* from 1970-01-01 */
+    static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int64_t end = cdr_days_from_civil(2101, 1, 1);
+    for (int64_t day = 0; day < end; day++) {
+        char iso[32], rfc[48];
+        cdr_format_time(day * 86400 + 45296, iso, sizeof iso); /* 12:34:56 */
+        /* "YYYY-MM-DDT..." -> "Www, D Mon YYYY 12:34:56 +0000" */
+        int m = (iso[5] - '0') * 10 + (iso[6] - '0');
+        int d = (iso[8] - '0') * 10 + (iso[9] - '0');
+        snprintf(rfc, sizeof rfc, "%s, %d %s %.4s 12:34:56 +0000", wd[day % 7],
+                 d, mon[m - 1], iso);
+        int64_t t;
+        if (cdr_parse_time(rfc, rfc + strlen(rfc), &t) != 0 ||
+            t != day * 86400 + 45296)
+            fail_msg("\"%s\" (%s)", rfc, iso);
+        /* and the day before's weekday is refused */
+        snprintf(rfc, sizeof rfc, "%s, %d %s %.4s 12:34:56 +0000",
+                 wd[(day + 6) % 7], d, mon[m - 1], iso);
+        if (cdr_parse_time(rfc, rfc + strlen(rfc), &t) == 0)
+            fail_msg("\"%s\" accepted", rfc);
+    }
+}
+
+static void
 test_leap_days_exist_only_in_leap_years(void **state)
 {
     (void)state;
@@ -211,7 +251,7 @@ test_invalid_dates_and_times_are_refused(void **state)
         {"2026-01-01T24:00:00Z", -1, 0},
         {"2026-01-01T23:60:00Z", -1, 0},
         {"2026-01-01T23:59:60Z", -1, 0},
-        {"2026-01-01T00:00:00", -1, 0},        /* no offset */
+        {"2026-01-01T00:00:00", -1, 0}, /* no offset */
         {"2026-01-01T00:00:00+24:00", -1, 0},
         {"2026-01-01T00:00:00+02:60", -1, 0},
         {"2026-01-01T00:00:00+2:00", -1, 0},
@@ -292,13 +332,11 @@ run_addr_cases(const struct acase *c, size_t n)
         if (strcmp(a.digits, c[i].digits) != 0 ||
             a.ndigits != strlen(c[i].digits))
             fail_msg("\"%s\": digits \"%s\"", s, a.digits);
-        if (c[i].user != NULL &&
-            (a.user.n != strlen(c[i].user) ||
-             memcmp(a.user.p, c[i].user, a.user.n) != 0))
+        if (c[i].user != NULL && (a.user.n != strlen(c[i].user) ||
+                                  memcmp(a.user.p, c[i].user, a.user.n) != 0))
             fail_msg("\"%s\": user \"%.*s\"", s, (int)a.user.n, a.user.p);
-        if (c[i].host != NULL &&
-            (a.host.n != strlen(c[i].host) ||
-             memcmp(a.host.p, c[i].host, a.host.n) != 0))
+        if (c[i].host != NULL && (a.host.n != strlen(c[i].host) ||
+                                  memcmp(a.host.p, c[i].host, a.host.n) != 0))
             fail_msg("\"%s\": host \"%.*s\"", s, (int)a.host.n, a.host.p);
     }
 }
@@ -331,10 +369,8 @@ test_tel_uris_drop_visual_separators_and_params(void **state)
         {"tel:+14152909007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"TEL:+14152909007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"tel:+1-415-290-9007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
-        {"tel:+1.415.(290).9007", 0, CDR_ADDR_TEL, "14152909007", NULL,
-         NULL},
-        {"tel:+14152909007;ext=12", 0, CDR_ADDR_TEL, "14152909007", NULL,
-         NULL},
+        {"tel:+1.415.(290).9007", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
+        {"tel:+14152909007;ext=12", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"tel:911;phone-context=+1", 0, CDR_ADDR_TEL, "911", NULL, NULL},
         {"<tel:+14152909007>", 0, CDR_ADDR_TEL, "14152909007", NULL, NULL},
         {"tel:", -1, 0, "", NULL, NULL},
@@ -371,8 +407,8 @@ test_sip_uris_give_user_host_and_number_digits(void **state)
          CDR_ADDR_SIP, "", "alice", "pbx.example.com"},
         {"Alice <sip:alice@pbx.example.com>", 0, CDR_ADDR_SIP, "", "alice",
          "pbx.example.com"},
-        {"<sip:alice@pbx.example.com>;tag=abc123", 0, CDR_ADDR_SIP, "",
-         "alice", "pbx.example.com"},
+        {"<sip:alice@pbx.example.com>;tag=abc123", 0, CDR_ADDR_SIP, "", "alice",
+         "pbx.example.com"},
         {"sip:alice@pbx.example.com:5061", 0, CDR_ADDR_SIP, "", "alice",
          "pbx.example.com"},
         {"sip:alice@pbx.example.com;transport=tls", 0, CDR_ADDR_SIP, "",
@@ -396,6 +432,8 @@ test_sip_uris_give_user_host_and_number_digits(void **state)
          "1-415-555-0100", "gw.example.com"},
         {"sip:a@h;x=a&b;lr", 0, CDR_ADDR_SIP, "", "a", "h"},
         {"Jos\xc3\xa9 <sip:jose@h>", 0, CDR_ADDR_SIP, "", "jose", "h"},
+        {"1415 <sip:alice@h>", 0, CDR_ADDR_SIP, "", "alice", "h"},
+        {"+1415 <sip:+1415@h>", 0, CDR_ADDR_SIP, "1415", "+1415", "h"},
     };
     run_addr_cases(cases, sizeof cases / sizeof cases[0]);
 }
@@ -503,9 +541,10 @@ main(void)
         cmocka_unit_test(test_days_from_civil_matches_known_dates),
         cmocka_unit_test(test_format_time_round_trips_through_parse),
         cmocka_unit_test(test_iso8601_with_z_or_offset_is_converted_to_utc),
-        cmocka_unit_test(
-            test_rfc2822_with_negative_offset_is_converted_to_utc),
+        cmocka_unit_test(test_rfc2822_with_negative_offset_is_converted_to_utc),
         cmocka_unit_test(test_rfc2822_with_a_wrong_weekday_is_refused),
+        cmocka_unit_test(
+            test_rfc2822_weekday_is_right_for_every_day_1970_to_2100),
         cmocka_unit_test(test_leap_days_exist_only_in_leap_years),
         cmocka_unit_test(test_invalid_dates_and_times_are_refused),
         cmocka_unit_test(test_time_parser_never_reads_past_end),

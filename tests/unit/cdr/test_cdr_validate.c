@@ -101,6 +101,8 @@ static const struct {
      "trunking-terminating or trunking-originating"},
     {CDR_COL_DIRECTION, "outbound-api", CDR_E_BAD_DIRECTION, "direction",
      "trunking-terminating"},
+    {CDR_COL_DIRECTION, "trunking terminating", CDR_E_BAD_DIRECTION,
+     "direction", "trunking"},
     {CDR_COL_DIRECTION, "trunking-terminatingx", CDR_E_BAD_DIRECTION,
      "direction", "trunking"},
     {CDR_COL_DIRECTION, "trunking-terminating-and-more-text-here",
@@ -114,29 +116,26 @@ static const struct {
      "expected ISO 8601 with offset or Z, or RFC 2822"},
     {CDR_COL_START_TIME, "2026-05-10T08:02:17", CDR_E_BAD_TIME, "start_time",
      "ISO 8601"},
-    {CDR_COL_START_TIME, "1969-12-31T23:59:59Z", CDR_E_BAD_TIME,
-     "start_time", "1970"},
+    {CDR_COL_START_TIME, "1969-12-31T23:59:59Z", CDR_E_BAD_TIME, "start_time",
+     "1970"},
     {CDR_COL_END_TIME, "2026-02-29T00:00:00Z", CDR_E_BAD_TIME, "end_time",
      "ISO 8601"},
     {CDR_COL_END_TIME, "2026-05-10T08:02:16Z", CDR_E_BAD_TIME, "end_time",
      "earlier"},
     {CDR_COL_DURATION, "-5", CDR_E_BAD_NUMBER, "duration", "whole seconds"},
-    {CDR_COL_DURATION, "12.5", CDR_E_BAD_NUMBER, "duration",
-     "whole seconds"},
+    {CDR_COL_DURATION, "12.5", CDR_E_BAD_NUMBER, "duration", "whole seconds"},
     {CDR_COL_DURATION, "1e3", CDR_E_BAD_NUMBER, "duration", "whole seconds"},
     {CDR_COL_DURATION, "99999999999999999999", CDR_E_BAD_NUMBER, "duration",
      "whole seconds"},
     {CDR_COL_DURATION, "2678401", CDR_E_BAD_NUMBER, "duration", "31 days"},
-    {CDR_COL_STATUS, "unobserved", CDR_E_UNOBSERVED, "status",
-     "could not see"},
+    {CDR_COL_STATUS, "unobserved", CDR_E_UNOBSERVED, "status", "could not see"},
     {CDR_COL_PRICE, "0.0000000001", CDR_E_BAD_NUMBER, "price", "9 decimal"},
     {CDR_COL_PRICE, "1e-3", CDR_E_BAD_NUMBER, "price", "exact decimal"},
     {CDR_COL_PRICE, "- 0.5", CDR_E_BAD_NUMBER, "price", "exact decimal"},
     {CDR_COL_PRICE, "$0.50", CDR_E_BAD_NUMBER, "price", "exact decimal"},
     {CDR_COL_PRICE_UNIT, "US$", CDR_E_BAD_VALUE, "price_unit", "ISO 4217"},
     {CDR_COL_PRICE_UNIT, "USDX", CDR_E_BAD_VALUE, "price_unit", "ISO 4217"},
-    {CDR_COL_TRANSFER_TARGET, "bob", CDR_E_BAD_URI, "transfer_target",
-     "E.164"},
+    {CDR_COL_TRANSFER_TARGET, "bob", CDR_E_BAD_URI, "transfer_target", "E.164"},
 };
 
 static void
@@ -150,8 +149,7 @@ test_every_rejection_names_code_field_value_and_detail(void **state)
         const char *v = rejects[i].value ? rejects[i].value : "(absent)";
         if (rc != rejects[i].code)
             fail_msg("case %zu %s=\"%s\": rc %d, expected %d", i,
-                     cdr_column_name(rejects[i].col), v, rc,
-                     rejects[i].code);
+                     cdr_column_name(rejects[i].col), v, rc, rejects[i].code);
         if (d.code != rc)
             fail_msg("case %zu: diag code %d", i, d.code);
         if (strcmp(d.field, rejects[i].field) != 0)
@@ -216,15 +214,22 @@ test_status_text_maps_to_its_enum(void **state)
         const char *in;
         enum cdr_status st;
     } cases[] = {
-        {"completed", CDR_ST_COMPLETED}, {"Completed", CDR_ST_COMPLETED},
-        {"busy", CDR_ST_BUSY},           {"no-answer", CDR_ST_NO_ANSWER},
-        {"no_answer", CDR_ST_NO_ANSWER}, {"No Answer", CDR_ST_NO_ANSWER},
-        {"failed", CDR_ST_FAILED},       {"canceled", CDR_ST_CANCELED},
-        {"cancelled", CDR_ST_CANCELED},  {"in-progress", CDR_ST_IN_PROGRESS},
-        {"queued", CDR_ST_OTHER},        {"ringing", CDR_ST_OTHER},
+        {"completed", CDR_ST_COMPLETED},
+        {"Completed", CDR_ST_COMPLETED},
+        {"busy", CDR_ST_BUSY},
+        {"no-answer", CDR_ST_NO_ANSWER},
+        {"no_answer", CDR_ST_NO_ANSWER},
+        {"No Answer", CDR_ST_NO_ANSWER},
+        {"failed", CDR_ST_FAILED},
+        {"canceled", CDR_ST_CANCELED},
+        {"cancelled", CDR_ST_CANCELED},
+        {"in-progress", CDR_ST_IN_PROGRESS},
+        {"queued", CDR_ST_OTHER},
+        {"ringing", CDR_ST_OTHER},
         {"complete", CDR_ST_OTHER},
         {"completed-but-much-longer-than-any", CDR_ST_OTHER},
-        {"", CDR_ST_NONE},               {NULL, CDR_ST_NONE},
+        {"", CDR_ST_NONE},
+        {NULL, CDR_ST_NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct cdr_record rec;
@@ -338,8 +343,7 @@ main(void)
             test_end_before_start_without_duration_is_refused_on_end_time),
         cmocka_unit_test(test_surrounding_spaces_are_trimmed),
         cmocka_unit_test(test_rfc2822_start_and_sip_addresses_are_accepted),
-        cmocka_unit_test(
-            test_unobserved_leg_is_rejected_with_the_rest_filled),
+        cmocka_unit_test(test_unobserved_leg_is_rejected_with_the_rest_filled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
