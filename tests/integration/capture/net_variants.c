@@ -43,7 +43,7 @@ dump(const uint8_t *p, size_t n)
     pcap_dump((u_char *)dumper, &hdr, p);
 }
 
-/* IPv4 -> IPv6 (fd00::last byte), same payload. ip6 gets 40 bytes. */
+/* IPv4 -> IPv6 (fd00::last byte), same payload; 40-byte header at ip6. */
 static size_t
 to_ipv6(const uint8_t *ip, size_t iplen, uint8_t *ip6, int frag_hdr,
         uint32_t id, size_t off, size_t len, int more)
