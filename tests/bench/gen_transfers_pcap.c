@@ -2,13 +2,14 @@
  * gen_transfers_pcap: write a pcap (Ethernet, IPv4) of many concurrent SIP
  * REFER transfers for the capture benchmark.
  *
- *   gen_transfers_pcap OUT.pcap [MESSAGES] [CONCURRENT]
+ *   gen_transfers_pcap OUT.pcap [MESSAGES] [CONCURRENT] [TCP_EVERY]
  *
  * MESSAGES (default 1000000) SIP messages; CONCURRENT (default 5000)
- * transfers in flight at once.  Each transfer is the termination-to-SIP-target
+ * transfers in flight at once; one transfer in TCP_EVERY (default 8) over
+ * TCP, 0 for none.  Each transfer is the termination-to-SIP-target
  * flow of the SIPp fixtures (18 messages: INVITE 100 200 ACK REFER 202
  * NOTIFY 200, the carrier's INVITE to the target 180 200 ACK, final NOTIFY
- * 200, BYE 200, the child's BYE 200); one in eight over TCP (SYN, data, FIN).
+ * 200, BYE 200, the child's BYE 200); TCP ones with SYN, data, FIN.
  * The slots take turns, so messages of thousands of dialogs interleave; time
  * advances 20 microseconds per message.  Not for the repository: written to
  * /tmp by bench_capture.sh.
@@ -36,6 +37,13 @@ static char msg[4096];
 static pcap_dumper_t *dumper;
 static int64_t now_us = 1700000000LL * 1000000;
 static unsigned long written;
+static unsigned tcp_every = 8;
+
+static int
+is_tcp(unsigned flow)
+{
+    return tcp_every != 0 && flow % tcp_every == tcp_every - 1;
+}
 
 static void
 w16(uint8_t *p, unsigned v)
@@ -274,13 +282,15 @@ main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: gen_transfers_pcap OUT.pcap [MESSAGES] "
-                        "[CONCURRENT]\n");
+                        "[CONCURRENT] [TCP_EVERY]\n");
         return 2;
     }
     unsigned long total = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000000;
     unsigned conc = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 5000;
     if (conc == 0)
         conc = 1;
+    if (argc > 4)
+        tcp_every = (unsigned)strtoul(argv[4], NULL, 10);
     pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
     dumper = pcap_dump_open(dead, argv[1]);
     if (dumper == NULL) {
@@ -291,7 +301,7 @@ main(int argc, char **argv)
     unsigned next_flow = 0;
     for (unsigned i = 0; i < conc; i++) {
         slots[i].flow = next_flow++;
-        slots[i].tcp = slots[i].flow % 8 == 7;
+        slots[i].tcp = is_tcp(slots[i].flow);
     }
     while (written < total) {
         for (unsigned i = 0; i < conc && written < total; i++) {
@@ -336,7 +346,7 @@ main(int argc, char **argv)
                 }
                 s->flow = next_flow++;
                 s->step = 0;
-                s->tcp = s->flow % 8 == 7;
+                s->tcp = is_tcp(s->flow);
             }
         }
     }

@@ -51,3 +51,18 @@ if(TARGET referee-capture AND TARGET referee-rate)
   set_tests_properties(capture/sipp_e2e_net_live PROPERTIES RUN_SERIAL TRUE
     TIMEOUT 300)
 endif()
+
+# One recorded flow (UDP and TCP) rewritten into every encapsulation:
+# VLAN, QinQ, SLL, SLL2, raw, null, loop, IP-in-IP, IPv4 fragments, IPv6,
+# IPv6 fragments, IPv6 in IPv4.
+add_executable(net_variants ${CMAKE_CURRENT_SOURCE_DIR}/net_variants.c)
+target_link_libraries(net_variants PRIVATE referee_flags PkgConfig::PCAP)
+foreach(s term_sip tcp)
+  add_test(NAME capture/net_variants_${s}
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_variants.sh
+            $<TARGET_FILE:net_variants> $<TARGET_FILE:capnet_dump>
+            ${PROJECT_SOURCE_DIR}/tests/fixtures/pcap/sipp_${s}.pcap
+            ${CMAKE_CURRENT_SOURCE_DIR}/expected/sipp_${s}.txt
+            ${CMAKE_CURRENT_BINARY_DIR}/net_variants_${s})
+  set_tests_properties(capture/net_variants_${s} PROPERTIES LABELS integration)
+endforeach()
