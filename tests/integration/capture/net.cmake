@@ -45,7 +45,7 @@ if(TARGET referee-capture AND TARGET referee-rate)
               ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sipp_e2e_${mode}
               $<TARGET_FILE:capnet_dump>)
     set_tests_properties(capture/sipp_e2e_net_${mode} PROPERTIES
-      LABELS integration SKIP_RETURN_CODE 77)
+      LABELS integration SKIP_RETURN_CODE 77 RESOURCE_LOCK loopback_ports)
   endforeach()
   # both play SIPp on 127.0.0.x:5060
   set_tests_properties(capture/sipp_e2e_net_live PROPERTIES RUN_SERIAL TRUE

@@ -11,8 +11,10 @@ if(TARGET referee-capture)
   add_test(NAME integration/capture_sip_live
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sip_live.sh $<TARGET_FILE:referee-capture>
             ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sip_live)
+  # Captures live on lo: alone, so no other test's packets reach it.
   set_tests_properties(integration/capture_sip_live PROPERTIES
-    LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 60)
+    LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 60 RUN_SERIAL TRUE
+    RESOURCE_LOCK loopback_ports)
 endif()
 # The SIPp fixtures of the packet path, through referee-capture to records.
 if(TARGET referee-capture)
@@ -36,5 +38,6 @@ if(TARGET referee-capture AND EXISTS ${PROJECT_SOURCE_DIR}/tests/fixtures/pcap/s
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sip_hep.sh $<TARGET_FILE:referee-capture>
             ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/sip_hep)
   set_tests_properties(integration/capture_sip_hep PROPERTIES
-    LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 90)
+    LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 90
+    RESOURCE_LOCK loopback_ports)
 endif()
