@@ -175,6 +175,46 @@ CSV
     grep -q '^P3,,single,none,' "$tmp/out/charges.csv" || die "P3"
     grep -q '^T2,P1,child,termination-sip,' "$tmp/out/charges.csv" || die "T2"
     ;;
+failed_commit_keeps_all_old_output)
+    # REGRESSION (review): the CSV sink commits its four files one after
+    # the other (flush, fsync, rename each), so a write error on a later
+    # file (disk full; here RLIMIT_FSIZE) fails the run with exit 1 after
+    # charges.csv was already replaced: the folder then mixes the failed
+    # run's charges with the earlier run's rejects/pending/summary.
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" || die "exit $?"
+    cp -r "$tmp/out" "$tmp/before"
+    {
+        echo 'sid,direction,from,to,start_time,duration,status'
+        echo 'NEW1,trunking-terminating,+14155550100,+12125550100,2026-05-31T18:00:00Z,60,completed'
+        seq 1 3000 | awk '{printf "R%05d,trunking-terminating,+14155550100,+12125550100,2026-13-31T18:00:00Z,60,completed\n", $1}'
+    } > "$tmp/many-rejects.csv"
+    # charges.csv stays far below the limit, rejects.csv (~600 kB) is over.
+    (trap '' XFSZ; ulimit -f 100; exec "$rate" --quiet --deck "$deck" \
+        --out "$tmp/out" "$tmp/many-rejects.csv") 2>/dev/null
+    [ $? -eq 1 ] || die "a write error at commit should exit 1"
+    diff -r "$tmp/before" "$tmp/out" ||
+        die "failed run changed the output (charges.csv replaced)"
+    ;;
+parent_scenario_order_independent)
+    # REGRESSION (review): a parent with two children of different
+    # scenarios takes the scenario of whichever child is read first, so
+    # the same rows in another order give different charge rows and move
+    # the parent's amount between scenario totals in summary.json.
+    h='sid,parent_call_sid,trunk_sid,direction,from,to,start_time,duration,status'
+    p='P1,,TK0001,trunking-terminating,+14155550100,+12125550100,2026-05-31T18:00:00Z,300,completed'
+    c1='C1,P1,TK0001,trunking-terminating,+12125550100,sip:bob@pbx.example.com,2026-05-31T18:01:00Z,0,busy'
+    c2='C2,P1,TK0001,trunking-terminating,+12125550100,tel:+16505550177,2026-05-31T18:02:00Z,60,completed'
+    printf '%s\n' "$h" "$p" "$c1" "$c2" > "$tmp/a.csv"
+    printf '%s\n' "$h" "$c2" "$c1" "$p" > "$tmp/b.csv"
+    "$rate" --quiet --deck "$deck" --out "$tmp/a" "$tmp/a.csv" || die "exit $?"
+    "$rate" --quiet --deck "$deck" --out "$tmp/b" "$tmp/b.csv" || die "exit $?"
+    sorted "$tmp/a/charges.csv" > "$tmp/a.sorted"
+    sorted "$tmp/b/charges.csv" > "$tmp/b.sorted"
+    diff -u "$tmp/a.sorted" "$tmp/b.sorted" || die "order changed the charges"
+    grep -A20 '"totals"' "$tmp/a/summary.json" | grep scenario > "$tmp/a.tot"
+    grep -A20 '"totals"' "$tmp/b/summary.json" | grep scenario > "$tmp/b.tot"
+    diff -u "$tmp/a.tot" "$tmp/b.tot" || die "order changed the totals"
+    ;;
 *)
     die "unknown case $case_name"
     ;;
