@@ -30,6 +30,7 @@ struct cdr_writer {
     int err;    /* first error (sticky) */
     int err_errno;
     int done;   /* committed or aborted */
+    int prepared; /* on disk under the temporary name, closed */
 };
 
 static int
@@ -219,7 +220,7 @@ fsync_dir(const char *dir)
 }
 
 int
-cdr_writer_commit(struct cdr_writer *w, struct cdr_diag *d)
+cdr_writer_prepare(struct cdr_writer *w, struct cdr_diag *d)
 {
     const char *what = NULL;
     int e = 0;
@@ -229,6 +230,8 @@ cdr_writer_commit(struct cdr_writer *w, struct cdr_diag *d)
         cdr_diag_at(d, w->path, 0, 0);
         return CDR_E_USAGE;
     }
+    if (w->prepared)
+        return 0;
     flush_buf(w);
     if (w->err) {
         int code = w->err;
@@ -249,14 +252,27 @@ cdr_writer_commit(struct cdr_writer *w, struct cdr_diag *d)
         e = errno;
     }
     w->f = NULL;
-    if (what == NULL && rename(w->tmp, w->path) != 0) {
-        what = "rename";
-        e = errno;
-    }
     if (what != NULL) {
-        unlink(w->tmp);
-        w->done = 1;
+        cdr_writer_abort(w);
         cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "%s failed: %s", what,
+                     strerror(e));
+        cdr_diag_at(d, w->path, 0, 0);
+        return CDR_E_IO;
+    }
+    w->prepared = 1;
+    return 0;
+}
+
+int
+cdr_writer_commit(struct cdr_writer *w, struct cdr_diag *d)
+{
+    int rc = cdr_writer_prepare(w, d);
+    if (rc != 0)
+        return rc;
+    if (rename(w->tmp, w->path) != 0) {
+        int e = errno;
+        cdr_writer_abort(w);
+        cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "rename failed: %s",
                      strerror(e));
         cdr_diag_at(d, w->path, 0, 0);
         return CDR_E_IO;
@@ -264,7 +280,7 @@ cdr_writer_commit(struct cdr_writer *w, struct cdr_diag *d)
     w->done = 1;
     /* The rename itself must survive a crash: sync the folder. */
     if (fsync_dir(w->dir) != 0) {
-        e = errno;
+        int e = errno;
         cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0,
                      "fsync of the folder failed: %s", strerror(e));
         cdr_diag_at(d, w->dir, 0, 0);

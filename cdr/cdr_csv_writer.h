@@ -32,7 +32,12 @@ int cdr_writer_end_row(struct cdr_writer *w);
 /* Raw bytes, written as they are (for JSON or other non-CSV files). */
 int cdr_writer_raw(struct cdr_writer *w, const char *s, size_t n);
 
-/* Errors from the calls above are sticky: the first is reported here. */
+/* Errors from the calls above are sticky: the first is reported by prepare
+ * or commit.  prepare flushes, fsyncs and closes the temporary file (every
+ * write error shows here); commit prepares if needed, then renames over the
+ * target.  A caller with several files prepares them all before renaming
+ * any, so a failing one leaves every old file in place. */
+int cdr_writer_prepare(struct cdr_writer *w, struct cdr_diag *d);
 int cdr_writer_commit(struct cdr_writer *w, struct cdr_diag *d);
 void cdr_writer_abort(struct cdr_writer *w);
 /* Aborts if not committed. NULL is a no-op. */

@@ -245,7 +245,14 @@ csv_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
 {
     struct csv_sink *s = self;
     write_summary(s, sum);
+    /* Every file on disk first: a write error (a full disk) must fail the
+     * run before any old file is replaced. */
     for (int i = 0; i < F_COUNT; i++) {
+        int rc = cdr_writer_prepare(s->w[i], d);
+        if (rc != 0)
+            return rc;
+    }
+    for (int i = 0; i < F_COUNT; i++) { /* summary.json last */
         int rc = cdr_writer_commit(s->w[i], d);
         if (rc != 0)
             return rc;

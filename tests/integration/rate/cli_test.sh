@@ -96,7 +96,8 @@ failed_run_keeps_old_output)
     "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" "$tmp/bad.csv"
     [ $? -eq 1 ] || die "malformed CSV should exit 1"
     diff -r "$tmp/before" "$tmp/out" || die "failed run changed the output"
-    ls -a "$tmp/out" | grep -q '\.tmp' && die "temporary files left behind"
+    # Temporary files are hidden: .charges.csv.XXXXXX
+    ls -A "$tmp/out" | grep -q '^\.' && die "temporary files left behind"
     ;;
 deck_errors_write_nothing)
     printf 'deck: x\ncurrency: USD\ndecimals: 6\nrounding: half-up\ntermination:\n  - { prefix: "1a", rate: "-0.5" }\nbogus: 1\n' > "$tmp/bad.yaml"
