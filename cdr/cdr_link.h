@@ -40,6 +40,7 @@ struct cdr_link_call {
     uint32_t file_index;
     long line;
     int64_t start_time, end_time, duration;
+    uint64_t label_key; /* caller's (the rater: which child labels a parent) */
     struct cdr_link_call *next_waiting; /* same parent, in arrival order */
     uint16_t len[CDR_COL__COUNT];
     char data[]; /* the text fields, back to back, in column order */

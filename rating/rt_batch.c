@@ -138,6 +138,21 @@ trunk_of(const struct batch *b, const struct cdr_record *parent,
     return rt_deck_trunk(b->o->deck, t->p, t->n);
 }
 
+/* Orders a parent's children: smaller wins.  Not billed in the top bit,
+ * then seconds since 2000 (40 bits: 34,000 years), then 23 bits of sid
+ * hash so equal starts still order the same way in every run. */
+static uint64_t
+label_key(const struct cdr_record *child)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < child->sid.n; i++)
+        h = (h ^ (unsigned char)child->sid.p[i]) * 0x100000001b3ULL;
+    int64_t t = child->start_time - 946684800;
+    uint64_t when = t < 0 ? 0 : (uint64_t)t & ((UINT64_C(1) << 40) - 1);
+    return (uint64_t)!cdr_record_billable(child) << 63 | when << 23 |
+           (h & ((UINT64_C(1) << 23) - 1));
+}
+
 /* Rate a child whose parent is stored as p. */
 static int
 link_child(struct batch *b, struct cdr_link_call *p,
@@ -157,9 +172,14 @@ link_child(struct batch *b, struct cdr_link_call *p,
     int rc = emit(b, &call);
     if (rc != 0)
         return rc;
-    if (!(p->mark & MARK_HAS_CHILD)) {
+    /* The parent takes the scenario of one child chosen whatever the input
+     * order: a billed child before one that was not, then the earliest
+     * start, then the sid's hash. */
+    uint64_t key = label_key(child);
+    if (!(p->mark & MARK_HAS_CHILD) || key < p->label_key) {
         p->mark |= MARK_HAS_CHILD;
         p->scenario = (uint8_t)scn;
+        p->label_key = key;
     }
     return 0;
 }
