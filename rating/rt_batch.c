@@ -27,6 +27,7 @@ struct batch {
     const struct rt_batch_opts *o;
     struct rt_sink *sink;
     struct cdr_link *link;
+    struct cdr_link *rejected; /* sids rejected in this run */
     struct rt_input_file *files; /* inputs, then the two pseudo files */
     size_t nfiles;
     size_t fi_pending, fi_stored;
@@ -58,6 +59,15 @@ fail(struct batch *b, const struct cdr_diag *rd)
     return rd->code != 0 ? rd->code : CDR_E_IO;
 }
 
+static int
+nomem(struct batch *b)
+{
+    struct cdr_diag sd;
+    cdr_diag_clear(&sd);
+    cdr_diag_set(&sd, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    return fail(b, &sd);
+}
+
 /* raw: the record as a CSV line (empty for rows from a store). */
 static int
 reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
@@ -80,6 +90,10 @@ reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
     cdr_diag_clear(&sd);
     if (b->sink->ops->reject(b->sink->self, &r, &sd) != 0)
         return fail(b, &sd);
+    /* Children naming it must not wait for it forever (pend_one). */
+    if (sid.n > 0 && sid.n <= CDR_MAX_SID &&
+        cdr_link_add_done(b->rejected, &sid) == CDR_E_NOMEM)
+        return nomem(b);
     b->sum.rejects++;
     if (rd->code == CDR_E_DUPLICATE)
         b->sum.duplicates++;
@@ -182,15 +196,6 @@ link_child(struct batch *b, struct cdr_link_call *p,
         p->label_key = key;
     }
     return 0;
-}
-
-static int
-nomem(struct batch *b)
-{
-    struct cdr_diag sd;
-    cdr_diag_clear(&sd);
-    cdr_diag_set(&sd, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    return fail(b, &sd);
 }
 
 static int
@@ -474,6 +479,14 @@ pend_one(void *ctx, struct cdr_link_call *c)
                            rec.parent_call_sid.n, NULL);
     if (pk == CDR_LINK_CHILD_DONE || pk == CDR_LINK_CHILD_WAITING)
         return reject_chained(b, &rec, NO_RAW);
+    if (cdr_link_find(b->rejected, rec.parent_call_sid.p,
+                      rec.parent_call_sid.n, NULL) != 0) {
+        cdr_diag_set(&sd, CDR_E_TRANSFER, "parent_call_sid",
+                     rec.parent_call_sid.p, rec.parent_call_sid.n,
+                     "the parent call was rejected in this run");
+        cdr_diag_detail(&sd, "correct the parent, then rate both again");
+        return reject_rec(b, &rec, &sd, NO_RAW);
+    }
     if (b->sink->ops->pending(b->sink->self, &rec, &sd) != 0)
         return fail(b, &sd);
     b->sum.pending++;
@@ -613,7 +626,10 @@ rt_batch_run(const struct rt_batch_opts *o, const char *const *paths,
     b.t0_ms = now_ms();
     b.files = calloc(n + 2, sizeof *b.files);
     int rc = b.files == NULL ? CDR_E_NOMEM : cdr_link_new(&b.link);
+    if (rc == 0 && cdr_link_new(&b.rejected) != 0)
+        rc = CDR_E_NOMEM;
     if (rc != 0) {
+        cdr_link_free(b.link);
         free(b.files);
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     }
@@ -645,6 +661,7 @@ rt_batch_run(const struct rt_batch_opts *o, const char *const *paths,
     if (sum != NULL)
         *sum = b.sum;
     cdr_link_free(b.link);
+    cdr_link_free(b.rejected);
     free(b.files);
     return rc;
 }

@@ -152,6 +152,8 @@ F1,,TK0001
 D1,,TK0001,trunking-terminating,+14155550105,+12125550105,2026-05-10T13:00:00Z,-5,completed
 M1,,TK0001,trunking-terminating,,+12125550106,2026-05-10T13:10:00Z,60,completed
 B1,,TK0001,trunking-terminating,+14155550107,mailto:x@y,2026-05-10T13:20:00Z,60,completed
+X2,X1,TK0001,trunking-terminating,+12125550108,sip:e@pbx.example.com,2026-05-10T13:30:30Z,30,completed
+X1,,TK0001,trunking-terminating,+14155550108,+12125550108,2026-05-10T25:30:00Z,60,completed
 CSV
     "$rate" --quiet --deck "$tmp/deck.yaml" --out "$tmp/out" "$tmp/in.csv" ||
         die "exit $?"
@@ -163,14 +165,16 @@ CSV
                 '10,F1,,"wrong number of fields' \
                 '11,D1,duration,"invalid number' \
                 '12,M1,from,missing required field' \
-                '13,B1,to,"malformed address'; do
+                '13,B1,to,"malformed address' \
+                '15,X1,start_time,"invalid timestamp' \
+                '14,X2,parent_call_sid,"the parent call was rejected in this run'; do
         grep -qF "$tmp/in.csv,$want" "$tmp/out/rejects.csv" ||
             { cat "$tmp/out/rejects.csv"; die "no reject $want"; }
     done
     [ "$(tail -n +2 "$tmp/out/pending.csv" | wc -l)" -eq 0 ] ||
         { cat "$tmp/out/pending.csv"; die "nothing should be pending"; }
-    [ "$(tail -n +2 "$tmp/out/rejects.csv" | wc -l)" -eq 9 ] ||
-        { cat "$tmp/out/rejects.csv"; die "expected exactly 9 rejects"; }
+    [ "$(tail -n +2 "$tmp/out/rejects.csv" | wc -l)" -eq 11 ] ||
+        { cat "$tmp/out/rejects.csv"; die "expected exactly 11 rejects"; }
     # P1 (parent of T2), P3 (its child refused: single) are billed.
     grep -q '^P1,,parent,termination-sip,' "$tmp/out/charges.csv" || die "P1"
     grep -q '^P3,,single,none,' "$tmp/out/charges.csv" || die "P3"
