@@ -49,9 +49,13 @@ rt_addr_is_pstn(const struct cdr_addr *a, const struct rt_trunk *trunk)
         return 1;
     if (a->ndigits == 0)
         return 0; /* sip:alice@...: never a number */
+    /* "example.pstn.twilio.com." is the same host, fully qualified. */
+    struct cdr_slice host = a->host;
+    if (host.n > 1 && host.p[host.n - 1] == '.')
+        host.n--;
     if (trunk != NULL && trunk->termination_domain != NULL)
-        return host_is(&a->host, trunk->termination_domain);
-    return host_ends_with(&a->host, ".pstn.twilio.com");
+        return host_is(&host, trunk->termination_domain);
+    return host_ends_with(&host, ".pstn.twilio.com");
 }
 
 int

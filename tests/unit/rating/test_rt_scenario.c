@@ -49,6 +49,9 @@ test_target_kind_rules(void **state)
         {"sip:alice@pbx.example.com", NULL, 0},
         {"sip:alice@t1.pstn.twilio.com", &both_on, 0},
         {"sip:+1415@pstn.twilio.com.evil.example", NULL, 0},
+        /* a fully qualified host (trailing dot) is the same host */
+        {"sip:+14152908007@t1.pstn.twilio.com.", &both_on, 1},
+        {"sip:+14152908007@other.pstn.twilio.com.", NULL, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct cdr_addr a;
