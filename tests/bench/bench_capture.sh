@@ -99,5 +99,5 @@ if command -v tshark >/dev/null 2>&1 && [ "${NO_TSHARK:-0}" != 1 ]; then
                 printf "%s vs tshark: %.0fx the messages per CPU second\n", x, (n / b) / (t / a) }'
     done
 else
-    echo "tshark: not installed (skipped)"
+    echo "tshark: skipped (NO_TSHARK=1 or not installed)"
 fi
