@@ -41,6 +41,11 @@ int rt_sink_pg_report(const struct rt_sink *s, struct rt_store_report *out);
 
 /* COPY rows are sent in chunks of about this many bytes. */
 #define RT_SINK_PG_CHUNK (256 * 1024)
+/* Rated calls loaded straight into the final tables per batch (one
+ * call_sids look-up and three COPYs), or fewer when their text reaches
+ * RT_SINK_PG_BATCH_BYTES. */
+#define RT_SINK_PG_BATCH 20000
+#define RT_SINK_PG_BATCH_BYTES (16 * 1024 * 1024)
 /* Rows fetched per round trip when handing stored rows back. */
 #define RT_SINK_PG_FETCH 10000
 /* Sids per stored_parents query (the driver may pass more). */
