@@ -4,6 +4,7 @@
 #include "rating/rt_pg_migrate.h"
 
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,11 @@ struct pg_sink {
     long dst_comp[RT_SCN_COUNT]; /* stored by the direct load */
     i128 dst_nano[RT_SCN_COUNT];
     int has_cov;           /* partitions known to exist for [cov_lo, cov_hi] */
+    /* The batch's last COPY (charges) was sent in non-blocking mode and
+     * its result not read yet: the server loads it while the driver rates
+     * the next batch.  drain() waits for it before any other use. */
+    int copy_in_flight;
+    unsigned flush_tick;
     int64_t cov_lo, cov_hi;
 };
 
@@ -251,15 +257,56 @@ flush_buf(struct pg_sink *s, struct cdr_diag *d)
     return 0;
 }
 
+/* Wait until the COPY in flight is sent and loaded; its errors are the
+ * run's. */
+static int
+drain(struct pg_sink *s, struct cdr_diag *d)
+{
+    PGresult *res;
+    int rc = 0, f;
+    if (!s->copy_in_flight)
+        return 0;
+    s->copy_in_flight = 0;
+    while ((f = PQflush(s->conn)) == 1) {
+        struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
+        (void)poll(&pfd, 1, -1);
+    }
+    if (f < 0)
+        rc = rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
+    if (PQsetnonblocking(s->conn, 0) != 0 && rc == 0)
+        rc = rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+            rc = rt_pg_fail(s->conn, res, "loading rows (COPY)", d);
+        PQclear(res);
+        if (PQstatus(s->conn) == CONNECTION_BAD)
+            break;
+    }
+    if (rc == 0 && PQstatus(s->conn) == CONNECTION_BAD)
+        rc = rt_pg_fail(s->conn, NULL, "loading rows (COPY)", d);
+    return rc;
+}
+
+/* Push some of the COPY in flight without blocking. */
+static void
+nudge(struct pg_sink *s)
+{
+    if (s->copy_in_flight && (++s->flush_tick & 15) == 0)
+        (void)PQflush(s->conn);
+}
+
 static int
 copy_open(struct pg_sink *s, struct cdr_diag *d)
 {
     PGresult *res;
+    int rc;
     if (s->in_copy)
         return 0;
     if (!s->in_tx)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "PostgreSQL sink: row outside begin/commit");
+    if ((rc = drain(s, d)) != 0)
+        return rc;
     res = PQexec(s->conn, stg_copy);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rt_pg_fail(s->conn, res, "starting COPY", d);
@@ -277,7 +324,9 @@ static int
 copy_close(struct pg_sink *s, const char *errmsg, struct cdr_diag *d)
 {
     PGresult *res;
-    int rc = 0;
+    int rc = drain(s, d);
+    if (rc != 0)
+        return rc;
     if (!s->in_copy)
         return 0;
     s->in_copy = 0;
@@ -779,7 +828,14 @@ send_span(struct pg_sink *s, const char *p, size_t n, struct cdr_diag *d)
 {
     while (n > 0) {
         size_t k = n > RT_SINK_PG_CHUNK ? RT_SINK_PG_CHUNK : n;
-        if (PQputCopyData(s->conn, p, (int)k) != 1)
+        int r = PQputCopyData(s->conn, p, (int)k);
+        if (r == 0) { /* non-blocking and libpq's buffer full: wait */
+            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
+            (void)poll(&pfd, 1, -1);
+            (void)PQflush(s->conn);
+            continue;
+        }
+        if (r != 1)
             return rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
         p += k;
         n -= k;
@@ -826,6 +882,9 @@ copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
            int charges, struct cdr_diag *d)
 {
     int rc = copy_start(s, sql, d);
+    /* charges: leave it loading (see copy_in_flight) */
+    if (rc == 0 && charges && PQsetnonblocking(s->conn, 1) == 0)
+        s->copy_in_flight = 1;
     size_t span_from = 0, span_to = 0;
     int open = 0;
     for (size_t i = 0; i < s->n_drows && rc == 0; i++) {
@@ -846,6 +905,24 @@ copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
     }
     if (rc == 0 && open)
         rc = send_span(s, b->p + span_from, span_to - span_from, d);
+    if (s->copy_in_flight) {
+        int e = rc == 0 ? PQputCopyEnd(s->conn, NULL) : -1;
+        while (e == 0) {
+            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
+            (void)poll(&pfd, 1, -1);
+            (void)PQflush(s->conn);
+            e = PQputCopyEnd(s->conn, NULL);
+        }
+        if (e == 1) {
+            (void)PQflush(s->conn);
+            return 0;
+        }
+        /* failed: back to blocking, end it and read the error */
+        s->copy_in_flight = 0;
+        (void)PQsetnonblocking(s->conn, 0);
+        if (rc == 0)
+            rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
+    }
     return copy_finish(s, rc, d);
 }
 
@@ -1107,6 +1184,7 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     row->ch_end = b->n;
     s->n_drows++;
     *taken = 1;
+    nudge(s);
     if (s->n_drows >= RT_SINK_PG_BATCH ||
         s->d_calls.n + s->d_charges.n >= RT_SINK_PG_BATCH_BYTES ||
         s->d_calls.oom || s->d_charges.oom || s->d_sids.oom)
@@ -2017,6 +2095,7 @@ pg_abort(void *self)
     struct pg_sink *s = self;
     struct cdr_diag ignore;
     cdr_diag_clear(&ignore);
+    (void)drain(s, &ignore);
     if (s->in_copy)
         (void)copy_close(s, "run aborted", &ignore);
     if (s->in_tx && PQstatus(s->conn) == CONNECTION_OK) {
