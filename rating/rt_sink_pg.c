@@ -16,7 +16,10 @@
  *   L  a parent rated by an earlier run: only leg and scenario change
  *   R  a reject
  *   P  a child waiting for its parent
- * One table means one COPY stream for the whole run.
+ *   D  a call of the direct load rated by an earlier run (r_field: that
+ *      run's id): listed in rejects as a duplicate
+ * One table means one COPY stream for what is staged (rated calls of a
+ * rate run mostly go straight into the final tables: see direct_call).
  */
 static const char stg_ddl[] =
     "CREATE TEMP TABLE referee_stg ("
@@ -986,10 +989,12 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
                                 "out of memory");
         res = rt_pg_query(
             s->conn,
+            /* one index probe per sid: a join would let the planner
+             * hash the whole (growing) register once per batch */
             "SELECT u.i, r.run_id FROM unnest($1::text[]) WITH ORDINALITY"
-            " u(sid, i) JOIN referee.call_sids r"
-            " ON r.call_sid = u.sid COLLATE \"C\""
-            " WHERE r.run_id <> $2::bigint",
+            " u(sid, i) CROSS JOIN LATERAL (SELECT c.run_id"
+            " FROM referee.call_sids c WHERE c.call_sid = u.sid COLLATE \"C\""
+            " AND c.run_id <> $2::bigint LIMIT 1) r",
             2, params, PGRES_TUPLES_OK, "finding calls rated by earlier runs",
             d);
         if (res == NULL)
