@@ -4,6 +4,7 @@
 #include "rating/rt_pg_migrate.h"
 
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,10 @@
  *   L  a parent rated by an earlier run: only leg and scenario change
  *   R  a reject
  *   P  a child waiting for its parent
- * One table means one COPY stream for the whole run.
+ *   D  a call of the direct load rated by an earlier run (r_field: that
+ *      run's id): listed in rejects as a duplicate
+ * One table means one COPY stream for what is staged (rated calls of a
+ * rate run mostly go straight into the final tables: see direct_call).
  */
 static const char stg_ddl[] =
     "CREATE TEMP TABLE referee_stg ("
@@ -48,6 +52,23 @@ struct file_copy {
     int skipped;
 };
 
+__extension__ typedef __int128 i128;
+__extension__ typedef unsigned __int128 u128;
+
+/* A rated call of an input file, loaded straight into the final tables:
+ * where its text is in the batch buffers. */
+struct direct_row {
+    size_t sid_off, sid_len;   /* in d_sids */
+    size_t call_off, call_end; /* in d_calls */
+    size_t ch_off, ch_end;     /* in d_charges */
+    int64_t start_time;
+    long file_index, line;     /* file_index: -1 for a child */
+    long name_index;           /* s->files[] entry of its file name */
+    long dup_run;              /* >0: rated by that earlier run */
+    int scn, n_comp;
+    i128 amount_nano;
+};
+
 struct pg_sink {
     PGconn *conn;
     int in_tx, in_copy;
@@ -73,6 +94,31 @@ struct pg_sink {
     int has_last;
     int failed; /* an op of this run failed: commit refuses */
     size_t n_seen, cap_seen;
+
+    /* Direct load (a rate run without --force): rated calls of input files
+     * go in batches straight into call_sids, calls and charges by COPY;
+     * each batch's sids are first looked up in call_sids (calls rated by
+     * an earlier run are dropped and listed as duplicates).  Everything
+     * else (rows re-fed from the store, relabels, rejects, pending, sids
+     * still pending from earlier runs) goes through staging as before. */
+    int direct;
+    int check_dups;        /* call_sids had rows at begin */
+    long *file_ids;        /* per file index: 0 unknown, >0 id, -1 NULL */
+    char **pend_sids;      /* sids pending at begin, sorted (memcmp) */
+    size_t n_pend_sids;
+    struct rt_pg_buf d_sids, d_calls, d_charges, d_tmp;
+    struct direct_row *drows;
+    size_t n_drows, cap_drows;
+    long n_direct_calls, n_direct_comp, n_ddup;
+    long dst_comp[RT_SCN_COUNT]; /* stored by the direct load */
+    i128 dst_nano[RT_SCN_COUNT];
+    int has_cov;           /* partitions known to exist for [cov_lo, cov_hi] */
+    /* The batch's last COPY (charges) was sent in non-blocking mode and
+     * its result not read yet: the server loads it while the driver rates
+     * the next batch.  drain() waits for it before any other use. */
+    int copy_in_flight;
+    unsigned flush_tick;
+    int64_t cov_lo, cov_hi;
 };
 
 /* ---- names (local: the rating modules own the public ones) ----------- */
@@ -214,15 +260,56 @@ flush_buf(struct pg_sink *s, struct cdr_diag *d)
     return 0;
 }
 
+/* Wait until the COPY in flight is sent and loaded; its errors are the
+ * run's. */
+static int
+drain(struct pg_sink *s, struct cdr_diag *d)
+{
+    PGresult *res;
+    int rc = 0, f;
+    if (!s->copy_in_flight)
+        return 0;
+    s->copy_in_flight = 0;
+    while ((f = PQflush(s->conn)) == 1) {
+        struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
+        (void)poll(&pfd, 1, -1);
+    }
+    if (f < 0)
+        rc = rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
+    if (PQsetnonblocking(s->conn, 0) != 0 && rc == 0)
+        rc = rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+            rc = rt_pg_fail(s->conn, res, "loading rows (COPY)", d);
+        PQclear(res);
+        if (PQstatus(s->conn) == CONNECTION_BAD)
+            break;
+    }
+    if (rc == 0 && PQstatus(s->conn) == CONNECTION_BAD)
+        rc = rt_pg_fail(s->conn, NULL, "loading rows (COPY)", d);
+    return rc;
+}
+
+/* Push some of the COPY in flight without blocking. */
+static void
+nudge(struct pg_sink *s)
+{
+    if (s->copy_in_flight && (++s->flush_tick & 15) == 0)
+        (void)PQflush(s->conn);
+}
+
 static int
 copy_open(struct pg_sink *s, struct cdr_diag *d)
 {
     PGresult *res;
+    int rc;
     if (s->in_copy)
         return 0;
     if (!s->in_tx)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "PostgreSQL sink: row outside begin/commit");
+    if ((rc = drain(s, d)) != 0)
+        return rc;
     res = PQexec(s->conn, stg_copy);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rt_pg_fail(s->conn, res, "starting COPY", d);
@@ -240,7 +327,9 @@ static int
 copy_close(struct pg_sink *s, const char *errmsg, struct cdr_diag *d)
 {
     PGresult *res;
-    int rc = 0;
+    int rc = drain(s, d);
+    if (rc != 0)
+        return rc;
     if (!s->in_copy)
         return 0;
     s->in_copy = 0;
@@ -341,9 +430,9 @@ copy_file_pos(struct pg_sink *s, long file_index, const char *file, long line)
 }
 
 static void
-copy_component(struct pg_sink *s, const struct rt_component *c)
+copy_component_to(struct rt_pg_buf *b, int decimals,
+                  const struct rt_component *c)
 {
-    struct rt_pg_buf *b = &s->buf;
     char num[40];
     rt_pg_copy_str(b, service_name(c->service));
     copy_slice(b, c->from);
@@ -357,8 +446,14 @@ copy_component(struct pg_sink *s, const struct rt_component *c)
     }
     rt_pg_copy_int(b, c->duration);
     rt_pg_copy_int(b, c->billable_seconds);
-    rt_pg_format_nano(c->amount_nano, s->decimals, num, sizeof num);
+    rt_pg_format_nano(c->amount_nano, decimals, num, sizeof num);
     rt_pg_copy_str(b, num);
+}
+
+static void
+copy_component(struct pg_sink *s, const struct rt_component *c)
+{
+    copy_component_to(&s->buf, s->decimals, c);
 }
 
 static long
@@ -374,9 +469,12 @@ file_index_of(const struct pg_sink *s, const char *path)
 
 /* ---- ops ------------------------------------------------------------- */
 
+static void free_direct(struct pg_sink *s);
+
 static void
 free_run(struct pg_sink *s)
 {
+    free_direct(s);
     for (size_t i = 0; i < s->n_files; i++)
         free(s->files[i].path);
     free(s->files);
@@ -435,6 +533,7 @@ copy_files(struct pg_sink *s, const struct rt_input_file *f, size_t n)
 }
 
 static void pg_abort(void *self);
+static int direct_setup(struct pg_sink *s, struct cdr_diag *d);
 
 static int
 pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
@@ -520,10 +619,582 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
     PQclear(res);
     if (rt_pg_exec(s->conn, stg_ddl, "creating the staging table", d) != 0)
         goto fail;
+    if (direct_setup(s, d) != 0)
+        goto fail;
     return 0;
 fail:
     pg_abort(s);
     return CDR_E_DB;
+}
+
+/* Sums and the time span of the rated calls (staged or direct). */
+static void
+track_call(struct pg_sink *s, const struct rt_call *c)
+{
+    unsigned k =
+        (unsigned)c->scenario < RT_SCN_COUNT ? (unsigned)c->scenario : 0;
+    for (int i = 0; i < c->n_components; i++) {
+        if (__builtin_add_overflow(s->scn_nano[k], c->comp[i].amount_nano,
+                                   &s->scn_nano[k]))
+            s->sums_overflow = 1;
+        s->scn_components[k]++;
+    }
+    if (s->n_rated == 0 || c->rec->start_time < s->min_start)
+        s->min_start = c->rec->start_time;
+    if (s->n_rated == 0 || c->rec->start_time > s->max_start)
+        s->max_start = c->rec->start_time;
+    s->n_rated++;
+}
+
+/* Nano as a decimal with the deck's decimals (amounts are rounded to
+ * them, so nothing is cut). */
+static void
+format_i128(i128 v, int decimals, char *buf, size_t size)
+{
+    char digits[48];
+    size_t n = 0, at = 0;
+    int neg = v < 0;
+    u128 mag = neg ? (u128)0 - (u128)v : (u128)v;
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)
+        decimals = 9;
+    do {
+        digits[n++] = (char)('0' + (int)(mag % 10));
+        mag /= 10;
+    } while (mag > 0 || n < 10);
+    /* digits[] is least significant first; the point is after 9 digits */
+    if (size == 0)
+        return;
+    if (neg && at + 1 < size)
+        buf[at++] = '-';
+    for (size_t i = n; i-- > 9 && at + 1 < size;)
+        buf[at++] = digits[i];
+    if (decimals > 0 && at + 1 < size)
+        buf[at++] = '.';
+    for (size_t i = 9; i-- > (size_t)(9 - decimals) && at + 1 < size;)
+        buf[at++] = digits[i];
+    buf[at] = '\0';
+}
+
+/* ---- direct load ------------------------------------------------------ */
+
+static int
+cmp_sid(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A sid that goes straight in: printable ASCII (so its text in SQL is its
+ * bytes, whatever the sanitising) and not waiting in pending. */
+static int
+direct_sid_ok(const struct pg_sink *s, struct cdr_slice sid)
+{
+    char key[256];
+    if (sid.p == NULL || sid.n == 0 || sid.n >= sizeof key)
+        return 0;
+    for (size_t i = 0; i < sid.n; i++) {
+        unsigned char ch = (unsigned char)sid.p[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '\\')
+            return 0;
+    }
+    if (s->n_pend_sids == 0)
+        return 1;
+    memcpy(key, sid.p, sid.n);
+    key[sid.n] = '\0';
+    {
+        const char *k = key;
+        return bsearch(&k, s->pend_sids, s->n_pend_sids, sizeof *s->pend_sids,
+                       cmp_sid) == NULL;
+    }
+}
+
+static void
+free_direct(struct pg_sink *s)
+{
+    for (size_t i = 0; i < s->n_pend_sids; i++)
+        free(s->pend_sids[i]);
+    free(s->pend_sids);
+    s->pend_sids = NULL;
+    s->n_pend_sids = 0;
+    free(s->file_ids);
+    s->file_ids = NULL;
+    s->n_drows = 0;
+    rt_pg_buf_reset(&s->d_sids);
+    rt_pg_buf_reset(&s->d_calls);
+    rt_pg_buf_reset(&s->d_charges);
+    rt_pg_buf_reset(&s->d_tmp);
+}
+
+/* At begin, in the run's transaction (after the run lock): may this run
+ * load directly, must its sids be checked, which sids are pending. */
+static int
+direct_setup(struct pg_sink *s, struct cdr_diag *d)
+{
+    PGresult *res;
+    int n;
+    memset(s->dst_comp, 0, sizeof s->dst_comp);
+    memset(s->dst_nano, 0, sizeof s->dst_nano);
+    s->n_direct_calls = s->n_direct_comp = s->n_ddup = 0;
+    s->has_cov = 0;
+    s->direct = s->kind == RT_RUN_RATE && !s->force && s->n_files > 0;
+    if (!s->direct)
+        return 0;
+    s->file_ids = calloc(s->n_files, sizeof *s->file_ids);
+    if (s->file_ids == NULL)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    /* No earlier run stored a sid: nothing to look up (runs are serialised
+     * by the run lock, so none can appear before this one commits). */
+    res = rt_pg_query(s->conn,
+                      "SELECT EXISTS (SELECT 1 FROM referee.call_sids)", 0,
+                      NULL, PGRES_TUPLES_OK, "looking up stored calls", d);
+    if (res == NULL)
+        return CDR_E_DB;
+    s->check_dups = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    res = rt_pg_query(s->conn, "SELECT call_sid FROM referee.pending", 0, NULL,
+                      PGRES_TUPLES_OK, "looking up pending calls", d);
+    if (res == NULL)
+        return CDR_E_DB;
+    n = PQntuples(res);
+    if (n > 0) {
+        s->pend_sids = calloc((size_t)n, sizeof *s->pend_sids);
+        if (s->pend_sids == NULL) {
+            PQclear(res);
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                                "out of memory");
+        }
+        for (int i = 0; i < n; i++) {
+            s->pend_sids[i] = dup_str(PQgetvalue(res, i, 0));
+            if (s->pend_sids[i] == NULL) {
+                PQclear(res);
+                return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                                    "out of memory");
+            }
+            s->n_pend_sids++;
+        }
+        qsort(s->pend_sids, s->n_pend_sids, sizeof *s->pend_sids, cmp_sid);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* The input file's id, recording the file now (rows and size are final at
+ * commit, which updates them).  -1: none (no content hash, or its content
+ * is already recorded by this run). */
+static int
+direct_file_id(struct pg_sink *s, long fi, long *id, struct cdr_diag *d)
+{
+    const struct rt_input_file *f = &s->run_files[fi];
+    char size[24];
+    const char *params[4];
+    PGresult *res;
+    int rc;
+    if (s->file_ids[fi] != 0) {
+        *id = s->file_ids[fi];
+        return 0;
+    }
+    if (strnlen(f->sha256, sizeof f->sha256) != 64) {
+        *id = s->file_ids[fi] = -1;
+        return 0;
+    }
+    rc = copy_close(s, NULL, d);
+    if (rc != 0)
+        return rc;
+    snprintf(size, sizeof size, "%llu", (unsigned long long)f->size);
+    params[0] = s->run_id;
+    params[1] = f->path != NULL ? f->path : "";
+    params[2] = f->sha256;
+    params[3] = size;
+    res = rt_pg_query(
+        s->conn,
+        "WITH f AS (INSERT INTO referee.input_files"
+        " (run_id, path, sha256, size_bytes, rows)"
+        " VALUES ($1, $2, $3, $4, 0)"
+        " ON CONFLICT (sha256) WHERE superseded_by_run IS NULL DO NOTHING"
+        " RETURNING file_id)"
+        " SELECT file_id FROM f",
+        4, params, PGRES_TUPLES_OK, "recording input files", d);
+    if (res == NULL)
+        return CDR_E_DB;
+    s->file_ids[fi] = -1;
+    if (PQntuples(res) == 1)
+        (void)parse_long(PQgetvalue(res, 0, 0), &s->file_ids[fi]);
+    PQclear(res);
+    *id = s->file_ids[fi];
+    return 0;
+}
+
+/* Send buf[from, to) to the COPY in progress, in chunks. */
+static int
+send_span(struct pg_sink *s, const char *p, size_t n, struct cdr_diag *d)
+{
+    while (n > 0) {
+        size_t k = n > RT_SINK_PG_CHUNK ? RT_SINK_PG_CHUNK : n;
+        int r = PQputCopyData(s->conn, p, (int)k);
+        if (r == 0) { /* non-blocking and libpq's buffer full: wait */
+            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
+            (void)poll(&pfd, 1, -1);
+            (void)PQflush(s->conn);
+            continue;
+        }
+        if (r != 1)
+            return rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int
+copy_start(struct pg_sink *s, const char *sql, struct cdr_diag *d)
+{
+    PGresult *res = PQexec(s->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rt_pg_fail(s->conn, res, "starting COPY", d);
+        PQclear(res);
+        return CDR_E_DB;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int
+copy_finish(struct pg_sink *s, int rc, struct cdr_diag *d)
+{
+    PGresult *res;
+    if (PQputCopyEnd(s->conn, rc == 0 ? NULL : "client error") != 1 &&
+        rc == 0)
+        rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+            rc = rt_pg_fail(s->conn, res, "loading rows (COPY)", d);
+        PQclear(res);
+        if (PQstatus(s->conn) == CONNECTION_BAD)
+            break;
+    }
+    if (rc == 0 && PQstatus(s->conn) == CONNECTION_BAD)
+        rc = rt_pg_fail(s->conn, NULL, "loading rows (COPY)", d);
+    return rc;
+}
+
+/* COPY the parts [off, end) of the batch's rows that are not duplicates
+ * (contiguous spans in one piece). */
+static int
+copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
+           int charges, struct cdr_diag *d)
+{
+    int rc = copy_start(s, sql, d);
+    /* charges: leave it loading (see copy_in_flight) */
+    if (rc == 0 && charges && PQsetnonblocking(s->conn, 1) == 0)
+        s->copy_in_flight = 1;
+    size_t span_from = 0, span_to = 0;
+    int open = 0;
+    for (size_t i = 0; i < s->n_drows && rc == 0; i++) {
+        const struct direct_row *r = &s->drows[i];
+        size_t off = charges ? r->ch_off : r->call_off;
+        size_t end = charges ? r->ch_end : r->call_end;
+        if (r->dup_run > 0 || off == end)
+            continue;
+        if (open && off == span_to) {
+            span_to = end;
+            continue;
+        }
+        if (open)
+            rc = send_span(s, b->p + span_from, span_to - span_from, d);
+        span_from = off;
+        span_to = end;
+        open = 1;
+    }
+    if (rc == 0 && open)
+        rc = send_span(s, b->p + span_from, span_to - span_from, d);
+    if (s->copy_in_flight) {
+        int e = rc == 0 ? PQputCopyEnd(s->conn, NULL) : -1;
+        while (e == 0) {
+            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
+            (void)poll(&pfd, 1, -1);
+            (void)PQflush(s->conn);
+            e = PQputCopyEnd(s->conn, NULL);
+        }
+        if (e == 1) {
+            (void)PQflush(s->conn);
+            return 0;
+        }
+        /* failed: back to blocking, end it and read the error */
+        s->copy_in_flight = 0;
+        (void)PQsetnonblocking(s->conn, 0);
+        if (rc == 0)
+            rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
+    }
+    return copy_finish(s, rc, d);
+}
+
+/* Load the batch: find the sids rated by earlier runs, then COPY the rest
+ * into call_sids (whose primary key refuses a sid twice), calls and
+ * charges; duplicates go to staging to be listed in rejects. */
+static int
+direct_flush(struct pg_sink *s, struct cdr_diag *d)
+{
+    struct rt_pg_buf *t = &s->d_tmp;
+    int64_t lo, hi;
+    int rc;
+    if (s->n_drows == 0)
+        return 0;
+    if (s->d_sids.oom || s->d_calls.oom || s->d_charges.oom)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                            "out of memory building COPY rows");
+    rc = copy_close(s, NULL, d);
+    if (rc != 0)
+        return rc;
+    lo = hi = s->drows[0].start_time;
+    for (size_t i = 1; i < s->n_drows; i++) {
+        if (s->drows[i].start_time < lo)
+            lo = s->drows[i].start_time;
+        if (s->drows[i].start_time > hi)
+            hi = s->drows[i].start_time;
+    }
+    if (!s->has_cov || lo < s->cov_lo || hi > s->cov_hi) {
+        char a[32], z[32];
+        const char *params[2] = {a, z};
+        PGresult *res;
+        if (s->has_cov) {
+            lo = lo < s->cov_lo ? lo : s->cov_lo;
+            hi = hi > s->cov_hi ? hi : s->cov_hi;
+        }
+        rt_pg_format_time(lo, a, sizeof a);
+        rt_pg_format_time(hi, z, sizeof z);
+        res = rt_pg_query(s->conn, "SELECT referee.ensure_partitions($1, $2)",
+                          2, params, PGRES_TUPLES_OK,
+                          "creating monthly partitions", d);
+        if (res == NULL)
+            return CDR_E_DB;
+        PQclear(res);
+        s->has_cov = 1;
+        s->cov_lo = lo;
+        s->cov_hi = hi;
+    }
+    if (s->check_dups) {
+        const char *params[2];
+        PGresult *res;
+        rt_pg_buf_reset(t);
+        rt_pg_buf_add(t, "{", 1);
+        for (size_t i = 0; i < s->n_drows; i++)
+            rt_pg_array_elem(t, s->d_sids.p + s->drows[i].sid_off,
+                             s->drows[i].sid_len);
+        rt_pg_buf_add(t, "}", 1);
+        params[0] = rt_pg_buf_cstr(t);
+        params[1] = s->run_id;
+        if (params[0] == NULL)
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                                "out of memory");
+        res = rt_pg_query(
+            s->conn,
+            /* one index probe per sid: a join would let the planner
+             * hash the whole (growing) register once per batch */
+            "SELECT u.i, r.run_id FROM unnest($1::text[]) WITH ORDINALITY"
+            " u(sid, i) CROSS JOIN LATERAL (SELECT c.run_id"
+            " FROM referee.call_sids c WHERE c.call_sid = u.sid COLLATE \"C\""
+            " AND c.run_id <> $2::bigint LIMIT 1) r",
+            2, params, PGRES_TUPLES_OK, "finding calls rated by earlier runs",
+            d);
+        if (res == NULL)
+            return CDR_E_DB;
+        for (int i = 0; i < PQntuples(res); i++) {
+            long at = 0, run = 0;
+            if (parse_long(PQgetvalue(res, i, 0), &at) == 0 && at >= 1 &&
+                (size_t)at <= s->n_drows &&
+                parse_long(PQgetvalue(res, i, 1), &run) == 0 && run > 0)
+                s->drows[at - 1].dup_run = run;
+        }
+        PQclear(res);
+    }
+    /* The register first: a sid twice in this run fails here, as in the
+     * staged merge. */
+    rt_pg_buf_reset(t);
+    for (size_t i = 0; i < s->n_drows; i++) {
+        const struct direct_row *r = &s->drows[i];
+        if (r->dup_run > 0)
+            continue;
+        rt_pg_copy_text(t, s->d_sids.p + r->sid_off, r->sid_len);
+        rt_pg_copy_time(t, r->start_time);
+        rt_pg_copy_str(t, s->run_id);
+        rt_pg_copy_end_row(t);
+    }
+    if (t->oom)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    rc = copy_start(s,
+                    "COPY referee.call_sids (call_sid, start_time, run_id)"
+                    " FROM STDIN",
+                    d);
+    if (rc == 0)
+        rc = copy_finish(s, send_span(s, t->p, t->n, d), d);
+    if (rc == 0)
+        rc = copy_spans(s,
+                        "COPY referee.calls (call_sid, start_time, run_id,"
+                        " file_id, source_file, source_line, parent_call_sid,"
+                        " account_sid, trunk_sid, direction, \"from\", \"to\","
+                        " end_time, duration, status, price, price_unit,"
+                        " transfer_target, transfer_status, leg, scenario)"
+                        " FROM STDIN",
+                        &s->d_calls, 0, d);
+    if (rc == 0)
+        rc = copy_spans(s,
+                        "COPY referee.charges (call_sid, start_time, run_id,"
+                        " parent_call_sid, account_sid, trunk_sid, leg,"
+                        " scenario, component, service, \"from\", \"to\","
+                        " matched_prefix, rate, duration, billable_seconds,"
+                        " amount, currency, deck, carrier_price,"
+                        " carrier_price_unit) FROM STDIN",
+                        &s->d_charges, 1, d);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < s->n_drows && rc == 0; i++) {
+        const struct direct_row *r = &s->drows[i];
+        char run[24];
+        if (r->dup_run <= 0) {
+            s->n_direct_calls++;
+            s->n_direct_comp += r->n_comp;
+            s->dst_comp[r->scn] += r->n_comp;
+            s->dst_nano[r->scn] += r->amount_nano;
+            continue;
+        }
+        /* D: a duplicate of an earlier run, listed in rejects at commit */
+        rc = copy_open(s, d);
+        if (rc != 0)
+            break;
+        s->n_ddup++;
+        rt_pg_copy_str(&s->buf, "D");
+        rt_pg_copy_text(&s->buf, s->d_sids.p + r->sid_off, r->sid_len);
+        copy_nulls(&s->buf, 16);
+        copy_file_pos(s, r->file_index, s->files[r->name_index].path,
+                      r->line);
+        copy_nulls(&s->buf, 16);
+        snprintf(run, sizeof run, "%ld", r->dup_run);
+        rt_pg_copy_str(&s->buf, run);
+        copy_nulls(&s->buf, 3);
+        rc = row_done(s, d);
+    }
+    s->n_drows = 0;
+    rt_pg_buf_reset(&s->d_sids);
+    rt_pg_buf_reset(&s->d_calls);
+    rt_pg_buf_reset(&s->d_charges);
+    rt_pg_buf_reset(t);
+    return rc;
+}
+
+/* 1: the call went into the direct batch; 0: not eligible (stage it). */
+static int
+direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
+            struct cdr_diag *d)
+{
+    const struct cdr_record *r = c->rec;
+    struct rt_pg_buf *b;
+    struct direct_row *row;
+    long fi = c->file_index, file_id = -1, name_fi;
+    char fid[24];
+    int rc;
+    *taken = 0;
+    /* Children come with no file index (as in staging, they are stored
+     * without a file id); rows of the store (pending) are staged. */
+    if (!s->direct || c->relabel_only || s->run_files == NULL ||
+        (fi >= 0 && (size_t)fi >= s->n_files))
+        return 0;
+    name_fi = file_index_of(s, r->file);
+    if (name_fi < 0 || (fi >= 0 && fi != name_fi) ||
+        s->run_files[name_fi].skipped || !direct_sid_ok(s, r->sid))
+        return 0;
+    if (r->price.n > 0 && !is_decimal(r->price.p, r->price.n))
+        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
+                            r->price.n, "price is not a plain decimal");
+    if (fi >= 0) {
+        rc = direct_file_id(s, fi, &file_id, d);
+        if (rc != 0)
+            return rc;
+    }
+    if (s->n_drows == s->cap_drows) {
+        size_t cap = s->cap_drows ? s->cap_drows * 2 : 1024;
+        struct direct_row *p = realloc(s->drows, cap * sizeof *p);
+        if (p == NULL)
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                                "out of memory");
+        s->drows = p;
+        s->cap_drows = cap;
+    }
+    row = &s->drows[s->n_drows];
+    memset(row, 0, sizeof *row);
+    row->sid_off = s->d_sids.n;
+    row->sid_len = r->sid.n;
+    rt_pg_buf_add(&s->d_sids, r->sid.p, r->sid.n);
+    row->start_time = r->start_time;
+    row->file_index = fi;
+    row->name_index = name_fi;
+    row->line = r->line;
+    row->scn = (unsigned)c->scenario < RT_SCN_COUNT ? (int)c->scenario : 0;
+    row->n_comp = c->n_components;
+    if (file_id > 0)
+        snprintf(fid, sizeof fid, "%ld", file_id);
+
+    b = &s->d_calls;
+    row->call_off = b->n;
+    copy_slice(b, r->sid);
+    rt_pg_copy_time(b, r->start_time);
+    rt_pg_copy_str(b, s->run_id);
+    rt_pg_copy_str(b, file_id > 0 ? fid : NULL);
+    rt_pg_copy_str(b, s->files[name_fi].path);
+    if (r->line > 0)
+        rt_pg_copy_int(b, r->line);
+    else
+        rt_pg_copy_null(b);
+    copy_opt(b, r->parent_call_sid);
+    copy_opt(b, r->account_sid);
+    copy_opt(b, r->trunk_sid);
+    rt_pg_copy_str(b, direction_name(r->direction));
+    copy_slice(b, r->from);
+    copy_slice(b, r->to);
+    if (r->has_end_time)
+        rt_pg_copy_time(b, r->end_time);
+    else
+        rt_pg_copy_null(b);
+    rt_pg_copy_int(b, r->duration);
+    copy_opt(b, r->status_text);
+    copy_opt(b, r->price);
+    copy_opt(b, r->price_unit);
+    copy_opt(b, r->transfer_target);
+    copy_opt(b, r->transfer_status);
+    rt_pg_copy_str(b, leg_name(c->leg));
+    rt_pg_copy_str(b, scenario_name(c->scenario));
+    rt_pg_copy_end_row(b);
+    row->call_end = b->n;
+
+    b = &s->d_charges;
+    row->ch_off = b->n;
+    for (int i = 0; i < c->n_components; i++) {
+        copy_slice(b, r->sid);
+        rt_pg_copy_time(b, r->start_time);
+        rt_pg_copy_str(b, s->run_id);
+        copy_opt(b, r->parent_call_sid);
+        copy_opt(b, r->account_sid);
+        copy_opt(b, r->trunk_sid);
+        rt_pg_copy_str(b, leg_name(c->leg));
+        rt_pg_copy_str(b, scenario_name(c->scenario));
+        rt_pg_copy_int(b, i + 1);
+        copy_component_to(b, s->decimals, &c->comp[i]);
+        rt_pg_copy_str(b, s->currency);
+        rt_pg_copy_str(b, s->deck_name);
+        copy_opt(b, r->price);
+        copy_opt(b, r->price_unit);
+        rt_pg_copy_end_row(b);
+        row->amount_nano += c->comp[i].amount_nano;
+    }
+    row->ch_end = b->n;
+    s->n_drows++;
+    *taken = 1;
+    nudge(s);
+    if (s->n_drows >= RT_SINK_PG_BATCH ||
+        s->d_calls.n + s->d_charges.n >= RT_SINK_PG_BATCH_BYTES ||
+        s->d_calls.oom || s->d_charges.oom || s->d_sids.oom)
+        return direct_flush(s, d);
+    return 0;
 }
 
 static int
@@ -531,12 +1202,23 @@ call_impl(void *self, const struct rt_call *c, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
     struct rt_pg_buf *b = &s->buf;
-    int rc = copy_open(s, d);
-    if (rc != 0)
-        return rc;
+    int rc, taken = 0;
+    if (!s->in_tx)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: row outside begin/commit");
     if (c->n_components < 0 || c->n_components > 2)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "call with %d components", c->n_components);
+    rc = direct_call(s, c, &taken, d);
+    if (rc != 0)
+        return rc;
+    if (taken) {
+        track_call(s, c);
+        return 0;
+    }
+    rc = copy_open(s, d);
+    if (rc != 0)
+        return rc;
     if (c->relabel_only) {
         rt_pg_copy_str(b, "L");
         s->n_relabel++;
@@ -560,21 +1242,8 @@ call_impl(void *self, const struct rt_call *c, struct cdr_diag *d)
             copy_nulls(b, 8);
     }
     copy_nulls(b, 4);
-    if (!c->relabel_only) {
-        unsigned k =
-            (unsigned)c->scenario < RT_SCN_COUNT ? (unsigned)c->scenario : 0;
-        for (int i = 0; i < c->n_components; i++) {
-            if (__builtin_add_overflow(s->scn_nano[k], c->comp[i].amount_nano,
-                                       &s->scn_nano[k]))
-                s->sums_overflow = 1;
-            s->scn_components[k]++;
-        }
-        if (s->n_rated == 0 || c->rec->start_time < s->min_start)
-            s->min_start = c->rec->start_time;
-        if (s->n_rated == 0 || c->rec->start_time > s->max_start)
-            s->max_start = c->rec->start_time;
-        s->n_rated++;
-    }
+    if (!c->relabel_only)
+        track_call(s, c);
     return row_done(s, d);
 }
 
@@ -912,6 +1581,28 @@ store_files(struct pg_sink *s, long *skipped, struct cdr_diag *d)
             (*skipped)++;
             continue;
         }
+        /* Recorded by the direct load: its final size and rows. */
+        if (s->file_ids != NULL && s->file_ids[i] != 0) {
+            char id[24], sz[24], nrows[24], ix[24];
+            const char *p4[5] = {id, s->files[i].path, sz, nrows, ix};
+            if (s->file_ids[i] < 0)
+                continue;
+            snprintf(id, sizeof id, "%ld", s->file_ids[i]);
+            snprintf(sz, sizeof sz, "%llu",
+                     (unsigned long long)s->files[i].size);
+            snprintf(nrows, sizeof nrows, "%ld", s->files[i].rows);
+            snprintf(ix, sizeof ix, "%zu", i);
+            rc = step(s,
+                      "WITH f AS (UPDATE referee.input_files SET path = $2,"
+                      " size_bytes = $3, rows = $4 WHERE file_id = $1"
+                      " RETURNING file_id)"
+                      " INSERT INTO referee_files SELECT $5::integer, file_id"
+                      " FROM f",
+                      5, p4, "recording input files", NULL, d);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
         /* No content hash (e.g. a reader that could not hash a pipe): the
          * file cannot be recognised again; its sids are still checked. */
         if (strlen(s->files[i].sha256) != 64)
@@ -1029,9 +1720,11 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
               " SELECT DISTINCT ON (s.sid) s.sid, r.run_id"
               " FROM pg_temp.referee_stg s JOIN referee.call_sids r"
               " ON r.call_sid = s.sid"
-              " WHERE s.kind IN ('C', 'P') ORDER BY s.sid, r.run_id",
-              0, NULL, "finding calls rated by earlier runs", &rep->duplicates,
+              " WHERE s.kind IN ('C', 'P') AND r.run_id <> $1::bigint"
+              " ORDER BY s.sid, r.run_id",
+              1, run, "finding calls rated by earlier runs", &rep->duplicates,
               d);
+    rep->duplicates += s->n_ddup;
     if (rc == 0 && rep->duplicates > 0)
         rc =
             step(s,
@@ -1041,7 +1734,12 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                  " format('duplicate call sid: already rated in run %s \"%s\"',"
                  " d.run_id, s.sid), -10"
                  " FROM pg_temp.referee_stg s JOIN referee_dup d"
-                 " ON d.sid = s.sid WHERE s.kind IN ('C', 'P')",
+                 " ON d.sid = s.sid WHERE s.kind IN ('C', 'P')"
+                 /* found by the direct load */
+                 " UNION ALL SELECT $1::bigint, src_file, src_line, sid, 'sid',"
+                 " format('duplicate call sid: already rated in run %s \"%s\"',"
+                 " r_field, sid), -10"
+                 " FROM pg_temp.referee_stg WHERE kind = 'D'",
                  1, run, "listing duplicates", NULL, d);
     if (rc != 0)
         return rc;
@@ -1080,6 +1778,7 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         " INSERT INTO referee.call_sids (call_sid, start_time, run_id)"
         " SELECT call_sid, start_time, $1::bigint FROM ins",
         1, run, "storing calls", &rep->calls, d);
+    rep->calls += s->n_direct_calls;
     if (rc == 0)
         rc = step(
             s,
@@ -1103,6 +1802,7 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
             " AND NOT EXISTS (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)",
             3, (const char *const[]){s->run_id, s->currency, s->deck_name},
             "storing charges", &rep->components, d);
+    rep->components += s->n_direct_comp;
     /* --force: a replaced parent whose child came in another file (stored,
      * not in this input) was rated as a single call; its charge is the
      * same, but it keeps its label as the child's parent. */
@@ -1270,29 +1970,72 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         } else {
             res = NULL;
         }
-        /* Duplicates dropped (or sums too large): sum what was stored. */
-        if (res == NULL)
-            res = rt_pg_query(
-                s->conn,
-                "WITH t AS ("
-                "  SELECT s.scenario, count(*) AS components,"
-                "         sum(v.amount) AS amount"
-                "  FROM pg_temp.referee_stg s CROSS JOIN LATERAL"
-                "   (VALUES (s.c1_amount), (s.c2_amount)) v(amount)"
-                "  WHERE s.kind = 'C' AND v.amount IS NOT NULL AND NOT EXISTS"
-                "   (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)"
-                "  GROUP BY s.scenario),"
-                " a AS (SELECT coalesce(sum(amount), 0) AS total,"
-                "   coalesce(jsonb_agg(jsonb_build_object('scenario', scenario,"
-                "   'components', components, 'amount', amount)"
-                "   ORDER BY scenario), '[]') AS totals FROM t)"
-                " UPDATE referee.runs r SET status = 'committed',"
-                " finished_at = clock_timestamp(), rows_read = $2, calls = $3,"
-                " components = $4, rejects = $5, pending = $6, duplicates = $7,"
-                " skipped_files = $8, superseded = $9, elapsed_ms = $10,"
-                " total_amount = a.total, totals = a.totals FROM a"
-                " WHERE r.run_id = $1 RETURNING r.total_amount::text",
-                10, params, PGRES_TUPLES_OK, "recording the run's totals", d);
+        /* Duplicates dropped (or sums too large): sum what was stored,
+         * staged in SQL, loaded directly from the sums kept (exact). */
+        if (res == NULL) {
+            struct rt_pg_buf a[3];
+            const char *p3[13];
+            int first = 1;
+            for (int i = 0; i < 3; i++) {
+                rt_pg_buf_init(&a[i]);
+                rt_pg_buf_add(&a[i], "{", 1);
+            }
+            for (int k = 0; k < RT_SCN_COUNT; k++) {
+                char num[64];
+                int nn;
+                if (s->dst_comp[k] == 0)
+                    continue;
+                if (!first)
+                    for (int i = 0; i < 3; i++)
+                        rt_pg_buf_add(&a[i], ",", 1);
+                first = 0;
+                rt_pg_buf_add(&a[0], scenario_name((enum rt_scenario)k),
+                              strlen(scenario_name((enum rt_scenario)k)));
+                nn = snprintf(num, sizeof num, "%ld", s->dst_comp[k]);
+                rt_pg_buf_add(&a[1], num, (size_t)nn);
+                format_i128(s->dst_nano[k], s->decimals, num, sizeof num);
+                rt_pg_buf_add(&a[2], num, strlen(num));
+            }
+            for (int i = 0; i < 10; i++)
+                p3[i] = params[i];
+            for (int i = 0; i < 3; i++) {
+                rt_pg_buf_add(&a[i], "}", 1);
+                p3[10 + i] = rt_pg_buf_cstr(&a[i]);
+            }
+            if (p3[10] == NULL || p3[11] == NULL || p3[12] == NULL)
+                cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+            else
+                res = rt_pg_query(
+                    s->conn,
+                    "WITH t0 AS ("
+                    "  SELECT s.scenario, count(*) AS components,"
+                    "         sum(v.amount) AS amount"
+                    "  FROM pg_temp.referee_stg s CROSS JOIN LATERAL"
+                    "   (VALUES (s.c1_amount), (s.c2_amount)) v(amount)"
+                    "  WHERE s.kind = 'C' AND v.amount IS NOT NULL"
+                    "  AND NOT EXISTS"
+                    "   (SELECT 1 FROM referee_dup x WHERE x.sid = s.sid)"
+                    "  GROUP BY s.scenario"
+                    "  UNION ALL SELECT * FROM unnest($11::text[],"
+                    "   $12::bigint[], $13::numeric[])),"
+                    " t AS (SELECT scenario,"
+                    "   sum(components)::bigint AS components,"
+                    "   sum(amount) AS amount FROM t0 GROUP BY scenario),"
+                    " a AS (SELECT coalesce(sum(amount), 0) AS total,"
+                    "   coalesce(jsonb_agg(jsonb_build_object('scenario',"
+                    "   scenario, 'components', components, 'amount', amount)"
+                    "   ORDER BY scenario), '[]') AS totals FROM t)"
+                    " UPDATE referee.runs r SET status = 'committed',"
+                    " finished_at = clock_timestamp(), rows_read = $2,"
+                    " calls = $3, components = $4, rejects = $5,"
+                    " pending = $6, duplicates = $7, skipped_files = $8,"
+                    " superseded = $9, elapsed_ms = $10,"
+                    " total_amount = a.total, totals = a.totals FROM a"
+                    " WHERE r.run_id = $1 RETURNING r.total_amount::text",
+                    13, p3, PGRES_TUPLES_OK, "recording the run's totals", d);
+            for (int i = 0; i < 3; i++)
+                rt_pg_buf_free(&a[i]);
+        }
         if (res == NULL)
             return CDR_E_DB;
         if (PQntuples(res) != 1 ||
@@ -1322,7 +2065,9 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
         return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
                             "run not committed: an earlier step failed");
     }
-    rc = copy_close(s, NULL, d);
+    rc = direct_flush(s, d);
+    if (rc == 0)
+        rc = copy_close(s, NULL, d);
     if (rc == 0 &&
         copy_files(s, sum->files != NULL ? sum->files : s->run_files,
                    sum->files != NULL ? sum->n_files : s->n_files) != 0)
@@ -1355,6 +2100,7 @@ pg_abort(void *self)
     struct pg_sink *s = self;
     struct cdr_diag ignore;
     cdr_diag_clear(&ignore);
+    (void)drain(s, &ignore);
     if (s->in_copy)
         (void)copy_close(s, "run aborted", &ignore);
     if (s->in_tx && PQstatus(s->conn) == CONNECTION_OK) {
@@ -1363,6 +2109,10 @@ pg_abort(void *self)
     }
     s->in_tx = 0;
     rt_pg_buf_reset(&s->buf);
+    s->n_drows = 0;
+    rt_pg_buf_reset(&s->d_sids);
+    rt_pg_buf_reset(&s->d_calls);
+    rt_pg_buf_reset(&s->d_charges);
 }
 
 static void
@@ -1376,6 +2126,11 @@ pg_free(void *self)
     PQfinish(s->conn);
     free_run(s);
     rt_pg_buf_free(&s->buf);
+    rt_pg_buf_free(&s->d_sids);
+    rt_pg_buf_free(&s->d_calls);
+    rt_pg_buf_free(&s->d_charges);
+    rt_pg_buf_free(&s->d_tmp);
+    free(s->drows);
     free(s);
 }
 
@@ -1472,6 +2227,10 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
     if (s == NULL)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     rt_pg_buf_init(&s->buf);
+    rt_pg_buf_init(&s->d_sids);
+    rt_pg_buf_init(&s->d_calls);
+    rt_pg_buf_init(&s->d_charges);
+    rt_pg_buf_init(&s->d_tmp);
     rc = rt_pg_connect(&s->conn, conninfo, d);
     if (rc == 0) {
         rc = rt_pg_schema_check(s->conn, d);
@@ -1501,6 +2260,10 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
     if (rc != 0) {
         PQfinish(s->conn);
         rt_pg_buf_free(&s->buf);
+        rt_pg_buf_free(&s->d_sids);
+        rt_pg_buf_free(&s->d_calls);
+        rt_pg_buf_free(&s->d_charges);
+        rt_pg_buf_free(&s->d_tmp);
         free(s);
         return rc;
     }

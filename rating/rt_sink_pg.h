@@ -3,18 +3,31 @@
  *
  * begin      BEGIN, take the run lock (runs and migrations of a database go
  *            one at a time), insert the runs row, create a TEMP staging
- *            table.
- * call, reject, pending
+ *            table; note whether call_sids holds any sid and which sids
+ *            are pending.
+ * call       a rate run without --force loads the rated calls of its input
+ *            files (parents, singles and their children) straight into
+ *            the final tables: in batches of RT_SINK_PG_BATCH calls, the
+ *            batch's sids are looked up in call_sids (those rated by an
+ *            earlier run are dropped and listed as duplicates at commit),
+ *            then COPY into call_sids (its primary key refuses a sid
+ *            twice), calls and charges; the charges COPY of a batch loads
+ *            while the driver rates the next one.  Monthly partitions are
+ *            created as batches need them.  Everything else (rerate and
+ *            --force runs, rows re-fed from the store, sids still pending,
+ *            relabelled parents) goes to staging.
+ * reject, pending
  *            rows go to the staging table through COPY (text format,
  *            PQputCopyData); no SQL is ever built from values.
  * file_seen, stored_pending, stored_parents, stored_calls
  *            end the COPY in progress (it reopens at the next row) and
  *            query the store; rows come back through a cursor, in batches.
- * commit     merges staging into the final tables in SQL, in the same
- *            transaction: supersedes what --force or a rerate replaces,
- *            drops (and lists in rejects) calls rated by an earlier run,
- *            relabels stored parents, moves pending children, records the
- *            input files and the run's totals; then COMMIT.
+ * commit     loads the last batch, merges staging into the final tables in
+ *            SQL, in the same transaction: supersedes what --force or a
+ *            rerate replaces, drops (and lists in rejects) calls rated by
+ *            an earlier run, relabels stored parents, moves pending
+ *            children, records the input files and the run's totals; then
+ *            COMMIT.
  * abort      ROLLBACK: the database is as before the run.  A lost
  *            connection or a killed backend has the same effect.
  */
@@ -41,6 +54,11 @@ int rt_sink_pg_report(const struct rt_sink *s, struct rt_store_report *out);
 
 /* COPY rows are sent in chunks of about this many bytes. */
 #define RT_SINK_PG_CHUNK (256 * 1024)
+/* Rated calls loaded straight into the final tables per batch (one
+ * call_sids look-up and three COPYs), or fewer when their text reaches
+ * RT_SINK_PG_BATCH_BYTES. */
+#define RT_SINK_PG_BATCH 20000
+#define RT_SINK_PG_BATCH_BYTES (16 * 1024 * 1024)
 /* Rows fetched per round trip when handing stored rows back. */
 #define RT_SINK_PG_FETCH 10000
 /* Sids per stored_parents query (the driver may pass more). */

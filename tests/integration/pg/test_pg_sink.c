@@ -529,6 +529,81 @@ test_sid_rated_in_an_earlier_run_is_a_duplicate(void **state)
         "3 0");
 }
 
+/* A later file (same name, new content) with one sid of an earlier run and
+ * one new: the direct load stores the new one only, lists the other as a
+ * duplicate, and the run's totals are those of what it stored. */
+static void
+test_direct_load_drops_only_the_duplicates(void **state)
+{
+    static struct rt_input_file files3[1] = {
+        {"calls.csv",
+         "3333333333333333333333333333333333333333333333333333333333333333",
+         100, 2, 0}};
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_store_report rep;
+    struct rt_run_info run;
+    struct rt_summary sum;
+    struct tcall dup, fresh;
+    struct cdr_diag d;
+    int seen = 0;
+    rate_night(&s, files1, "CA1", &rep);
+    cdr_diag_clear(&d);
+    run = run_info(files3, 1);
+    diag_ok(s.ops->begin(s.self, &run, &d), &d);
+    diag_ok(s.ops->file_seen(s.self, files3[0].sha256, &seen, &d), &d);
+    assert_int_equal(seen, 0);
+    make_call(&dup, "CA1S", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0 + 3600, 1, 0);
+    add_comp(&dup, RT_SVC_TERMINATION, 4500000, NULL); /* 0.004500 */
+    make_call(&fresh, "CA2S", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0 + 7200, 120,
+              0);
+    add_comp(&fresh, RT_SVC_TERMINATION, 4500000, "0.0045"); /* 0.009000 */
+    diag_ok(s.ops->call(s.self, &dup.call, &d), &d);
+    diag_ok(s.ops->call(s.self, &fresh.call, &d), &d);
+    memset(&sum, 0, sizeof sum);
+    sum.rows_read = 2;
+    sum.calls = 2;
+    sum.components = 2;
+    sum.total_nano = 13500000;
+    sum.store = &rep;
+    diag_ok(s.ops->commit(s.self, &sum, &d), &d);
+    s.ops->free(s.self);
+    assert_int_equal(rep.duplicates, 1);
+    assert_int_equal(rep.calls, 1);
+    assert_int_equal(rep.components, 1);
+    assert_int_equal(rep.total_nano, 9000000);
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT concat_ws(' ', total_amount, duplicates, calls,"
+               " components, totals->0->>'scenario',"
+               " totals->0->>'components', totals->0->>'amount')"
+               " FROM referee.runs WHERE run_id = 2"),
+        "0.009000 1 1 1 none 1 0.009000");
+    assert_string_equal(
+        scalar(f->admin, "SELECT string_agg(concat_ws(' ', file, line,"
+                         " call_sid, code, reason), ';')"
+                         " FROM referee.rejects WHERE run_id = 2"),
+        "calls.csv 2 CA1S -10 duplicate call sid: already rated in run 1"
+        " \"CA1S\"");
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT concat_ws(' ', c.call_sid, i.path, i.rows, c.run_id,"
+               " g.amount) FROM referee.calls c"
+               " JOIN referee.input_files i USING (file_id)"
+               " JOIN referee.charges g USING (call_sid, start_time)"
+               " WHERE c.run_id = 2"),
+        "CA2S calls.csv 2 2 0.009000");
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT count(*) || ' ' || sum(amount) FROM referee.charges"
+               " WHERE superseded_by_run IS NULL"),
+        "5 0.043500");
+    assert_string_equal(
+        scalar(f->admin, "SELECT string_agg(call_sid || ':' || run_id, ','"
+                         " ORDER BY call_sid) FROM referee.call_sids"),
+        "CA1C:1,CA1P:1,CA1S:1,CA2S:2");
+}
+
 struct collect {
     char sids[16][64];
     int n;
@@ -1058,6 +1133,9 @@ main(void)
             test_force_replaces_instead_of_duplicating, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_sid_rated_in_an_earlier_run_is_a_duplicate, setup_db,
+            teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_direct_load_drops_only_the_duplicates, setup_db,
             teardown_db),
         cmocka_unit_test_setup_teardown(
             test_force_keeps_a_stored_childs_parent_labelled, setup_db,
