@@ -73,7 +73,7 @@ struct cdr_reader {
     long cur_line;
     int cur_too_long;
 
-    long line;        /* physical line of the bytes being parsed, 1-based */
+    long line; /* physical line of the bytes being parsed, 1-based */
     long record;
 
     /* Fatal state, reported after the rows queued before it. */

@@ -29,7 +29,7 @@ struct cdr_writer {
     int in_row; /* a field was written on this row */
     int err;    /* first error (sticky) */
     int err_errno;
-    int done;   /* committed or aborted */
+    int done;     /* committed or aborted */
     int prepared; /* on disk under the temporary name, closed */
 };
 
@@ -44,8 +44,7 @@ werr(struct cdr_writer *w, int code, int e)
 }
 
 int
-cdr_writer_open(struct cdr_writer **out, const char *path,
-                struct cdr_diag *d)
+cdr_writer_open(struct cdr_writer **out, const char *path, struct cdr_diag *d)
 {
     struct cdr_writer *w = calloc(1, sizeof *w);
     if (w == NULL)
@@ -89,8 +88,8 @@ cdr_writer_open(struct cdr_writer **out, const char *path,
     mode_t mask = umask(022);
     umask(mask);
     struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777)
-                                       : (mode_t)(0666 & ~mask);
+    mode_t mode =
+        stat(path, &st) == 0 ? (st.st_mode & 07777) : (mode_t)(0666 & ~mask);
     (void)fchmod(fd, mode);
     w->f = fdopen(fd, "wb");
     if (w->f == NULL) {
@@ -237,8 +236,8 @@ cdr_writer_prepare(struct cdr_writer *w, struct cdr_diag *d)
         int code = w->err;
         e = w->err_errno;
         cdr_writer_abort(w);
-        cdr_diag_set(d, code, NULL, NULL, 0, "write failed%s%s",
-                     e ? ": " : "", e ? strerror(e) : "");
+        cdr_diag_set(d, code, NULL, NULL, 0, "write failed%s%s", e ? ": " : "",
+                     e ? strerror(e) : "");
         cdr_diag_at(d, w->path, 0, 0);
         return code;
     }

@@ -78,8 +78,8 @@ escape_value(char *out, size_t outsz, const char *v, size_t len)
 }
 
 int
-cdr_diag_set(struct cdr_diag *d, int code, const char *field,
-             const char *value, size_t len, const char *fmt, ...)
+cdr_diag_set(struct cdr_diag *d, int code, const char *field, const char *value,
+             size_t len, const char *fmt, ...)
 {
     d->code = code;
     snprintf(d->field, sizeof d->field, "%s", field ? field : "");

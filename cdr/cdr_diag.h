@@ -12,23 +12,23 @@ enum cdr_code {
     CDR_OK = 0,
     CDR_E_NOMEM = -1,
     CDR_E_IO = -2,
-    CDR_E_CSV = -3,          /* malformed CSV structure */
-    CDR_E_MISSING = -4,      /* required field empty or column absent */
+    CDR_E_CSV = -3,     /* malformed CSV structure */
+    CDR_E_MISSING = -4, /* required field empty or column absent */
     CDR_E_BAD_TIME = -5,
-    CDR_E_BAD_NUMBER = -6,   /* duration, price ... */
+    CDR_E_BAD_NUMBER = -6, /* duration, price ... */
     CDR_E_BAD_DIRECTION = -7,
     CDR_E_BAD_URI = -8,
     CDR_E_TOO_LONG = -9,
     CDR_E_DUPLICATE = -10,
     CDR_E_FIELD_COUNT = -11,
-    CDR_E_UNOBSERVED = -12,  /* capture could not see the leg */
-    CDR_E_NO_RATE = -13,     /* no deck entry in force */
-    CDR_E_TRANSFER = -14,    /* transfer not allowed (emergency, trunk) */
-    CDR_E_DECK = -15,        /* rate deck problem */
+    CDR_E_UNOBSERVED = -12, /* capture could not see the leg */
+    CDR_E_NO_RATE = -13,    /* no deck entry in force */
+    CDR_E_TRANSFER = -14,   /* transfer not allowed (emergency, trunk) */
+    CDR_E_DECK = -15,       /* rate deck problem */
     CDR_E_DB = -16,
     CDR_E_USAGE = -17,
-    CDR_E_LIMIT = -18,       /* a configured bound was reached */
-    CDR_E_BAD_VALUE = -19,   /* text not allowed here (sid bytes, price unit) */
+    CDR_E_LIMIT = -18,     /* a configured bound was reached */
+    CDR_E_BAD_VALUE = -19, /* text not allowed here (sid bytes, price unit) */
 };
 
 /* Short fixed text for a code ("invalid timestamp"); never NULL. */
@@ -56,8 +56,8 @@ void cdr_diag_clear(struct cdr_diag *d);
 /*
  * Fill d: code, field (may be NULL), value (may be NULL; len bytes, not
  * NUL-terminated; escaped so control bytes and quotes stay readable) and a
- * printf-style message.  Returns code, so callers can `return cdr_diag_set(..)`.
- * file/line are left as they are: the reader sets them.
+ * printf-style message.  Returns code, so callers can `return
+ * cdr_diag_set(..)`. file/line are left as they are: the reader sets them.
  */
 int cdr_diag_set(struct cdr_diag *d, int code, const char *field,
                  const char *value, size_t len, const char *fmt, ...)

@@ -306,30 +306,18 @@ static struct cdr_slice
 record_field(const struct cdr_record *r, int col)
 {
     switch (col) {
-    case CDR_COL_SID:
-        return r->sid;
-    case CDR_COL_PARENT_CALL_SID:
-        return r->parent_call_sid;
-    case CDR_COL_ACCOUNT_SID:
-        return r->account_sid;
-    case CDR_COL_TRUNK_SID:
-        return r->trunk_sid;
-    case CDR_COL_FROM:
-        return r->from;
-    case CDR_COL_TO:
-        return r->to;
-    case CDR_COL_STATUS:
-        return r->status_text;
-    case CDR_COL_PRICE:
-        return r->price;
-    case CDR_COL_PRICE_UNIT:
-        return r->price_unit;
-    case CDR_COL_TRANSFER_TARGET:
-        return r->transfer_target;
-    case CDR_COL_TRANSFER_STATUS:
-        return r->transfer_status;
-    default:
-        return (struct cdr_slice){NULL, 0};
+    case CDR_COL_SID: return r->sid;
+    case CDR_COL_PARENT_CALL_SID: return r->parent_call_sid;
+    case CDR_COL_ACCOUNT_SID: return r->account_sid;
+    case CDR_COL_TRUNK_SID: return r->trunk_sid;
+    case CDR_COL_FROM: return r->from;
+    case CDR_COL_TO: return r->to;
+    case CDR_COL_STATUS: return r->status_text;
+    case CDR_COL_PRICE: return r->price;
+    case CDR_COL_PRICE_UNIT: return r->price_unit;
+    case CDR_COL_TRANSFER_TARGET: return r->transfer_target;
+    case CDR_COL_TRANSFER_STATUS: return r->transfer_status;
+    default: return (struct cdr_slice){NULL, 0};
     }
 }
 

@@ -19,7 +19,7 @@ struct batch {
     size_t n;
     char *mem; /* field copies, raw lines, diagnostics */
     size_t used, cap;
-    int end;   /* last batch: rc says how the file ended */
+    int end; /* last batch: rc says how the file ended */
     int rc;
     struct cdr_diag diag; /* when rc < 0 */
 };
@@ -94,7 +94,8 @@ take_free(struct cdr_prefetch *p)
     pthread_mutex_lock(&p->mu);
     while (p->full == NBATCH && !p->stop)
         pthread_cond_wait(&p->cv, &p->mu);
-    struct batch *b = p->stop ? NULL : &p->batches[(p->head + p->full) % NBATCH];
+    struct batch *b =
+        p->stop ? NULL : &p->batches[(p->head + p->full) % NBATCH];
     pthread_mutex_unlock(&p->mu);
     if (b != NULL) {
         b->n = 0;
@@ -258,8 +259,7 @@ cdr_prefetch_next(struct cdr_prefetch *p, const struct cdr_item **item,
 }
 
 void
-cdr_prefetch_digest(const struct cdr_prefetch *p, char hex[65],
-                    uint64_t *bytes)
+cdr_prefetch_digest(const struct cdr_prefetch *p, char hex[65], uint64_t *bytes)
 {
     memcpy(hex, p->hex, 65);
     if (bytes != NULL)

@@ -22,10 +22,10 @@ enum cdr_item_kind {
  * until the next cdr_prefetch_next() call. */
 struct cdr_item {
     enum cdr_item_kind kind;
-    struct cdr_record rec;        /* RECORD */
-    const struct cdr_diag *diag;  /* REJECT */
-    struct cdr_slice sid;         /* REJECT: the row's sid if it had one */
-    struct cdr_slice raw;         /* the row as a CSV line, for rejects */
+    struct cdr_record rec;       /* RECORD */
+    const struct cdr_diag *diag; /* REJECT */
+    struct cdr_slice sid;        /* REJECT: the row's sid if it had one */
+    struct cdr_slice raw;        /* the row as a CSV line, for rejects */
     long line;
 };
 

@@ -86,7 +86,7 @@ struct cdr_record {
     int64_t start_time; /* UTC epoch seconds */
     int64_t end_time;   /* valid when has_end_time */
     int has_end_time;
-    int64_t duration;   /* seconds, >= 0 */
+    int64_t duration; /* seconds, >= 0 */
     const char *file;
     long line;
 };

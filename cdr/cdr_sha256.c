@@ -41,10 +41,10 @@ blocks_portable(uint32_t h[8], const uint8_t *p, size_t nblocks)
             w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                    (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
         for (int i = 16; i < 64; i++) {
-            uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^
-                          (w[i - 15] >> 3);
-            uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^
-                          (w[i - 2] >> 10);
+            uint32_t s0 =
+                ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            uint32_t s1 =
+                ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
             w[i] = w[i - 16] + s0 + w[i - 7] + s1;
         }
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5],
@@ -85,10 +85,10 @@ blocks_ni(uint32_t h[8], const uint8_t *p, size_t nblocks)
         _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
     __m128i tmp = _mm_loadu_si128((const __m128i *)(const void *)&h[0]);
     __m128i st1 = _mm_loadu_si128((const __m128i *)(const void *)&h[4]);
-    tmp = _mm_shuffle_epi32(tmp, 0xB1);          /* CDAB */
-    st1 = _mm_shuffle_epi32(st1, 0x1B);          /* EFGH */
-    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);  /* ABEF */
-    st1 = _mm_blend_epi16(st1, tmp, 0xF0);       /* CDGH */
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);         /* CDAB */
+    st1 = _mm_shuffle_epi32(st1, 0x1B);         /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8); /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);      /* CDGH */
 
     while (nblocks-- > 0) {
         __m128i save0 = st0, save1 = st1;
@@ -106,8 +106,8 @@ blocks_ni(uint32_t h[8], const uint8_t *p, size_t nblocks)
             st0 = _mm_sha256rnds2_epu32(st0, st1, msg);
             if (r < 12) {
                 /* schedule W[4(r+4) .. 4(r+4)+3] into slot r&3 */
-                __m128i w0 = m[r & 3], w1 = m[(r + 1) & 3],
-                        w2 = m[(r + 2) & 3], w3 = m[(r + 3) & 3];
+                __m128i w0 = m[r & 3], w1 = m[(r + 1) & 3], w2 = m[(r + 2) & 3],
+                        w3 = m[(r + 3) & 3];
                 __m128i t = _mm_sha256msg1_epu32(w0, w1);
                 t = _mm_add_epi32(t, _mm_alignr_epi8(w3, w2, 4));
                 m[r & 3] = _mm_sha256msg2_epu32(t, w3);
@@ -117,10 +117,10 @@ blocks_ni(uint32_t h[8], const uint8_t *p, size_t nblocks)
         st1 = _mm_add_epi32(st1, save1);
         p += 64;
     }
-    tmp = _mm_shuffle_epi32(st0, 0x1B);       /* FEBA */
-    st1 = _mm_shuffle_epi32(st1, 0xB1);       /* DCHG */
-    st0 = _mm_blend_epi16(tmp, st1, 0xF0);    /* DCBA */
-    st1 = _mm_alignr_epi8(st1, tmp, 8);       /* HGFE */
+    tmp = _mm_shuffle_epi32(st0, 0x1B);    /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);    /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0); /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);    /* HGFE */
     _mm_storeu_si128((__m128i *)(void *)&h[0], st0);
     _mm_storeu_si128((__m128i *)(void *)&h[4], st1);
 }

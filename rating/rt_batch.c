@@ -27,7 +27,7 @@ struct batch {
     const struct rt_batch_opts *o;
     struct rt_sink *sink;
     struct cdr_link *link;
-    struct cdr_link *rejected; /* sids rejected in this run */
+    struct cdr_link *rejected;   /* sids rejected in this run */
     struct rt_input_file *files; /* inputs, then the two pseudo files */
     size_t nfiles;
     size_t fi_pending, fi_stored;
@@ -179,8 +179,8 @@ link_child(struct batch *b, struct cdr_link_call *p,
     enum rt_scenario scn;
     struct rt_call call = {.rec = child, .leg = RT_LEG_CHILD, .file_index = -1};
     if (rt_classify(prec.direction, trunk, &child->to, &scn, &rd) != 0 ||
-        rt_charge_leg(b->o->deck, child, &prec, RT_LEG_CHILD, scn, trunk,
-                      &call, &rd) != 0)
+        rt_charge_leg(b->o->deck, child, &prec, RT_LEG_CHILD, scn, trunk, &call,
+                      &rd) != 0)
         return reject_rec(b, child, &rd, raw);
     call.scenario = scn;
     int rc = emit(b, &call);
@@ -200,8 +200,7 @@ link_child(struct batch *b, struct cdr_link_call *p,
 
 static int
 reject_duplicate(struct batch *b, const struct cdr_record *rec,
-                 const struct cdr_link_call *first,
-                 struct cdr_slice raw)
+                 const struct cdr_link_call *first, struct cdr_slice raw)
 {
     struct cdr_diag rd;
     cdr_diag_clear(&rd);
@@ -220,8 +219,8 @@ reject_chained(struct batch *b, const struct cdr_record *rec,
                struct cdr_slice raw)
 {
     struct cdr_diag rd;
-    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid",
-                 rec->parent_call_sid.p, rec->parent_call_sid.n,
+    cdr_diag_set(&rd, CDR_E_TRANSFER, "parent_call_sid", rec->parent_call_sid.p,
+                 rec->parent_call_sid.n,
                  "the parent is itself a transferred leg");
     cdr_diag_detail(&rd, "chained transfers are not rated");
     return reject_rec(b, rec, &rd, raw);
@@ -371,8 +370,8 @@ read_file(struct batch *b, size_t fi)
         if (it->kind == CDR_ITEM_RECORD)
             rc = process_record(b, &it->rec, fi, FROM_INPUT, it->raw);
         else
-            rc = reject(b, it->diag->file, it->line, it->sid, it->diag,
-                        it->raw);
+            rc =
+                reject(b, it->diag->file, it->line, it->sid, it->diag, it->raw);
         if (rc != 0)
             break;
         if ((f->rows & 0xffff) == 0)
@@ -479,8 +478,8 @@ pend_one(void *ctx, struct cdr_link_call *c)
                            rec.parent_call_sid.n, NULL);
     if (pk == CDR_LINK_CHILD_DONE || pk == CDR_LINK_CHILD_WAITING)
         return reject_chained(b, &rec, NO_RAW);
-    if (cdr_link_find(b->rejected, rec.parent_call_sid.p,
-                      rec.parent_call_sid.n, NULL) != 0) {
+    if (cdr_link_find(b->rejected, rec.parent_call_sid.p, rec.parent_call_sid.n,
+                      NULL) != 0) {
         cdr_diag_set(&sd, CDR_E_TRANSFER, "parent_call_sid",
                      rec.parent_call_sid.p, rec.parent_call_sid.n,
                      "the parent call was rejected in this run");
@@ -506,8 +505,7 @@ emit_calls(struct batch *b)
         struct rt_call call = {
             .rec = &rec,
             .leg = has_child ? RT_LEG_PARENT : RT_LEG_SINGLE,
-            .scenario = has_child ? (enum rt_scenario)c->scenario
-                                  : RT_SCN_NONE,
+            .scenario = has_child ? (enum rt_scenario)c->scenario : RT_SCN_NONE,
             .file_index = c->file_index < b->nfiles ? (long)c->file_index : -1,
         };
         int rc;
@@ -560,8 +558,7 @@ run(struct batch *b, size_t n)
             return fail(b, &sd);
         }
         rc = ops->stored_calls(b->sink->self, b->o->rerate_from,
-                               b->o->rerate_to, rerate_row, b,
-                               &sd);
+                               b->o->rerate_to, rerate_row, b, &sd);
         if (rc != 0)
             return b->d->code != 0 ? rc : fail(b, &sd);
     }
@@ -618,8 +615,8 @@ run(struct batch *b, size_t n)
 }
 
 int
-rt_batch_run(const struct rt_batch_opts *o, const char *const *paths,
-             size_t n, struct rt_summary *sum, struct cdr_diag *d)
+rt_batch_run(const struct rt_batch_opts *o, const char *const *paths, size_t n,
+             struct rt_summary *sum, struct cdr_diag *d)
 {
     struct batch b = {.o = o, .sink = o->sink, .d = d, .nfiles = n};
     cdr_diag_clear(d);

@@ -20,7 +20,8 @@ static const char usage_text[] =
     "Usage: referee-rate --deck DECK.yaml [--out DIR] [options] FILE.csv...\n"
     "       referee-rate --check-deck DECK.yaml\n"
     "\n"
-    "Rates call-record CSV exports (\"-\" reads standard input) against a rate\n"
+    "Rates call-record CSV exports (\"-\" reads standard input) against a "
+    "rate\n"
     "deck and writes every charge component of every leg.\n"
     "\n"
     "Options:\n"
@@ -33,8 +34,10 @@ static const char usage_text[] =
     "  --quiet             no progress line and no summary line\n"
     "  --db CONNINFO       write to PostgreSQL instead of a folder: any libpq\n"
     "                      connection string or URI ('service=billing',\n"
-    "                      'postgresql:///billing'); passwords from PGPASSWORD,\n"
-    "                      ~/.pgpass or a service file.  One transaction per run\n"
+    "                      'postgresql:///billing'); passwords from "
+    "PGPASSWORD,\n"
+    "                      ~/.pgpass or a service file.  One transaction per "
+    "run\n"
     "  --migrate           create or upgrade the database schema (with --db);\n"
     "                      alone, or before rating when files are given\n"
     "  --schema-dir DIR    migrations folder (default: installed\n"
@@ -44,7 +47,8 @@ static const char usage_text[] =
     "  --rerate --from T --to T\n"
     "                      re-price the stored calls starting in [T, T) with\n"
     "                      --deck, keeping the superseded charges for audit;\n"
-    "                      T is YYYY-MM-DD (00:00 UTC) or ISO 8601 with offset\n"
+    "                      T is YYYY-MM-DD (00:00 UTC) or ISO 8601 with "
+    "offset\n"
     "  --help, --version\n"
     "\n"
     "Exit status:\n"
@@ -78,8 +82,22 @@ parse_long(const char *s, long *out)
 static int
 parse_args(struct cli *c, int argc, char **argv)
 {
-    enum { O_DECK = 256, O_OUT, O_CHECK, O_MAXREJ, O_QUIET, O_HELP, O_VER,
-           O_DB, O_MIGRATE, O_SCHEMA, O_FORCE, O_RERATE, O_FROM, O_TO };
+    enum {
+        O_DECK = 256,
+        O_OUT,
+        O_CHECK,
+        O_MAXREJ,
+        O_QUIET,
+        O_HELP,
+        O_VER,
+        O_DB,
+        O_MIGRATE,
+        O_SCHEMA,
+        O_FORCE,
+        O_RERATE,
+        O_FROM,
+        O_TO
+    };
     static const struct option opts[] = {
         {"deck", required_argument, NULL, O_DECK},
         {"out", required_argument, NULL, O_OUT},
@@ -126,8 +144,9 @@ parse_args(struct cli *c, int argc, char **argv)
         case O_HELP: fputs(usage_text, stdout); return -1;
         case O_VER: printf("referee-rate %s\n", REFEREE_VERSION); return -1;
         default:
-            fprintf(stderr, "referee-rate: unknown or incomplete option \"%s\"\n"
-                            "Try referee-rate --help.\n",
+            fprintf(stderr,
+                    "referee-rate: unknown or incomplete option \"%s\"\n"
+                    "Try referee-rate --help.\n",
                     argv[optind - 1]);
             return RT_EXIT_USAGE;
         }
@@ -199,8 +218,7 @@ print_summary(const struct rt_summary *s, const struct rt_deck *deck,
               int committed)
 {
     char total[48];
-    rt_money_format(s->total_nano, rt_deck_decimals(deck), total,
-                    sizeof total);
+    rt_money_format(s->total_nano, rt_deck_decimals(deck), total, sizeof total);
     fprintf(stderr,
             "referee-rate: %s: %ld rows, %ld calls, %ld components, "
             "%ld rejects (%ld duplicates), %ld pending, %ld files skipped, "

@@ -119,8 +119,8 @@ rt_deck_check_prefix(struct rt_deck_loader *ld, struct rt_pos pos,
 }
 
 int
-rt_deck_check_rate(struct rt_deck_loader *ld, struct rt_pos pos,
-                   const char *s, size_t n, int64_t *out)
+rt_deck_check_rate(struct rt_deck_loader *ld, struct rt_pos pos, const char *s,
+                   size_t n, int64_t *out)
 {
     struct cdr_diag d;
     cdr_diag_clear(&d);
@@ -249,8 +249,7 @@ rt_deck_parse_date(const char *s, size_t n, int64_t *out)
         if (i != n)
             return -1;
     }
-    *out = rt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-           off;
+    *out = rt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
     return 0;
 }
 
@@ -397,11 +396,11 @@ rt_deck_finish(struct rt_deck_loader *ld)
             dk->sip_head[s] = (int32_t)i;
             continue;
         }
-        int32_t node = rt_prefix_insert(&dk->trie[s], e->prefix,
-                                        strlen(e->prefix));
+        int32_t node =
+            rt_prefix_insert(&dk->trie[s], e->prefix, strlen(e->prefix));
         if (node < 0) {
-            rt_deck_error(ld, (struct rt_pos){ld->yaml_file, 0, 0},
-                          CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+            rt_deck_error(ld, (struct rt_pos){ld->yaml_file, 0, 0}, CDR_E_NOMEM,
+                          NULL, NULL, 0, "out of memory");
             return;
         }
         e->next = dk->trie[s].nodes[node].head;

@@ -71,10 +71,10 @@ const struct rt_trunk *rt_deck_trunk_at(const struct rt_deck *deck, size_t i);
 
 /* What a lookup found.  Strings borrow from the deck. */
 struct rt_price {
-    int64_t rate_nano;           /* per minute */
-    const char *rate_text;       /* the rate as written in the deck */
-    const char *matched;         /* destination prefix digits, or "sip" */
-    const char *from_prefix;     /* "" when the entry has none */
+    int64_t rate_nano;             /* per minute */
+    const char *rate_text;         /* the rate as written in the deck */
+    const char *matched;           /* destination prefix digits, or "sip" */
+    const char *from_prefix;       /* "" when the entry has none */
     struct rt_increment increment; /* the entry's, else the deck's */
 };
 

@@ -161,9 +161,9 @@ rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
     }
     struct rt_csv *c = calloc(1, sizeof *c);
     struct csv_parser p;
-    int csv_ok = c != NULL &&
-                 csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL |
-                                  CSV_APPEND_NULL) == 0;
+    int csv_ok =
+        c != NULL && csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL |
+                                      CSV_APPEND_NULL) == 0;
     if (c == NULL || !csv_ok ||
         (c->file = rt_arena_strndup(&ld->deck->arena, path, strlen(path))) ==
             NULL) {
@@ -189,10 +189,9 @@ rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
             failed = 1;
     }
     if (!failed && ferror(f)) {
-        rt_deck_error(ld, (struct rt_pos){c->file, c->line, 0}, CDR_E_IO,
-                      NULL, NULL, 0, "read error: %s", strerror(errno));
-    } else if (failed ||
-               csv_fini(&p, rt_csv_field, rt_csv_row, c) != 0) {
+        rt_deck_error(ld, (struct rt_pos){c->file, c->line, 0}, CDR_E_IO, NULL,
+                      NULL, 0, "read error: %s", strerror(errno));
+    } else if (failed || csv_fini(&p, rt_csv_field, rt_csv_row, c) != 0) {
         rt_deck_error(ld, (struct rt_pos){c->file, c->line, 0}, CDR_E_DECK,
                       NULL, NULL, 0, "malformed CSV: %s",
                       csv_strerror(csv_error(&p)));

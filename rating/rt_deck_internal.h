@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RT_DECK_MAX_ERRORS 100          /* kept in the list; more are counted */
-#define RT_DECK_MAX_YAML (16L << 20)    /* bytes; big lists go in csv files */
-#define RT_DECK_MAX_TEXT 64             /* rate text, csv field */
+#define RT_DECK_MAX_ERRORS 100       /* kept in the list; more are counted */
+#define RT_DECK_MAX_YAML (16L << 20) /* bytes; big lists go in csv files */
+#define RT_DECK_MAX_TEXT 64          /* rate text, csv field */
 
 /* Strings and small arrays that live as long as the deck. */
 struct rt_arena_block;
@@ -43,8 +43,8 @@ struct rt_entry {
     int has_inc;
     int is_sip;
     enum rt_service service;
-    int32_t next;            /* next entry of the same trie node, -1 */
-    const char *file;        /* arena; where it was written */
+    int32_t next;     /* next entry of the same trie node, -1 */
+    const char *file; /* arena; where it was written */
     long line, column;
 };
 
@@ -60,7 +60,7 @@ struct rt_deck {
     struct rt_prefix trie[2]; /* by service - 1 */
     int32_t sip_head[2];
 
-    struct rt_trunk *trunks; /* owned; file order */
+    struct rt_trunk *trunks;  /* owned; file order */
     struct rt_pos *trunk_pos; /* owned; where each trunk is written */
     size_t n_trunks, cap_trunks;
     const struct rt_trunk **trunks_by_sid; /* owned; sorted by sid */

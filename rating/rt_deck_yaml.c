@@ -84,8 +84,8 @@ rt_yaml_bool(struct rt_yaml *y, const yaml_node_t *n, const char *field,
 
 /* Index of the key in `keys`, reporting unknown and repeated keys. */
 static int
-rt_yaml_key(struct rt_yaml *y, const yaml_node_t *key,
-            const char *const *keys, size_t nkeys, unsigned *seen)
+rt_yaml_key(struct rt_yaml *y, const yaml_node_t *key, const char *const *keys,
+            size_t nkeys, unsigned *seen)
 {
     const char *s;
     size_t len;
@@ -129,17 +129,17 @@ rt_yaml_nomem(struct rt_yaml *y, const yaml_node_t *n)
                   "out of memory");
 }
 
-#define FOR_PAIRS(y, map, p, k, v)                                            \
-    for (yaml_node_pair_t *p = (map)->data.mapping.pairs.start;               \
-         p < (map)->data.mapping.pairs.top; p++)                              \
-        for (yaml_node_t *k = yaml_document_get_node((y)->doc, p->key),       \
-                         *v = yaml_document_get_node((y)->doc, p->value);     \
+#define FOR_PAIRS(y, map, p, k, v)                                             \
+    for (yaml_node_pair_t *p = (map)->data.mapping.pairs.start;                \
+         p < (map)->data.mapping.pairs.top; p++)                               \
+        for (yaml_node_t *k = yaml_document_get_node((y)->doc, p->key),        \
+                         *v = yaml_document_get_node((y)->doc, p->value);      \
              k != NULL && v != NULL; k = v = NULL)
 
-#define FOR_ITEMS(y, seq, it, v)                                              \
-    for (yaml_node_item_t *it = (seq)->data.sequence.items.start;             \
-         it < (seq)->data.sequence.items.top; it++)                           \
-        for (yaml_node_t *v = yaml_document_get_node((y)->doc, *it);          \
+#define FOR_ITEMS(y, seq, it, v)                                               \
+    for (yaml_node_item_t *it = (seq)->data.sequence.items.start;              \
+         it < (seq)->data.sequence.items.top; it++)                            \
+        for (yaml_node_t *v = yaml_document_get_node((y)->doc, *it);           \
              v != NULL; v = NULL)
 
 /* ---- price entries ---------------------------------------------------- */
@@ -155,7 +155,7 @@ enum {
     PK_FROM_PREFIX,
 };
 static const char *const rt_price_keys[] = {
-    "prefix",       "class",     "csv",         "rate",
+    "prefix",         "class",        "csv",       "rate",
     "effective_from", "effective_to", "increment", "from_prefix",
 };
 
@@ -174,7 +174,8 @@ rt_yaml_price(struct rt_yaml *y, const yaml_node_t *map,
     const yaml_node_t *key[N_ELEMS(rt_price_keys)] = {0};
     unsigned seen = 0;
     int ok = 1;
-    FOR_PAIRS(y, map, p, k, v) {
+    FOR_PAIRS(y, map, p, k, v)
+    {
         int i = rt_yaml_key(y, k, rt_price_keys, N_ELEMS(rt_price_keys), &seen);
         if (i < 0) {
             ok = 0;
@@ -300,7 +301,8 @@ rt_yaml_prices(struct rt_yaml *y, const yaml_node_t *seq,
     if (rt_yaml_expect(y, seq, YAML_SEQUENCE_NODE, rt_service_name(service),
                        "a list of price entries") != 0)
         return;
-    FOR_ITEMS(y, seq, it, v) {
+    FOR_ITEMS(y, seq, it, v)
+    {
         rt_yaml_price(y, v, service);
     }
 }
@@ -364,8 +366,12 @@ enum {
     TK_ADDRESSES,
 };
 static const char *const rt_trunk_keys[] = {
-    "sid",           "transfers",          "pstn_transfers",
-    "caller_id_for_target", "termination_domain", "carrier_addresses",
+    "sid",
+    "transfers",
+    "pstn_transfers",
+    "caller_id_for_target",
+    "termination_domain",
+    "carrier_addresses",
 };
 
 static void
@@ -385,7 +391,8 @@ rt_yaml_trunk(struct rt_yaml *y, const yaml_node_t *map)
     int ok = 1;
     const char *s;
     size_t len;
-    FOR_PAIRS(y, map, p, k, v) {
+    FOR_PAIRS(y, map, p, k, v)
+    {
         int i = rt_yaml_key(y, k, rt_trunk_keys, N_ELEMS(rt_trunk_keys), &seen);
         switch (i) {
         case TK_SID:
@@ -467,8 +474,7 @@ rt_yaml_trunk(struct rt_yaml *y, const yaml_node_t *map)
                 break;
             }
             size_t n = (size_t)(last - first);
-            const char **list =
-                rt_arena_alloc(a, (n ? n : 1) * sizeof *list);
+            const char **list = rt_arena_alloc(a, (n ? n : 1) * sizeof *list);
             if (list == NULL) {
                 rt_yaml_nomem(y, v);
                 ok = 0;
@@ -496,9 +502,7 @@ rt_yaml_trunk(struct rt_yaml *y, const yaml_node_t *map)
             t.n_carrier_addresses = m;
             break;
         }
-        default:
-            ok = 0;
-            break;
+        default: ok = 0; break;
         }
     }
     if (!(seen & (1u << TK_SID))) {
@@ -556,16 +560,17 @@ rt_yaml_top(struct rt_yaml *y, const yaml_node_t *root)
     unsigned seen = 0;
     const char *s;
     size_t len;
-    FOR_PAIRS(y, root, p, k, v) {
+    FOR_PAIRS(y, root, p, k, v)
+    {
         int i = rt_yaml_key(y, k, rt_top_keys, N_ELEMS(rt_top_keys), &seen);
         switch (i) {
         case TOP_DECK:
             if (rt_yaml_scalar(y, v, "deck", &s, &len) != 0)
                 break;
             if (rt_check_token(s, len, 64) != 0)
-                rt_deck_error(ld, rt_yaml_pos(y, v), CDR_E_DECK, "deck", s,
-                              len, "deck name must be 1 to 64 printable "
-                                   "characters without spaces");
+                rt_deck_error(ld, rt_yaml_pos(y, v), CDR_E_DECK, "deck", s, len,
+                              "deck name must be 1 to 64 printable "
+                              "characters without spaces");
             else if ((dk->name = rt_arena_strndup(&dk->arena, s, len)) == NULL)
                 rt_yaml_nomem(y, v);
             break;
@@ -595,30 +600,27 @@ rt_yaml_top(struct rt_yaml *y, const yaml_node_t *root)
                 break;
             if (rt_rounding_parse(s, len, &dk->rounding) != 0)
                 rt_deck_error(ld, rt_yaml_pos(y, v), CDR_E_DECK, "rounding", s,
-                              len, "rounding must be half-up, half-even, up "
-                                   "or down");
+                              len,
+                              "rounding must be half-up, half-even, up "
+                              "or down");
             break;
         case TOP_INCREMENT:
             if (rt_yaml_scalar(y, v, "increment", &s, &len) == 0)
                 rt_deck_check_increment(ld, rt_yaml_pos(y, v), s, len,
                                         &dk->increment);
             break;
-        case TOP_TERMINATION:
-            rt_yaml_prices(y, v, RT_SVC_TERMINATION);
-            break;
-        case TOP_ORIGINATION:
-            rt_yaml_prices(y, v, RT_SVC_ORIGINATION);
-            break;
+        case TOP_TERMINATION: rt_yaml_prices(y, v, RT_SVC_TERMINATION); break;
+        case TOP_ORIGINATION: rt_yaml_prices(y, v, RT_SVC_ORIGINATION); break;
         case TOP_TRUNKS:
             if (rt_yaml_expect(y, v, YAML_SEQUENCE_NODE, "trunks",
                                "a list of trunks") != 0)
                 break;
-            FOR_ITEMS(y, v, it, t) {
+            FOR_ITEMS(y, v, it, t)
+            {
                 rt_yaml_trunk(y, t);
             }
             break;
-        default:
-            break;
+        default: break;
         }
     }
     static const int required[] = {TOP_DECK, TOP_CURRENCY, TOP_DECIMALS,
@@ -632,8 +634,7 @@ rt_yaml_top(struct rt_yaml *y, const yaml_node_t *root)
 }
 
 static void
-rt_yaml_syntax(struct rt_deck_loader *ld, const yaml_parser_t *parser,
-               FILE *f)
+rt_yaml_syntax(struct rt_deck_loader *ld, const yaml_parser_t *parser, FILE *f)
 {
     struct rt_pos at = {ld->yaml_file, 0, 0};
     const char *problem = parser->problem ? parser->problem : "unknown";
@@ -709,8 +710,7 @@ rt_yaml_load_file(struct rt_deck_loader *ld, const char *path)
     } else {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         if (root == NULL) {
-            rt_deck_error(ld, at, CDR_E_DECK, NULL, NULL, 0,
-                          "empty rate deck");
+            rt_deck_error(ld, at, CDR_E_DECK, NULL, NULL, 0, "empty rate deck");
         } else {
             struct rt_yaml y = {ld, &doc};
             rt_yaml_top(&y, root);
@@ -736,8 +736,7 @@ rt_yaml_load_file(struct rt_deck_loader *ld, const char *path)
 }
 
 int
-rt_deck_load(struct rt_deck **out, const char *path,
-             struct cdr_diag_list *errs)
+rt_deck_load(struct rt_deck **out, const char *path, struct cdr_diag_list *errs)
 {
     *out = NULL;
     struct rt_deck *dk = calloc(1, sizeof *dk);

@@ -8,8 +8,8 @@
 __extension__ typedef __int128 rt_i128;
 
 static const int64_t rt_pow10[RT_MAX_DECIMALS + 1] = {
-    1LL,       10LL,       100LL,       1000LL,       10000LL,
-    100000LL,  1000000LL,  10000000LL,  100000000LL,  1000000000LL,
+    1LL,      10LL,      100LL,      1000LL,      10000LL,
+    100000LL, 1000000LL, 10000000LL, 100000000LL, 1000000000LL,
 };
 
 static const struct {
@@ -25,8 +25,8 @@ static const struct {
 int
 rt_rounding_parse(const char *s, size_t n, enum rt_rounding *out)
 {
-    for (size_t i = 0; i < sizeof rt_rounding_names / sizeof rt_rounding_names[0];
-         i++) {
+    for (size_t i = 0;
+         i < sizeof rt_rounding_names / sizeof rt_rounding_names[0]; i++) {
         const char *name = rt_rounding_names[i].name;
         if (strlen(name) == n && memcmp(name, s, n) == 0) {
             *out = rt_rounding_names[i].mode;
@@ -39,8 +39,8 @@ rt_rounding_parse(const char *s, size_t n, enum rt_rounding *out)
 const char *
 rt_rounding_name(enum rt_rounding r)
 {
-    for (size_t i = 0; i < sizeof rt_rounding_names / sizeof rt_rounding_names[0];
-         i++) {
+    for (size_t i = 0;
+         i < sizeof rt_rounding_names / sizeof rt_rounding_names[0]; i++) {
         if (rt_rounding_names[i].mode == r)
             return rt_rounding_names[i].name;
     }
@@ -127,12 +127,8 @@ rt_round_div(rt_i128 v, rt_i128 unit, enum rt_rounding mode)
     rt_i128 ar = r < 0 ? -r : r;
     int away;
     switch (mode) {
-    case RT_ROUND_UP:
-        away = 1;
-        break;
-    case RT_ROUND_DOWN:
-        away = 0;
-        break;
+    case RT_ROUND_UP: away = 1; break;
+    case RT_ROUND_DOWN: away = 0; break;
     case RT_ROUND_HALF_EVEN:
         if (2 * ar == unit)
             away = (q % 2) != 0;
@@ -140,9 +136,7 @@ rt_round_div(rt_i128 v, rt_i128 unit, enum rt_rounding mode)
             away = 2 * ar > unit;
         break;
     case RT_ROUND_HALF_UP:
-    default:
-        away = 2 * ar >= unit;
-        break;
+    default: away = 2 * ar >= unit; break;
     }
     if (away)
         q += v < 0 ? -1 : 1;

@@ -38,8 +38,7 @@ static int
 host_ends_with(const struct cdr_slice *host, const char *suffix)
 {
     size_t n = strlen(suffix);
-    return host->n > n &&
-           strncasecmp(host->p + host->n - n, suffix, n) == 0;
+    return host->n > n && strncasecmp(host->p + host->n - n, suffix, n) == 0;
 }
 
 int

@@ -36,15 +36,15 @@ const char *rt_scenario_name(enum rt_scenario s); /* "termination-sip" ... */
 
 /* One charge component: rate x duration for one service. */
 struct rt_component {
-    int index;                 /* 1 or 2 */
+    int index; /* 1 or 2 */
     enum rt_service service;
     struct cdr_slice from, to; /* the x -> y of Term(x->y) / Orig(x->y) */
     char matched[40];          /* prefix digits or "sip" */
     int64_t rate_nano;
-    const char *rate_text;     /* as in the deck */
-    int64_t duration;          /* seconds of the leg */
-    int64_t billable_seconds;  /* after increments; 0 when not billable */
-    int64_t amount_nano;       /* rounded to the deck's decimals */
+    const char *rate_text;    /* as in the deck */
+    int64_t duration;         /* seconds of the leg */
+    int64_t billable_seconds; /* after increments; 0 when not billable */
+    int64_t amount_nano;      /* rounded to the deck's decimals */
 };
 
 /* An accepted call and its components (0 when not rated, e.g. pending). */
@@ -61,11 +61,11 @@ struct rt_call {
 };
 
 struct rt_input_file {
-    const char *path;      /* as given ("-" for stdin) */
-    char sha256[65];       /* hex */
-    uint64_t size;         /* bytes read */
-    long rows;             /* data rows */
-    int skipped;           /* already loaded by an earlier run: not read */
+    const char *path; /* as given ("-" for stdin) */
+    char sha256[65];  /* hex */
+    uint64_t size;    /* bytes read */
+    long rows;        /* data rows */
+    int skipped;      /* already loaded by an earlier run: not read */
 };
 
 enum rt_run_kind {
@@ -120,7 +120,7 @@ struct rt_store_report {
 struct rt_summary {
     long rows_read, calls, components, rejects, pending, duplicates;
     long skipped_files;
-    int64_t total_nano; /* in the deck's currency */
+    int64_t total_nano;                    /* in the deck's currency */
     struct rt_totals totals[RT_SCN_COUNT]; /* per scenario that occurred */
     size_t n_totals;
     int64_t elapsed_ms; /* wall time of the run */
@@ -139,17 +139,14 @@ typedef int (*rt_row_fn)(void *ctx, const struct cdr_row *row,
                          struct cdr_diag *d);
 
 struct rt_sink_ops {
-    int (*begin)(void *self, const struct rt_run_info *run,
-                 struct cdr_diag *d);
+    int (*begin)(void *self, const struct rt_run_info *run, struct cdr_diag *d);
     int (*call)(void *self, const struct rt_call *call, struct cdr_diag *d);
-    int (*reject)(void *self, const struct rt_reject *rej,
-                  struct cdr_diag *d);
+    int (*reject)(void *self, const struct rt_reject *rej, struct cdr_diag *d);
     /* A child whose parent is not in this run; rec is its validated record
      * and raw the row it came from (for re-feeding as input). */
     int (*pending)(void *self, const struct cdr_record *rec,
                    struct cdr_diag *d);
-    int (*commit)(void *self, const struct rt_summary *sum,
-                  struct cdr_diag *d);
+    int (*commit)(void *self, const struct rt_summary *sum, struct cdr_diag *d);
     void (*abort)(void *self);
     void (*free)(void *self);
 

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 
 enum { F_CHARGES, F_REJECTS, F_PENDING, F_SUMMARY, F_COUNT };
-static const char *const file_names[F_COUNT] = {
-    "charges.csv", "rejects.csv", "pending.csv", "summary.json"};
+static const char *const file_names[F_COUNT] = {"charges.csv", "rejects.csv",
+                                                "pending.csv", "summary.json"};
 
 struct csv_sink {
     char *folder;
@@ -21,13 +21,25 @@ struct csv_sink {
     const struct rt_run_info *run;
 };
 
-static const char *const charge_header[] = {
-    "call_sid", "parent_call_sid", "leg", "scenario", "component",
-    "service", "from", "to", "matched_prefix", "rate", "duration",
-    "billable_seconds", "amount", "currency", "deck", "carrier_price",
-    "carrier_price_unit"};
-static const char *const reject_header[] = {"file", "line", "sid", "field",
-                                            "reason", "raw"};
+static const char *const charge_header[] = {"call_sid",
+                                            "parent_call_sid",
+                                            "leg",
+                                            "scenario",
+                                            "component",
+                                            "service",
+                                            "from",
+                                            "to",
+                                            "matched_prefix",
+                                            "rate",
+                                            "duration",
+                                            "billable_seconds",
+                                            "amount",
+                                            "currency",
+                                            "deck",
+                                            "carrier_price",
+                                            "carrier_price_unit"};
+static const char *const reject_header[] = {"file",  "line",   "sid",
+                                            "field", "reason", "raw"};
 
 static int
 header(struct cdr_writer *w, const char *const *names, size_t n)
@@ -176,8 +188,7 @@ json_str(struct cdr_writer *w, const char *s)
     cdr_writer_raw(w, "\"", 1);
 }
 
-static void
-json_printf(struct cdr_writer *w, const char *fmt, ...)
+static void json_printf(struct cdr_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -189,8 +200,8 @@ json_printf(struct cdr_writer *w, const char *fmt, ...)
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     if (n > 0)
-        cdr_writer_raw(w, buf, (size_t)n < sizeof buf ? (size_t)n
-                                                      : sizeof buf - 1);
+        cdr_writer_raw(w, buf,
+                       (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 static void
@@ -200,8 +211,8 @@ write_summary(struct csv_sink *s, const struct rt_summary *sum)
     const struct rt_run_info *run = s->run;
     char when[32], money[48];
     cdr_format_time(run->started_at, when, sizeof when);
-    json_printf(w, "{\n  \"started_at\": \"%s\",\n  \"deck\": {\"name\": ",
-                when);
+    json_printf(w,
+                "{\n  \"started_at\": \"%s\",\n  \"deck\": {\"name\": ", when);
     json_str(w, run->deck_name);
     json_printf(w, ", \"sha256\": \"%s\", \"currency\": ", run->deck_sha256);
     json_str(w, run->currency);

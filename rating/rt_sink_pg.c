@@ -62,9 +62,9 @@ struct direct_row {
     size_t call_off, call_end; /* in d_calls */
     size_t ch_off, ch_end;     /* in d_charges */
     int64_t start_time;
-    long file_index, line;     /* file_index: -1 for a child */
-    long name_index;           /* s->files[] entry of its file name */
-    long dup_run;              /* >0: rated by that earlier run */
+    long file_index, line; /* file_index: -1 for a child */
+    long name_index;       /* s->files[] entry of its file name */
+    long dup_run;          /* >0: rated by that earlier run */
     int scn, n_comp;
     i128 amount_nano;
 };
@@ -102,9 +102,9 @@ struct pg_sink {
      * else (rows re-fed from the store, relabels, rejects, pending, sids
      * still pending from earlier runs) goes through staging as before. */
     int direct;
-    int check_dups;        /* call_sids had rows at begin */
-    long *file_ids;        /* per file index: 0 unknown, >0 id, -1 NULL */
-    char **pend_sids;      /* sids pending at begin, sorted (memcmp) */
+    int check_dups;   /* call_sids had rows at begin */
+    long *file_ids;   /* per file index: 0 unknown, >0 id, -1 NULL */
+    char **pend_sids; /* sids pending at begin, sorted (memcmp) */
     size_t n_pend_sids;
     struct rt_pg_buf d_sids, d_calls, d_charges, d_tmp;
     struct direct_row *drows;
@@ -112,7 +112,7 @@ struct pg_sink {
     long n_direct_calls, n_direct_comp, n_ddup;
     long dst_comp[RT_SCN_COUNT]; /* stored by the direct load */
     i128 dst_nano[RT_SCN_COUNT];
-    int has_cov;           /* partitions known to exist for [cov_lo, cov_hi] */
+    int has_cov; /* partitions known to exist for [cov_lo, cov_hi] */
     /* The batch's last COPY (charges) was sent in non-blocking mode and
      * its result not read yet: the server loads it while the driver rates
      * the next batch.  drain() waits for it before any other use. */
@@ -127,12 +127,9 @@ static const char *
 leg_name(enum rt_leg l)
 {
     switch (l) {
-    case RT_LEG_PARENT:
-        return "parent";
-    case RT_LEG_CHILD:
-        return "child";
-    case RT_LEG_SINGLE:
-        break;
+    case RT_LEG_PARENT: return "parent";
+    case RT_LEG_CHILD: return "child";
+    case RT_LEG_SINGLE: break;
     }
     return "single";
 }
@@ -141,16 +138,11 @@ static const char *
 scenario_name(enum rt_scenario s)
 {
     switch (s) {
-    case RT_SCN_TERMINATION_SIP:
-        return "termination-sip";
-    case RT_SCN_TERMINATION_PSTN:
-        return "termination-pstn";
-    case RT_SCN_ORIGINATION_SIP:
-        return "origination-sip";
-    case RT_SCN_ORIGINATION_PSTN:
-        return "origination-pstn";
-    case RT_SCN_NONE:
-        break;
+    case RT_SCN_TERMINATION_SIP: return "termination-sip";
+    case RT_SCN_TERMINATION_PSTN: return "termination-pstn";
+    case RT_SCN_ORIGINATION_SIP: return "origination-sip";
+    case RT_SCN_ORIGINATION_PSTN: return "origination-pstn";
+    case RT_SCN_NONE: break;
     }
     return "none";
 }
@@ -745,9 +737,9 @@ direct_setup(struct pg_sink *s, struct cdr_diag *d)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     /* No earlier run stored a sid: nothing to look up (runs are serialised
      * by the run lock, so none can appear before this one commits). */
-    res = rt_pg_query(s->conn,
-                      "SELECT EXISTS (SELECT 1 FROM referee.call_sids)", 0,
-                      NULL, PGRES_TUPLES_OK, "looking up stored calls", d);
+    res =
+        rt_pg_query(s->conn, "SELECT EXISTS (SELECT 1 FROM referee.call_sids)",
+                    0, NULL, PGRES_TUPLES_OK, "looking up stored calls", d);
     if (res == NULL)
         return CDR_E_DB;
     s->check_dups = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -761,8 +753,7 @@ direct_setup(struct pg_sink *s, struct cdr_diag *d)
         s->pend_sids = calloc((size_t)n, sizeof *s->pend_sids);
         if (s->pend_sids == NULL) {
             PQclear(res);
-            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                                "out of memory");
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
         }
         for (int i = 0; i < n; i++) {
             s->pend_sids[i] = dup_str(PQgetvalue(res, i, 0));
@@ -863,8 +854,7 @@ static int
 copy_finish(struct pg_sink *s, int rc, struct cdr_diag *d)
 {
     PGresult *res;
-    if (PQputCopyEnd(s->conn, rc == 0 ? NULL : "client error") != 1 &&
-        rc == 0)
+    if (PQputCopyEnd(s->conn, rc == 0 ? NULL : "client error") != 1 && rc == 0)
         rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
     while ((res = PQgetResult(s->conn)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
@@ -985,8 +975,7 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         params[0] = rt_pg_buf_cstr(t);
         params[1] = s->run_id;
         if (params[0] == NULL)
-            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                                "out of memory");
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
         res = rt_pg_query(
             s->conn,
             /* one index probe per sid: a join would let the planner
@@ -1066,8 +1055,7 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         rt_pg_copy_str(&s->buf, "D");
         rt_pg_copy_text(&s->buf, s->d_sids.p + r->sid_off, r->sid_len);
         copy_nulls(&s->buf, 16);
-        copy_file_pos(s, r->file_index, s->files[r->name_index].path,
-                      r->line);
+        copy_file_pos(s, r->file_index, s->files[r->name_index].path, r->line);
         copy_nulls(&s->buf, 16);
         snprintf(run, sizeof run, "%ld", r->dup_run);
         rt_pg_copy_str(&s->buf, run);
@@ -1115,8 +1103,7 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
         size_t cap = s->cap_drows ? s->cap_drows * 2 : 1024;
         struct direct_row *p = realloc(s->drows, cap * sizeof *p);
         if (p == NULL)
-            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                                "out of memory");
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
         s->drows = p;
         s->cap_drows = cap;
     }

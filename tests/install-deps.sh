@@ -4,7 +4,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-    build-essential cmake pkg-config clang libclang-rt-14-dev \
+    build-essential cmake pkg-config clang clang-format libclang-rt-14-dev \
     libpq-dev libcsv-dev libyaml-dev libcmocka-dev libpcap-dev \
     postgresql-15 postgresql-common postgresql-client-15 \
     sip-tester tcpdump iproute2 python3 ca-certificates

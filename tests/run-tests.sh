@@ -12,6 +12,11 @@ cmake -S . -B build/asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
     -DREFEREE_SANITIZE=address,undefined
 cmake --build build/asan -j"$jobs"
 
+# Formatting: .clang-format is the style; a diff fails the run.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+fi
+
 # Banned functions (curl's checksrc idea): unsafe or locale/float-dependent.
 if grep -rnE '\b(atoi|atol|atof|strtod|sscanf|strtok|strcpy|strcat|sprintf|gets|localtime|mktime)[[:space:]]*\(' \
         cdr rating --include='*.c' --include='*.h'; then

@@ -53,8 +53,8 @@ static const char usage_text[] =
     "  -o, --out DIR             folder for the record files (must exist)\n"
     "\n"
     "Options:\n"
-    "  -f, --filter BPF          capture filter (default \"" CAP_NET_DEFAULT_FILTER
-    "\")\n"
+    "  -f, --filter BPF          capture filter (default "
+    "\"" CAP_NET_DEFAULT_FILTER "\")\n"
     "      --rotate SECONDS      one file per period (default 3600)\n"
     "  -Z, --user USER           drop privileges to USER after opening the\n"
     "                            capture\n"
@@ -75,7 +75,8 @@ static const char usage_text[] =
     "  -V, --version             version\n"
     "\n"
     "Signals: SIGTERM/SIGINT flush and stop (open calls go to the state file\n"
-    "when live, else are written as in-progress), SIGHUP closes the current file and starts a new one,\n"
+    "when live, else are written as in-progress), SIGHUP closes the current "
+    "file and starts a new one,\n"
     "SIGUSR1 prints statistics.\n"
     "\n"
     "Exit status:\n"
@@ -160,22 +161,21 @@ print_stats(struct run *r)
     } else if (r->hep != NULL) {
         packets = cap_hep_stats(r->hep)->packets;
     }
-    fprintf(stderr,
-            "referee-capture: packets %" PRIu64 " (libpcap received %" PRIu64
-            ", dropped %" PRIu64 ", interface dropped %" PRIu64 ")\n"
-            "referee-capture: SIP messages %" PRIu64 ", parse errors %" PRIu64
-            ", unmatched %" PRIu64 "\n"
-            "referee-capture: dialogs %" PRIu64 " (open %" PRIu64
-            ", ignored %" PRIu64 ", dropped at max %" PRIu64
-            ", timed out %" PRIu64 ")\n"
-            "referee-capture: transfers %" PRIu64 " (children linked %" PRIu64
-            ")\n"
-            "referee-capture: records %" PRIu64 " in %" PRIu64 " files\n",
-            packets, recv, drop, ifdrop, s->messages, s->parse_errors,
-            s->unmatched, s->dialogs, s->open_dialogs, s->ignored,
-            s->dialogs_dropped, s->dialogs_timed_out, s->transfers,
-            s->children_linked, cap_writer_records(r->writer),
-            cap_writer_files(r->writer));
+    fprintf(
+        stderr,
+        "referee-capture: packets %" PRIu64 " (libpcap received %" PRIu64
+        ", dropped %" PRIu64 ", interface dropped %" PRIu64 ")\n"
+        "referee-capture: SIP messages %" PRIu64 ", parse errors %" PRIu64
+        ", unmatched %" PRIu64 "\n"
+        "referee-capture: dialogs %" PRIu64 " (open %" PRIu64
+        ", ignored %" PRIu64 ", dropped at max %" PRIu64 ", timed out %" PRIu64
+        ")\n"
+        "referee-capture: transfers %" PRIu64 " (children linked %" PRIu64 ")\n"
+        "referee-capture: records %" PRIu64 " in %" PRIu64 " files\n",
+        packets, recv, drop, ifdrop, s->messages, s->parse_errors, s->unmatched,
+        s->dialogs, s->open_dialogs, s->ignored, s->dialogs_dropped,
+        s->dialogs_timed_out, s->transfers, s->children_linked,
+        cap_writer_records(r->writer), cap_writer_files(r->writer));
     if (r->hep != NULL) {
         const struct cap_hep_stats *h = cap_hep_stats(r->hep);
         fprintf(stderr,
@@ -271,8 +271,8 @@ parse_args(int argc, char **argv, struct opts *o)
     int64_t v;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":c:i:r:o:f:Z:qhV", longopts,
-                            NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:i:r:o:f:Z:qhV", longopts, NULL)) !=
+           -1) {
         const char *a = optarg;
         switch (c) {
         case 'c': o->config = a; break;
@@ -313,10 +313,8 @@ parse_args(int argc, char **argv, struct opts *o)
             break;
         case OPT_STATE: o->state = a; break;
         case OPT_NO_STATE: o->no_state = 1; break;
-        case ':':
-            return usage_error("option needs a value:", argv[optind - 1]);
-        default:
-            return usage_error("unknown option", argv[optind - 1]);
+        case ':': return usage_error("option needs a value:", argv[optind - 1]);
+        default: return usage_error("unknown option", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -437,13 +435,13 @@ resume(struct run *r)
     }
     if (unlink(r->o.state) != 0) {
         /* resumed calls would be resumed twice at the next start */
-        fprintf(stderr, "referee-capture: %s: cannot remove: %s\n",
-                r->o.state, strerror(errno));
+        fprintf(stderr, "referee-capture: %s: cannot remove: %s\n", r->o.state,
+                strerror(errno));
         return -1;
     }
     if (!r->o.quiet)
-        fprintf(stderr, "referee-capture: resumed %d open calls from %s\n",
-                n, r->o.state);
+        fprintf(stderr, "referee-capture: resumed %d open calls from %s\n", n,
+                r->o.state);
     return 0;
 }
 

@@ -194,8 +194,7 @@ parse_trunk(struct ctx *x, yaml_node_t *map, struct cap_trunk *t)
         if (strcmp(key, "sid") == 0) {
             rc = copy_scalar(x, v, "sid", t->sid, sizeof t->sid, 0);
         } else if (strcmp(key, "termination_domain") == 0) {
-            rc = copy_scalar(x, v, "termination_domain",
-                             t->termination_domain,
+            rc = copy_scalar(x, v, "termination_domain", t->termination_domain,
                              sizeof t->termination_domain, 1);
         } else if (strcmp(key, "carrier_addresses") == 0) {
             if (v != NULL && v->type == YAML_SEQUENCE_NODE) {
@@ -231,8 +230,7 @@ parse_doc(struct ctx *x, struct cap_config *c)
             trunks = yaml_document_get_node(x->doc, pr->value);
     }
     if (trunks == NULL)
-        return fail(x, root, "trunks",
-                    "no trunks section: nothing to capture");
+        return fail(x, root, "trunks", "no trunks section: nothing to capture");
     if (trunks->type != YAML_SEQUENCE_NODE)
         return fail(x, trunks, "trunks", "expected a list of trunks");
     size_t n = (size_t)(trunks->data.sequence.items.top -
@@ -245,8 +243,8 @@ parse_doc(struct ctx *x, struct cap_config *c)
     if (c->trunks == NULL)
         return cdr_diag_set(x->d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        yaml_node_t *t =
-            yaml_document_get_node(x->doc, trunks->data.sequence.items.start[i]);
+        yaml_node_t *t = yaml_document_get_node(
+            x->doc, trunks->data.sequence.items.start[i]);
         c->ntrunks = i + 1;
         int rc = parse_trunk(x, t, &c->trunks[i]);
         if (rc != 0)

@@ -32,7 +32,7 @@ struct cap_cidr {
 struct cap_trunk {
     char sid[CAP_CONFIG_MAX_SID];
     char termination_domain[CAP_CONFIG_MAX_DOMAIN]; /* lower case, "" if none */
-    struct cap_cidr *nets; /* owned by the config */
+    struct cap_cidr *nets;                          /* owned by the config */
     size_t nnets;
 };
 

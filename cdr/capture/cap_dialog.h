@@ -26,10 +26,10 @@ enum cap_dialog_class {
 };
 
 enum cap_call_state {
-    CAP_CS_EARLY,     /* INVITE sent */
+    CAP_CS_EARLY,      /* INVITE sent */
     CAP_CS_CHALLENGED, /* 401/407: the caller will retry with credentials */
-    CAP_CS_CONFIRMED, /* 200 to the INVITE */
-    CAP_CS_ENDED,     /* BYE, CANCEL or a final failure */
+    CAP_CS_CONFIRMED,  /* 200 to the INVITE */
+    CAP_CS_ENDED,      /* BYE, CANCEL or a final failure */
 };
 
 /* Call status of a record, as referee-rate reads it. */
@@ -66,11 +66,11 @@ struct cap_dialog {
     /* a call (every class but ALIAS) */
     enum cap_call_state state;
     enum cap_call_status status;
-    int final_code;          /* final response to the INVITE, 0 if none */
-    int direction;           /* CDR_DIR_TERMINATING / _ORIGINATING */
-    const char *trunk_sid;   /* borrowed from the config */
-    char *from, *to;         /* record form: E.164 or the URI */
-    char *referred_by;       /* the INVITE's Referred-By URI, or NULL */
+    int final_code;        /* final response to the INVITE, 0 if none */
+    int direction;         /* CDR_DIR_TERMINATING / _ORIGINATING */
+    const char *trunk_sid; /* borrowed from the config */
+    char *from, *to;       /* record form: E.164 or the URI */
+    char *referred_by;     /* the INVITE's Referred-By URI, or NULL */
     uint32_t invite_cseq;
     int64_t t_invite_us, t_answer_us, t_end_us;
     struct cap_addr src, dst; /* of the initial INVITE */

@@ -39,7 +39,7 @@ struct cap_net {
     struct cap_tcp *tcp;
     struct frag *frags; /* cfg.max_fragments slots */
     uint32_t nfrags;
-    uint8_t *done;      /* last reassembled datagram, freed on the next */
+    uint8_t *done; /* last reassembled datagram, freed on the next */
 };
 
 void
@@ -156,10 +156,8 @@ cap_net_dlt_supported(int dlt)
     case CAP_DLT_LINUX_SLL:
     case CAP_DLT_IPV4:
     case CAP_DLT_IPV6:
-    case CAP_DLT_LINUX_SLL2:
-        return 1;
-    default:
-        return 0;
+    case CAP_DLT_LINUX_SLL2: return 1;
+    default: return 0;
     }
 }
 
@@ -265,8 +263,8 @@ transport(struct cap_net *n, struct cap_meta *m, uint8_t proto,
 /* ------------------------------------------------------------ fragments */
 
 static struct frag *
-frag_find(struct cap_net *n, int family, const uint8_t *src,
-          const uint8_t *dst, uint32_t id, uint8_t proto, int64_t now)
+frag_find(struct cap_net *n, int family, const uint8_t *src, const uint8_t *dst,
+          uint32_t id, uint8_t proto, int64_t now)
 {
     size_t al = family == AF_INET6 ? 16 : 4;
     struct frag *free_slot = NULL, *oldest = NULL;
@@ -322,8 +320,8 @@ frag_add(struct cap_net *n, struct cap_meta *m, uint32_t id, uint8_t proto,
         n->st.frag_invalid++;
         return 0;
     }
-    struct frag *f = frag_find(n, m->src.family, m->src.ip, m->dst.ip, id,
-                               proto, m->ts_sec);
+    struct frag *f =
+        frag_find(n, m->src.family, m->src.ip, m->dst.ip, id, proto, m->ts_sec);
     if (++f->parts > n->cfg.max_fragment_parts) {
         n->st.frag_invalid++;
         frag_drop(n, f);
@@ -544,13 +542,9 @@ ipv6(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
             nh = fnh;
             continue;
         }
-        case 59: /* no next header */
-            return 0;
-        case 50: /* ESP: encrypted */
-            n->st.not_udp_tcp++;
-            return 0;
-        default:
-            return ip_payload(n, m, nh, q, end, complete, depth);
+        case 59: /* no next header */ return 0;
+        case 50: /* ESP: encrypted */ n->st.not_udp_tcp++; return 0;
+        default: return ip_payload(n, m, nh, q, end, complete, depth);
         }
     }
 }
@@ -564,13 +558,9 @@ ip_packet(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
         return 0;
     }
     switch (p[0] >> 4) {
-    case 4:
-        return ipv4(n, m, p, end, depth);
-    case 6:
-        return ipv6(n, m, p, end, depth);
-    default:
-        n->st.unsupported_link++;
-        return 0;
+    case 4: return ipv4(n, m, p, end, depth);
+    case 6: return ipv6(n, m, p, end, depth);
+    default: n->st.unsupported_link++; return 0;
     }
 }
 
@@ -633,8 +623,7 @@ cap_net_frame(struct cap_net *n, int dlt, int64_t ts_sec, int32_t ts_usec,
     case CAP_DLT_RAW_BSD:
     case CAP_DLT_RAW_LT:
     case CAP_DLT_IPV4:
-    case CAP_DLT_IPV6:
-        return ip_packet(n, &m, p, end, 0);
+    case CAP_DLT_IPV6: return ip_packet(n, &m, p, end, 0);
     case CAP_DLT_NULL:
     case CAP_DLT_LOOP: {
         if (caplen < 4) {
@@ -653,8 +642,6 @@ cap_net_frame(struct cap_net *n, int dlt, int64_t ts_sec, int32_t ts_usec,
         n->st.unsupported_link++;
         return 0;
     }
-    default:
-        n->st.unsupported_link++;
-        return 0;
+    default: n->st.unsupported_link++; return 0;
     }
 }

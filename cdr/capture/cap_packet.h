@@ -17,9 +17,9 @@ enum cap_transport {
 };
 
 struct cap_addr {
-    int family;       /* AF_INET or AF_INET6 */
-    uint8_t ip[16];   /* network order; IPv4 in the first 4 bytes */
-    uint16_t port;    /* host order */
+    int family;     /* AF_INET or AF_INET6 */
+    uint8_t ip[16]; /* network order; IPv4 in the first 4 bytes */
+    uint16_t port;  /* host order */
 };
 
 struct cap_meta {

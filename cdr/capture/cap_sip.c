@@ -44,20 +44,18 @@ is_digit(char c)
 
 /* RFC 3261 token characters: alphanumerics and -.!%*_+`'~ */
 static const unsigned char token_tab[256] = {
-    ['-'] = 1, ['.'] = 1, ['!'] = 1, ['%'] = 1, ['*'] = 1, ['_'] = 1,
-    ['+'] = 1, ['`'] = 1, ['\''] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
+    ['-'] = 1, ['.'] = 1, ['!'] = 1,  ['%'] = 1, ['*'] = 1, ['_'] = 1,
+    ['+'] = 1, ['`'] = 1, ['\''] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1,
+    ['2'] = 1, ['3'] = 1, ['4'] = 1,  ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['a'] = 1,  ['b'] = 1, ['c'] = 1, ['d'] = 1,
+    ['e'] = 1, ['f'] = 1, ['g'] = 1,  ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1,  ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1, ['v'] = 1,
+    ['w'] = 1, ['x'] = 1, ['y'] = 1,  ['z'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1,  ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1,  ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1,  ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
 };
 
 static int
@@ -71,8 +69,8 @@ ieq(const char *p, size_t n, const char *lit)
 {
     size_t i;
     for (i = 0; i < n; i++) {
-        if (lit[i] == '\0' || lower((unsigned char)p[i]) !=
-                                  lower((unsigned char)lit[i]))
+        if (lit[i] == '\0' ||
+            lower((unsigned char)p[i]) != lower((unsigned char)lit[i]))
             return 0;
     }
     return lit[i] == '\0';
@@ -85,22 +83,22 @@ cap_sip_eq(struct cdr_slice s, const char *lit)
 }
 
 static const char *const method_names[] = {
-    [CAP_SIP_OTHER] = "?",          [CAP_SIP_INVITE] = "INVITE",
-    [CAP_SIP_ACK] = "ACK",          [CAP_SIP_BYE] = "BYE",
-    [CAP_SIP_CANCEL] = "CANCEL",    [CAP_SIP_REFER] = "REFER",
-    [CAP_SIP_NOTIFY] = "NOTIFY",    [CAP_SIP_SUBSCRIBE] = "SUBSCRIBE",
-    [CAP_SIP_OPTIONS] = "OPTIONS",  [CAP_SIP_REGISTER] = "REGISTER",
-    [CAP_SIP_UPDATE] = "UPDATE",    [CAP_SIP_PRACK] = "PRACK",
-    [CAP_SIP_INFO] = "INFO",        [CAP_SIP_MESSAGE] = "MESSAGE",
+    [CAP_SIP_OTHER] = "?",         [CAP_SIP_INVITE] = "INVITE",
+    [CAP_SIP_ACK] = "ACK",         [CAP_SIP_BYE] = "BYE",
+    [CAP_SIP_CANCEL] = "CANCEL",   [CAP_SIP_REFER] = "REFER",
+    [CAP_SIP_NOTIFY] = "NOTIFY",   [CAP_SIP_SUBSCRIBE] = "SUBSCRIBE",
+    [CAP_SIP_OPTIONS] = "OPTIONS", [CAP_SIP_REGISTER] = "REGISTER",
+    [CAP_SIP_UPDATE] = "UPDATE",   [CAP_SIP_PRACK] = "PRACK",
+    [CAP_SIP_INFO] = "INFO",       [CAP_SIP_MESSAGE] = "MESSAGE",
     [CAP_SIP_PUBLISH] = "PUBLISH",
 };
 
 static const unsigned char method_len[] = {
-    [CAP_SIP_OTHER] = 1,     [CAP_SIP_INVITE] = 6,  [CAP_SIP_ACK] = 3,
-    [CAP_SIP_BYE] = 3,       [CAP_SIP_CANCEL] = 6,  [CAP_SIP_REFER] = 5,
-    [CAP_SIP_NOTIFY] = 6,    [CAP_SIP_SUBSCRIBE] = 9, [CAP_SIP_OPTIONS] = 7,
-    [CAP_SIP_REGISTER] = 8,  [CAP_SIP_UPDATE] = 6,  [CAP_SIP_PRACK] = 5,
-    [CAP_SIP_INFO] = 4,      [CAP_SIP_MESSAGE] = 7, [CAP_SIP_PUBLISH] = 7,
+    [CAP_SIP_OTHER] = 1,    [CAP_SIP_INVITE] = 6,    [CAP_SIP_ACK] = 3,
+    [CAP_SIP_BYE] = 3,      [CAP_SIP_CANCEL] = 6,    [CAP_SIP_REFER] = 5,
+    [CAP_SIP_NOTIFY] = 6,   [CAP_SIP_SUBSCRIBE] = 9, [CAP_SIP_OPTIONS] = 7,
+    [CAP_SIP_REGISTER] = 8, [CAP_SIP_UPDATE] = 6,    [CAP_SIP_PRACK] = 5,
+    [CAP_SIP_INFO] = 4,     [CAP_SIP_MESSAGE] = 7,   [CAP_SIP_PUBLISH] = 7,
 };
 
 enum cap_sip_method
@@ -108,8 +106,7 @@ cap_sip_method_of(const char *p, size_t n)
 {
     if (n < 3 || n > 9)
         return CAP_SIP_OTHER;
-    for (size_t i = 1; i < sizeof method_names / sizeof method_names[0];
-         i++) {
+    for (size_t i = 1; i < sizeof method_names / sizeof method_names[0]; i++) {
         if (method_names[i][0] == p[0] && method_len[i] == n &&
             memcmp(method_names[i], p, n) == 0)
             return (enum cap_sip_method)i;
@@ -447,8 +444,8 @@ cap_sip_param(struct cdr_slice params, const char *name,
         if (se == NULL)
             se = e;
         const char *eq = memchr(p, '=', (size_t)(se - p));
-        struct cdr_slice k = cap_sip_trim(
-            (struct cdr_slice){p, (size_t)((eq ? eq : se) - p)});
+        struct cdr_slice k =
+            cap_sip_trim((struct cdr_slice){p, (size_t)((eq ? eq : se) - p)});
         if (k.n > 0 && ieq(k.p, k.n, name)) {
             if (eq != NULL) {
                 struct cdr_slice v = cap_sip_trim(
@@ -496,13 +493,13 @@ cap_sip_nameaddr(struct cdr_slice s, struct cap_sip_nameaddr *out)
         const char *gt = memchr(lt + 1, '>', (size_t)(e - lt - 1));
         if (gt == NULL)
             return -1;
-        struct cdr_slice d = cap_sip_trim((struct cdr_slice){p,
-                                                             (size_t)(lt - p)});
+        struct cdr_slice d =
+            cap_sip_trim((struct cdr_slice){p, (size_t)(lt - p)});
         if (d.n >= 2 && d.p[0] == '"' && d.p[d.n - 1] == '"')
             d = (struct cdr_slice){d.p + 1, d.n - 2};
         out->display = d;
-        out->uri = cap_sip_trim((struct cdr_slice){lt + 1,
-                                                   (size_t)(gt - lt - 1)});
+        out->uri =
+            cap_sip_trim((struct cdr_slice){lt + 1, (size_t)(gt - lt - 1)});
         after = gt + 1;
     } else {
         if (quoted)
@@ -555,8 +552,8 @@ cap_sip_uri(struct cdr_slice s, struct cap_sip_uri *out)
         const char *sc = memchr(p, ';', (size_t)(body_end - p));
         out->user = (struct cdr_slice){p, (size_t)((sc ? sc : body_end) - p)};
         if (sc != NULL)
-            out->params = (struct cdr_slice){sc + 1,
-                                             (size_t)(body_end - sc - 1)};
+            out->params =
+                (struct cdr_slice){sc + 1, (size_t)(body_end - sc - 1)};
         return out->user.n > 0 ? 0 : -1;
     }
     /* The user part ends at the last '@' before the host (a user may

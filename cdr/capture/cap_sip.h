@@ -17,21 +17,21 @@
 #include <stdint.h>
 
 /* Bounds on one message. */
-#define CAP_SIP_MAX_MSG 65535    /* bytes, start line to end of body */
-#define CAP_SIP_MAX_HEADERS 128  /* header lines (all, known or not) */
-#define CAP_SIP_MAX_JUNK 512     /* bytes skipped looking for a start line */
+#define CAP_SIP_MAX_MSG 65535   /* bytes, start line to end of body */
+#define CAP_SIP_MAX_HEADERS 128 /* header lines (all, known or not) */
+#define CAP_SIP_MAX_JUNK 512    /* bytes skipped looking for a start line */
 
 enum cap_sip_err {
     CAP_SIP_OK = 0,
-    CAP_SIP_E_EMPTY = -1,       /* nothing but keep-alive CRLFs / spaces */
-    CAP_SIP_E_START_LINE = -2,  /* no request or status line */
-    CAP_SIP_E_HEADER = -3,      /* malformed header line */
-    CAP_SIP_E_TRUNCATED = -4,   /* no end of headers, or body shorter than
-                                   Content-Length */
+    CAP_SIP_E_EMPTY = -1,      /* nothing but keep-alive CRLFs / spaces */
+    CAP_SIP_E_START_LINE = -2, /* no request or status line */
+    CAP_SIP_E_HEADER = -3,     /* malformed header line */
+    CAP_SIP_E_TRUNCATED = -4,  /* no end of headers, or body shorter than
+                                  Content-Length */
     CAP_SIP_E_CONTENT_LENGTH = -5,
-    CAP_SIP_E_TOO_BIG = -6,     /* more than CAP_SIP_MAX_MSG or _HEADERS */
-    CAP_SIP_E_MISSING = -7,     /* Call-ID, CSeq, From or To absent */
-    CAP_SIP_E_CSEQ = -8,        /* malformed CSeq */
+    CAP_SIP_E_TOO_BIG = -6, /* more than CAP_SIP_MAX_MSG or _HEADERS */
+    CAP_SIP_E_MISSING = -7, /* Call-ID, CSeq, From or To absent */
+    CAP_SIP_E_CSEQ = -8,    /* malformed CSeq */
 };
 
 /* Short fixed text for a CAP_SIP_E_* code; never NULL. */
@@ -61,17 +61,17 @@ const char *cap_sip_method_name(enum cap_sip_method m); /* "INVITE", "?" */
 
 /* The headers the tracker uses.  Compact forms map onto these. */
 enum cap_sip_hdr {
-    CAP_H_CALL_ID,      /* i */
+    CAP_H_CALL_ID, /* i */
     CAP_H_CSEQ,
-    CAP_H_FROM,         /* f */
-    CAP_H_TO,           /* t */
-    CAP_H_VIA,          /* v */
-    CAP_H_CONTACT,      /* m */
-    CAP_H_REFER_TO,     /* r */
-    CAP_H_REFERRED_BY,  /* b */
-    CAP_H_EVENT,        /* o */
+    CAP_H_FROM,        /* f */
+    CAP_H_TO,          /* t */
+    CAP_H_VIA,         /* v */
+    CAP_H_CONTACT,     /* m */
+    CAP_H_REFER_TO,    /* r */
+    CAP_H_REFERRED_BY, /* b */
+    CAP_H_EVENT,       /* o */
     CAP_H_SUBSCRIPTION_STATE,
-    CAP_H_CONTENT_TYPE, /* c */
+    CAP_H_CONTENT_TYPE,   /* c */
     CAP_H_CONTENT_LENGTH, /* l */
     CAP_H_REFER_SUB,
     CAP_H_REPLACES,

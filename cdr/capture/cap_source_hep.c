@@ -30,26 +30,18 @@ const char *
 cap_hep_strerror(int code)
 {
     switch (code) {
-    case CAP_HEP_OK:
-        return "ok";
-    case CAP_HEP_E_NOT_HEP:
-        return "not a HEP3 packet";
-    case CAP_HEP_E_TRUNCATED:
-        return "truncated HEP3 packet";
-    case CAP_HEP_E_LENGTH:
-        return "invalid HEP3 length";
-    case CAP_HEP_E_MISSING:
-        return "HEP3 packet without payload or addresses";
-    case CAP_HEP_E_FAMILY:
-        return "invalid HEP3 address family";
-    default:
-        return "unknown HEP3 error";
+    case CAP_HEP_OK: return "ok";
+    case CAP_HEP_E_NOT_HEP: return "not a HEP3 packet";
+    case CAP_HEP_E_TRUNCATED: return "truncated HEP3 packet";
+    case CAP_HEP_E_LENGTH: return "invalid HEP3 length";
+    case CAP_HEP_E_MISSING: return "HEP3 packet without payload or addresses";
+    case CAP_HEP_E_FAMILY: return "invalid HEP3 address family";
+    default: return "unknown HEP3 error";
     }
 }
 
 int
-cap_hep_decode(const uint8_t *p, const uint8_t *end,
-               struct cap_hep_packet *out)
+cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
 {
     memset(out, 0, sizeof *out);
     if (end - p < 6 || memcmp(p, "HEP3", 4) != 0)
@@ -143,8 +135,7 @@ cap_hep_decode(const uint8_t *p, const uint8_t *end,
             out->payload_len = vlen;
             out->compressed = type == 0x0010;
             break;
-        default:
-            break;
+        default: break;
         }
     }
     if (out->payload == NULL || family == 0)
@@ -165,18 +156,12 @@ cap_hep_decode(const uint8_t *p, const uint8_t *end,
         return CAP_HEP_E_FAMILY;
     }
     switch (out->ip_proto) {
-    case 6:
-        out->meta.transport = CAP_TRANSPORT_TCP;
-        break;
+    case 6: out->meta.transport = CAP_TRANSPORT_TCP; break;
     case 22: /* Kamailio's marker for TLS (decrypted by the sender) */
         out->meta.transport = CAP_TRANSPORT_TLS;
         break;
-    case 132:
-        out->meta.transport = CAP_TRANSPORT_SCTP;
-        break;
-    default:
-        out->meta.transport = CAP_TRANSPORT_UDP;
-        break;
+    case 132: out->meta.transport = CAP_TRANSPORT_SCTP; break;
+    default: out->meta.transport = CAP_TRANSPORT_UDP; break;
     }
     return CAP_HEP_OK;
 }
@@ -242,30 +227,19 @@ is_keepalive(const uint8_t *p, size_t n)
 }
 
 int
-cap_hep_input(struct cap_hep *h, const uint8_t *p, size_t len,
-              int64_t now_sec, int32_t now_usec)
+cap_hep_input(struct cap_hep *h, const uint8_t *p, size_t len, int64_t now_sec,
+              int32_t now_usec)
 {
     struct cap_hep_packet pk;
     h->st.packets++;
     int rc = cap_hep_decode(p, p + len, &pk);
     switch (rc) {
-    case CAP_HEP_OK:
-        break;
-    case CAP_HEP_E_NOT_HEP:
-        h->st.not_hep++;
-        return 0;
-    case CAP_HEP_E_TRUNCATED:
-        h->st.truncated++;
-        return 0;
-    case CAP_HEP_E_LENGTH:
-        h->st.bad_length++;
-        return 0;
-    case CAP_HEP_E_MISSING:
-        h->st.missing++;
-        return 0;
-    default:
-        h->st.bad_family++;
-        return 0;
+    case CAP_HEP_OK: break;
+    case CAP_HEP_E_NOT_HEP: h->st.not_hep++; return 0;
+    case CAP_HEP_E_TRUNCATED: h->st.truncated++; return 0;
+    case CAP_HEP_E_LENGTH: h->st.bad_length++; return 0;
+    case CAP_HEP_E_MISSING: h->st.missing++; return 0;
+    default: h->st.bad_family++; return 0;
     }
     if (pk.proto_type != CAP_HEP_PROTO_SIP) {
         h->st.not_sip++;
@@ -343,8 +317,8 @@ cap_hep_listener_open(const char *hostport, struct cap_hep_listener **out,
     }
     int fd = -1, err = 0;
     for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
-                    a->ai_protocol);
+        fd =
+            socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
             err = errno;
             continue;
@@ -361,8 +335,7 @@ cap_hep_listener_open(const char *hostport, struct cap_hep_listener **out,
     }
     freeaddrinfo(ai);
     if (fd < 0) {
-        cdr_diag_set(d, CDR_E_IO, "hep", hostport, n,
-                     "cannot listen for HEP");
+        cdr_diag_set(d, CDR_E_IO, "hep", hostport, n, "cannot listen for HEP");
         cdr_diag_detail(d, "%s", strerror(err));
         return CDR_E_IO;
     }

@@ -32,26 +32,26 @@
 
 enum cap_hep_code {
     CAP_HEP_OK = 0,
-    CAP_HEP_E_NOT_HEP = -1,    /* no "HEP3" magic (HEPv1/v2 included) */
-    CAP_HEP_E_TRUNCATED = -2,  /* total or a chunk runs past the data */
-    CAP_HEP_E_LENGTH = -3,     /* impossible length (total, chunk, value) */
-    CAP_HEP_E_MISSING = -4,    /* no payload, family or addresses */
-    CAP_HEP_E_FAMILY = -5,     /* family neither IPv4 nor IPv6, or addresses
-                                  of the other family */
+    CAP_HEP_E_NOT_HEP = -1,   /* no "HEP3" magic (HEPv1/v2 included) */
+    CAP_HEP_E_TRUNCATED = -2, /* total or a chunk runs past the data */
+    CAP_HEP_E_LENGTH = -3,    /* impossible length (total, chunk, value) */
+    CAP_HEP_E_MISSING = -4,   /* no payload, family or addresses */
+    CAP_HEP_E_FAMILY = -5,    /* family neither IPv4 nor IPv6, or addresses
+                                 of the other family */
 };
 
 /* Short fixed text for a CAP_HEP_* code. */
 const char *cap_hep_strerror(int code);
 
 struct cap_hep_packet {
-    struct cap_meta meta;    /* addresses, ports, time (0 when absent) */
+    struct cap_meta meta; /* addresses, ports, time (0 when absent) */
     int has_time;
-    uint8_t ip_proto;        /* 0x0002 as sent */
-    uint8_t proto_type;      /* 0x000b; 0 when absent */
-    uint32_t capture_id;     /* 0x000c; 0 when absent */
-    const uint8_t *payload;  /* borrowed from the packet */
+    uint8_t ip_proto;       /* 0x0002 as sent */
+    uint8_t proto_type;     /* 0x000b; 0 when absent */
+    uint32_t capture_id;    /* 0x000c; 0 when absent */
+    const uint8_t *payload; /* borrowed from the packet */
     size_t payload_len;
-    int compressed;          /* payload came from chunk 0x0010 */
+    int compressed; /* payload came from chunk 0x0010 */
 };
 
 /*
@@ -63,17 +63,17 @@ int cap_hep_decode(const uint8_t *p, const uint8_t *end,
                    struct cap_hep_packet *out);
 
 struct cap_hep_stats {
-    uint64_t packets;          /* cap_hep_input() calls */
+    uint64_t packets; /* cap_hep_input() calls */
     uint64_t not_hep;
     uint64_t truncated;
     uint64_t bad_length;
     uint64_t missing;
     uint64_t bad_family;
-    uint64_t not_sip;          /* proto type other than SIP (RTCP, logs ...) */
+    uint64_t not_sip; /* proto type other than SIP (RTCP, logs ...) */
     uint64_t hep_compressed_unsupported; /* 0x0010 without an inflater */
-    uint64_t oversize;         /* payload over max_message */
-    uint64_t keepalives;       /* payload of CR/LF only */
-    uint64_t messages;         /* delivered */
+    uint64_t oversize;                   /* payload over max_message */
+    uint64_t keepalives;                 /* payload of CR/LF only */
+    uint64_t messages;                   /* delivered */
 };
 
 struct cap_hep;

@@ -45,8 +45,7 @@ cap_pcap_open(const struct cap_pcap_config *cfg, struct cap_pcap **out,
     char eb[PCAP_ERRBUF_SIZE] = "";
     *out = NULL;
     if ((cfg->device == NULL) == (cfg->file == NULL))
-        return fail(d, CDR_E_USAGE, "give either an interface or a file",
-                    NULL);
+        return fail(d, CDR_E_USAGE, "give either an interface or a file", NULL);
     struct cap_pcap *s = calloc(1, sizeof *s);
     if (s == NULL)
         return fail(d, CDR_E_NOMEM, "out of memory", NULL);
@@ -83,8 +82,7 @@ cap_pcap_open(const struct cap_pcap_config *cfg, struct cap_pcap **out,
             cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot capture on %s",
                          cfg->device);
             cdr_diag_detail(d, "%s%s%s", pcap_statustostr(rc),
-                            *pcap_geterr(s->p) ? ": " : "",
-                            pcap_geterr(s->p));
+                            *pcap_geterr(s->p) ? ": " : "", pcap_geterr(s->p));
             pcap_close(s->p);
             free(s);
             return CDR_E_IO;
@@ -205,8 +203,8 @@ run_offline(struct cap_pcap *s, struct cap_net *net,
         if (sec >= next_tick) {
             if (next_tick != INT64_MIN) {
                 cap_net_expire(net, sec);
-                if (tick && (rc = tick(tick_ctx, sec,
-                                       (int32_t)h->ts.tv_usec)) < 0)
+                if (tick &&
+                    (rc = tick(tick_ctx, sec, (int32_t)h->ts.tv_usec)) < 0)
                     return rc;
             }
             next_tick = sec + tick_sec;
@@ -250,8 +248,7 @@ run_live(struct cap_pcap *s, struct cap_net *net, volatile sig_atomic_t *stop,
         if (fd < 0 && n == 0)
             usleep(10000);
         now_wall(&sec, &usec);
-        if ((sec - last_sec) * 1000 >= (int64_t)s->tick_ms ||
-            sec < last_sec) {
+        if ((sec - last_sec) * 1000 >= (int64_t)s->tick_ms || sec < last_sec) {
             last_sec = sec;
             cap_net_expire(net, sec);
             if (tick) {
@@ -288,8 +285,8 @@ cap_drop_privileges(const char *user, struct cdr_diag *d)
             cdr_diag_detail(d, "%s", strerror(errno));
         return CDR_E_USAGE;
     }
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
-        setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
         cdr_diag_set(d, CDR_E_IO, "user", user, strlen(user),
                      "cannot drop privileges");
         cdr_diag_detail(d, "%s", strerror(errno));

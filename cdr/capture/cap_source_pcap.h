@@ -34,11 +34,11 @@ struct cap_pcap_config {
 typedef int (*cap_tick_fn)(void *ctx, int64_t now_sec, int32_t now_usec);
 
 struct cap_pcap_stats {
-    uint64_t packets;     /* handed to cap_net by this source */
-    uint64_t received;    /* libpcap ps_recv (live) */
-    uint64_t dropped;     /* ps_drop: no room in the buffer */
-    uint64_t if_dropped;  /* ps_ifdrop: dropped by the interface/driver */
-    int live;             /* received/dropped are only meaningful live */
+    uint64_t packets;    /* handed to cap_net by this source */
+    uint64_t received;   /* libpcap ps_recv (live) */
+    uint64_t dropped;    /* ps_drop: no room in the buffer */
+    uint64_t if_dropped; /* ps_ifdrop: dropped by the interface/driver */
+    int live;            /* received/dropped are only meaningful live */
 };
 
 struct cap_pcap;

@@ -222,8 +222,8 @@ struct held {
 };
 
 struct stream {
-    struct stream *hnext;            /* hash chain */
-    struct stream *older, *newer;    /* LRU list */
+    struct stream *hnext;         /* hash chain */
+    struct stream *older, *newer; /* LRU list */
     struct cap_addr src, dst;
     int64_t last_sec;
     uint32_t next_seq;
@@ -392,7 +392,8 @@ void
 cap_tcp_expire(struct cap_tcp *t, int64_t now_sec)
 {
     while (t->oldest &&
-           t->oldest->last_sec + (int64_t)t->cfg->stream_timeout_sec < now_sec) {
+           t->oldest->last_sec + (int64_t)t->cfg->stream_timeout_sec <
+               now_sec) {
         t->st->tcp_timeouts++;
         stream_remove(t, t->oldest);
     }

@@ -28,9 +28,9 @@ enum cap_frame_reason {
 };
 
 struct cap_frame {
-    size_t skip;  /* bytes before the message (keep-alives, junk) or to drop */
-    size_t junk;  /* of skip: bytes that were not CR/LF keep-alives */
-    size_t len;   /* CAP_FRAME_MESSAGE: message length */
+    size_t skip; /* bytes before the message (keep-alives, junk) or to drop */
+    size_t junk; /* of skip: bytes that were not CR/LF keep-alives */
+    size_t len;  /* CAP_FRAME_MESSAGE: message length */
     enum cap_frame_reason reason; /* CAP_FRAME_SKIP: why */
 };
 
@@ -66,8 +66,7 @@ void cap_tcp_free(struct cap_tcp *t);
  * negative stop value.
  */
 int cap_tcp_segment(struct cap_tcp *t, const struct cap_meta *meta,
-                    uint32_t seq, unsigned flags, const uint8_t *p,
-                    size_t len);
+                    uint32_t seq, unsigned flags, const uint8_t *p, size_t len);
 
 void cap_tcp_expire(struct cap_tcp *t, int64_t now_sec);
 void cap_tcp_flush(struct cap_tcp *t);

@@ -47,10 +47,10 @@ struct cap_transfer {
     uint64_t khash;
     int in_pending;
     struct cap_dialog *parent; /* the owner */
-    char *target_uri;  /* Refer-To URI without ?headers (transfer_target) */
-    char *target_rec;  /* record form of the target (the child's "to") */
-    char *target_key;  /* matching key: digits of a number, or the user */
-    char *referred_by; /* the REFER's Referred-By URI, or NULL */
+    char *target_uri;     /* Refer-To URI without ?headers (transfer_target) */
+    char *target_rec;     /* record form of the target (the child's "to") */
+    char *target_key;     /* matching key: digits of a number, or the user */
+    char *referred_by;    /* the REFER's Referred-By URI, or NULL */
     char *transferee_key; /* the caller ID the child should present */
     uint32_t cseq;
     int64_t t_refer_us, t_accept_us;
@@ -152,12 +152,12 @@ cap_record_addr(const char *uri, size_t n, char *buf, size_t size)
         w = snprintf(buf, size, "tel:%.*s", (int)u.user.n, u.user.p);
     else if (u.port != 0)
         w = snprintf(buf, size, "%.*s:%.*s%s%.*s:%u", (int)u.scheme.n,
-                     u.scheme.p, (int)u.user.n, u.user.p,
-                     u.user.n ? "@" : "", (int)u.host.n, u.host.p, u.port);
+                     u.scheme.p, (int)u.user.n, u.user.p, u.user.n ? "@" : "",
+                     (int)u.host.n, u.host.p, u.port);
     else
-        w = snprintf(buf, size, "%.*s:%.*s%s%.*s", (int)u.scheme.n,
-                     u.scheme.p, (int)u.user.n, u.user.p,
-                     u.user.n ? "@" : "", (int)u.host.n, u.host.p);
+        w = snprintf(buf, size, "%.*s:%.*s%s%.*s", (int)u.scheme.n, u.scheme.p,
+                     (int)u.user.n, u.user.p, u.user.n ? "@" : "",
+                     (int)u.host.n, u.host.p);
     if (w < 0 || (size_t)w >= size)
         return -1;
     for (char *c = buf; *c; c++) { /* scheme in lower case */
@@ -461,8 +461,8 @@ child_outcome(struct cap_tracker *t, struct cap_dialog *child, int code)
 }
 
 static int
-end_call(struct cap_tracker *t, struct cap_dialog *d,
-         enum cap_call_status st, int code)
+end_call(struct cap_tracker *t, struct cap_dialog *d, enum cap_call_status st,
+         int code)
 {
     d->state = CAP_CS_ENDED;
     d->status = st;
@@ -536,8 +536,7 @@ static struct cap_dialog *
 add_dialog(struct cap_tracker *t, struct cdr_slice cid,
            enum cap_dialog_class cls)
 {
-    struct cap_dialog *d = cap_dialog_add(t->tab, cid.p, cid.n, cls,
-                                          t->now_us);
+    struct cap_dialog *d = cap_dialog_add(t->tab, cid.p, cid.n, cls, t->now_us);
     if (d == NULL && cap_dialog_count(t->tab) >= cap_dialog_max(t->tab)) {
         /* Full: give up the oldest call already written, never a live one. */
         struct cap_dialog *old = cap_dialog_oldest(t->tab, CAP_DC_LINGER);
@@ -666,16 +665,16 @@ new_invite(struct cap_tracker *t, const struct cap_meta *meta,
         d->trunk_sid = p->trunk_sid;
         /* TRANSFERS.md: termination child from B to C, origination from A
            to C; C as the REFER named it. */
-        const char *from = p->direction == CDR_DIR_ORIGINATING ? p->from
-                                                               : p->to;
-        d->from = from ? cap_strndup(from, strlen(from), CAP_DIALOG_MAX_STR)
-                       : NULL;
-        d->to = x->target_rec ? cap_strndup(x->target_rec,
-                                            strlen(x->target_rec),
-                                            CAP_DIALOG_MAX_STR)
-                              : record_addr_dup(m->hdr[CAP_H_TO], m->ruri);
-        d->parent_sid = cap_strndup(p->call_id, strlen(p->call_id),
-                                    CDR_MAX_SID);
+        const char *from =
+            p->direction == CDR_DIR_ORIGINATING ? p->from : p->to;
+        d->from =
+            from ? cap_strndup(from, strlen(from), CAP_DIALOG_MAX_STR) : NULL;
+        d->to = x->target_rec
+                    ? cap_strndup(x->target_rec, strlen(x->target_rec),
+                                  CAP_DIALOG_MAX_STR)
+                    : record_addr_dup(m->hdr[CAP_H_TO], m->ruri);
+        d->parent_sid =
+            cap_strndup(p->call_id, strlen(p->call_id), CDR_MAX_SID);
         x->child_seen = 1;
         pending_remove(t, x);
         t->st.children_linked++;
@@ -743,8 +742,8 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
     /* TRANSFERS.md: the transferee is B on termination, A on origination */
     const char *te = d->direction == CDR_DIR_ORIGINATING ? d->from : d->to;
     if (te != NULL && te[0] == '+')
-        x->transferee_key = cap_strndup(te + 1, strlen(te + 1),
-                                        CAP_DIALOG_MAX_STR);
+        x->transferee_key =
+            cap_strndup(te + 1, strlen(te + 1), CAP_DIALOG_MAX_STR);
     else if (te != NULL &&
              uri_key((struct cdr_slice){te, strlen(te)}, buf, sizeof buf) == 0)
         x->transferee_key = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);
@@ -837,14 +836,13 @@ notify_new_dialog(struct cap_tracker *t, const struct cap_meta *meta,
 {
     for (struct cap_transfer *x = t->ptail; x != NULL; x = x->pprev) {
         if (!same_ip(&x->refer_dst, &meta->src) ||
-            !same_ip(&x->refer_src, &meta->dst) ||
-            (id != 0 && id != x->cseq))
+            !same_ip(&x->refer_src, &meta->dst) || (id != 0 && id != x->cseq))
             continue;
         struct cap_dialog *p = x->parent;
         struct cap_dialog *a = add_dialog(t, cid, CAP_DC_ALIAS);
         if (a != NULL)
-            a->parent_sid = cap_strndup(p->call_id, strlen(p->call_id),
-                                        CDR_MAX_SID);
+            a->parent_sid =
+                cap_strndup(p->call_id, strlen(p->call_id), CDR_MAX_SID);
         return apply_notify(t, p, m, id);
     }
     t->st.unmatched++;
@@ -897,8 +895,7 @@ invite_response(struct cap_tracker *t, struct cap_dialog *d,
 
 static int
 request(struct cap_tracker *t, const struct cap_meta *meta,
-        const struct cap_sip_msg *m, struct cap_dialog *d,
-        struct cdr_slice cid)
+        const struct cap_sip_msg *m, struct cap_dialog *d, struct cdr_slice cid)
 {
     uint32_t id;
     if (d != NULL && d->cls == CAP_DC_ALIAS) {
@@ -948,14 +945,13 @@ request(struct cap_tracker *t, const struct cap_meta *meta,
         if (refer_notify(m, &id))
             return apply_notify(t, d, m, id);
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
 int
-cap_tracker_message(void *ctx, const struct cap_meta *meta,
-                    const uint8_t *data, size_t len)
+cap_tracker_message(void *ctx, const struct cap_meta *meta, const uint8_t *data,
+                    size_t len)
 {
     struct cap_tracker *t = ctx;
     struct cap_sip_msg *m = &t->msg;
@@ -1338,17 +1334,17 @@ trunk_of(const struct cap_tracker *t, const char *sid)
 }
 
 static int
-load_dialog(struct cap_tracker *t, char **f, size_t nf,
-            struct cap_dialog **out)
+load_dialog(struct cap_tracker *t, char **f, size_t nf, struct cap_dialog **out)
 {
     int64_t v[9];
     int ok = 1;
     if (nf != 19)
         return -1;
     static const size_t ix[] = {2, 3, 4, 5, 11, 12, 13, 14, 15};
-    static const int64_t hi[] = {CAP_CS_ENDED, CAP_ST_UNOBSERVED, 699, 2,
-                                 UINT32_MAX, INT64_MAX, INT64_MAX, INT64_MAX,
-                                 CAP_DC_WAIT_XFER};
+    static const int64_t hi[] = {
+        CAP_CS_ENDED,    CAP_ST_UNOBSERVED, 699,       2,
+        UINT32_MAX,      INT64_MAX,         INT64_MAX, INT64_MAX,
+        CAP_DC_WAIT_XFER};
     for (size_t i = 0; i < 9; i++) {
         if (get_int(f[ix[i]], 0, hi[i], &v[i]) != 0)
             return -1;
@@ -1401,8 +1397,8 @@ load_xfer(struct cap_tracker *t, struct cap_dialog *d, char **f, size_t nf)
     int ok = 1;
     if (nf != 22 || d == NULL || d->xfer != NULL)
         return -1;
-    static const size_t ix[] = {1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-                                16};
+    static const size_t ix[] = {1,  2,  3,  6,  7,  8,  9,
+                                10, 11, 12, 13, 14, 15, 16};
     for (size_t i = 0; i < 14; i++) {
         if (get_int(f[ix[i]], 0, INT64_MAX, &v[i]) != 0)
             return -1;
@@ -1490,9 +1486,9 @@ cap_tracker_load(struct cap_tracker *t, const char *path, struct cdr_diag *d)
     }
     fclose(fp);
     if (rc != 0) {
-        cdr_diag_set(d, rc == -2 ? CDR_E_LIMIT : CDR_E_CSV, NULL, NULL, 0,
-                     "%s", rc == -2 ? "more open calls than --max-dialogs"
-                                    : "malformed state line");
+        cdr_diag_set(d, rc == -2 ? CDR_E_LIMIT : CDR_E_CSV, NULL, NULL, 0, "%s",
+                     rc == -2 ? "more open calls than --max-dialogs"
+                              : "malformed state line");
         cdr_diag_at(d, path, lineno, 0);
         return d->code;
     }

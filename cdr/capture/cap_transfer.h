@@ -32,10 +32,10 @@ struct cap_record {
     const char *parent_call_sid;
     const char *direction; /* trunking-terminating / trunking-originating */
     const char *from, *to;
-    int64_t start_time;    /* UTC epoch seconds */
+    int64_t start_time; /* UTC epoch seconds */
     int64_t end_time;
     int has_end_time;
-    int64_t duration;      /* whole seconds, rounded up */
+    int64_t duration; /* whole seconds, rounded up */
     int has_duration;
     const char *status;
     const char *trunk_sid;
@@ -60,17 +60,17 @@ struct cap_tracker_opts {
 void cap_tracker_opts_default(struct cap_tracker_opts *o);
 
 struct cap_stats {
-    uint64_t messages;       /* SIP messages handed in */
+    uint64_t messages; /* SIP messages handed in */
     uint64_t parse_errors;
-    uint64_t ignored;        /* INVITEs that touch no configured trunk */
-    uint64_t unmatched;      /* in-dialog messages of no followed dialog */
-    uint64_t dialogs;        /* calls followed */
+    uint64_t ignored;         /* INVITEs that touch no configured trunk */
+    uint64_t unmatched;       /* in-dialog messages of no followed dialog */
+    uint64_t dialogs;         /* calls followed */
     uint64_t dialogs_dropped; /* not followed: max_dialogs reached */
     uint64_t dialogs_timed_out;
-    uint64_t transfers;      /* REFERs seen in followed calls */
+    uint64_t transfers;       /* REFERs seen in followed calls */
     uint64_t children_linked; /* INVITEs to a target linked to a parent */
-    uint64_t records;        /* handed to the record callback */
-    uint64_t open_dialogs;   /* now */
+    uint64_t records;         /* handed to the record callback */
+    uint64_t open_dialogs;    /* now */
 };
 
 struct cap_tracker;

@@ -13,8 +13,8 @@
 struct cap_writer {
     char *dir;
     int64_t rotate;
-    int64_t now;          /* latest clock */
-    int64_t period_start; /* of the open file */
+    int64_t now;           /* latest clock */
+    int64_t period_start;  /* of the open file */
     struct cdr_writer *cw; /* NULL when no file is open */
     struct cdr_diag err;
     uint64_t files, records;
@@ -53,8 +53,8 @@ cap_format_time(int64_t t, char *buf, size_t size)
     int64_t y;
     unsigned mo, d, h, mi, s;
     split_time(t, &y, &mo, &d, &h, &mi, &s);
-    snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, mo,
-             d, h, mi, s);
+    snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, mo, d,
+             h, mi, s);
 }
 
 int

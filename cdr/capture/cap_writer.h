@@ -19,7 +19,7 @@
 
 /* The header row, in this order. */
 #define CAP_WRITER_COLUMNS                                                     \
-    "sid,parent_call_sid,direction,from,to,start_time,end_time,duration,"     \
+    "sid,parent_call_sid,direction,from,to,start_time,end_time,duration,"      \
     "status,trunk_sid,transfer_target,transfer_status"
 
 struct cap_writer;

@@ -52,8 +52,9 @@ iso(char *buf, size_t n, int64_t t)
     int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
     int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    snprintf(buf, n, "%04" PRId64 "-%02" PRId64 "-%02" PRId64
-                     "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 "Z",
+    snprintf(buf, n,
+             "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64
+             ":%02" PRId64 ":%02" PRId64 "Z",
              y + (m <= 2), m, d, secs / 3600, secs / 60 % 60, secs % 60);
 }
 
@@ -83,8 +84,8 @@ static void
 child_row(const struct pending_child *c)
 {
     char target[64];
-    const char *dir = c->scenario < 2 ? "trunking-terminating"
-                                      : "trunking-originating";
+    const char *dir =
+        c->scenario < 2 ? "trunking-terminating" : "trunking-originating";
     if (c->scenario % 2 == 0) {
         snprintf(target, sizeof target, "sip:agent%" PRIu64 "@pbx.example.com",
                  c->id % 500);
@@ -141,8 +142,8 @@ gen_deck(long prefixes, const char *dir)
                "origination:\n"
                "  - { class: sip, rate: \"0.0034\" }\n");
     for (size_t i = 0; i < sizeof dest / sizeof dest[0]; i++)
-        fprintf(y, "  - { prefix: \"%s\", rate: \"0.00%02d\" }\n",
-                dest[i].cc, (int)(30 + i));
+        fprintf(y, "  - { prefix: \"%s\", rate: \"0.00%02d\" }\n", dest[i].cc,
+                (int)(30 + i));
     fprintf(y, "trunks:\n  - { sid: TK0001, transfers: true, "
                "pstn_transfers: true }\n");
     fprintf(c, "prefix,rate\n");

@@ -26,8 +26,8 @@ int main(int argc, char **argv);
 #define FLOW_LEN 18
 
 struct slot {
-    unsigned flow;     /* global flow number */
-    unsigned step;     /* next message */
+    unsigned flow; /* global flow number */
+    unsigned step; /* next message */
     int tcp;
     uint32_t seq[3][2]; /* per leg pair (0 pbx-carrier, 1 carrier-target) */
 };
@@ -135,7 +135,7 @@ build(const struct slot *s, uint32_t *src, uint32_t *dst, unsigned *sport,
     int d = dir[s->step];
 #define HDR(first, via_host, cseq)                                             \
     n = snprintf(msg, sizeof msg,                                              \
-                 "%s\r\nVia: SIP/2.0/%s %s:%u;branch=z9hG4bK%u-%u\r\n"          \
+                 "%s\r\nVia: SIP/2.0/%s %s:%u;branch=z9hG4bK%u-%u\r\n"         \
                  "Max-Forwards: 70\r\n",                                       \
                  first, tr, via_host, d == 2 ? 5060u : pport, f, s->step)
     char first[256];
@@ -146,12 +146,12 @@ build(const struct slot *s, uint32_t *src, uint32_t *dst, unsigned *sport,
     char from[160], to[160], cseq[40];
     if (d <= 1) {
         snprintf(from, sizeof from, "<sip:%s@%s>;tag=pbx%u", a, ip_pbx, f);
-        snprintf(to, sizeof to, "<sip:%s@mytrunk.pstn.twilio.com>;tag=car%u",
-                 b, f);
+        snprintf(to, sizeof to, "<sip:%s@mytrunk.pstn.twilio.com>;tag=car%u", b,
+                 f);
     } else {
         callid = ccid;
-        snprintf(from, sizeof from,
-                 "<sip:%s@mytrunk.pstn.twilio.com>;tag=cc%u", b, f);
+        snprintf(from, sizeof from, "<sip:%s@mytrunk.pstn.twilio.com>;tag=cc%u",
+                 b, f);
         snprintf(to, sizeof to, "<sip:alice@%s>;tag=tg%u", ip_tgt, f);
     }
     switch (s->step) {
@@ -260,18 +260,10 @@ build(const struct slot *s, uint32_t *src, uint32_t *dst, unsigned *sport,
     n += snprintf(msg + n, sizeof msg - (size_t)n,
                   "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
     switch (d) {
-    case 0:
-        *src = pbx, *dst = CARRIER, *sport = pport, *dport = 5060;
-        break;
-    case 1:
-        *src = CARRIER, *dst = pbx, *sport = 5060, *dport = pport;
-        break;
-    case 2:
-        *src = CARRIER, *dst = tgt, *sport = 5062, *dport = 5060;
-        break;
-    default:
-        *src = tgt, *dst = CARRIER, *sport = 5060, *dport = 5062;
-        break;
+    case 0: *src = pbx, *dst = CARRIER, *sport = pport, *dport = 5060; break;
+    case 1: *src = CARRIER, *dst = pbx, *sport = 5060, *dport = pport; break;
+    case 2: *src = CARRIER, *dst = tgt, *sport = 5062, *dport = 5060; break;
+    default: *src = tgt, *dst = CARRIER, *sport = 5060, *dport = 5062; break;
     }
     *leg = d;
     return n;
@@ -339,10 +331,10 @@ main(int argc, char **argv)
                     build(s, &src, &dst, &sport, &dport, &leg);
                     emit(src, dst, sport, dport, 1, s->seq[0][0], 0x01, "", 0);
                     emit(dst, src, dport, sport, 1, s->seq[0][1], 0x01, "", 0);
-                    emit(CARRIER, 0x0ac80000u | (s->flow & 0xffffu), 5062,
-                         5060, 1, s->seq[1][0], 0x01, "", 0);
-                    emit(0x0ac80000u | (s->flow & 0xffffu), CARRIER, 5060,
-                         5062, 1, s->seq[1][1], 0x01, "", 0);
+                    emit(CARRIER, 0x0ac80000u | (s->flow & 0xffffu), 5062, 5060,
+                         1, s->seq[1][0], 0x01, "", 0);
+                    emit(0x0ac80000u | (s->flow & 0xffffu), CARRIER, 5060, 5062,
+                         1, s->seq[1][1], 0x01, "", 0);
                 }
                 s->flow = next_flow++;
                 s->step = 0;

@@ -16,11 +16,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char deck[] =
-    "trunks:\n"
-    "  - sid: TK1\n"
-    "    termination_domain: mytrunk.pstn.twilio.com\n"
-    "    carrier_addresses: [127.0.0.2, \"::2/128\"]\n";
+static const char deck[] = "trunks:\n"
+                           "  - sid: TK1\n"
+                           "    termination_domain: mytrunk.pstn.twilio.com\n"
+                           "    carrier_addresses: [127.0.0.2, \"::2/128\"]\n";
 
 static struct cap_config *cfg;
 

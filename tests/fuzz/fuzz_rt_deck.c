@@ -79,8 +79,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (int svc = RT_SVC_TERMINATION; svc <= RT_SVC_ORIGINATION;
                  svc++) {
                 if (rt_deck_price(deck, (enum rt_service)svc, dests[i],
-                                  strlen(dests[i]), i == 4, "447700900123",
-                                  12, 1780272000, &p) == 0 &&
+                                  strlen(dests[i]), i == 4, "447700900123", 12,
+                                  1780272000, &p) == 0 &&
                     (p.rate_text == NULL || p.matched == NULL ||
                      p.from_prefix == NULL || p.rate_nano < 0))
                     abort();

@@ -36,7 +36,7 @@ struct dump {
     int count_only;
     uint64_t count;
     struct cap_hep *hep;
-    int send_fd; /* --send-hep: connected UDP socket, else -1 */
+    int send_fd;   /* --send-hep: connected UDP socket, else -1 */
     int64_t shift; /* --send-hep: added to the times of this file */
     int shift_set;
     int64_t last_sent; /* latest time sent */
@@ -47,14 +47,10 @@ static const char *
 transport_name(enum cap_transport t)
 {
     switch (t) {
-    case CAP_TRANSPORT_UDP:
-        return "UDP";
-    case CAP_TRANSPORT_TCP:
-        return "TCP";
-    case CAP_TRANSPORT_TLS:
-        return "TLS";
-    case CAP_TRANSPORT_SCTP:
-        return "SCTP";
+    case CAP_TRANSPORT_UDP: return "UDP";
+    case CAP_TRANSPORT_TCP: return "TCP";
+    case CAP_TRANSPORT_TLS: return "TLS";
+    case CAP_TRANSPORT_SCTP: return "SCTP";
     }
     return "?";
 }
@@ -83,9 +79,8 @@ print_msg(void *ctx, const struct cap_meta *m, const uint8_t *p, size_t len)
     size_t l = 0;
     while (l < len && l < 120 && p[l] != '\r' && p[l] != '\n')
         l++;
-    printf("%" PRId64 ".%06d %s %s > %s %zu %.*s\n", m->ts_sec,
-           (int)m->ts_usec, transport_name(m->transport), s, t, len, (int)l,
-           (const char *)p);
+    printf("%" PRId64 ".%06d %s %s > %s %zu %.*s\n", m->ts_sec, (int)m->ts_usec,
+           transport_name(m->transport), s, t, len, (int)l, (const char *)p);
     return 0;
 }
 
@@ -235,8 +230,7 @@ main(int argc, char **argv)
                 fprintf(stderr, "capnet_dump: cannot send to %s\n", argv[i]);
                 return 1;
             }
-        }
-        else
+        } else
             break;
     }
     if (i >= argc) {

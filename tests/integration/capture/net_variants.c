@@ -100,8 +100,8 @@ main(int argc, char **argv)
     else if (strcmp(v, "loop") == 0)
         dlt = DLT_LOOP;
     else if (strcmp(v, "vlan") && strcmp(v, "qinq") && strcmp(v, "ipip") &&
-             strcmp(v, "frag") && strcmp(v, "ipv6") &&
-             strcmp(v, "ipv6frag") && strcmp(v, "ip6ip4")) {
+             strcmp(v, "frag") && strcmp(v, "ipv6") && strcmp(v, "ipv6frag") &&
+             strcmp(v, "ip6ip4")) {
         fprintf(stderr, "net_variants: unknown variant %s\n", v);
         return 2;
     }
@@ -220,8 +220,8 @@ main(int argc, char **argv)
             for (size_t k = nfr; k-- > 0;) {
                 size_t off = k * 256;
                 size_t len = plen - off < 256 ? plen - off : 256;
-                size_t n = to_ipv6(ip, iplen, o + 14, 1, id, off, len,
-                                   k + 1 < nfr);
+                size_t n =
+                    to_ipv6(ip, iplen, o + 14, 1, id, off, len, k + 1 < nfr);
                 memcpy(o, b, 12);
                 w16(o + 12, 0x86dd);
                 dump(o, 14 + n);

@@ -1135,8 +1135,7 @@ main(void)
             test_sid_rated_in_an_earlier_run_is_a_duplicate, setup_db,
             teardown_db),
         cmocka_unit_test_setup_teardown(
-            test_direct_load_drops_only_the_duplicates, setup_db,
-            teardown_db),
+            test_direct_load_drops_only_the_duplicates, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_force_keeps_a_stored_childs_parent_labelled, setup_db,
             teardown_db),

@@ -98,8 +98,8 @@ nb_tcp(struct nb *b, unsigned sport, unsigned dport, uint32_t seq,
 
 /* IPv4 header; ip addresses as 0xAABBCCDD; frag: offset in bytes | MF. */
 static inline void
-nb_ipv4(struct nb *b, uint32_t src, uint32_t dst, unsigned proto,
-        unsigned id, unsigned frag_off, int more)
+nb_ipv4(struct nb *b, uint32_t src, uint32_t dst, unsigned proto, unsigned id,
+        unsigned frag_off, int more)
 {
     size_t l = b->len + 20;
     uint8_t *h = nb_prepend(b, 20);

@@ -19,10 +19,11 @@
 #include "hep_build.h"
 #include "net_build.h"
 
-static const char SIP[] = "REFER sip:carrier@127.0.0.2 SIP/2.0\r\n"
-                          "Call-ID: hep-1@127.0.0.1\r\n"
-                          "Refer-To: <sip:+14152908007@mytrunk.pstn.twilio.com>\r\n"
-                          "Content-Length: 0\r\n\r\n";
+static const char SIP[] =
+    "REFER sip:carrier@127.0.0.2 SIP/2.0\r\n"
+    "Call-ID: hep-1@127.0.0.1\r\n"
+    "Refer-To: <sip:+14152908007@mytrunk.pstn.twilio.com>\r\n"
+    "Content-Length: 0\r\n\r\n";
 
 static struct hb pkt;
 static struct nb_sink sink;
@@ -70,7 +71,7 @@ test_decode_ipv6_tcp_tls_and_vendor_chunks(void **state)
         hb_u16(&pkt, 7, 5061);
         hb_u16(&pkt, 8, 5061);
         hb_u8(&pkt, 11, 1);
-        hb_u16(&pkt, 12, 7);           /* old 16-bit capture id */
+        hb_u16(&pkt, 12, 7);                  /* old 16-bit capture id */
         hb_chunk(&pkt, 0, 0x0011, "corr", 4); /* correlation id: skipped */
         hb_chunk(&pkt, 0, 0x0f, SIP, sizeof SIP - 1);
         hb_end(&pkt);
@@ -127,8 +128,8 @@ test_wrong_lengths_are_refused(void **state)
     static const struct {
         unsigned type;
         size_t len;
-    } wrong[] = {{1, 2}, {2, 0}, {3, 16}, {5, 4}, {7, 4}, {9, 8}, {10, 2},
-                 {11, 4}, {12, 3}};
+    } wrong[] = {{1, 2}, {2, 0},  {3, 16}, {5, 4}, {7, 4},
+                 {9, 8}, {10, 2}, {11, 4}, {12, 3}};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
         uint8_t zeros[16] = {0};
         hb_start(&pkt);
@@ -177,8 +178,7 @@ test_missing_parts_and_bad_family(void **state)
                      CAP_HEP_E_FAMILY);
     /* HEPv2 */
     static const uint8_t v2[] = {2, 16, 2, 17, 0x13, 0xc4, 0x13, 0xc4};
-    assert_int_equal(cap_hep_decode(v2, v2 + sizeof v2, &p),
-                     CAP_HEP_E_NOT_HEP);
+    assert_int_equal(cap_hep_decode(v2, v2 + sizeof v2, &p), CAP_HEP_E_NOT_HEP);
     assert_string_equal(cap_hep_strerror(CAP_HEP_E_MISSING),
                         "HEP3 packet without payload or addresses");
 }
@@ -264,19 +264,17 @@ test_listener_receives_datagrams(void **state)
     nb_sink_reset(&sink);
     sink.stop_after = 3; /* the callback stops the loop */
     struct cap_hep *h = cap_hep_new(nb_collect, &sink, 0);
-    assert_int_equal(cap_hep_listener_run(l, h, NULL, 100, NULL, NULL, &d),
-                     -1);
+    assert_int_equal(cap_hep_listener_run(l, h, NULL, 100, NULL, NULL, &d), -1);
     assert_int_equal(sink.count, 3);
     cap_hep_free(h);
     cap_hep_listener_close(l);
     /* address forms */
-    static const char *const bad[] = {"", "host:", "[::1]", "[::1]5060",
-                                      "1.2.3.4:http", "1.2.3.4:123456"};
+    static const char *const bad[] = {
+        "", "host:", "[::1]", "[::1]5060", "1.2.3.4:http", "1.2.3.4:123456"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(cap_hep_listener_open(bad[i], &l, &d), CDR_E_USAGE);
-    assert_int_equal(cap_hep_listener_open("[::1]:0", &l, &d) == 0 ||
-                         d.code == CDR_E_IO,
-                     1);
+    assert_int_equal(
+        cap_hep_listener_open("[::1]:0", &l, &d) == 0 || d.code == CDR_E_IO, 1);
     cap_hep_listener_close(l);
 }
 

@@ -13,13 +13,12 @@
 #include "cdr/capture/cap_net.h"
 #include "net_build.h"
 
-static const char MSG[] =
-    "OPTIONS sip:carrier@127.0.0.2 SIP/2.0\r\n"
-    "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-1\r\n"
-    "Call-ID: net-1@127.0.0.1\r\n"
-    "CSeq: 1 OPTIONS\r\n"
-    "Content-Length: 0\r\n"
-    "\r\n";
+static const char MSG[] = "OPTIONS sip:carrier@127.0.0.2 SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-1\r\n"
+                          "Call-ID: net-1@127.0.0.1\r\n"
+                          "CSeq: 1 OPTIONS\r\n"
+                          "Content-Length: 0\r\n"
+                          "\r\n";
 
 static struct nb frame;
 static struct nb_sink sink;
@@ -167,9 +166,9 @@ test_loopback_null_either_byte_order_and_loop(void **state)
 {
     (void)state;
     static const uint8_t fams[][4] = {
-        {2, 0, 0, 0},   /* DLT_NULL, little-endian host, AF_INET */
-        {0, 0, 0, 2},   /* DLT_NULL, big-endian host */
-        {30, 0, 0, 0},  /* macOS AF_INET6 */
+        {2, 0, 0, 0},  /* DLT_NULL, little-endian host, AF_INET */
+        {0, 0, 0, 2},  /* DLT_NULL, big-endian host */
+        {30, 0, 0, 0}, /* macOS AF_INET6 */
     };
     for (size_t i = 0; i < 3; i++) {
         struct cap_net *n = new_net();
@@ -376,8 +375,8 @@ test_ipv4_fragments_in_order_and_out_of_order(void **state)
 {
     (void)state;
     make_big();
-    static const size_t orders[][3] = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0},
-                                       {2, 0, 1}};
+    static const size_t orders[][3] = {
+        {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {2, 0, 1}};
     struct cap_net *n = new_net();
     for (size_t o = 0; o < 4; o++) {
         for (size_t k = 0; k < 3; k++) {
@@ -430,8 +429,9 @@ test_fragments_time_out_and_table_is_bounded(void **state)
     /* first halves only, ids 1..6: the table holds 4 */
     for (unsigned id = 1; id <= 6; id++) {
         frag4(0, 1480, id);
-        assert_int_equal(cap_net_frame(n, CAP_DLT_RAW, 100, 0,
-                                       nb_data(&frame), frame.len), 0);
+        assert_int_equal(
+            cap_net_frame(n, CAP_DLT_RAW, 100, 0, nb_data(&frame), frame.len),
+            0);
     }
     const struct cap_net_stats *st = cap_net_stats(n);
     assert_int_equal(st->frag_evicted, 2);
@@ -521,10 +521,12 @@ main(void)
         cmocka_unit_test(test_udp_keepalives_and_unknown_protocols_are_counted),
         cmocka_unit_test(test_callback_stop_value_is_returned),
         cmocka_unit_test(test_ipv4_fragments_in_order_and_out_of_order),
-        cmocka_unit_test(test_ipv4_overlapping_fragments_are_counted_and_reassembled),
+        cmocka_unit_test(
+            test_ipv4_overlapping_fragments_are_counted_and_reassembled),
         cmocka_unit_test(test_fragments_time_out_and_table_is_bounded),
         cmocka_unit_test(test_bad_fragments_are_refused),
-        cmocka_unit_test(test_ipv6_fragments_with_and_without_extension_headers),
+        cmocka_unit_test(
+            test_ipv6_fragments_with_and_without_extension_headers),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nb_sink_reset(&sink);

@@ -60,9 +60,13 @@ static const char rfc3261_invite[] =
  * on one line and Record-Route. */
 static const char rfc3261_ok[] =
     "SIP/2.0 200 OK\r\n"
-    "Via: SIP/2.0/UDP server10.biloxi.com;branch=z9hG4bKnashds8;received=192.0.2.3,"
-    " SIP/2.0/UDP bigbox3.site3.atlanta.com;branch=z9hG4bK77ef4c2312983.1;received=192.0.2.2\r\n"
-    "Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds ;received=192.0.2.1\r\n"
+    "Via: SIP/2.0/UDP "
+    "server10.biloxi.com;branch=z9hG4bKnashds8;received=192.0.2.3,"
+    " SIP/2.0/UDP "
+    "bigbox3.site3.atlanta.com;branch=z9hG4bK77ef4c2312983.1;received=192.0.2."
+    "2\r\n"
+    "Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds "
+    ";received=192.0.2.1\r\n"
     "To: Bob <sip:bob@biloxi.com>;tag=a6c85cf\r\n"
     "From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n"
     "Call-ID: a84b4c76e66710@pc33.atlanta.com\r\n"
@@ -244,7 +248,9 @@ test_rfc3892_referred_by_and_rfc5589_compact_refer(void **state)
         "Max-Forwards: 70\r\n"
         "Contact: <sip:referrer.example>\r\n"
         "r: <sip:refertarget@target.example>\r\n"
-        "b: <sip:referrer@referrer.example>;cid=\"20398823.2UWQFN309shb3@referrer.example\"\r\n"
+        "b: "
+        "<sip:referrer@referrer.example>;cid=\"20398823.2UWQFN309shb3@referrer."
+        "example\"\r\n"
         "Content-Length: 0\r\n"
         "\r\n";
     assert_int_equal(parse(m), 0);
@@ -305,7 +311,9 @@ test_rfc5589_attended_refer_to_with_replaces(void **state)
         "From: <sip:transferor@example>;tag=1928301774\r\n"
         "Call-ID: a84b4c76e66710\r\n"
         "CSeq: 314160 REFER\r\n"
-        "Refer-To: <sips:transfertarget@example?Replaces=090459243588173445%3Bto-tag%3D7553452%3Bfrom-tag%3D31431>\r\n"
+        "Refer-To: "
+        "<sips:transfertarget@example?Replaces=090459243588173445%3Bto-tag%"
+        "3D7553452%3Bfrom-tag%3D31431>\r\n"
         "Referred-By: <sips:transferor@example>\r\n"
         "Content-Length: 0\r\n"
         "\r\n";
@@ -396,20 +404,19 @@ test_sipfrag_bodies(void **state)
     int want[] = {100, 486, 200, 603};
     for (size_t i = 0; i < 4; i++) {
         int st = 0;
-        assert_int_equal(cap_sip_sipfrag_status(
-                             (struct cdr_slice){bodies[i], strlen(bodies[i])},
-                             &st),
-                         0);
+        assert_int_equal(
+            cap_sip_sipfrag_status(
+                (struct cdr_slice){bodies[i], strlen(bodies[i])}, &st),
+            0);
         assert_int_equal(st, want[i]);
     }
     const char *bad[] = {"", "SIP/2.0 99 x", "INVITE sip:a@b SIP/2.0",
                          "SIP/2.0 2000 OK", "HTTP/1.1 200 OK"};
     for (size_t i = 0; i < 5; i++) {
         int st;
-        assert_int_equal(
-            cap_sip_sipfrag_status((struct cdr_slice){bad[i], strlen(bad[i])},
-                                   &st),
-            -1);
+        assert_int_equal(cap_sip_sipfrag_status(
+                             (struct cdr_slice){bad[i], strlen(bad[i])}, &st),
+                         -1);
     }
 }
 
@@ -508,7 +515,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc3261_invite_parses_start_line_headers_and_body),
+        cmocka_unit_test(
+            test_rfc3261_invite_parses_start_line_headers_and_body),
         cmocka_unit_test(test_rfc3261_ok_with_via_list_counts_values),
         cmocka_unit_test(test_compact_forms_odd_case_and_folding),
         cmocka_unit_test(test_rfc3515_refer_and_notify),

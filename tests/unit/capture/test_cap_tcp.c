@@ -281,9 +281,9 @@ test_retransmissions_are_ignored(void **state)
     uint32_t s = ISN + 1;
     size_t a = 100, b = 300;
     seg(n, s, 0, stream, a);
-    seg(n, s, 0, stream, a);                  /* exact repeat */
-    seg(n, s + 50, 0, stream + 50, b - 50);   /* overlaps: new tail kept */
-    seg(n, s, 0, stream, b);                  /* old data again */
+    seg(n, s, 0, stream, a);                /* exact repeat */
+    seg(n, s + 50, 0, stream + 50, b - 50); /* overlaps: new tail kept */
+    seg(n, s, 0, stream, b);                /* old data again */
     seg(n, ISN, NB_SYN, NULL, 0); /* a late SYN does not start again */
     seg(n, s + (uint32_t)b, 0, stream + b, stream_len - b);
     seg(n, s + (uint32_t)b, 0, stream + b, stream_len - b);
@@ -364,8 +364,7 @@ test_a_new_connection_without_syn_is_picked_up(void **state)
     assert_int_equal(sink.count, 1);
     /* the same ports again, SYN and FIN missed, sequence numbers far away
      * both behind and ahead */
-    seg(n, ISN - 0x40000000u, 0, stream + msg_off[1],
-        msg_off[2] - msg_off[1]);
+    seg(n, ISN - 0x40000000u, 0, stream + msg_off[1], msg_off[2] - msg_off[1]);
     assert_int_equal(sink.count, 2);
     seg(n, ISN + 0x50000000u, 0, stream + msg_off[2], stream_len - msg_off[2]);
     assert_int_equal(sink.count, NMSGS);
@@ -388,8 +387,7 @@ test_stream_table_is_bounded(void **state)
         nb_append(&frame, part, sizeof part - 1);
         nb_tcp(&frame, 40000 + i, 5060, 1, NB_ACK);
         nb_ipv4(&frame, 0x7f000001, 0x7f000002, 6, 1, 0, 0);
-        cap_net_frame(n, CAP_DLT_RAW, 1000 + i, 0, nb_data(&frame),
-                      frame.len);
+        cap_net_frame(n, CAP_DLT_RAW, 1000 + i, 0, nb_data(&frame), frame.len);
     }
     const struct cap_net_stats *st = cap_net_stats(n);
     assert_int_equal(st->tcp_streams, 20);

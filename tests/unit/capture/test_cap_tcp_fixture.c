@@ -84,9 +84,9 @@ load(void **state)
         size_t tot = (size_t)((ip[2] << 8) | ip[3]);
         const uint8_t *t = ip + ihl;
         size_t off = (size_t)(t[12] >> 4) * 4;
-        struct dir *d = dir_of(rd32(ip + 12), rd32(ip + 16),
-                               (uint16_t)((t[0] << 8) | t[1]),
-                               (uint16_t)((t[2] << 8) | t[3]));
+        struct dir *d =
+            dir_of(rd32(ip + 12), rd32(ip + 16), (uint16_t)((t[0] << 8) | t[1]),
+                   (uint16_t)((t[2] << 8) | t[3]));
         if (t[13] & 0x02)
             d->isn = rd32(t + 4);
         size_t n = tot - ihl - off;

@@ -58,9 +58,8 @@ teardown(void **state)
 #define B "+14155550100"
 
 static void
-invite(struct fx *f, long ms, const char *src, const char *dst,
-       const char *cid, const char *ruri, const char *from, const char *to,
-       const char *extra)
+invite(struct fx *f, long ms, const char *src, const char *dst, const char *cid,
+       const char *ruri, const char *from, const char *to, const char *extra)
 {
     assert_int_equal(feed(f->t, ms, src, dst,
                           "INVITE %s SIP/2.0\n"
@@ -80,9 +79,8 @@ invite(struct fx *f, long ms, const char *src, const char *dst,
 }
 
 static void
-resp(struct fx *f, long ms, const char *src, const char *dst,
-     const char *cid, int code, unsigned cseq, const char *method,
-     const char *extra)
+resp(struct fx *f, long ms, const char *src, const char *dst, const char *cid,
+     int code, unsigned cseq, const char *method, const char *extra)
 {
     assert_int_equal(feed(f->t, ms, src, dst,
                           "SIP/2.0 %d Whatever\n"
@@ -118,8 +116,8 @@ req(struct fx *f, long ms, const char *src, const char *dst, const char *cid,
 }
 
 static void
-notify(struct fx *f, long ms, const char *src, const char *dst,
-       const char *cid, unsigned cseq, const char *frag, int terminated)
+notify(struct fx *f, long ms, const char *src, const char *dst, const char *cid,
+       unsigned cseq, const char *frag, int terminated)
 {
     char extra[256];
     snprintf(extra, sizeof extra,
@@ -169,13 +167,13 @@ orig_parent(struct fx *f, const char *cid)
 }
 
 static void
-refer(struct fx *f, long ms, const char *src, const char *dst,
-      const char *cid, const char *target, const char *extra)
+refer(struct fx *f, long ms, const char *src, const char *dst, const char *cid,
+      const char *target, const char *extra)
 {
     char h[512];
     snprintf(h, sizeof h,
-             "Refer-To: %s\nReferred-By: <sip:pbx@pbx.example.com>\n%s",
-             target, extra ? extra : "");
+             "Refer-To: %s\nReferred-By: <sip:pbx@pbx.example.com>\n%s", target,
+             extra ? extra : "");
     req(f, ms, src, dst, cid, "REFER", 2, h, NULL);
 }
 
@@ -274,8 +272,8 @@ test_failed_transfer_busy_target(void **state)
 {
     struct fx *f = *state;
     term_parent(f, "p6");
-    refer(f, 5000, PBX, CARRIER, "p6", "<sip:+14152908007@mytrunk.pstn.twilio.com>",
-          NULL);
+    refer(f, 5000, PBX, CARRIER, "p6",
+          "<sip:+14152908007@mytrunk.pstn.twilio.com>", NULL);
     resp(f, 5050, CARRIER, PBX, "p6", 202, 2, "REFER", NULL);
     notify(f, 5060, CARRIER, PBX, "p6", 1, "SIP/2.0 100 Trying\n", 0);
     notify(f, 8000, CARRIER, PBX, "p6", 2, "SIP/2.0 486 Busy Here\n", 1);
@@ -290,8 +288,8 @@ test_notify_before_202_counts_as_accepted(void **state)
 {
     struct fx *f = *state;
     term_parent(f, "p7");
-    refer(f, 5000, PBX, CARRIER, "p7", "sip:+14152908007@mytrunk.pstn.twilio.com",
-          NULL);
+    refer(f, 5000, PBX, CARRIER, "p7",
+          "sip:+14152908007@mytrunk.pstn.twilio.com", NULL);
     notify(f, 5010, CARRIER, PBX, "p7", 1, "SIP/2.0 100 Trying\n", 0);
     resp(f, 5020, CARRIER, PBX, "p7", 202, 2, "REFER", NULL);
     notify(f, 9000, CARRIER, PBX, "p7", 2, "SIP/2.0 200 OK\n", 1);
@@ -332,8 +330,8 @@ test_notify_in_new_dialog_rfc7647(void **state)
 {
     struct fx *f = *state;
     term_parent(f, "p9");
-    refer(f, 5000, PBX, CARRIER, "p9", "<sip:+14152908007@mytrunk.pstn.twilio.com>",
-          NULL);
+    refer(f, 5000, PBX, CARRIER, "p9",
+          "<sip:+14152908007@mytrunk.pstn.twilio.com>", NULL);
     resp(f, 5050, CARRIER, PBX, "p9", 202, 2, "REFER", NULL);
     assert_int_equal(feed(f->t, 5060, CARRIER, PBX,
                           "NOTIFY sip:pbx@127.0.0.1 SIP/2.0\n"
@@ -375,7 +373,8 @@ test_attended_transfer_is_recorded_as_such(void **state)
     struct fx *f = *state;
     term_parent(f, "p10");
     refer(f, 5000, PBX, CARRIER, "p10",
-          "<sip:alice@pbx.example.com?Replaces=abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2>",
+          "<sip:alice@pbx.example.com?Replaces=abc%40pbx%3Bto-tag%3D1%3Bfrom-"
+          "tag%3D2>",
           NULL);
     resp(f, 5050, CARRIER, PBX, "p10", 202, 2, "REFER", NULL);
     notify(f, 5100, CARRIER, PBX, "p10", 1, "SIP/2.0 200 OK\n", 1);
@@ -444,8 +443,7 @@ test_reinvite_and_auth_retry_make_one_call(void **state)
     req(f, 62500, CARRIER, PBX, "r1", "BYE", 1, NULL, NULL);
     req(f, 62600, CARRIER, PBX, "r1", "BYE", 1, NULL, NULL); /* rexmit */
     expect(f, 1,
-           "r1||trunking-terminating|" A "|" B
-           "|0|62|61|completed|TK0001||");
+           "r1||trunking-terminating|" A "|" B "|0|62|61|completed|TK0001||");
     assert_int_equal(cap_tracker_stats(f->t)->dialogs, 1);
 }
 
@@ -456,15 +454,14 @@ test_unanswered_outcomes(void **state)
     const char *cids[] = {"u1", "u2", "u3", "u4"};
     for (int i = 0; i < 4; i++)
         invite(f, i, PBX, CARRIER, cids[i], "sip:" B "@mytrunk.pstn.twilio.com",
-               "sip:" A "@pbx.example.com",
-               "sip:" B "@mytrunk.pstn.twilio.com", NULL);
+               "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
+               NULL);
     resp(f, 1000, CARRIER, PBX, "u1", 486, 1, "INVITE", NULL);
     resp(f, 2000, CARRIER, PBX, "u2", 480, 1, "INVITE", NULL);
     req(f, 3000, PBX, CARRIER, "u3", "CANCEL", 1, NULL, NULL);
     resp(f, 3010, CARRIER, PBX, "u3", 487, 1, "INVITE", NULL);
     resp(f, 4000, CARRIER, PBX, "u4", 503, 1, "INVITE", NULL);
-    expect(f, 4,
-           "u1||trunking-terminating|" A "|" B "|0|1|0|busy|TK0001||",
+    expect(f, 4, "u1||trunking-terminating|" A "|" B "|0|1|0|busy|TK0001||",
            "u2||trunking-terminating|" A "|" B "|0|2|0|no-answer|TK0001||",
            "u3||trunking-terminating|" A "|" B "|0|3|0|canceled|TK0001||",
            "u4||trunking-terminating|" A "|" B "|0|4|0|failed|TK0001||");
@@ -512,9 +509,11 @@ test_timeouts_expire_calls_and_free_memory(void **state)
            NULL);
     term_parent(f, "t2");
     assert_int_equal(cap_tracker_tick(f->t, T0 + 400), 0);
-    expect(f, 1, "t1||trunking-terminating|" A "|" B "|0|0|0|no-answer|TK0001||");
+    expect(f, 1,
+           "t1||trunking-terminating|" A "|" B "|0|0|0|no-answer|TK0001||");
     assert_int_equal(cap_tracker_tick(f->t, T0 + 20000), 0);
-    expect(f, 2, "t1||trunking-terminating|" A "|" B "|0|0|0|no-answer|TK0001||",
+    expect(f, 2,
+           "t1||trunking-terminating|" A "|" B "|0|0|0|no-answer|TK0001||",
            "t2||trunking-terminating|" A "|" B "|0|||in-progress|TK0001||");
     assert_int_equal(cap_tracker_tick(f->t, T0 + 20100), 0);
     assert_int_equal(cap_tracker_stats(f->t)->open_dialogs, 0);
@@ -535,8 +534,8 @@ test_max_dialogs_bounds_the_table(void **state)
     for (int i = 0; i < 5; i++) {
         snprintf(cid, sizeof cid, "m%d", i);
         invite(f, i, PBX, CARRIER, cid, "sip:" B "@mytrunk.pstn.twilio.com",
-               "sip:" A "@pbx.example.com",
-               "sip:" B "@mytrunk.pstn.twilio.com", NULL);
+               "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
+               NULL);
     }
     assert_int_equal(cap_tracker_stats(f->t)->dialogs, 3);
     assert_int_equal(cap_tracker_stats(f->t)->dialogs_dropped, 2);
@@ -597,8 +596,8 @@ test_config_errors_have_line_and_column(void **state)
     (void)state;
     struct cap_config *c = NULL;
     struct cdr_diag d;
-    const char *bad =
-        "deck: x\ntrunks:\n  - sid: TK1\n    carrier_addresses: [10.0.0.1, 300.1.1.1]\n";
+    const char *bad = "deck: x\ntrunks:\n  - sid: TK1\n    carrier_addresses: "
+                      "[10.0.0.1, 300.1.1.1]\n";
     assert_int_equal(cap_config_parse(&c, bad, strlen(bad), "deck.yaml", &d),
                      CDR_E_DECK);
     assert_null(c);
@@ -644,7 +643,8 @@ test_concurrent_transfers_to_one_target(void **state)
            "sip:" A "@pbx.example.com",
            "sip:+15550000001@mytrunk.pstn.twilio.com", NULL);
     resp(f, 500, CARRIER, PBX, "q1", 200, 1, "INVITE", NULL);
-    invite(f, 100, PBX, CARRIER, "q2", "sip:+15550000002@mytrunk.pstn.twilio.com",
+    invite(f, 100, PBX, CARRIER, "q2",
+           "sip:+15550000002@mytrunk.pstn.twilio.com",
            "sip:" A "@pbx.example.com",
            "sip:+15550000002@mytrunk.pstn.twilio.com", NULL);
     resp(f, 600, CARRIER, PBX, "q2", 200, 1, "INVITE", NULL);
@@ -689,9 +689,9 @@ test_state_file_resumes_open_calls(void **state)
     term_parent(f, "s1");
     refer(f, 5000, PBX, CARRIER, "s1", "<sip:alice@pbx.example.com>", NULL);
     resp(f, 5050, CARRIER, PBX, "s1", 202, 2, "REFER", NULL);
-    invite(f, 6000, PBX, CARRIER, "s2\tweird%-", "sip:" B "@mytrunk.pstn.twilio.com",
-           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
-           NULL);
+    invite(f, 6000, PBX, CARRIER, "s2\tweird%-",
+           "sip:" B "@mytrunk.pstn.twilio.com", "sip:" A "@pbx.example.com",
+           "sip:" B "@mytrunk.pstn.twilio.com", NULL);
     struct cdr_diag d;
     assert_int_equal(cap_tracker_save(f->t, path, &d), 0);
     assert_int_equal(cap_tracker_stats(f->t)->open_dialogs, 0);
@@ -711,8 +711,7 @@ test_state_file_resumes_open_calls(void **state)
     expect(f, 3,
            "s1||trunking-terminating|" A "|" B
            "|0|9|8|completed|TK0001|sip:alice@pbx.example.com|completed",
-           "s2\tweird%-||trunking-terminating|" A "|" B
-           "|6|9|0|busy|TK0001||",
+           "s2\tweird%-||trunking-terminating|" A "|" B "|6|9|0|busy|TK0001||",
            "s1c|s1|trunking-terminating|" B
            "|sip:alice@pbx.example.com|7|20|12|completed|TK0001||");
 
@@ -741,8 +740,8 @@ test_tick_ahead_does_not_stretch_durations(void **state)
     term_parent(f, "k1");
     assert_int_equal(cap_tracker_tick(f->t, T0 + 20), 0);
     req(f, 10000, PBX, CARRIER, "k1", "BYE", 3, NULL, NULL);
-    expect(f, 1, "k1||trunking-terminating|" A "|" B
-                 "|0|10|9|completed|TK0001||");
+    expect(f, 1,
+           "k1||trunking-terminating|" A "|" B "|0|10|9|completed|TK0001||");
 }
 
 int

@@ -38,8 +38,8 @@ teardown(void **state)
     struct dirent *e;
     char p[512];
     while (d != NULL && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
-                                    (e->d_name[1] == '.' && !e->d_name[2])))
+        if (e->d_name[0] == '.' &&
+            (e->d_name[1] == '\0' || (e->d_name[1] == '.' && !e->d_name[2])))
             continue;
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         unlink(p);
@@ -107,10 +107,18 @@ test_header_names_are_the_call_record_columns(void **state)
 {
     (void)state;
     static const enum cdr_column cols[] = {
-        CDR_COL_SID,        CDR_COL_PARENT_CALL_SID, CDR_COL_DIRECTION,
-        CDR_COL_FROM,       CDR_COL_TO,              CDR_COL_START_TIME,
-        CDR_COL_END_TIME,   CDR_COL_DURATION,        CDR_COL_STATUS,
-        CDR_COL_TRUNK_SID,  CDR_COL_TRANSFER_TARGET, CDR_COL_TRANSFER_STATUS,
+        CDR_COL_SID,
+        CDR_COL_PARENT_CALL_SID,
+        CDR_COL_DIRECTION,
+        CDR_COL_FROM,
+        CDR_COL_TO,
+        CDR_COL_START_TIME,
+        CDR_COL_END_TIME,
+        CDR_COL_DURATION,
+        CDR_COL_STATUS,
+        CDR_COL_TRUNK_SID,
+        CDR_COL_TRANSFER_TARGET,
+        CDR_COL_TRANSFER_STATUS,
     };
     char want[512] = "";
     size_t o = 0;
@@ -141,17 +149,16 @@ test_rows_are_written_on_commit_only(void **state)
     char names[1024];
     list_dir(names, sizeof names);
     assert_null(strstr(names, "calls-20260510T080000Z.csv ")); /* temp only */
-    assert_int_equal(strncmp(names, ".calls", 6) == 0 ||
-                         strstr(names, ".tmp.") != NULL,
-                     1);
+    assert_int_equal(
+        strncmp(names, ".calls", 6) == 0 || strstr(names, ".tmp.") != NULL, 1);
     assert_int_equal(cap_writer_close(w, &d), 0);
     list_dir(names, sizeof names);
     assert_string_equal(names, "calls-20260510T080000Z.csv");
     char text[2048];
     read_file("calls-20260510T080000Z.csv", text, sizeof text);
     assert_string_equal(
-        text,
-        CAP_WRITER_COLUMNS "\n"
+        text, CAP_WRITER_COLUMNS
+        "\n"
         "call-1,,trunking-terminating,+14155550111,+14155550100,"
         "2026-05-10T08:00:05Z,2026-05-10T08:01:06Z,61,completed,TK0001,"
         "\"sip:a@b.example;x=\"\"1,2\"\"\",failed 486\n"

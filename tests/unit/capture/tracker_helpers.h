@@ -52,8 +52,8 @@ collect(void *ctx, const struct cap_record *r)
     snprintf(c->lines[c->n++], sizeof c->lines[0],
              "%s|%s|%s|%s|%s|%lld|%s|%s|%s|%s|%s|%s", r->sid,
              r->parent_call_sid, r->direction, r->from, r->to,
-             (long long)(r->start_time - T0), end, dur, r->status,
-             r->trunk_sid, r->transfer_target, r->transfer_status);
+             (long long)(r->start_time - T0), end, dur, r->status, r->trunk_sid,
+             r->transfer_target, r->transfer_status);
     return 0;
 }
 
@@ -73,9 +73,9 @@ set_addr(struct cap_addr *a, const char *ip, uint16_t port)
 /* Feed one message at T0 + ms milliseconds.  Content-Length is computed
  * when the template has "Content-Length: %%LEN%%"-free bodies: the helper
  * appends it for the body after the first empty line. */
-static int
-feed(struct cap_tracker *t, long ms, const char *src, const char *dst,
-     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int feed(struct cap_tracker *t, long ms, const char *src,
+                const char *dst, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static int
 feed(struct cap_tracker *t, long ms, const char *src, const char *dst,
      const char *fmt, ...)

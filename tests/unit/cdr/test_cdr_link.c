@@ -9,8 +9,7 @@
 #include <cmocka.h>
 
 static struct cdr_slice
-S(const char *s)
-{
+S(const char *s) {
     return (struct cdr_slice){s, strlen(s)};
 }
 
@@ -153,7 +152,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stored_call_round_trips_every_field),
-        cmocka_unit_test(test_second_sid_is_a_duplicate_even_after_the_child_shrinks),
+        cmocka_unit_test(
+            test_second_sid_is_a_duplicate_even_after_the_child_shrinks),
         cmocka_unit_test(test_waiting_children_come_back_in_arrival_order_once),
         cmocka_unit_test(test_many_calls_survive_table_growth_in_order),
         cmocka_unit_test(

@@ -55,7 +55,8 @@ check_million_a(void)
     char hex[65];
     hash_in_pieces(a, 1000000, 4093, hex);
     assert_string_equal(
-        hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+        hex,
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     free(a);
 }
 

@@ -50,8 +50,7 @@ teardown(void **state)
 }
 
 static struct cdr_slice
-S(const char *s)
-{
+S(const char *s) {
     return (struct cdr_slice){s, strlen(s)};
 }
 
@@ -109,23 +108,22 @@ rate_child(enum cdr_direction dir, const char *target, enum rt_scenario scn,
     struct cdr_diag d;
     cdr_diag_clear(&d);
     memset(out, 0, sizeof *out);
-    assert_int_equal(rt_charge_leg(deck, &child, &parent, RT_LEG_CHILD, scn,
-                                   NULL, out, &d),
-                     0);
+    assert_int_equal(
+        rt_charge_leg(deck, &child, &parent, RT_LEG_CHILD, scn, NULL, out, &d),
+        0);
 }
 
 static void
 test_parent_of_termination_is_term_a_to_b(void **state)
 {
     (void)state;
-    struct cdr_record p = call(CDR_DIR_TERMINATING, "+14155550100",
-                               "+442071234567", 300);
+    struct cdr_record p =
+        call(CDR_DIR_TERMINATING, "+14155550100", "+442071234567", 300);
     struct rt_call c;
     struct cdr_diag d;
-    assert_int_equal(
-        rt_charge_leg(deck, &p, NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_SIP,
-                      NULL, &c, &d),
-        0);
+    assert_int_equal(rt_charge_leg(deck, &p, NULL, RT_LEG_PARENT,
+                                   RT_SCN_TERMINATION_SIP, NULL, &c, &d),
+                     0);
     /* 0.0200 x 300 s / 60 = 0.1 */
     const struct want w[] = {{RT_SVC_TERMINATION, "+14155550100",
                               "+442071234567", "44", 300, 100000000}};
@@ -136,13 +134,13 @@ static void
 test_parent_of_origination_is_orig_a_to_b(void **state)
 {
     (void)state;
-    struct cdr_record p = call(CDR_DIR_ORIGINATING, "+442071234567",
-                               "+14155550100", 300);
+    struct cdr_record p =
+        call(CDR_DIR_ORIGINATING, "+442071234567", "+14155550100", 300);
     struct rt_call c;
     struct cdr_diag d;
-    assert_int_equal(rt_charge_leg(deck, &p, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
-                                   NULL, &c, &d),
-                     0);
+    assert_int_equal(
+        rt_charge_leg(deck, &p, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
+        0);
     /* 0.0010 x 5 min */
     const struct want w[] = {{RT_SVC_ORIGINATION, "+442071234567",
                               "+14155550100", "1", 300, 5000000}};
@@ -167,14 +165,12 @@ test_termination_pstn_child_is_term_a_to_b_plus_term_a_to_c(void **state)
 {
     (void)state;
     struct rt_call c;
-    rate_child(CDR_DIR_TERMINATING, "+4930123456", RT_SCN_TERMINATION_PSTN,
-               &c);
+    rate_child(CDR_DIR_TERMINATING, "+4930123456", RT_SCN_TERMINATION_PSTN, &c);
     /* 0.0200 x 1.5 = 0.03 and 0.0300 x 1.5 = 0.045 */
     const struct want w[] = {
         {RT_SVC_TERMINATION, "+14155550100", "+442071234567", "44", 90,
          30000000},
-        {RT_SVC_TERMINATION, "+14155550100", "+4930123456", "49", 90,
-         45000000},
+        {RT_SVC_TERMINATION, "+14155550100", "+4930123456", "49", 90, 45000000},
     };
     check(&c, 2, w);
 }
@@ -201,8 +197,7 @@ test_origination_pstn_child_is_orig_a_to_b_plus_term_b_to_c(void **state)
                &c);
     /* Orig(A->B) 0.0010 x 1.5 = 0.0015; Term(B->C) 0.0300 x 1.5 = 0.045 */
     const struct want w[] = {
-        {RT_SVC_ORIGINATION, "+442071234567", "+14155550100", "1", 90,
-         1500000},
+        {RT_SVC_ORIGINATION, "+442071234567", "+14155550100", "1", 90, 1500000},
         {RT_SVC_TERMINATION, "+14155550100", "tel:+4930123456", "49", 90,
          45000000},
     };
@@ -213,10 +208,10 @@ static void
 test_busy_child_gets_zero_billable_seconds_and_zero_amount(void **state)
 {
     (void)state;
-    struct cdr_record parent = call(CDR_DIR_TERMINATING, "+14155550100",
-                                    "+442071234567", 300);
-    struct cdr_record child = call(CDR_DIR_TERMINATING, "+442071234567",
-                                   "+4930123456", 12);
+    struct cdr_record parent =
+        call(CDR_DIR_TERMINATING, "+14155550100", "+442071234567", 300);
+    struct cdr_record child =
+        call(CDR_DIR_TERMINATING, "+442071234567", "+4930123456", 12);
     child.status = CDR_ST_BUSY;
     struct rt_call c;
     struct cdr_diag d;
@@ -235,19 +230,19 @@ static void
 test_no_status_bills_only_with_positive_duration(void **state)
 {
     (void)state;
-    struct cdr_record r = call(CDR_DIR_TERMINATING, "+14155550100",
-                               "+14155550199", 30);
+    struct cdr_record r =
+        call(CDR_DIR_TERMINATING, "+14155550100", "+14155550199", 30);
     r.status = CDR_ST_NONE;
     struct rt_call c;
     struct cdr_diag d;
-    assert_int_equal(rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
-                                   NULL, &c, &d),
-                     0);
+    assert_int_equal(
+        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
+        0);
     assert_int_equal(c.comp[0].amount_nano, 5000000); /* 0.01 x 0.5 */
     r.duration = 0;
-    assert_int_equal(rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
-                                   NULL, &c, &d),
-                     0);
+    assert_int_equal(
+        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
+        0);
     assert_int_equal(c.comp[0].billable_seconds, 0);
 }
 
@@ -255,22 +250,22 @@ static void
 test_billable_component_without_rate_is_rejected(void **state)
 {
     (void)state;
-    struct cdr_record r = call(CDR_DIR_TERMINATING, "+14155550100",
-                               "+81312345678", 60);
+    struct cdr_record r =
+        call(CDR_DIR_TERMINATING, "+14155550100", "+81312345678", 60);
     struct rt_call c;
     struct cdr_diag d;
     cdr_diag_clear(&d);
-    assert_int_equal(rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
-                                   NULL, &c, &d),
-                     CDR_E_NO_RATE);
+    assert_int_equal(
+        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
+        CDR_E_NO_RATE);
     assert_string_equal(d.field, "to");
     assert_string_equal(d.value, "+81312345678");
     assert_non_null(strstr(d.message, "no termination rate"));
     /* not billed: no rate needed */
     r.status = CDR_ST_FAILED;
-    assert_int_equal(rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
-                                   NULL, &c, &d),
-                     0);
+    assert_int_equal(
+        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
+        0);
     assert_int_equal(c.comp[0].amount_nano, 0);
 }
 

@@ -81,9 +81,9 @@ check_prices(const struct rt_deck *deck, const struct price_case *c, size_t n)
         struct rt_price p;
         memset(&p, 0, sizeof p);
         const char *dest = c[i].dest ? c[i].dest : "";
-        int rc = rt_deck_price(deck, c[i].svc, dest, strlen(dest),
-                               c[i].dest == NULL, c[i].from,
-                               strlen(c[i].from), c[i].at, &p);
+        int rc =
+            rt_deck_price(deck, c[i].svc, dest, strlen(dest), c[i].dest == NULL,
+                          c[i].from, strlen(c[i].from), c[i].at, &p);
         if (rc != c[i].rc ||
             (rc == 0 && (strcmp(p.matched, c[i].matched) != 0 ||
                          strcmp(p.rate_text, c[i].rate) != 0 ||
@@ -122,18 +122,24 @@ static void
 test_longest_destination_prefix_wins(void **state)
 {
     static const struct price_case c[] = {
-        {TERM, "14155550100", "12125550100", T_2026_05_01, 0, "1415", "0.0050", "", 1, 1},
-        {TERM, "12125550100", "12125550100", T_2026_05_01, 0, "1", "0.0045", "", 60, 60},
+        {TERM, "14155550100", "12125550100", T_2026_05_01, 0, "1415", "0.0050",
+         "", 1, 1},
+        {TERM, "12125550100", "12125550100", T_2026_05_01, 0, "1", "0.0045", "",
+         60, 60},
         {TERM, "1", "", T_2026_05_01, 0, "1", "0.0045", "", 60, 60},
         {TERM, "141", "", T_2026_05_01, 0, "1", "0.0045", "", 60, 60},
-        {TERM, "447700900123", "1", T_2026_05_01, 0, "447", "0.0350", "", 60, 60},
-        {TERM, "442071234567", "1", T_2026_05_01, 0, "44", "0.0120", "", 60, 60},
-        {TERM, "9991234", "1", T_2026_05_01, CDR_E_NO_RATE, NULL, NULL, NULL, 0, 0},
+        {TERM, "447700900123", "1", T_2026_05_01, 0, "447", "0.0350", "", 60,
+         60},
+        {TERM, "442071234567", "1", T_2026_05_01, 0, "44", "0.0120", "", 60,
+         60},
+        {TERM, "9991234", "1", T_2026_05_01, CDR_E_NO_RATE, NULL, NULL, NULL, 0,
+         0},
         {TERM, "", "1", T_2026_05_01, CDR_E_NO_RATE, NULL, NULL, NULL, 0, 0},
         {TERM, "x1", "1", T_2026_05_01, CDR_E_NO_RATE, NULL, NULL, NULL, 0, 0},
         {ORIG, "18005550100", "", T_2026_05_01, 0, "1800", "0.0130", "", 60, 6},
         {ORIG, "14155550100", "", T_2026_05_01, 0, "1", "0.0034", "", 60, 60},
-        {ORIG, "442071234567", "1", T_2026_05_01, CDR_E_NO_RATE, NULL, NULL, NULL, 0, 0},
+        {ORIG, "442071234567", "1", T_2026_05_01, CDR_E_NO_RATE, NULL, NULL,
+         NULL, 0, 0},
     };
     check_prices(*state, c, N_ELEMS(c));
 }
@@ -142,15 +148,20 @@ static void
 test_longest_from_prefix_then_plain_entry(void **state)
 {
     static const struct price_case c[] = {
-        {TERM, "12125550100", "442071234567", T_2026_05_01, 0, "1", "0.0060", "44", 60, 60},
-        {TERM, "12125550100", "447700900123", T_2026_05_01, 0, "1", "0.0070", "447", 60, 60},
+        {TERM, "12125550100", "442071234567", T_2026_05_01, 0, "1", "0.0060",
+         "44", 60, 60},
+        {TERM, "12125550100", "447700900123", T_2026_05_01, 0, "1", "0.0070",
+         "447", 60, 60},
         {TERM, "12125550100", "4", T_2026_05_01, 0, "1", "0.0045", "", 60, 60},
         {TERM, "12125550100", "", T_2026_05_01, 0, "1", "0.0045", "", 60, 60},
         /* a longer destination prefix beats an origin-based price */
-        {TERM, "14155550100", "447700900123", T_2026_05_01, 0, "1415", "0.0050", "", 1, 1},
+        {TERM, "14155550100", "447700900123", T_2026_05_01, 0, "1415", "0.0050",
+         "", 1, 1},
         /* 33 only has a from_prefix entry: other origins fall back to 3 */
-        {TERM, "33123456789", "4930123", T_2026_05_01, 0, "33", "0.0200", "49", 60, 60},
-        {TERM, "33123456789", "12125550100", T_2026_05_01, 0, "3", "0.0300", "", 60, 60},
+        {TERM, "33123456789", "4930123", T_2026_05_01, 0, "33", "0.0200", "49",
+         60, 60},
+        {TERM, "33123456789", "12125550100", T_2026_05_01, 0, "3", "0.0300", "",
+         60, 60},
     };
     check_prices(*state, c, N_ELEMS(c));
 }
@@ -160,10 +171,12 @@ test_effective_from_is_inclusive_and_to_exclusive(void **state)
 {
     static const struct price_case c[] = {
         {TERM, "447", "", T_2026_06_01 - 1, 0, "447", "0.0350", "", 60, 60},
-        {TERM, "442071234567", "", T_2026_06_01 - 1, 0, "44", "0.0120", "", 60, 60},
+        {TERM, "442071234567", "", T_2026_06_01 - 1, 0, "44", "0.0120", "", 60,
+         60},
         {TERM, "442071234567", "", T_2026_06_01, 0, "44", "0.0105", "", 60, 60},
         {TERM, "449", "", T_2026_06_01 + 1, 0, "44", "0.0105", "", 60, 60},
-        {TERM, "4930123", "", T_2026_01_01 - 1, CDR_E_NO_RATE, NULL, NULL, NULL, 0, 0},
+        {TERM, "4930123", "", T_2026_01_01 - 1, CDR_E_NO_RATE, NULL, NULL, NULL,
+         0, 0},
         {TERM, "4930123", "", T_2026_01_01, 0, "49", "0.0098", "", 60, 60},
         {TERM, "4930123", "", INT64_MAX, 0, "49", "0.0098", "", 60, 60},
         {TERM, "442", "", INT64_MIN, 0, "44", "0.0120", "", 60, 60},
@@ -180,12 +193,17 @@ test_prefix_not_in_force_falls_back_to_shorter_one(void **state)
     const struct price_case c[] = {
         {TERM, "442071234567", "", promo - 1, 0, "44", "0.0120", "", 60, 60},
         {TERM, "442071234567", "", promo, 0, "4420", "0.0080", "", 60, 60},
-        {TERM, "442071234567", "", T_2026_04_01 - 1, 0, "4420", "0.0080", "", 60, 60},
+        {TERM, "442071234567", "", T_2026_04_01 - 1, 0, "4420", "0.0080", "",
+         60, 60},
         {TERM, "442071234567", "", T_2026_04_01, 0, "44", "0.0120", "", 60, 60},
-        {TERM, "4915112345678", "", T_2026_01_01 - 1, CDR_E_NO_RATE, NULL, NULL, NULL, 0, 0},
-        {TERM, "4915112345678", "", T_2026_01_01, 0, "4915", "0.0420", "", 30, 6},
-        {TERM, "4915112345678", "", T_2027_01_01 - 1, 0, "4915", "0.0420", "", 30, 6},
-        {TERM, "4915112345678", "", T_2027_01_01, 0, "49", "0.0098", "", 60, 60},
+        {TERM, "4915112345678", "", T_2026_01_01 - 1, CDR_E_NO_RATE, NULL, NULL,
+         NULL, 0, 0},
+        {TERM, "4915112345678", "", T_2026_01_01, 0, "4915", "0.0420", "", 30,
+         6},
+        {TERM, "4915112345678", "", T_2027_01_01 - 1, 0, "4915", "0.0420", "",
+         30, 6},
+        {TERM, "4915112345678", "", T_2027_01_01, 0, "49", "0.0098", "", 60,
+         60},
     };
     check_prices(*state, c, N_ELEMS(c));
 }
@@ -194,17 +212,19 @@ static void
 test_sip_class_is_separate_from_digits(void **state)
 {
     static const struct price_case c[] = {
-        {TERM, NULL, "12125550100", T_2026_05_01, 0, "sip", "0.0040", "", 60, 60},
-        {TERM, NULL, "442071234567", T_2026_05_01, 0, "sip", "0.0041", "44", 60, 60},
+        {TERM, NULL, "12125550100", T_2026_05_01, 0, "sip", "0.0040", "", 60,
+         60},
+        {TERM, NULL, "442071234567", T_2026_05_01, 0, "sip", "0.0041", "44", 60,
+         60},
         {TERM, NULL, "", T_2026_05_01, 0, "sip", "0.0040", "", 60, 60},
         {ORIG, NULL, "", T_2026_05_01, 0, "sip", "0.0034", "", 60, 60},
     };
     check_prices(*state, c, N_ELEMS(c));
     /* dest digits are ignored for the sip class */
     struct rt_price p;
-    assert_int_equal(rt_deck_price(*state, TERM, "1415", 4, 1, NULL, 0,
-                                   T_2026_05_01, &p),
-                     0);
+    assert_int_equal(
+        rt_deck_price(*state, TERM, "1415", 4, 1, NULL, 0, T_2026_05_01, &p),
+        0);
     assert_string_equal(p.matched, "sip");
 }
 
@@ -271,19 +291,29 @@ test_example_deck_prices_and_trunks(void **state)
     assert_int_equal(rt_deck_decimals(deck), 6);
     assert_int_equal(rt_deck_rounding(deck), RT_ROUND_HALF_UP);
     static const struct price_case c[] = {
-        {TERM, "14155550100", "12125550100", T_2026_05_01, 0, "1", "0.0045", "", 60, 60},
-        {TERM, "14155550100", "442071234567", T_2026_05_01, 0, "1", "0.0060", "44", 60, 60},
-        {TERM, "442071234567", "1", T_2026_06_01 - 1, 0, "44", "0.0120", "", 60, 60},
-        {TERM, "442071234567", "1", T_2026_06_01, 0, "44", "0.0105", "", 60, 60},
-        {TERM, "447700900123", "1", T_2026_06_01, 0, "447", "0.0350", "", 60, 60},
-        {TERM, "4915112345678", "1", T_2026_06_01, 0, "4915", "0.0420", "", 60, 60},
+        {TERM, "14155550100", "12125550100", T_2026_05_01, 0, "1", "0.0045", "",
+         60, 60},
+        {TERM, "14155550100", "442071234567", T_2026_05_01, 0, "1", "0.0060",
+         "44", 60, 60},
+        {TERM, "442071234567", "1", T_2026_06_01 - 1, 0, "44", "0.0120", "", 60,
+         60},
+        {TERM, "442071234567", "1", T_2026_06_01, 0, "44", "0.0105", "", 60,
+         60},
+        {TERM, "447700900123", "1", T_2026_06_01, 0, "447", "0.0350", "", 60,
+         60},
+        {TERM, "4915112345678", "1", T_2026_06_01, 0, "4915", "0.0420", "", 60,
+         60},
         {TERM, "4930123", "1", T_2026_06_01, 0, "49", "0.0098", "", 60, 60},
         {TERM, NULL, "1", T_2026_06_01, 0, "sip", "0.0040", "", 60, 60},
-        {ORIG, "18885550100", "1", T_2026_06_01, 0, "1888", "0.0130", "", 60, 6},
-        {ORIG, "18775550100", "1", T_2026_06_01, 0, "1877", "0.0130", "", 60, 6},
-        {ORIG, "18005550100", "1", T_2026_06_01, 0, "1800", "0.0130", "", 60, 6},
+        {ORIG, "18885550100", "1", T_2026_06_01, 0, "1888", "0.0130", "", 60,
+         6},
+        {ORIG, "18775550100", "1", T_2026_06_01, 0, "1877", "0.0130", "", 60,
+         6},
+        {ORIG, "18005550100", "1", T_2026_06_01, 0, "1800", "0.0130", "", 60,
+         6},
         {ORIG, "14155550100", "1", T_2026_06_01, 0, "1", "0.0034", "", 60, 60},
-        {ORIG, "442071234567", "1", T_2026_06_01, 0, "44", "0.0100", "", 60, 60},
+        {ORIG, "442071234567", "1", T_2026_06_01, 0, "44", "0.0100", "", 60,
+         60},
         {ORIG, NULL, "1", T_2026_06_01, 0, "sip", "0.0034", "", 60, 60},
     };
     check_prices(deck, c, N_ELEMS(c));
@@ -332,13 +362,28 @@ test_dates_parse_to_utc_epoch_seconds(void **state)
         assert_int_equal(t, ok[i].want);
     }
     static const char *bad[] = {
-        "2026-02-29", "2026-13-01", "2026-00-10", "2026-01-32", "2026-1-01",
-        "26-01-01", "2026-01-01T10:00:00", "2026-01-01T24:00:00Z",
-        "2026-01-01T10:60:00Z", "2026-01-01T10:00:60Z", "2026-01-01T10:00Z",
-        "2026-01-01T10:00:00.5Z", "2026-01-01T10:00:00+24:00",
-        "2026-01-01T10:00:00+01:60", "2026-01-01Z", "2026-01-01 ",
-        "2026/01/01", "", "2026-01-01T10:00:00ZZ", "2026-01-01T10:00:00+1",
-        "2026-01-01T10:00:00.Z", "today",
+        "2026-02-29",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-01-32",
+        "2026-1-01",
+        "26-01-01",
+        "2026-01-01T10:00:00",
+        "2026-01-01T24:00:00Z",
+        "2026-01-01T10:60:00Z",
+        "2026-01-01T10:00:60Z",
+        "2026-01-01T10:00Z",
+        "2026-01-01T10:00:00.5Z",
+        "2026-01-01T10:00:00+24:00",
+        "2026-01-01T10:00:00+01:60",
+        "2026-01-01Z",
+        "2026-01-01 ",
+        "2026/01/01",
+        "",
+        "2026-01-01T10:00:00ZZ",
+        "2026-01-01T10:00:00+1",
+        "2026-01-01T10:00:00.Z",
+        "today",
     };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
         int64_t t = 42;
@@ -360,14 +405,26 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_fixture_deck_header_is_read, setup_lookup, teardown_deck),
-        cmocka_unit_test_setup_teardown(test_longest_destination_prefix_wins, setup_lookup, teardown_deck),
-        cmocka_unit_test_setup_teardown(test_longest_from_prefix_then_plain_entry, setup_lookup, teardown_deck),
-        cmocka_unit_test_setup_teardown(test_effective_from_is_inclusive_and_to_exclusive, setup_lookup, teardown_deck),
-        cmocka_unit_test_setup_teardown(test_prefix_not_in_force_falls_back_to_shorter_one, setup_lookup, teardown_deck),
-        cmocka_unit_test_setup_teardown(test_sip_class_is_separate_from_digits, setup_lookup, teardown_deck),
-        cmocka_unit_test_setup_teardown(test_lookup_reads_only_the_given_lengths, setup_lookup, teardown_deck),
-        cmocka_unit_test_setup_teardown(test_trunks_are_read_with_defaults, setup_lookup, teardown_deck),
+        cmocka_unit_test_setup_teardown(test_fixture_deck_header_is_read,
+                                        setup_lookup, teardown_deck),
+        cmocka_unit_test_setup_teardown(test_longest_destination_prefix_wins,
+                                        setup_lookup, teardown_deck),
+        cmocka_unit_test_setup_teardown(
+            test_longest_from_prefix_then_plain_entry, setup_lookup,
+            teardown_deck),
+        cmocka_unit_test_setup_teardown(
+            test_effective_from_is_inclusive_and_to_exclusive, setup_lookup,
+            teardown_deck),
+        cmocka_unit_test_setup_teardown(
+            test_prefix_not_in_force_falls_back_to_shorter_one, setup_lookup,
+            teardown_deck),
+        cmocka_unit_test_setup_teardown(test_sip_class_is_separate_from_digits,
+                                        setup_lookup, teardown_deck),
+        cmocka_unit_test_setup_teardown(
+            test_lookup_reads_only_the_given_lengths, setup_lookup,
+            teardown_deck),
+        cmocka_unit_test_setup_teardown(test_trunks_are_read_with_defaults,
+                                        setup_lookup, teardown_deck),
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_example_deck_prices_and_trunks),

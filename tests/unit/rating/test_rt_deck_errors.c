@@ -165,7 +165,8 @@ test_yaml_syntax_errors_have_a_position(void **state)
         {HDR "termination: [\n", "invalid YAML", NULL},
         {HDR "deck: \"unterminated\n", "invalid YAML", NULL},
         {HDR "origination: *nowhere\n", "invalid YAML", NULL},
-        {HDR "---\ndeck: again\n", "more than one YAML document", "deck: again"},
+        {HDR "---\ndeck: again\n", "more than one YAML document",
+         "deck: again"},
         {"", "empty rate deck", NULL, 0, NULL, 0, 1},
         {"# only a comment\n", "empty rate deck", NULL},
         {"- a\n- b\n", "expected a mapping", "- a"},
@@ -197,8 +198,8 @@ test_header_keys_are_checked(void **state)
         {HDR "currency: EUR\n", "duplicate key", "currency: EUR"},
         {"deck: t\n", "missing required key currency", "deck", 0, NULL, 0, 3},
         {"deck: t\n", "missing required key rounding", "deck"},
-        {"currency: USD\ndecimals: 2\nrounding: up\n", "missing required key deck",
-         "currency"},
+        {"currency: USD\ndecimals: 2\nrounding: up\n",
+         "missing required key deck", "currency"},
         {"deck: t\ncurrency: usd\ndecimals: 6\nrounding: up\n",
          "currency must be 3 upper-case letters", "usd"},
         {"deck: t\ncurrency: DOLLAR\ndecimals: 6\nrounding: up\n",
@@ -252,12 +253,12 @@ test_price_entries_are_checked(void **state)
          "prefix must be digits only", "\"4a\""},
         {TERM("  - { prefix: \"1\", rate: \"-0.1\" }\n"), "negative rate",
          "\"-0.1\""},
-        {TERM("  - { prefix: \"1\", rate: \"1e-3\" }\n"), "not a decimal number",
-         "\"1e-3\""},
+        {TERM("  - { prefix: \"1\", rate: \"1e-3\" }\n"),
+         "not a decimal number", "\"1e-3\""},
         {TERM("  - { prefix: \"1\", rate: .5 }\n"), "not a decimal number",
          ".5"},
-        {TERM("  - { prefix: \"1\", rate: \"0.1 \" }\n"), "not a decimal number",
-         "\"0.1 \""},
+        {TERM("  - { prefix: \"1\", rate: \"0.1 \" }\n"),
+         "not a decimal number", "\"0.1 \""},
         {TERM("  - { prefix: \"1\", rate: \"0.0045123456\" }\n"),
          "more than 9 decimal places", "\"0.0045123456\""},
         {TERM("  - { prefix: \"1\", rate: \"10000000000\" }\n"),
@@ -268,8 +269,8 @@ test_price_entries_are_checked(void **state)
          "invalid increment", "60/0"},
         {TERM("  - { prefix: \"1\", rate: \"0.1\", increment: 60 }\n"),
          "invalid increment", "60 }"},
-        {TERM("  - { prefix: \"1\", class: sip, rate: \"0.1\" }\n"),
-         "not both", "class"},
+        {TERM("  - { prefix: \"1\", class: sip, rate: \"0.1\" }\n"), "not both",
+         "class"},
         {TERM("  - { class: mms, rate: \"0.1\" }\n"), "unknown class", "mms"},
         {TERM("  - { rate: \"0.1\" }\n"), "needs prefix, class or csv",
          "{ rate"},
@@ -284,7 +285,8 @@ test_effective_dates_are_checked(void **state)
 {
     (void)state;
     static const struct deck_case c[] = {
-        {TERM("  - { prefix: \"1\", rate: \"0.1\", effective_from: 2026-02-30 }\n"),
+        {TERM("  - { prefix: \"1\", rate: \"0.1\", effective_from: 2026-02-30 "
+              "}\n"),
          "invalid date", "2026-02-30"},
         {TERM("  - { prefix: \"1\", rate: \"0.1\", effective_to: "
               "\"2026-01-01T10:00:00\" }\n"),
@@ -307,16 +309,20 @@ test_overlapping_ranges_are_rejected(void **state)
 {
     (void)state;
     static const struct deck_case c[] = {
-        {TERM("  - { prefix: \"44\", rate: \"0.1\", effective_to: 2026-06-01 }\n"
-              "  - { prefix: \"44\", rate: \"0.2\", effective_from: 2026-05-31 }\n"),
+        {TERM(
+             "  - { prefix: \"44\", rate: \"0.1\", effective_to: 2026-06-01 }\n"
+             "  - { prefix: \"44\", rate: \"0.2\", effective_from: 2026-05-31 "
+             "}\n"),
          "overlaps the entry at", "{ prefix", 1, NULL, 0, 1},
         {TERM("  - { prefix: \"44\", rate: \"0.1\" }\n"
               "  - { prefix: \"44\", rate: \"0.2\" }\n"),
-         "termination 44: effective range overlaps the entry at", "{ prefix", 1},
+         "termination 44: effective range overlaps the entry at", "{ prefix",
+         1},
         {TERM("  - { prefix: \"1\", from_prefix: \"44\", rate: \"0.1\" }\n"
               "  - { prefix: \"1\", from_prefix: \"44\", rate: \"0.2\", "
               "effective_from: 2026-01-01 }\n"),
-         "termination 1 from_prefix 44: effective range overlaps", "{ prefix", 1},
+         "termination 1 from_prefix 44: effective range overlaps", "{ prefix",
+         1},
         {TERM("  - { class: sip, rate: \"0.1\", effective_from: 2026-01-01 }\n"
               "  - { class: sip, rate: \"0.2\", effective_from: 2026-03-01, "
               "effective_to: 2026-04-01 }\n"),
@@ -343,13 +349,15 @@ test_non_overlapping_ranges_are_accepted(void **state)
     tmp_deck_write(
         &t,
         TERM("  - { prefix: \"44\", rate: \"0.1\", effective_to: 2026-06-01 }\n"
-             "  - { prefix: \"44\", rate: \"0.2\", effective_from: 2026-06-01 }\n"
+             "  - { prefix: \"44\", rate: \"0.2\", effective_from: 2026-06-01 "
+             "}\n"
              "  - { prefix: \"44\", from_prefix: \"1\", rate: \"0.3\" }\n"
              "  - { prefix: \"4\", rate: \"0.3\" }\n"
-             "  - { class: sip, rate: \"0.1\" }\n")
-            "origination:\n"
-            "  - { prefix: \"44\", rate: \"0.1\" }\n"
-            "  - { class: sip, rate: \"0.1\" }\n",
+             "  - { class: sip, rate: \"0.1\" }\n") "origination:\n"
+                                                    "  - { prefix: \"44\", "
+                                                    "rate: \"0.1\" }\n"
+                                                    "  - { class: sip, rate: "
+                                                    "\"0.1\" }\n",
         NULL);
     struct cdr_diag_list errs;
     cdr_diag_list_init(&errs);
@@ -376,14 +384,15 @@ test_csv_lists_are_checked_by_line(void **state)
         {CSV_DECK, "not a decimal number", NULL, 0,
          "prefix,rate\n1,0.1\n44,abc\n", 3},
         {CSV_DECK, "expected 2 to 5 fields", NULL, 0, "1,0.1\n44\n", 2},
-        {CSV_DECK, "expected 2 to 5 fields", NULL, 0,
-         "1,0.1,,,60/60,extra\n", 1},
+        {CSV_DECK, "expected 2 to 5 fields", NULL, 0, "1,0.1,,,60/60,extra\n",
+         1},
         {CSV_DECK, "malformed CSV", NULL, 0, "1,0.1\n44,\"0.2\n", 2},
         {CSV_DECK, "malformed CSV", NULL, 0, "1,0.1\n4\"4,0.2\n", 2},
         {CSV_DECK, "prefix must be digits only", NULL, 0, "+1,0.1\n", 1},
         {CSV_DECK, "empty prefix", NULL, 0, "1,0.1\n,0.1\n", 2},
         {CSV_DECK, "negative rate", NULL, 0, "1,-0.1\n", 1},
-        {CSV_DECK, "more than 9 decimal places", NULL, 0, "1,0.0000000001\n", 1},
+        {CSV_DECK, "more than 9 decimal places", NULL, 0, "1,0.0000000001\n",
+         1},
         {CSV_DECK, "invalid date", NULL, 0, "1,0.1,2026-13-01\n", 1},
         {CSV_DECK, "effective_to must be after", NULL, 0,
          "1,0.1,2026-02-01,2026-01-01\n", 1},
@@ -395,8 +404,7 @@ test_csv_lists_are_checked_by_line(void **state)
         /* blank lines, CRLF and a quoted line feed keep the count right */
         {CSV_DECK, "not a decimal number", NULL, 0,
          "prefix,rate\r\n\r\n1,0.1\r\n44,x\r\n", 4},
-        {CSV_DECK, "not a decimal number", NULL, 0,
-         "\"1\n\",0.1\n44,x\n", 3},
+        {CSV_DECK, "not a decimal number", NULL, 0, "\"1\n\",0.1\n44,x\n", 3},
         {CSV_DECK, "overlaps", NULL, 0, "44,0.1\n1,0.1\n44,0.2\n", 3},
     };
     check_cases(c, N_ELEMS(c));
@@ -448,9 +456,8 @@ test_csv_results_do_not_depend_on_chunk_size(void **state)
         "prefix,rate,effective_from,effective_to,increment\r\n\r\n"
         "\"1\",0.1\r\n44,0.0120,2026-01-01,2026-06-01,60/6\r\n"
         "\"447\",\"0.035\"\n4915,0.0420,,,30/6";
-    static const char bad[] =
-        "prefix,rate\r\n\r\n\"1\n\",0.1\r\n44,0.0120\r\n"
-        "\"4\"\"5\",x\n447,0.035\n4915,-1";
+    static const char bad[] = "prefix,rate\r\n\r\n\"1\n\",0.1\r\n44,0.0120\r\n"
+                              "\"4\"\"5\",x\n447,0.035\n4915,-1";
     check_csv_every_chunk_size(good);
     check_csv_every_chunk_size(bad);
 
@@ -510,7 +517,8 @@ test_trunks_are_checked(void **state)
          "not an IP address or CIDR block", "10.0.0.1/"},
         {HDR "trunks:\n  - { sid: TK1, carrier_addresses: [10.0.0.1/x] }\n",
          "not an IP address or CIDR block", "10.0.0.1/x"},
-        {HDR "trunks:\n  - { sid: TK1, carrier_addresses: [pbx.example.com] }\n",
+        {HDR
+         "trunks:\n  - { sid: TK1, carrier_addresses: [pbx.example.com] }\n",
          "not an IP address or CIDR block", "pbx"},
     };
     check_cases(c, N_ELEMS(c));
@@ -536,7 +544,8 @@ test_every_problem_is_reported_at_once(void **state)
     for (int i = 0; i < 150; i++)
         o += (size_t)snprintf(csv + o, sizeof csv - o, "x,0.1\n");
     const struct deck_case many[] = {
-        {CSV_DECK, "too many problems: 50 more not shown", NULL, 0, csv, 0, 101},
+        {CSV_DECK, "too many problems: 50 more not shown", NULL, 0, csv, 0,
+         101},
     };
     struct tmp_deck t;
     tmp_deck_write(&t, many[0].yaml, many[0].csv);

@@ -51,17 +51,26 @@ test_six_places_tie_rounds_per_mode(void **state)
 {
     (void)state;
     static const struct amount_case c[] = {
-        {3000, 10, 6, HU, 1000},   {3000, 10, 6, HE, 0},
-        {3000, 10, 6, UP, 1000},   {3000, 10, 6, DN, 0},
+        {3000, 10, 6, HU, 1000},
+        {3000, 10, 6, HE, 0},
+        {3000, 10, 6, UP, 1000},
+        {3000, 10, 6, DN, 0},
         /* 0.0000015: the even neighbour is 0.000002 */
-        {9000, 10, 6, HU, 2000},   {9000, 10, 6, HE, 2000},
-        {9000, 10, 6, UP, 2000},   {9000, 10, 6, DN, 1000},
+        {9000, 10, 6, HU, 2000},
+        {9000, 10, 6, HE, 2000},
+        {9000, 10, 6, UP, 2000},
+        {9000, 10, 6, DN, 1000},
         /* negative ties mirror: away from zero is more negative */
-        {-3000, 10, 6, HU, -1000}, {-3000, 10, 6, HE, 0},
-        {-3000, 10, 6, UP, -1000}, {-3000, 10, 6, DN, 0},
-        {-9000, 10, 6, HU, -2000}, {-9000, 10, 6, HE, -2000},
-        {-9000, 10, 6, UP, -2000}, {-9000, 10, 6, DN, -1000},
-        {3000, -10, 6, HU, -1000}, {3000, -10, 6, HE, 0},
+        {-3000, 10, 6, HU, -1000},
+        {-3000, 10, 6, HE, 0},
+        {-3000, 10, 6, UP, -1000},
+        {-3000, 10, 6, DN, 0},
+        {-9000, 10, 6, HU, -2000},
+        {-9000, 10, 6, HE, -2000},
+        {-9000, 10, 6, UP, -2000},
+        {-9000, 10, 6, DN, -1000},
+        {3000, -10, 6, HU, -1000},
+        {3000, -10, 6, HE, 0},
     };
     check_amounts(c, N_ELEMS(c));
 }
@@ -72,14 +81,14 @@ test_six_places_just_off_a_tie_goes_to_nearest(void **state)
 {
     (void)state;
     static const struct amount_case c[] = {
-        {3000, 11, 6, HU, 1000},  {3000, 11, 6, HE, 1000},
-        {3000, 11, 6, UP, 1000},  {3000, 11, 6, DN, 0},
-        {3000, 9, 6, HU, 0},      {3000, 9, 6, HE, 0},
-        {3000, 9, 6, UP, 1000},   {3000, 9, 6, DN, 0},
+        {3000, 11, 6, HU, 1000},   {3000, 11, 6, HE, 1000},
+        {3000, 11, 6, UP, 1000},   {3000, 11, 6, DN, 0},
+        {3000, 9, 6, HU, 0},       {3000, 9, 6, HE, 0},
+        {3000, 9, 6, UP, 1000},    {3000, 9, 6, DN, 0},
         {-3000, 11, 6, HU, -1000}, {-3000, 11, 6, HE, -1000},
         {-3000, 11, 6, UP, -1000}, {-3000, 11, 6, DN, 0},
-        {-3000, 9, 6, HU, 0},     {-3000, 9, 6, HE, 0},
-        {-3000, 9, 6, UP, -1000}, {-3000, 9, 6, DN, 0},
+        {-3000, 9, 6, HU, 0},      {-3000, 9, 6, HE, 0},
+        {-3000, 9, 6, UP, -1000},  {-3000, 9, 6, DN, 0},
     };
     check_amounts(c, N_ELEMS(c));
 }
@@ -90,9 +99,9 @@ test_exact_amounts_are_not_rounded(void **state)
     (void)state;
     static const struct amount_case c[] = {
         /* 0.0045/min: 60 s = 0.0045, 1 s = 0.000075, 66 s = 0.00495 */
-        {4500000, 60, 6, UP, 4500000},  {4500000, 1, 6, DN, 75000},
-        {4500000, 66, 6, HU, 4950000},  {4500000, 0, 6, UP, 0},
-        {0, 3600, 6, UP, 0},            {-4500000, 60, 6, DN, -4500000},
+        {4500000, 60, 6, UP, 4500000}, {4500000, 1, 6, DN, 75000},
+        {4500000, 66, 6, HU, 4950000}, {4500000, 0, 6, UP, 0},
+        {0, 3600, 6, UP, 0},           {-4500000, 60, 6, DN, -4500000},
     };
     check_amounts(c, N_ELEMS(c));
 }
@@ -103,13 +112,18 @@ test_two_places_ties_and_neighbours(void **state)
     (void)state;
     static const struct amount_case c[] = {
         /* 0.30/min x 1 s = 0.005 */
-        {300000000, 1, 2, HU, 10000000}, {300000000, 1, 2, HE, 0},
-        {300000000, 1, 2, UP, 10000000}, {300000000, 1, 2, DN, 0},
+        {300000000, 1, 2, HU, 10000000},
+        {300000000, 1, 2, HE, 0},
+        {300000000, 1, 2, UP, 10000000},
+        {300000000, 1, 2, DN, 0},
         /* 0.90/min x 1 s = 0.015 -> even is 0.02 */
-        {900000000, 1, 2, HE, 20000000}, {900000000, 1, 2, DN, 10000000},
+        {900000000, 1, 2, HE, 20000000},
+        {900000000, 1, 2, DN, 10000000},
         /* 0.0045 x 66 s = 0.00495 -> 0.00 or 0.01 */
-        {4500000, 66, 2, HU, 0},         {4500000, 66, 2, UP, 10000000},
-        {-300000000, 1, 2, HU, -10000000}, {-300000000, 1, 2, HE, 0},
+        {4500000, 66, 2, HU, 0},
+        {4500000, 66, 2, UP, 10000000},
+        {-300000000, 1, 2, HU, -10000000},
+        {-300000000, 1, 2, HE, 0},
         {-900000000, 1, 2, HE, -20000000},
     };
     check_amounts(c, N_ELEMS(c));
@@ -121,13 +135,18 @@ test_zero_places_round_to_whole_units(void **state)
     (void)state;
     static const struct amount_case c[] = {
         /* 30/min x 1 s = 0.5; 90 x 1 = 1.5; 150 x 1 = 2.5 */
-        {30 * RT_NANO, 1, 0, HU, RT_NANO},      {30 * RT_NANO, 1, 0, HE, 0},
-        {30 * RT_NANO, 1, 0, UP, RT_NANO},      {30 * RT_NANO, 1, 0, DN, 0},
-        {90 * RT_NANO, 1, 0, HE, 2 * RT_NANO},  {150 * RT_NANO, 1, 0, HE, 2 * RT_NANO},
-        {150 * RT_NANO, 1, 0, HU, 3 * RT_NANO}, {-150 * RT_NANO, 1, 0, HE, -2 * RT_NANO},
+        {30 * RT_NANO, 1, 0, HU, RT_NANO},
+        {30 * RT_NANO, 1, 0, HE, 0},
+        {30 * RT_NANO, 1, 0, UP, RT_NANO},
+        {30 * RT_NANO, 1, 0, DN, 0},
+        {90 * RT_NANO, 1, 0, HE, 2 * RT_NANO},
+        {150 * RT_NANO, 1, 0, HE, 2 * RT_NANO},
+        {150 * RT_NANO, 1, 0, HU, 3 * RT_NANO},
+        {-150 * RT_NANO, 1, 0, HE, -2 * RT_NANO},
         {-150 * RT_NANO, 1, 0, HU, -3 * RT_NANO},
         /* 0.0045 x 60 s = 0.0045 */
-        {4500000, 60, 0, UP, RT_NANO},          {-4500000, 60, 0, UP, -RT_NANO},
+        {4500000, 60, 0, UP, RT_NANO},
+        {-4500000, 60, 0, UP, -RT_NANO},
         {4500000, 60, 0, HU, 0},
     };
     check_amounts(c, N_ELEMS(c));
@@ -139,10 +158,18 @@ test_nine_places_rounds_the_division_by_sixty(void **state)
 {
     (void)state;
     static const struct amount_case c[] = {
-        {1, 30, 9, HU, 1},  {1, 30, 9, HE, 0},  {1, 30, 9, UP, 1},
-        {1, 30, 9, DN, 0},  {3, 30, 9, HE, 2},  {1, 31, 9, HU, 1},
-        {1, 31, 9, DN, 0},  {1, 29, 9, HU, 0},  {1, 29, 9, UP, 1},
-        {-1, 30, 9, HU, -1}, {-1, 30, 9, HE, 0}, {-1, 29, 9, UP, -1},
+        {1, 30, 9, HU, 1},
+        {1, 30, 9, HE, 0},
+        {1, 30, 9, UP, 1},
+        {1, 30, 9, DN, 0},
+        {3, 30, 9, HE, 2},
+        {1, 31, 9, HU, 1},
+        {1, 31, 9, DN, 0},
+        {1, 29, 9, HU, 0},
+        {1, 29, 9, UP, 1},
+        {-1, 30, 9, HU, -1},
+        {-1, 30, 9, HE, 0},
+        {-1, 29, 9, UP, -1},
         {4500000, 61, 9, HU, 4575000},
     };
     check_amounts(c, N_ELEMS(c));
@@ -160,7 +187,8 @@ test_amount_overflow_is_a_limit_error(void **state)
     out = 77;
     assert_int_equal(rt_money_amount(INT64_MAX, 60, 0, UP, &out), CDR_E_LIMIT);
     assert_int_equal(out, 77);
-    assert_int_equal(rt_money_amount(INT64_MAX, 3600, 6, HU, &out), CDR_E_LIMIT);
+    assert_int_equal(rt_money_amount(INT64_MAX, 3600, 6, HU, &out),
+                     CDR_E_LIMIT);
     assert_int_equal(rt_money_amount(INT64_MIN, 61, 6, HU, &out), CDR_E_LIMIT);
     assert_int_equal(rt_money_amount(INT64_MAX, INT64_MAX, 9, DN, &out),
                      CDR_E_LIMIT);
@@ -248,8 +276,8 @@ test_parse_accepts_exact_decimals(void **state)
         struct cdr_diag d;
         cdr_diag_clear(&d);
         int64_t v = 0;
-        assert_int_equal(rt_money_parse(c[i].s, strlen(c[i].s), c[i].neg, &v, &d),
-                         0);
+        assert_int_equal(
+            rt_money_parse(c[i].s, strlen(c[i].s), c[i].neg, &v, &d), 0);
         assert_int_equal(v, c[i].want);
     }
 }

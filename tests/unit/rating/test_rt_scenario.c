@@ -7,9 +7,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-static const struct rt_trunk both_on = {
-    .sid = "TK1", .transfers = 1, .pstn_transfers = 1,
-    .termination_domain = "t1.pstn.twilio.com"};
+static const struct rt_trunk both_on = {.sid = "TK1",
+                                        .transfers = 1,
+                                        .pstn_transfers = 1,
+                                        .termination_domain =
+                                            "t1.pstn.twilio.com"};
 static const struct rt_trunk pstn_off = {
     .sid = "TK2", .transfers = 1, .pstn_transfers = 0};
 static const struct rt_trunk transfers_off = {
@@ -67,8 +69,16 @@ test_emergency_numbers_in_every_form_are_refused(void **state)
 {
     (void)state;
     static const char *const refused[] = {
-        "911", "+1911", "1911", "tel:911", "tel:+1911", "sip:911@pbx.example.com",
-        "sip:+1911@t1.pstn.twilio.com", "933", "+1933", "tel:933",
+        "911",
+        "+1911",
+        "1911",
+        "tel:911",
+        "tel:+1911",
+        "sip:911@pbx.example.com",
+        "sip:+1911@t1.pstn.twilio.com",
+        "933",
+        "+1933",
+        "tel:933",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         enum rt_scenario scn;
@@ -136,9 +146,9 @@ test_pstn_switch_off_refuses_only_pstn_targets(void **state)
     (void)state;
     enum rt_scenario scn;
     struct cdr_diag d;
-    assert_int_equal(classify(CDR_DIR_ORIGINATING, &pstn_off,
-                              "tel:+14152909007", &scn, &d),
-                     CDR_E_TRANSFER);
+    assert_int_equal(
+        classify(CDR_DIR_ORIGINATING, &pstn_off, "tel:+14152909007", &scn, &d),
+        CDR_E_TRANSFER);
     assert_non_null(strstr(d.message, "PSTN transfers are disabled"));
     assert_string_equal(d.value, "tel:+14152909007");
     assert_int_equal(classify(CDR_DIR_ORIGINATING, &pstn_off,
@@ -164,8 +174,9 @@ test_malformed_target_is_a_bad_uri(void **state)
     (void)state;
     enum rt_scenario scn;
     struct cdr_diag d;
-    assert_int_equal(classify(CDR_DIR_TERMINATING, NULL, "mailto:x@y", &scn, &d),
-                     CDR_E_BAD_URI);
+    assert_int_equal(
+        classify(CDR_DIR_TERMINATING, NULL, "mailto:x@y", &scn, &d),
+        CDR_E_BAD_URI);
     assert_string_equal(d.field, "to");
 }
 
