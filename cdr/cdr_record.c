@@ -25,6 +25,13 @@ cdr_column_name(enum cdr_column c)
     return names[c];
 }
 
+const char *
+cdr_direction_name(enum cdr_direction dir)
+{
+    return dir == CDR_DIR_ORIGINATING ? "trunking-originating"
+                                      : "trunking-terminating";
+}
+
 int
 cdr_record_billable(const struct cdr_record *r)
 {

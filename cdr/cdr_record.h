@@ -91,6 +91,9 @@ struct cdr_record {
     long line;
 };
 
+/* "trunking-terminating" or "trunking-originating". */
+const char *cdr_direction_name(enum cdr_direction dir);
+
 /* Only these are billed: completed, or no status and duration > 0. */
 int cdr_record_billable(const struct cdr_record *r);
 

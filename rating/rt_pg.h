@@ -78,7 +78,7 @@ void rt_pg_copy_end_row(struct rt_pg_buf *b);
 void rt_pg_add_clean(struct rt_pg_buf *b, const char *s, size_t n);
 
 /* Appends one element to a text[] literal being built in b ("{" ... "}"
- * are the caller's): double-quoted, with \ and " escaped, comma first
+ * are the caller's): in quotes, with \ and " escaped, comma first
  * unless it is the first element. */
 void rt_pg_array_elem(struct rt_pg_buf *b, const char *s, size_t n);
 

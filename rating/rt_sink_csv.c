@@ -129,13 +129,6 @@ csv_reject(void *self, const struct rt_reject *rej, struct cdr_diag *d)
     return cdr_writer_end_row(w);
 }
 
-static const char *
-direction_name(enum cdr_direction dir)
-{
-    return dir == CDR_DIR_ORIGINATING ? "trunking-originating"
-                                      : "trunking-terminating";
-}
-
 static int
 csv_pending(void *self, const struct cdr_record *r, struct cdr_diag *d)
 {
@@ -153,7 +146,7 @@ csv_pending(void *self, const struct cdr_record *r, struct cdr_diag *d)
     slice(w, r->parent_call_sid);
     slice(w, r->account_sid);
     slice(w, r->trunk_sid);
-    cdr_writer_field_str(w, direction_name(r->direction));
+    cdr_writer_field_str(w, cdr_direction_name(r->direction));
     slice(w, r->from);
     slice(w, r->to);
     cdr_writer_field_str(w, start);

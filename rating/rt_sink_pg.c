@@ -123,43 +123,6 @@ struct pg_sink {
 
 /* ---- names (local: the rating modules own the public ones) ----------- */
 
-static const char *
-leg_name(enum rt_leg l)
-{
-    switch (l) {
-    case RT_LEG_PARENT: return "parent";
-    case RT_LEG_CHILD: return "child";
-    case RT_LEG_SINGLE: break;
-    }
-    return "single";
-}
-
-static const char *
-scenario_name(enum rt_scenario s)
-{
-    switch (s) {
-    case RT_SCN_TERMINATION_SIP: return "termination-sip";
-    case RT_SCN_TERMINATION_PSTN: return "termination-pstn";
-    case RT_SCN_ORIGINATION_SIP: return "origination-sip";
-    case RT_SCN_ORIGINATION_PSTN: return "origination-pstn";
-    case RT_SCN_NONE: break;
-    }
-    return "none";
-}
-
-static const char *
-service_name(enum rt_service s)
-{
-    return s == RT_SVC_ORIGINATION ? "origination" : "termination";
-}
-
-static const char *
-direction_name(enum cdr_direction dir)
-{
-    return dir == CDR_DIR_ORIGINATING ? "trunking-originating"
-                                      : "trunking-terminating";
-}
-
 /* -?digits(.digits)? : what numeric accepts and the validator lets through. */
 static int
 is_decimal(const char *p, size_t n)
@@ -390,7 +353,7 @@ copy_record(struct pg_sink *s, const char *kind, const struct cdr_record *r,
     copy_opt(b, r->parent_call_sid);
     copy_opt(b, r->account_sid);
     copy_opt(b, r->trunk_sid);
-    rt_pg_copy_str(b, direction_name(r->direction));
+    rt_pg_copy_str(b, cdr_direction_name(r->direction));
     copy_slice(b, r->from);
     copy_slice(b, r->to);
     rt_pg_copy_time(b, r->start_time);
@@ -426,7 +389,7 @@ copy_component_to(struct rt_pg_buf *b, int decimals,
                   const struct rt_component *c)
 {
     char num[40];
-    rt_pg_copy_str(b, service_name(c->service));
+    rt_pg_copy_str(b, rt_service_name(c->service));
     copy_slice(b, c->from);
     copy_slice(b, c->to);
     rt_pg_copy_str(b, c->matched);
@@ -1135,7 +1098,7 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     copy_opt(b, r->parent_call_sid);
     copy_opt(b, r->account_sid);
     copy_opt(b, r->trunk_sid);
-    rt_pg_copy_str(b, direction_name(r->direction));
+    rt_pg_copy_str(b, cdr_direction_name(r->direction));
     copy_slice(b, r->from);
     copy_slice(b, r->to);
     if (r->has_end_time)
@@ -1148,8 +1111,8 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     copy_opt(b, r->price_unit);
     copy_opt(b, r->transfer_target);
     copy_opt(b, r->transfer_status);
-    rt_pg_copy_str(b, leg_name(c->leg));
-    rt_pg_copy_str(b, scenario_name(c->scenario));
+    rt_pg_copy_str(b, rt_leg_name(c->leg));
+    rt_pg_copy_str(b, rt_scenario_name(c->scenario));
     rt_pg_copy_end_row(b);
     row->call_end = b->n;
 
@@ -1162,8 +1125,8 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
         copy_opt(b, r->parent_call_sid);
         copy_opt(b, r->account_sid);
         copy_opt(b, r->trunk_sid);
-        rt_pg_copy_str(b, leg_name(c->leg));
-        rt_pg_copy_str(b, scenario_name(c->scenario));
+        rt_pg_copy_str(b, rt_leg_name(c->leg));
+        rt_pg_copy_str(b, rt_scenario_name(c->scenario));
         rt_pg_copy_int(b, i + 1);
         copy_component_to(b, s->decimals, &c->comp[i]);
         rt_pg_copy_str(b, s->currency);
@@ -1219,8 +1182,8 @@ call_impl(void *self, const struct rt_call *c, struct cdr_diag *d)
         if (rc != 0)
             return rc;
     }
-    rt_pg_copy_str(b, leg_name(c->leg));
-    rt_pg_copy_str(b, scenario_name(c->scenario));
+    rt_pg_copy_str(b, rt_leg_name(c->leg));
+    rt_pg_copy_str(b, rt_scenario_name(c->scenario));
     copy_file_pos(s, c->file_index, c->rec->file, c->rec->line);
     for (int i = 0; i < 2; i++) {
         if (!c->relabel_only && i < c->n_components)
@@ -1923,7 +1886,7 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                               "%s{\"scenario\": \"%s\", \"components\": %ld,"
                               " \"amount\": %s}",
                               first ? "" : ", ",
-                              scenario_name((enum rt_scenario)k),
+                              rt_scenario_name((enum rt_scenario)k),
                               s->scn_components[k], amt);
                 rt_pg_buf_add(&js, one, (size_t)n1);
                 first = 0;
@@ -1976,8 +1939,8 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
                     for (int i = 0; i < 3; i++)
                         rt_pg_buf_add(&a[i], ",", 1);
                 first = 0;
-                rt_pg_buf_add(&a[0], scenario_name((enum rt_scenario)k),
-                              strlen(scenario_name((enum rt_scenario)k)));
+                rt_pg_buf_add(&a[0], rt_scenario_name((enum rt_scenario)k),
+                              strlen(rt_scenario_name((enum rt_scenario)k)));
                 nn = snprintf(num, sizeof num, "%ld", s->dst_comp[k]);
                 rt_pg_buf_add(&a[1], num, (size_t)nn);
                 format_i128(s->dst_nano[k], s->decimals, num, sizeof num);

@@ -343,13 +343,6 @@ xfer_status(const struct cap_transfer *x, char *buf, size_t size)
 
 /* ---- records ---- */
 
-static const char *
-dir_name(int dir)
-{
-    return dir == CDR_DIR_ORIGINATING ? "trunking-originating"
-                                      : "trunking-terminating";
-}
-
 static int
 emit(struct cap_tracker *t, const struct cap_record *r)
 {
@@ -378,7 +371,7 @@ emit_unobserved_child(struct cap_tracker *t, struct cap_dialog *d)
     struct cap_record r = {
         .sid = sid,
         .parent_call_sid = d->call_id,
-        .direction = dir_name(d->direction),
+        .direction = cdr_direction_name((enum cdr_direction)d->direction),
         .from = d->direction == CDR_DIR_ORIGINATING ? (d->from ? d->from : "")
                                                     : (d->to ? d->to : ""),
         .to = x->target_rec ? x->target_rec : "",
@@ -404,7 +397,7 @@ emit_call(struct cap_tracker *t, struct cap_dialog *d)
     struct cap_record r = {
         .sid = d->call_id,
         .parent_call_sid = d->parent_sid ? d->parent_sid : "",
-        .direction = dir_name(d->direction),
+        .direction = cdr_direction_name((enum cdr_direction)d->direction),
         .from = d->from ? d->from : "",
         .to = d->to ? d->to : "",
         .start_time = floor_sec(d->t_invite_us),
