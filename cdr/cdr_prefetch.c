@@ -161,11 +161,10 @@ worker(void *arg)
         it->raw.n = raw.n;
         it->line = bad_row ? d.line : row.line;
         it->sid = (struct cdr_slice){NULL, 0};
-        if (bad_row && row.present[CDR_COL_SID] &&
-            row.field[CDR_COL_SID].n > 0) { /* filled as far as it went */
-            struct cdr_slice sid = row.field[CDR_COL_SID];
-            it->sid.n = sid.n > CDR_MAX_SID ? CDR_MAX_SID : sid.n;
-            it->sid.p = stash(b, sid.p, it->sid.n);
+        if (bad_row) { /* the row is filled as far as it went */
+            struct cdr_slice sid = cdr_row_sid(&row);
+            if (sid.n > 0)
+                it->sid = (struct cdr_slice){stash(b, sid.p, sid.n), sid.n};
         }
         if (!bad_row) {
             copy_row(p, b, &row, &copy);
@@ -174,11 +173,7 @@ worker(void *arg)
                 it->kind = CDR_ITEM_RECORD;
                 continue;
             }
-            if (copy.present[CDR_COL_SID]) {
-                it->sid = copy.field[CDR_COL_SID];
-                if (it->sid.n > CDR_MAX_SID)
-                    it->sid.n = CDR_MAX_SID;
-            }
+            it->sid = cdr_row_sid(&copy);
         }
         it->kind = CDR_ITEM_REJECT;
         it->diag = (const struct cdr_diag *)(void *)stash(b, &d, sizeof d);

@@ -25,6 +25,17 @@ cdr_column_name(enum cdr_column c)
     return names[c];
 }
 
+struct cdr_slice
+cdr_row_sid(const struct cdr_row *row)
+{
+    struct cdr_slice sid = {NULL, 0};
+    if (row->present[CDR_COL_SID])
+        sid = row->field[CDR_COL_SID];
+    if (sid.n > CDR_MAX_SID)
+        sid.n = CDR_MAX_SID;
+    return sid;
+}
+
 const char *
 cdr_direction_name(enum cdr_direction dir)
 {

@@ -91,6 +91,10 @@ struct cdr_record {
     long line;
 };
 
+/* The row's sid as far as a reject may name it: empty when the column is
+ * absent, cut to CDR_MAX_SID bytes.  Borrows from the row. */
+struct cdr_slice cdr_row_sid(const struct cdr_row *row);
+
 /* "trunking-terminating" or "trunking-originating". */
 const char *cdr_direction_name(enum cdr_direction dir);
 

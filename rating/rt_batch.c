@@ -306,12 +306,7 @@ process_row(struct batch *b, const struct cdr_row *row, size_t fi,
     struct cdr_record rec;
     struct cdr_diag rd;
     if (cdr_validate(row, &rec, &rd) != 0) {
-        struct cdr_slice sid = row->present[CDR_COL_SID]
-                                   ? row->field[CDR_COL_SID]
-                                   : (struct cdr_slice){NULL, 0};
-        if (sid.n > CDR_MAX_SID)
-            sid.n = CDR_MAX_SID;
-        return reject(b, row->file, row->line, sid, &rd, NO_RAW);
+        return reject(b, row->file, row->line, cdr_row_sid(row), &rd, NO_RAW);
     }
     return process_record(b, &rec, fi, origin, NO_RAW);
 }

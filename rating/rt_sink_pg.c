@@ -339,6 +339,35 @@ copy_nulls(struct rt_pg_buf *b, int n)
         rt_pg_copy_null(b);
 }
 
+/* The columns the staging and the final calls rows share, in their order:
+ * parent_call_sid .. to, then end_time .. transfer_status (start_time sits
+ * between them in staging, earlier in calls). */
+static void
+copy_parties(struct rt_pg_buf *b, const struct cdr_record *r)
+{
+    copy_opt(b, r->parent_call_sid);
+    copy_opt(b, r->account_sid);
+    copy_opt(b, r->trunk_sid);
+    rt_pg_copy_str(b, cdr_direction_name(r->direction));
+    copy_slice(b, r->from);
+    copy_slice(b, r->to);
+}
+
+static void
+copy_outcome(struct rt_pg_buf *b, const struct cdr_record *r)
+{
+    if (r->has_end_time)
+        rt_pg_copy_time(b, r->end_time);
+    else
+        rt_pg_copy_null(b);
+    rt_pg_copy_int(b, r->duration);
+    copy_opt(b, r->status_text);
+    copy_opt(b, r->price);
+    copy_opt(b, r->price_unit);
+    copy_opt(b, r->transfer_target);
+    copy_opt(b, r->transfer_status);
+}
+
 /* The record part of a staging row: kind .. transfer_status, 16 fields. */
 static int
 copy_record(struct pg_sink *s, const char *kind, const struct cdr_record *r,
@@ -350,23 +379,9 @@ copy_record(struct pg_sink *s, const char *kind, const struct cdr_record *r,
                             r->price.n, "price is not a plain decimal");
     rt_pg_copy_str(b, kind);
     copy_slice(b, r->sid);
-    copy_opt(b, r->parent_call_sid);
-    copy_opt(b, r->account_sid);
-    copy_opt(b, r->trunk_sid);
-    rt_pg_copy_str(b, cdr_direction_name(r->direction));
-    copy_slice(b, r->from);
-    copy_slice(b, r->to);
+    copy_parties(b, r);
     rt_pg_copy_time(b, r->start_time);
-    if (r->has_end_time)
-        rt_pg_copy_time(b, r->end_time);
-    else
-        rt_pg_copy_null(b);
-    rt_pg_copy_int(b, r->duration);
-    copy_opt(b, r->status_text);
-    copy_opt(b, r->price);
-    copy_opt(b, r->price_unit);
-    copy_opt(b, r->transfer_target);
-    copy_opt(b, r->transfer_status);
+    copy_outcome(b, r);
     return 0;
 }
 
@@ -1095,22 +1110,8 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
         rt_pg_copy_int(b, r->line);
     else
         rt_pg_copy_null(b);
-    copy_opt(b, r->parent_call_sid);
-    copy_opt(b, r->account_sid);
-    copy_opt(b, r->trunk_sid);
-    rt_pg_copy_str(b, cdr_direction_name(r->direction));
-    copy_slice(b, r->from);
-    copy_slice(b, r->to);
-    if (r->has_end_time)
-        rt_pg_copy_time(b, r->end_time);
-    else
-        rt_pg_copy_null(b);
-    rt_pg_copy_int(b, r->duration);
-    copy_opt(b, r->status_text);
-    copy_opt(b, r->price);
-    copy_opt(b, r->price_unit);
-    copy_opt(b, r->transfer_target);
-    copy_opt(b, r->transfer_status);
+    copy_parties(b, r);
+    copy_outcome(b, r);
     rt_pg_copy_str(b, rt_leg_name(c->leg));
     rt_pg_copy_str(b, rt_scenario_name(c->scenario));
     rt_pg_copy_end_row(b);
