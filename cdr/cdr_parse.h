@@ -24,6 +24,10 @@ int cdr_parse_time(const char *p, const char *end, int64_t *out);
 /* Days since 1970-01-01 of a proleptic Gregorian date (valid dates only). */
 int64_t cdr_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* The inverse: year, month 1..12 and day 1..31 of day z since 1970-01-01,
+ * for any int64 z. */
+void cdr_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
 /* Format epoch seconds as "2026-05-10T08:02:17Z" (buf >= 21 bytes). */
 void cdr_format_time(int64_t t, char *buf, size_t size);
 

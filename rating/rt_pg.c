@@ -1,5 +1,7 @@
 #include "rating/rt_pg.h"
 
+#include "cdr/cdr_parse.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,17 +324,75 @@ add_value(struct rt_pg_buf *b, const char *s, size_t n, int mode)
     b->n += run;
 }
 
+/* Big-endian integers, as the binary COPY format wants them. */
+static void
+add_be(struct rt_pg_buf *b, uint64_t v, int bytes)
+{
+    char tmp[8];
+    for (int i = bytes - 1; i >= 0; i--) {
+        tmp[i] = (char)(v & 0xff);
+        v >>= 8;
+    }
+    rt_pg_buf_add(b, tmp, (size_t)bytes);
+}
+
+static void
+put_be16(char *at, uint16_t v)
+{
+    at[0] = (char)(v >> 8);
+    at[1] = (char)v;
+}
+
+static void
+put_be32(char *at, uint32_t v)
+{
+    at[0] = (char)(v >> 24);
+    at[1] = (char)(v >> 16);
+    at[2] = (char)(v >> 8);
+    at[3] = (char)v;
+}
+
+/* Text: the tab between fields.  Binary: the row's field count, kept at
+ * row_at and filled in by end_row. */
 static void
 field_sep(struct rt_pg_buf *b)
 {
+    if (b->binary) {
+        if (b->fields++ == 0) {
+            b->row_at = b->n;
+            add_be(b, 0, 2);
+        }
+        return;
+    }
     if (b->fields++ > 0)
         rt_pg_buf_add(b, "\t", 1);
+}
+
+/* Binary: a value of n bytes follows. */
+static void
+field_len(struct rt_pg_buf *b, size_t n)
+{
+    add_be(b, (uint32_t)n, 4);
 }
 
 void
 rt_pg_copy_text(struct rt_pg_buf *b, const char *s, size_t n)
 {
     field_sep(b);
+    if (b->binary) {
+        /* cleaned, the value can grow: write it, then its length */
+        size_t at = b->n;
+        field_len(b, 0);
+        add_value(b, s, n, 0);
+        if (!b->oom) {
+            size_t len = b->n - at - 4;
+            if (len > INT32_MAX)
+                b->oom = 1;
+            else
+                put_be32(b->p + at, (uint32_t)len);
+        }
+        return;
+    }
     add_value(b, s, n, 1);
 }
 
@@ -349,32 +409,197 @@ void
 rt_pg_copy_null(struct rt_pg_buf *b)
 {
     field_sep(b);
-    rt_pg_buf_add(b, "\\N", 2);
+    if (b->binary)
+        add_be(b, UINT32_MAX, 4); /* length -1 */
+    else
+        rt_pg_buf_add(b, "\\N", 2);
+}
+
+static void
+copy_integer(struct rt_pg_buf *b, int64_t v, int bytes)
+{
+    char tmp[24];
+    int n;
+    field_sep(b);
+    if (b->binary) {
+        field_len(b, (size_t)bytes);
+        add_be(b, (uint64_t)v, bytes);
+        return;
+    }
+    n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    rt_pg_buf_add(b, tmp, (size_t)n);
 }
 
 void
 rt_pg_copy_int(struct rt_pg_buf *b, int64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    field_sep(b);
-    rt_pg_buf_add(b, tmp, (size_t)n);
+    copy_integer(b, v, 8);
 }
+
+void
+rt_pg_copy_int2(struct rt_pg_buf *b, int16_t v)
+{
+    copy_integer(b, v, 2);
+}
+
+/* PostgreSQL's timestamps count microseconds from 2000-01-01 UTC. */
+#define PG_EPOCH_OFFSET 946684800
 
 void
 rt_pg_copy_time(struct rt_pg_buf *b, int64_t t)
 {
     char tmp[32];
+    if (b->binary) {
+        int64_t us;
+        if (__builtin_sub_overflow(t, (int64_t)PG_EPOCH_OFFSET, &us) ||
+            __builtin_mul_overflow(us, (int64_t)1000000, &us)) {
+            b->oom = 1; /* out of any range PostgreSQL takes */
+            return;
+        }
+        field_sep(b);
+        field_len(b, 8);
+        add_be(b, (uint64_t)us, 8);
+        return;
+    }
     rt_pg_format_time(t, tmp, sizeof tmp);
     field_sep(b);
     rt_pg_buf_add(b, tmp, strlen(tmp));
 }
 
+/*
+ * numeric_recv's layout: ndigits, weight, sign, dscale (int16 each), then
+ * ndigits base-10000 digits, the first of weight 10000^weight.  s is
+ * -?digits(.digits)? (the callers check); dscale is its number of
+ * fraction digits, so the value keeps the scale its text had.
+ */
+int
+rt_pg_numeric_binary(const char *s, size_t n, char *out, size_t size,
+                     size_t *len)
+{
+    uint16_t digits[RT_PG_NUMERIC_MAX_DIGITS];
+    size_t i = 0, int_from, int_to, frac_from, frac_to, nd = 0;
+    int neg = 0, weight;
+    if (i < n && s[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    int_from = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    int_to = i;
+    frac_from = frac_to = i;
+    if (i < n && s[i] == '.') {
+        frac_from = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        frac_to = i;
+    }
+    if (i != n || int_to == int_from ||
+        (frac_from > int_to && frac_to == frac_from))
+        return -1;
+    while (int_from < int_to && s[int_from] == '0')
+        int_from++;
+    /* whole part: groups of four from the decimal point leftwards */
+    {
+        size_t len_i = int_to - int_from;
+        size_t groups = (len_i + 3) / 4;
+        size_t at = int_from;
+        size_t first = len_i - (groups > 0 ? (groups - 1) * 4 : 0);
+        if (groups > RT_PG_NUMERIC_MAX_DIGITS)
+            return -1;
+        for (size_t g = 0; g < groups; g++) {
+            size_t take = g == 0 ? first : 4;
+            uint16_t v = 0;
+            for (size_t k = 0; k < take; k++)
+                v = (uint16_t)(v * 10 + (uint16_t)(s[at++] - '0'));
+            digits[nd++] = v;
+        }
+        weight = (int)groups - 1;
+    }
+    /* fraction: groups of four rightwards, the last padded with zeros */
+    for (size_t at = frac_from; at < frac_to; at += 4) {
+        uint16_t v = 0;
+        for (size_t k = 0; k < 4; k++)
+            v = (uint16_t)(v * 10 + (at + k < frac_to
+                                         ? (uint16_t)(s[at + k] - '0')
+                                         : 0));
+        if (nd == RT_PG_NUMERIC_MAX_DIGITS)
+            return -1;
+        digits[nd++] = v;
+    }
+    /* no whole part: leading zero groups only move the weight */
+    {
+        size_t skip = 0;
+        if (weight < 0)
+            while (skip < nd && digits[skip] == 0) {
+                skip++;
+                weight--;
+            }
+        while (nd > skip && digits[nd - 1] == 0)
+            nd--;
+        if (nd == skip)
+            weight = 0;
+        if (frac_to - frac_from > 0x3fff || 8 + 2 * (nd - skip) > size)
+            return -1;
+        put_be16(out, (uint16_t)(nd - skip));
+        put_be16(out + 2, (uint16_t)(int16_t)weight);
+        put_be16(out + 4, neg && nd > skip ? 0x4000 : 0x0000);
+        put_be16(out + 6, (uint16_t)(frac_to - frac_from));
+        for (size_t k = skip; k < nd; k++)
+            put_be16(out + 8 + 2 * (k - skip), digits[k]);
+        *len = 8 + 2 * (nd - skip);
+    }
+    return 0;
+}
+
+void
+rt_pg_copy_numeric(struct rt_pg_buf *b, const char *s, size_t n)
+{
+    char tmp[8 + 2 * RT_PG_NUMERIC_MAX_DIGITS];
+    size_t len;
+    if (!b->binary) {
+        rt_pg_copy_text(b, s, n);
+        return;
+    }
+    if (rt_pg_numeric_binary(s, n, tmp, sizeof tmp, &len) != 0) {
+        b->oom = 1; /* callers pass checked decimals: cannot happen */
+        return;
+    }
+    field_sep(b);
+    field_len(b, len);
+    rt_pg_buf_add(b, tmp, len);
+}
+
 void
 rt_pg_copy_end_row(struct rt_pg_buf *b)
 {
-    rt_pg_buf_add(b, "\n", 1);
+    if (b->binary) {
+        if (b->fields > 0 && !b->oom) {
+            b->p[b->row_at] = (char)((unsigned)b->fields >> 8);
+            b->p[b->row_at + 1] = (char)(b->fields & 0xff);
+        }
+    } else {
+        rt_pg_buf_add(b, "\n", 1);
+    }
     b->fields = 0;
+}
+
+/* "PGCOPY\n\377\r\n\0", flags 0, no header extension. */
+static const char binary_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+static const char binary_trailer[2] = "\377\377";
+
+const char *
+rt_pg_copy_binary_header(size_t *n)
+{
+    *n = sizeof binary_header;
+    return binary_header;
+}
+
+const char *
+rt_pg_copy_binary_trailer(size_t *n)
+{
+    *n = sizeof binary_trailer;
+    return binary_trailer;
 }
 
 void
@@ -395,36 +620,21 @@ rt_pg_array_elem(struct rt_pg_buf *b, const char *s, size_t n)
 
 /* ---- formatting ------------------------------------------------------ */
 
-/* Howard Hinnant's civil_from_days: proleptic Gregorian, any int64 day. */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *dd)
-{
-    int64_t era, yy;
-    uint64_t doe, yoe, doy, mp;
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (uint64_t)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    yy = (int64_t)yoe + era * 400;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *dd = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yy + (*m <= 2);
-}
-
 void
 rt_pg_format_time(int64_t t, char *buf, size_t size)
 {
-    int64_t days = t / 86400, secs = t % 86400, y;
+    cdr_format_time(t, buf, size);
+}
+
+int
+rt_pg_month_key(int64_t t)
+{
+    int64_t days = t / 86400, y;
     unsigned m, dd;
-    if (secs < 0) {
-        secs += 86400;
+    if (t % 86400 < 0)
         days -= 1;
-    }
-    civil_from_days(days, &y, &m, &dd);
-    snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, dd,
-             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+    cdr_civil_from_days(days, &y, &m, &dd);
+    return (int)(y * 12 + (int64_t)m - 1);
 }
 
 int

@@ -49,7 +49,9 @@ struct rt_pg_buf {
     char *p; /* owned; NUL-terminated after rt_pg_buf_cstr */
     size_t n, cap;
     int oom;
-    int fields; /* fields in the current COPY row */
+    int fields;    /* fields in the current COPY row */
+    int binary;    /* COPY rows in binary format (set by the owner) */
+    size_t row_at; /* binary: where the current row's field count is */
 };
 void rt_pg_buf_init(struct rt_pg_buf *b);
 void rt_pg_buf_free(struct rt_pg_buf *b);
@@ -59,7 +61,13 @@ void rt_pg_buf_add(struct rt_pg_buf *b, const char *s, size_t n);
 const char *rt_pg_buf_cstr(struct rt_pg_buf *b);
 
 /*
- * COPY text format (delimiter tab, NULL \N).  Values are sanitised the same
+ * COPY rows, text format (delimiter tab, NULL \N) or, with b->binary set,
+ * binary format (the stream's header and trailer are the caller's: see
+ * rt_pg_copy_binary_header).  Binary spares the server parsing every value
+ * (for timestamps most of its COPY time) and the client formatting it; the
+ * column types must then match exactly: rt_pg_copy_int is bigint,
+ * rt_pg_copy_int2 smallint, rt_pg_copy_numeric numeric, rt_pg_copy_time
+ * timestamptz, rt_pg_copy_text text.  Values are sanitised the same
  * way everywhere: a NUL byte or an invalid UTF-8 sequence becomes U+FFFD (a
  * PostgreSQL text value can hold neither, and one bad byte in a rejected
  * record must not fail the whole run); then backslash, tab, newline and
@@ -69,10 +77,24 @@ void rt_pg_copy_text(struct rt_pg_buf *b, const char *s, size_t n);
 void rt_pg_copy_str(struct rt_pg_buf *b, const char *s); /* NULL -> \N */
 void rt_pg_copy_null(struct rt_pg_buf *b);
 void rt_pg_copy_int(struct rt_pg_buf *b, int64_t v);
+void rt_pg_copy_int2(struct rt_pg_buf *b, int16_t v);
+/* s is -?digits(.digits)? (callers check); the value keeps its scale. */
+void rt_pg_copy_numeric(struct rt_pg_buf *b, const char *s, size_t n);
 /* Epoch seconds as "2026-05-10T08:02:17Z". */
 void rt_pg_copy_time(struct rt_pg_buf *b, int64_t t);
-/* Ends the row with a newline. */
+/* Ends the row (text: a newline; binary: fills in its field count). */
 void rt_pg_copy_end_row(struct rt_pg_buf *b);
+
+/* The bytes a binary COPY stream starts and ends with. */
+const char *rt_pg_copy_binary_header(size_t *n);
+const char *rt_pg_copy_binary_trailer(size_t *n);
+
+/* numeric_recv's binary form of the decimal s[0..n) into out (at most
+ * 8 + 2 * RT_PG_NUMERIC_MAX_DIGITS bytes), its length in *len.  0, or -1
+ * when s is not -?digits(.digits)? or too long. */
+#define RT_PG_NUMERIC_MAX_DIGITS 64
+int rt_pg_numeric_binary(const char *s, size_t n, char *out, size_t size,
+                         size_t *len);
 
 /* Appends s sanitised as above but unescaped (for parameters). */
 void rt_pg_add_clean(struct rt_pg_buf *b, const char *s, size_t n);
@@ -85,6 +107,9 @@ void rt_pg_array_elem(struct rt_pg_buf *b, const char *s, size_t n);
 /* Epoch seconds as "2026-05-10T08:02:17Z" (buf >= 32 bytes, any year that
  * fits in int64 days). */
 void rt_pg_format_time(int64_t t, char *buf, size_t size);
+
+/* The UTC month of epoch seconds t: year * 12 + month - 1. */
+int rt_pg_month_key(int64_t t);
 
 /* Exact decimal text of a count of 10^-9 units with `decimals` places
  * (0..9), rounding never needed because callers pass values already on that

@@ -65,8 +65,16 @@ struct direct_row {
     long file_index, line; /* file_index: -1 for a child */
     long name_index;       /* s->files[] entry of its file name */
     long dup_run;          /* >0: rated by that earlier run */
+    int target;            /* -1: the partitioned tables; else months[] */
     int scn, n_comp;
     i128 amount_nano;
+};
+
+/* A month loaded as a detached table: UTC year * 12 + month - 1, and the
+ * partition suffix (yYYYYmMM). */
+struct loaded_month {
+    int key;
+    char suffix[16];
 };
 
 struct pg_sink {
@@ -74,6 +82,7 @@ struct pg_sink {
     int in_tx, in_copy;
     struct rt_pg_buf buf;
     char run_id[24];
+    long run_num; /* run_id as a number */
     enum rt_run_kind kind;
     int force;
     int decimals;
@@ -112,7 +121,13 @@ struct pg_sink {
     long n_direct_calls, n_direct_comp, n_ddup;
     long dst_comp[RT_SCN_COUNT]; /* stored by the direct load */
     i128 dst_nano[RT_SCN_COUNT];
-    int has_cov; /* partitions known to exist for [cov_lo, cov_hi] */
+    int has_cov; /* months known to be open for [cov_lo, cov_hi] */
+    /* Months this run loads as detached tables, without indexes (schema
+     * 005: open_months, attach_loaded): their rows are COPYed to the
+     * month's own tables, the others through the partitioned ones. */
+    struct loaded_month *months;
+    size_t n_months, cap_months;
+    int reg_unindexed; /* call_sids was empty: its key is built at commit */
     /* The batch's last COPY (charges) was sent in non-blocking mode and
      * its result not read yet: the server loads it while the driver rates
      * the next batch.  drain() waits for it before any other use. */
@@ -322,6 +337,16 @@ copy_slice(struct rt_pg_buf *b, struct cdr_slice v)
     rt_pg_copy_text(b, v.p != NULL ? v.p : "", v.n);
 }
 
+/* Optional numeric (a checked decimal): empty is NULL. */
+static void
+copy_opt_numeric(struct rt_pg_buf *b, struct cdr_slice v)
+{
+    if (v.n == 0 || v.p == NULL)
+        rt_pg_copy_null(b);
+    else
+        rt_pg_copy_numeric(b, v.p, v.n);
+}
+
 /* Optional text: empty is NULL. */
 static void
 copy_opt(struct rt_pg_buf *b, struct cdr_slice v)
@@ -362,7 +387,7 @@ copy_outcome(struct rt_pg_buf *b, const struct cdr_record *r)
         rt_pg_copy_null(b);
     rt_pg_copy_int(b, r->duration);
     copy_opt(b, r->status_text);
-    copy_opt(b, r->price);
+    copy_opt_numeric(b, r->price);
     copy_opt(b, r->price_unit);
     copy_opt(b, r->transfer_target);
     copy_opt(b, r->transfer_status);
@@ -404,20 +429,22 @@ copy_component_to(struct rt_pg_buf *b, int decimals,
                   const struct rt_component *c)
 {
     char num[40];
+    size_t rate_n = c->rate_text != NULL ? strlen(c->rate_text) : 0;
+    int n;
     rt_pg_copy_str(b, rt_service_name(c->service));
     copy_slice(b, c->from);
     copy_slice(b, c->to);
     rt_pg_copy_str(b, c->matched);
-    if (c->rate_text != NULL && is_decimal(c->rate_text, strlen(c->rate_text)))
-        rt_pg_copy_str(b, c->rate_text);
+    if (rate_n > 0 && is_decimal(c->rate_text, rate_n))
+        rt_pg_copy_numeric(b, c->rate_text, rate_n);
     else {
-        rt_pg_format_nano(c->rate_nano, 9, num, sizeof num);
-        rt_pg_copy_str(b, num);
+        n = rt_pg_format_nano(c->rate_nano, 9, num, sizeof num);
+        rt_pg_copy_numeric(b, num, (size_t)n);
     }
     rt_pg_copy_int(b, c->duration);
     rt_pg_copy_int(b, c->billable_seconds);
-    rt_pg_format_nano(c->amount_nano, decimals, num, sizeof num);
-    rt_pg_copy_str(b, num);
+    n = rt_pg_format_nano(c->amount_nano, decimals, num, sizeof num);
+    rt_pg_copy_numeric(b, num, (size_t)n);
 }
 
 static void
@@ -587,6 +614,8 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
         goto fail;
     snprintf(s->run_id, sizeof s->run_id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
+    if (parse_long(s->run_id, &s->run_num) != 0)
+        goto fail;
     if (rt_pg_exec(s->conn, stg_ddl, "creating the staging table", d) != 0)
         goto fail;
     if (direct_setup(s, d) != 0)
@@ -689,6 +718,10 @@ free_direct(struct pg_sink *s)
     s->n_pend_sids = 0;
     free(s->file_ids);
     s->file_ids = NULL;
+    free(s->months);
+    s->months = NULL;
+    s->n_months = s->cap_months = 0;
+    s->reg_unindexed = 0;
     s->n_drows = 0;
     rt_pg_buf_reset(&s->d_sids);
     rt_pg_buf_reset(&s->d_calls);
@@ -722,6 +755,14 @@ direct_setup(struct pg_sink *s, struct cdr_diag *d)
         return CDR_E_DB;
     s->check_dups = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
+    if (!s->check_dups) {
+        res = rt_pg_query(s->conn, "SELECT referee.register_unindex()", 0, NULL,
+                          PGRES_TUPLES_OK, "preparing the sid register", d);
+        if (res == NULL)
+            return CDR_E_DB;
+        s->reg_unindexed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+    }
     res = rt_pg_query(s->conn, "SELECT call_sid FROM referee.pending", 0, NULL,
                       PGRES_TUPLES_OK, "looking up pending calls", d);
     if (res == NULL)
@@ -850,11 +891,15 @@ copy_finish(struct pg_sink *s, int rc, struct cdr_diag *d)
  * (contiguous spans in one piece). */
 static int
 copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
-           int charges, struct cdr_diag *d)
+           int charges, int target, int leave_loading, struct cdr_diag *d)
 {
+    size_t hn;
+    const char *hdr = rt_pg_copy_binary_header(&hn);
     int rc = copy_start(s, sql, d);
-    /* charges: leave it loading (see copy_in_flight) */
-    if (rc == 0 && charges && PQsetnonblocking(s->conn, 1) == 0)
+    if (rc == 0 && b->binary)
+        rc = send_span(s, hdr, hn, d);
+    /* the batch's last COPY: leave it loading (see copy_in_flight) */
+    if (rc == 0 && leave_loading && PQsetnonblocking(s->conn, 1) == 0)
         s->copy_in_flight = 1;
     size_t span_from = 0, span_to = 0;
     int open = 0;
@@ -862,7 +907,7 @@ copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
         const struct direct_row *r = &s->drows[i];
         size_t off = charges ? r->ch_off : r->call_off;
         size_t end = charges ? r->ch_end : r->call_end;
-        if (r->dup_run > 0 || off == end)
+        if (r->dup_run > 0 || off == end || r->target != target)
             continue;
         if (open && off == span_to) {
             span_to = end;
@@ -876,6 +921,10 @@ copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
     }
     if (rc == 0 && open)
         rc = send_span(s, b->p + span_from, span_to - span_from, d);
+    if (rc == 0 && b->binary) {
+        const char *trailer = rt_pg_copy_binary_trailer(&hn);
+        rc = send_span(s, trailer, hn, d);
+    }
     if (s->copy_in_flight) {
         int e = rc == 0 ? PQputCopyEnd(s->conn, NULL) : -1;
         while (e == 0) {
@@ -895,6 +944,107 @@ copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
             rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
     }
     return copy_finish(s, rc, d);
+}
+
+/* Record the detached months of an open_months() answer (suffix,
+ * detached). */
+static int
+note_detached_months(struct pg_sink *s, PGresult *res, struct cdr_diag *d)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *suffix = PQgetvalue(res, i, 0);
+        unsigned y, m;
+        char tail;
+        int key;
+        size_t k;
+        if (strcmp(PQgetvalue(res, i, 1), "t") != 0)
+            continue;
+        if (strlen(suffix) != 8 ||
+            sscanf(suffix, "y%4um%2u%c", &y, &m, &tail) != 2 || m < 1 || m > 12)
+            return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
+                                "unexpected partition name \"%s\"", suffix);
+        key = (int)(y * 12 + m - 1);
+        for (k = 0; k < s->n_months && s->months[k].key != key; k++)
+            ;
+        if (k < s->n_months)
+            continue;
+        if (s->n_months == s->cap_months) {
+            size_t cap = s->cap_months ? s->cap_months * 2 : 4;
+            struct loaded_month *p = realloc(s->months, cap * sizeof *p);
+            if (p == NULL)
+                return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                                    "out of memory");
+            s->months = p;
+            s->cap_months = cap;
+        }
+        s->months[s->n_months].key = key;
+        memcpy(s->months[s->n_months].suffix, suffix, 9);
+        s->n_months++;
+    }
+    return 0;
+}
+
+/* Where a call starting at t is loaded: its detached month, or -1 (the
+ * partitioned tables). */
+static int
+month_target(const struct pg_sink *s, int64_t t)
+{
+    int key;
+    if (s->n_months == 0)
+        return -1;
+    key = rt_pg_month_key(t);
+    for (size_t k = 0; k < s->n_months; k++)
+        if (s->months[k].key == key)
+            return (int)k;
+    return -1;
+}
+
+static const char calls_cols[] =
+    " (call_sid, start_time, run_id, file_id, source_file, source_line,"
+    " parent_call_sid, account_sid, trunk_sid, direction, \"from\", \"to\","
+    " end_time, duration, status, price, price_unit, transfer_target,"
+    " transfer_status, leg, scenario) FROM STDIN WITH (FORMAT binary)";
+static const char charges_cols[] =
+    " (call_sid, start_time, run_id, parent_call_sid, account_sid,"
+    " trunk_sid, leg, scenario, component, service, \"from\", \"to\","
+    " matched_prefix, rate, duration, billable_seconds, amount, currency,"
+    " deck, carrier_price, carrier_price_unit) FROM STDIN"
+    " WITH (FORMAT binary)";
+
+/* COPY the batch's calls (or charges) rows: one COPY per detached month
+ * they fall in, one through the partitioned table for the rest.  The last
+ * charges COPY is left loading. */
+static int
+copy_by_month(struct pg_sink *s, int charges, struct cdr_diag *d)
+{
+    const char *table = charges ? "charges" : "calls";
+    int last = -2, rc = 0;
+    for (size_t i = 0; i < s->n_drows; i++)
+        if (s->drows[i].dup_run <= 0 && s->drows[i].target > last)
+            last = s->drows[i].target;
+    for (int t = -1; t <= last && rc == 0; t++) {
+        char name[64], sql[512];
+        char *ident;
+        size_t i;
+        for (i = 0; i < s->n_drows; i++)
+            if (s->drows[i].dup_run <= 0 && s->drows[i].target == t)
+                break;
+        if (i == s->n_drows)
+            continue;
+        if (t < 0)
+            snprintf(name, sizeof name, "%s", table);
+        else
+            snprintf(name, sizeof name, "%s_%s", table, s->months[t].suffix);
+        ident = PQescapeIdentifier(s->conn, name, strlen(name));
+        if (ident == NULL)
+            return rt_pg_fail(s->conn, NULL, "naming a partition", d);
+        snprintf(sql, sizeof sql, "COPY referee.%s%s", ident,
+                 charges ? charges_cols : calls_cols);
+        PQfreemem(ident);
+        rc = copy_spans(s, sql, charges ? &s->d_charges : &s->d_calls, charges,
+                        t, charges && t == last, d);
+    }
+    return rc;
 }
 
 /* Load the batch: find the sids rated by earlier runs, then COPY the rest
@@ -931,16 +1081,23 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         }
         rt_pg_format_time(lo, a, sizeof a);
         rt_pg_format_time(hi, z, sizeof z);
-        res = rt_pg_query(s->conn, "SELECT referee.ensure_partitions($1, $2)",
+        res = rt_pg_query(s->conn,
+                          "SELECT suffix, detached FROM referee.open_months("
+                          "$1, $2)",
                           2, params, PGRES_TUPLES_OK,
                           "creating monthly partitions", d);
         if (res == NULL)
             return CDR_E_DB;
+        rc = note_detached_months(s, res, d);
         PQclear(res);
+        if (rc != 0)
+            return rc;
         s->has_cov = 1;
         s->cov_lo = lo;
         s->cov_hi = hi;
     }
+    for (size_t i = 0; i < s->n_drows; i++)
+        s->drows[i].target = month_target(s, s->drows[i].start_time);
     if (s->check_dups) {
         const char *params[2];
         PGresult *res;
@@ -976,43 +1133,38 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         PQclear(res);
     }
     /* The register first: a sid twice in this run fails here, as in the
-     * staged merge. */
-    rt_pg_buf_reset(t);
-    for (size_t i = 0; i < s->n_drows; i++) {
-        const struct direct_row *r = &s->drows[i];
-        if (r->dup_run > 0)
-            continue;
-        rt_pg_copy_text(t, s->d_sids.p + r->sid_off, r->sid_len);
-        rt_pg_copy_time(t, r->start_time);
-        rt_pg_copy_str(t, s->run_id);
-        rt_pg_copy_end_row(t);
+     * staged merge (or, when the register is built at commit, there). */
+    {
+        size_t n;
+        const char *edge = rt_pg_copy_binary_header(&n);
+        rt_pg_buf_reset(t);
+        t->binary = 1;
+        rt_pg_buf_add(t, edge, n);
+        for (size_t i = 0; i < s->n_drows; i++) {
+            const struct direct_row *r = &s->drows[i];
+            if (r->dup_run > 0)
+                continue;
+            rt_pg_copy_text(t, s->d_sids.p + r->sid_off, r->sid_len);
+            rt_pg_copy_time(t, r->start_time);
+            rt_pg_copy_int(t, s->run_num);
+            rt_pg_copy_end_row(t);
+        }
+        edge = rt_pg_copy_binary_trailer(&n);
+        rt_pg_buf_add(t, edge, n);
+        t->binary = 0;
     }
     if (t->oom)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     rc = copy_start(s,
                     "COPY referee.call_sids (call_sid, start_time, run_id)"
-                    " FROM STDIN",
+                    " FROM STDIN WITH (FORMAT binary)",
                     d);
     if (rc == 0)
         rc = copy_finish(s, send_span(s, t->p, t->n, d), d);
     if (rc == 0)
-        rc = copy_spans(s,
-                        "COPY referee.calls (call_sid, start_time, run_id,"
-                        " file_id, source_file, source_line, parent_call_sid,"
-                        " account_sid, trunk_sid, direction, \"from\", \"to\","
-                        " end_time, duration, status, price, price_unit,"
-                        " transfer_target, transfer_status, leg, scenario)"
-                        " FROM STDIN",
-                        &s->d_calls, 0, d);
+        rc = copy_by_month(s, 0, d);
     if (rc == 0)
-        rc = copy_spans(s,
-                        "COPY referee.charges (call_sid, start_time, run_id,"
-                        " parent_call_sid, account_sid, trunk_sid, leg,"
-                        " scenario, component, service, \"from\", \"to\","
-                        " matched_prefix, rate, duration, billable_seconds,"
-                        " amount, currency, deck, carrier_price,"
-                        " carrier_price_unit) FROM STDIN",
-                        &s->d_charges, 1, d);
+        rc = copy_by_month(s, 1, d);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < s->n_drows && rc == 0; i++) {
@@ -1057,7 +1209,6 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     struct rt_pg_buf *b;
     struct direct_row *row;
     long fi = c->file_index, file_id = -1, name_fi;
-    char fid[24];
     int rc;
     *taken = 0;
     /* Children come with no file index (as in staging, they are stored
@@ -1096,15 +1247,16 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     row->line = r->line;
     row->scn = (unsigned)c->scenario < RT_SCN_COUNT ? (int)c->scenario : 0;
     row->n_comp = c->n_components;
-    if (file_id > 0)
-        snprintf(fid, sizeof fid, "%ld", file_id);
 
     b = &s->d_calls;
     row->call_off = b->n;
     copy_slice(b, r->sid);
     rt_pg_copy_time(b, r->start_time);
-    rt_pg_copy_str(b, s->run_id);
-    rt_pg_copy_str(b, file_id > 0 ? fid : NULL);
+    rt_pg_copy_int(b, s->run_num);
+    if (file_id > 0)
+        rt_pg_copy_int(b, file_id);
+    else
+        rt_pg_copy_null(b);
     rt_pg_copy_str(b, s->files[name_fi].path);
     if (r->line > 0)
         rt_pg_copy_int(b, r->line);
@@ -1122,17 +1274,17 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     for (int i = 0; i < c->n_components; i++) {
         copy_slice(b, r->sid);
         rt_pg_copy_time(b, r->start_time);
-        rt_pg_copy_str(b, s->run_id);
+        rt_pg_copy_int(b, s->run_num);
         copy_opt(b, r->parent_call_sid);
         copy_opt(b, r->account_sid);
         copy_opt(b, r->trunk_sid);
         rt_pg_copy_str(b, rt_leg_name(c->leg));
         rt_pg_copy_str(b, rt_scenario_name(c->scenario));
-        rt_pg_copy_int(b, i + 1);
+        rt_pg_copy_int2(b, (int16_t)(i + 1));
         copy_component_to(b, s->decimals, &c->comp[i]);
         rt_pg_copy_str(b, s->currency);
         rt_pg_copy_str(b, s->deck_name);
-        copy_opt(b, r->price);
+        copy_opt_numeric(b, r->price);
         copy_opt(b, r->price_unit);
         rt_pg_copy_end_row(b);
         row->amount_nano += c->comp[i].amount_nano;
@@ -1389,6 +1541,10 @@ stored_parents_impl(void *self, const struct cdr_slice *sids, size_t n,
     struct pg_sink *s = self;
     struct rt_pg_buf arr;
     int rc = 0;
+    /* No earlier run stored a call: nothing to find (and the register has
+     * no index to find it with). */
+    if (s->reg_unindexed)
+        return 0;
     rt_pg_buf_init(&arr);
     for (size_t at = 0; at < n && rc == 0; at += RT_SINK_PG_SIDS) {
         size_t end = n - at > RT_SINK_PG_SIDS ? at + RT_SINK_PG_SIDS : n;
@@ -2023,6 +2179,14 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
         copy_files(s, sum->files != NULL ? sum->files : s->run_files,
                    sum->files != NULL ? sum->n_files : s->n_files) != 0)
         rc = cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    /* Indexes of what was loaded without them, before the merge uses
+     * them (a sid loaded twice fails here). */
+    if (rc == 0 && s->reg_unindexed)
+        rc = step(s, "SELECT referee.register_reindex()", 0, NULL,
+                  "indexing the sid register", NULL, d);
+    if (rc == 0 && s->n_months > 0)
+        rc = step(s, "SELECT referee.attach_loaded()", 0, NULL,
+                  "attaching the loaded months", NULL, d);
     if (rc == 0)
         rc = merge(s, sum, &rep, d);
     if (rc == 0) {
@@ -2181,6 +2345,7 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
     rt_pg_buf_init(&s->d_sids);
     rt_pg_buf_init(&s->d_calls);
     rt_pg_buf_init(&s->d_charges);
+    s->d_calls.binary = s->d_charges.binary = 1;
     rt_pg_buf_init(&s->d_tmp);
     rc = rt_pg_connect(&s->conn, conninfo, d);
     if (rc == 0) {

@@ -98,6 +98,94 @@ test_nano_amounts_print_exactly(void **state)
     assert_string_equal(buf, "-9223372036.854775808");
 }
 
+/* numeric_recv's layout, worked out by hand: ndigits, weight, sign,
+ * dscale, then base-10000 digits. */
+static void
+expect_numeric(const char *text, const uint16_t *want, size_t n_want)
+{
+    char out[8 + 2 * RT_PG_NUMERIC_MAX_DIGITS];
+    size_t len = 0;
+    assert_int_equal(
+        rt_pg_numeric_binary(text, strlen(text), out, sizeof out, &len), 0);
+    assert_int_equal(len, 2 * n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        uint16_t got = (uint16_t)(((unsigned char)out[2 * i] << 8) |
+                                  (unsigned char)out[2 * i + 1]);
+        assert_int_equal(got, want[i]);
+    }
+}
+
+static void
+test_numeric_binary_layout(void **state)
+{
+    (void)state;
+    /* 12345.6789 = 1 * 10000^1 + 2345 + 6789 / 10000 */
+    expect_numeric("12345.6789", (const uint16_t[]){3, 1, 0, 4, 1, 2345, 6789},
+                   7);
+    /* 0.005200: one digit 52 of weight -1, scale 6 kept */
+    expect_numeric("0.005200", (const uint16_t[]){1, 0xffff, 0, 6, 52}, 5);
+    /* 0.00001: the zero group moves the weight to -2 */
+    expect_numeric("0.00001", (const uint16_t[]){1, 0xfffe, 0, 5, 1000}, 5);
+    /* trailing zero groups are dropped, the weight says where */
+    expect_numeric("10000", (const uint16_t[]){1, 1, 0, 0, 1}, 5);
+    expect_numeric("-0.0085", (const uint16_t[]){1, 0xffff, 0x4000, 4, 85}, 5);
+    /* zero, and a negative zero, are positive with no digits */
+    expect_numeric("0", (const uint16_t[]){0, 0, 0, 0}, 4);
+    expect_numeric("-0.00", (const uint16_t[]){0, 0, 0, 2}, 4);
+    expect_numeric("007.50", (const uint16_t[]){2, 0, 0, 2, 7, 5000}, 6);
+}
+
+static void
+test_numeric_binary_refuses_what_is_not_a_decimal(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"",   "-",     ".5", "5.",   "1e5",
+                                      "+1", "1.2.3", " 1", "0x10", "--1"};
+    char out[8 + 2 * RT_PG_NUMERIC_MAX_DIGITS], big[400];
+    size_t len;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(
+            rt_pg_numeric_binary(bad[i], strlen(bad[i]), out, sizeof out, &len),
+            -1);
+    /* more digits than the buffer holds */
+    memset(big, '9', sizeof big);
+    assert_int_equal(
+        rt_pg_numeric_binary(big, sizeof big, out, sizeof out, &len), -1);
+    /* and a buffer too small for the digits */
+    assert_int_equal(rt_pg_numeric_binary("12345.6789", 10, out, 12, &len), -1);
+}
+
+/* Binary rows: field count, then length-prefixed values; -1 for NULL. */
+static void
+test_binary_rows(void **state)
+{
+    (void)state;
+    struct rt_pg_buf b;
+    /* four fields: text "ab", NULL, bigint -42, timestamptz 2000-01-01
+     * (PostgreSQL's epoch: 0 microseconds) */
+    static const unsigned char want[] = {
+        0, 4, 0, 0, 0,    2,    'a',  'b',  0xff, 0xff, 0xff, 0xff,
+        0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xd6,
+        0, 0, 0, 8, 0,    0,    0,    0,    0,    0,    0,    0};
+    rt_pg_buf_init(&b);
+    b.binary = 1;
+    rt_pg_copy_text(&b, "ab", 2);
+    rt_pg_copy_null(&b);
+    rt_pg_copy_int(&b, -42);
+    rt_pg_copy_time(&b, 946684800);
+    rt_pg_copy_end_row(&b);
+    assert_false(b.oom);
+    assert_int_equal(b.n, sizeof want);
+    assert_memory_equal(b.p, want, sizeof want);
+    /* an invalid byte is replaced, and the length says so */
+    rt_pg_buf_reset(&b);
+    rt_pg_copy_text(&b, "\xff", 1);
+    rt_pg_copy_end_row(&b);
+    assert_int_equal(b.n, 2 + 4 + 3);
+    assert_memory_equal(b.p, "\0\1\0\0\0\3\xef\xbf\xbd", 9);
+    rt_pg_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -107,6 +195,9 @@ main(void)
         cmocka_unit_test(test_array_elements_are_quoted_and_escaped),
         cmocka_unit_test(test_times_are_utc_iso8601),
         cmocka_unit_test(test_nano_amounts_print_exactly),
+        cmocka_unit_test(test_numeric_binary_layout),
+        cmocka_unit_test(test_numeric_binary_refuses_what_is_not_a_decimal),
+        cmocka_unit_test(test_binary_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
