@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,15 @@ struct loaded_month {
     char suffix[16];
 };
 
+/* One batch of the direct load: its rows and their COPY data. */
+struct direct_batch {
+    struct direct_row *rows;
+    size_t n, cap;
+    struct rt_pg_buf sids, calls, charges, tmp;
+    int rc;               /* of its load */
+    struct cdr_diag diag; /* of its load */
+};
+
 struct pg_sink {
     PGconn *conn;
     int in_tx, in_copy;
@@ -115,9 +125,15 @@ struct pg_sink {
     long *file_ids;   /* per file index: 0 unknown, >0 id, -1 NULL */
     char **pend_sids; /* sids pending at begin, sorted (memcmp) */
     size_t n_pend_sids;
-    struct rt_pg_buf d_sids, d_calls, d_charges, d_tmp;
-    struct direct_row *drows;
-    size_t n_drows, cap_drows;
+    /* The driver fills cur while the loader thread loads fly (the
+     * connection is the loader's until loader_wait takes fly back: the
+     * server loads one batch while the driver rates the next). */
+    struct direct_batch bat[2];
+    struct direct_batch *cur, *fly;
+    pthread_t loader;
+    int loader_on, loader_busy, loader_quit;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     long n_direct_calls, n_direct_comp, n_ddup;
     long dst_comp[RT_SCN_COUNT]; /* stored by the direct load */
     i128 dst_nano[RT_SCN_COUNT];
@@ -128,11 +144,6 @@ struct pg_sink {
     struct loaded_month *months;
     size_t n_months, cap_months;
     int reg_unindexed; /* call_sids was empty: its key is built at commit */
-    /* The batch's last COPY (charges) was sent in non-blocking mode and
-     * its result not read yet: the server loads it while the driver rates
-     * the next batch.  drain() waits for it before any other use. */
-    int copy_in_flight;
-    unsigned flush_tick;
     int64_t cov_lo, cov_hi;
 };
 
@@ -215,71 +226,17 @@ parse_long(const char *s, long *out)
 
 /* ---- COPY ------------------------------------------------------------ */
 
-static int
-flush_buf(struct pg_sink *s, struct cdr_diag *d)
-{
-    if (s->buf.oom)
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                            "out of memory building COPY rows");
-    if (s->buf.n == 0)
-        return 0;
-    if (s->buf.n > (size_t)INT32_MAX ||
-        PQputCopyData(s->conn, s->buf.p, (int)s->buf.n) != 1)
-        return rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
-    rt_pg_buf_reset(&s->buf);
-    return 0;
-}
+/* Staged rows gather in s->buf; the staging COPY starts when they are
+ * first sent, so staging a row never waits for the loader thread. */
 
-/* Wait until the COPY in flight is sent and loaded; its errors are the
- * run's. */
+static int loader_wait(struct pg_sink *s, struct cdr_diag *d);
+
 static int
-drain(struct pg_sink *s, struct cdr_diag *d)
+stage_start(struct pg_sink *s, struct cdr_diag *d)
 {
     PGresult *res;
-    int rc = 0, f;
-    if (!s->copy_in_flight)
-        return 0;
-    s->copy_in_flight = 0;
-    while ((f = PQflush(s->conn)) == 1) {
-        struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
-        (void)poll(&pfd, 1, -1);
-    }
-    if (f < 0)
-        rc = rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
-    if (PQsetnonblocking(s->conn, 0) != 0 && rc == 0)
-        rc = rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
-    while ((res = PQgetResult(s->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
-            rc = rt_pg_fail(s->conn, res, "loading rows (COPY)", d);
-        PQclear(res);
-        if (PQstatus(s->conn) == CONNECTION_BAD)
-            break;
-    }
-    if (rc == 0 && PQstatus(s->conn) == CONNECTION_BAD)
-        rc = rt_pg_fail(s->conn, NULL, "loading rows (COPY)", d);
-    return rc;
-}
-
-/* Push some of the COPY in flight without blocking. */
-static void
-nudge(struct pg_sink *s)
-{
-    if (s->copy_in_flight && (++s->flush_tick & 15) == 0)
-        (void)PQflush(s->conn);
-}
-
-static int
-copy_open(struct pg_sink *s, struct cdr_diag *d)
-{
-    PGresult *res;
-    int rc;
     if (s->in_copy)
         return 0;
-    if (!s->in_tx)
-        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
-                            "PostgreSQL sink: row outside begin/commit");
-    if ((rc = drain(s, d)) != 0)
-        return rc;
     res = PQexec(s->conn, stg_copy);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rt_pg_fail(s->conn, res, "starting COPY", d);
@@ -291,23 +248,55 @@ copy_open(struct pg_sink *s, struct cdr_diag *d)
     return 0;
 }
 
-/* Send what is buffered, end the COPY and drain its results (pg_dump
- * does the same: PQputCopyEnd, then PQgetResult until NULL). */
+static int
+flush_buf(struct pg_sink *s, struct cdr_diag *d)
+{
+    int rc;
+    if (s->buf.oom)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                            "out of memory building COPY rows");
+    /* may add rows of duplicates to s->buf */
+    if ((rc = loader_wait(s, d)) != 0)
+        return rc;
+    if (s->buf.n == 0)
+        return 0;
+    if ((rc = stage_start(s, d)) != 0)
+        return rc;
+    if (s->buf.n > (size_t)INT32_MAX ||
+        PQputCopyData(s->conn, s->buf.p, (int)s->buf.n) != 1)
+        return rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
+    rt_pg_buf_reset(&s->buf);
+    return 0;
+}
+
+static int
+copy_open(struct pg_sink *s, struct cdr_diag *d)
+{
+    if (!s->in_tx)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: row outside begin/commit");
+    return 0;
+}
+
+/* Take the connection back from the loader, send what is staged, end the
+ * COPY and drain its results (pg_dump does the same: PQputCopyEnd, then
+ * PQgetResult until NULL).  With errmsg, the staged rows are dropped and
+ * a COPY in progress is aborted with that message. */
 static int
 copy_close(struct pg_sink *s, const char *errmsg, struct cdr_diag *d)
 {
     PGresult *res;
-    int rc = drain(s, d);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
+    if (errmsg == NULL) {
+        if ((rc = flush_buf(s, d)) != 0)
+            return rc;
+    } else {
+        rt_pg_buf_reset(&s->buf);
+    }
     if (!s->in_copy)
         return 0;
     s->in_copy = 0;
-    if (errmsg == NULL)
-        rc = flush_buf(s, d);
-    rt_pg_buf_reset(&s->buf);
-    if (PQputCopyEnd(s->conn, rc == 0 ? errmsg : "client error") != 1 &&
-        rc == 0)
+    if (PQputCopyEnd(s->conn, errmsg) != 1 && errmsg == NULL)
         rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
     while ((res = PQgetResult(s->conn)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0 &&
@@ -709,6 +698,27 @@ direct_sid_ok(const struct pg_sink *s, struct cdr_slice sid)
 }
 
 static void
+batch_reset(struct direct_batch *bt)
+{
+    bt->n = 0;
+    rt_pg_buf_reset(&bt->sids);
+    rt_pg_buf_reset(&bt->calls);
+    rt_pg_buf_reset(&bt->charges);
+    rt_pg_buf_reset(&bt->tmp);
+}
+
+static void
+batch_free(struct direct_batch *bt)
+{
+    free(bt->rows);
+    rt_pg_buf_free(&bt->sids);
+    rt_pg_buf_free(&bt->calls);
+    rt_pg_buf_free(&bt->charges);
+    rt_pg_buf_free(&bt->tmp);
+    memset(bt, 0, sizeof *bt);
+}
+
+static void
 free_direct(struct pg_sink *s)
 {
     for (size_t i = 0; i < s->n_pend_sids; i++)
@@ -722,11 +732,8 @@ free_direct(struct pg_sink *s)
     s->months = NULL;
     s->n_months = s->cap_months = 0;
     s->reg_unindexed = 0;
-    s->n_drows = 0;
-    rt_pg_buf_reset(&s->d_sids);
-    rt_pg_buf_reset(&s->d_calls);
-    rt_pg_buf_reset(&s->d_charges);
-    rt_pg_buf_reset(&s->d_tmp);
+    batch_reset(&s->bat[0]);
+    batch_reset(&s->bat[1]);
 }
 
 /* At begin, in the run's transaction (after the run lock): may this run
@@ -835,20 +842,13 @@ direct_file_id(struct pg_sink *s, long fi, long *id, struct cdr_diag *d)
     return 0;
 }
 
-/* Send buf[from, to) to the COPY in progress, in chunks. */
+/* Send p[0, n) to the COPY in progress, in chunks. */
 static int
 send_span(struct pg_sink *s, const char *p, size_t n, struct cdr_diag *d)
 {
     while (n > 0) {
         size_t k = n > RT_SINK_PG_CHUNK ? RT_SINK_PG_CHUNK : n;
-        int r = PQputCopyData(s->conn, p, (int)k);
-        if (r == 0) { /* non-blocking and libpq's buffer full: wait */
-            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
-            (void)poll(&pfd, 1, -1);
-            (void)PQflush(s->conn);
-            continue;
-        }
-        if (r != 1)
+        if (PQputCopyData(s->conn, p, (int)k) != 1)
             return rt_pg_fail(s->conn, NULL, "sending rows to PostgreSQL", d);
         p += k;
         n -= k;
@@ -887,24 +887,20 @@ copy_finish(struct pg_sink *s, int rc, struct cdr_diag *d)
     return rc;
 }
 
-/* COPY the parts [off, end) of the batch's rows that are not duplicates
- * (contiguous spans in one piece). */
+/* COPY the parts [off, end) of the batch's rows loaded into target that
+ * are not duplicates (contiguous spans in one piece), framed as binary. */
 static int
-copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
-           int charges, int target, int leave_loading, struct cdr_diag *d)
+copy_spans(struct pg_sink *s, const struct direct_batch *bt, const char *sql,
+           const struct rt_pg_buf *b, int charges, int target,
+           struct cdr_diag *d)
 {
-    size_t hn;
-    const char *hdr = rt_pg_copy_binary_header(&hn);
-    int rc = copy_start(s, sql, d);
-    if (rc == 0 && b->binary)
-        rc = send_span(s, hdr, hn, d);
-    /* the batch's last COPY: leave it loading (see copy_in_flight) */
-    if (rc == 0 && leave_loading && PQsetnonblocking(s->conn, 1) == 0)
-        s->copy_in_flight = 1;
-    size_t span_from = 0, span_to = 0;
-    int open = 0;
-    for (size_t i = 0; i < s->n_drows && rc == 0; i++) {
-        const struct direct_row *r = &s->drows[i];
+    size_t hn, span_from = 0, span_to = 0;
+    const char *edge = rt_pg_copy_binary_header(&hn);
+    int open = 0, rc = copy_start(s, sql, d);
+    if (rc == 0)
+        rc = send_span(s, edge, hn, d);
+    for (size_t i = 0; i < bt->n && rc == 0; i++) {
+        const struct direct_row *r = &bt->rows[i];
         size_t off = charges ? r->ch_off : r->call_off;
         size_t end = charges ? r->ch_end : r->call_end;
         if (r->dup_run > 0 || off == end || r->target != target)
@@ -921,27 +917,9 @@ copy_spans(struct pg_sink *s, const char *sql, const struct rt_pg_buf *b,
     }
     if (rc == 0 && open)
         rc = send_span(s, b->p + span_from, span_to - span_from, d);
-    if (rc == 0 && b->binary) {
-        const char *trailer = rt_pg_copy_binary_trailer(&hn);
-        rc = send_span(s, trailer, hn, d);
-    }
-    if (s->copy_in_flight) {
-        int e = rc == 0 ? PQputCopyEnd(s->conn, NULL) : -1;
-        while (e == 0) {
-            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLOUT};
-            (void)poll(&pfd, 1, -1);
-            (void)PQflush(s->conn);
-            e = PQputCopyEnd(s->conn, NULL);
-        }
-        if (e == 1) {
-            (void)PQflush(s->conn);
-            return 0;
-        }
-        /* failed: back to blocking, end it and read the error */
-        s->copy_in_flight = 0;
-        (void)PQsetnonblocking(s->conn, 0);
-        if (rc == 0)
-            rc = rt_pg_fail(s->conn, NULL, "ending COPY", d);
+    if (rc == 0) {
+        edge = rt_pg_copy_binary_trailer(&hn);
+        rc = send_span(s, edge, hn, d);
     }
     return copy_finish(s, rc, d);
 }
@@ -1012,24 +990,24 @@ static const char charges_cols[] =
     " WITH (FORMAT binary)";
 
 /* COPY the batch's calls (or charges) rows: one COPY per detached month
- * they fall in, one through the partitioned table for the rest.  The last
- * charges COPY is left loading. */
+ * they fall in, one through the partitioned table for the rest. */
 static int
-copy_by_month(struct pg_sink *s, int charges, struct cdr_diag *d)
+copy_by_month(struct pg_sink *s, const struct direct_batch *bt, int charges,
+              struct cdr_diag *d)
 {
     const char *table = charges ? "charges" : "calls";
     int last = -2, rc = 0;
-    for (size_t i = 0; i < s->n_drows; i++)
-        if (s->drows[i].dup_run <= 0 && s->drows[i].target > last)
-            last = s->drows[i].target;
+    for (size_t i = 0; i < bt->n; i++)
+        if (bt->rows[i].dup_run <= 0 && bt->rows[i].target > last)
+            last = bt->rows[i].target;
     for (int t = -1; t <= last && rc == 0; t++) {
         char name[64], sql[512];
         char *ident;
         size_t i;
-        for (i = 0; i < s->n_drows; i++)
-            if (s->drows[i].dup_run <= 0 && s->drows[i].target == t)
+        for (i = 0; i < bt->n; i++)
+            if (bt->rows[i].dup_run <= 0 && bt->rows[i].target == t)
                 break;
-        if (i == s->n_drows)
+        if (i == bt->n)
             continue;
         if (t < 0)
             snprintf(name, sizeof name, "%s", table);
@@ -1041,35 +1019,33 @@ copy_by_month(struct pg_sink *s, int charges, struct cdr_diag *d)
         snprintf(sql, sizeof sql, "COPY referee.%s%s", ident,
                  charges ? charges_cols : calls_cols);
         PQfreemem(ident);
-        rc = copy_spans(s, sql, charges ? &s->d_charges : &s->d_calls, charges,
-                        t, charges && t == last, d);
+        rc = copy_spans(s, bt, sql, charges ? &bt->charges : &bt->calls,
+                        charges, t, d);
     }
     return rc;
 }
 
-/* Load the batch: find the sids rated by earlier runs, then COPY the rest
+/* Load a batch (on the loader thread; the connection is its own and no
+ * COPY is open): find the sids rated by earlier runs, then COPY the rest
  * into call_sids (whose primary key refuses a sid twice), calls and
- * charges; duplicates go to staging to be listed in rejects. */
+ * charges.  finish_batch lists the duplicates. */
 static int
-direct_flush(struct pg_sink *s, struct cdr_diag *d)
+load_batch(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
 {
-    struct rt_pg_buf *t = &s->d_tmp;
+    struct rt_pg_buf *t = &bt->tmp;
     int64_t lo, hi;
     int rc;
-    if (s->n_drows == 0)
+    if (bt->n == 0)
         return 0;
-    if (s->d_sids.oom || s->d_calls.oom || s->d_charges.oom)
+    if (bt->sids.oom || bt->calls.oom || bt->charges.oom)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
                             "out of memory building COPY rows");
-    rc = copy_close(s, NULL, d);
-    if (rc != 0)
-        return rc;
-    lo = hi = s->drows[0].start_time;
-    for (size_t i = 1; i < s->n_drows; i++) {
-        if (s->drows[i].start_time < lo)
-            lo = s->drows[i].start_time;
-        if (s->drows[i].start_time > hi)
-            hi = s->drows[i].start_time;
+    lo = hi = bt->rows[0].start_time;
+    for (size_t i = 1; i < bt->n; i++) {
+        if (bt->rows[i].start_time < lo)
+            lo = bt->rows[i].start_time;
+        if (bt->rows[i].start_time > hi)
+            hi = bt->rows[i].start_time;
     }
     if (!s->has_cov || lo < s->cov_lo || hi > s->cov_hi) {
         char a[32], z[32];
@@ -1096,16 +1072,16 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         s->cov_lo = lo;
         s->cov_hi = hi;
     }
-    for (size_t i = 0; i < s->n_drows; i++)
-        s->drows[i].target = month_target(s, s->drows[i].start_time);
+    for (size_t i = 0; i < bt->n; i++)
+        bt->rows[i].target = month_target(s, bt->rows[i].start_time);
     if (s->check_dups) {
         const char *params[2];
         PGresult *res;
         rt_pg_buf_reset(t);
         rt_pg_buf_add(t, "{", 1);
-        for (size_t i = 0; i < s->n_drows; i++)
-            rt_pg_array_elem(t, s->d_sids.p + s->drows[i].sid_off,
-                             s->drows[i].sid_len);
+        for (size_t i = 0; i < bt->n; i++)
+            rt_pg_array_elem(t, bt->sids.p + bt->rows[i].sid_off,
+                             bt->rows[i].sid_len);
         rt_pg_buf_add(t, "}", 1);
         params[0] = rt_pg_buf_cstr(t);
         params[1] = s->run_id;
@@ -1126,9 +1102,9 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         for (int i = 0; i < PQntuples(res); i++) {
             long at = 0, run = 0;
             if (parse_long(PQgetvalue(res, i, 0), &at) == 0 && at >= 1 &&
-                (size_t)at <= s->n_drows &&
+                (size_t)at <= bt->n &&
                 parse_long(PQgetvalue(res, i, 1), &run) == 0 && run > 0)
-                s->drows[at - 1].dup_run = run;
+                bt->rows[at - 1].dup_run = run;
         }
         PQclear(res);
     }
@@ -1140,11 +1116,11 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         rt_pg_buf_reset(t);
         t->binary = 1;
         rt_pg_buf_add(t, edge, n);
-        for (size_t i = 0; i < s->n_drows; i++) {
-            const struct direct_row *r = &s->drows[i];
+        for (size_t i = 0; i < bt->n; i++) {
+            const struct direct_row *r = &bt->rows[i];
             if (r->dup_run > 0)
                 continue;
-            rt_pg_copy_text(t, s->d_sids.p + r->sid_off, r->sid_len);
+            rt_pg_copy_text(t, bt->sids.p + r->sid_off, r->sid_len);
             rt_pg_copy_time(t, r->start_time);
             rt_pg_copy_int(t, s->run_num);
             rt_pg_copy_end_row(t);
@@ -1162,13 +1138,20 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
     if (rc == 0)
         rc = copy_finish(s, send_span(s, t->p, t->n, d), d);
     if (rc == 0)
-        rc = copy_by_month(s, 0, d);
+        rc = copy_by_month(s, bt, 0, d);
     if (rc == 0)
-        rc = copy_by_month(s, 1, d);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < s->n_drows && rc == 0; i++) {
-        const struct direct_row *r = &s->drows[i];
+        rc = copy_by_month(s, bt, 1, d);
+    return rc;
+}
+
+/* After its load, on the driver's thread: count the batch's stored rows,
+ * stage its duplicates (D: listed in rejects at commit), empty it. */
+static int
+finish_batch(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
+{
+    int rc = 0;
+    for (size_t i = 0; i < bt->n && rc == 0; i++) {
+        const struct direct_row *r = &bt->rows[i];
         char run[24];
         if (r->dup_run <= 0) {
             s->n_direct_calls++;
@@ -1183,7 +1166,7 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
             break;
         s->n_ddup++;
         rt_pg_copy_str(&s->buf, "D");
-        rt_pg_copy_text(&s->buf, s->d_sids.p + r->sid_off, r->sid_len);
+        rt_pg_copy_text(&s->buf, bt->sids.p + r->sid_off, r->sid_len);
         copy_nulls(&s->buf, 16);
         copy_file_pos(s, r->file_index, s->files[r->name_index].path, r->line);
         copy_nulls(&s->buf, 16);
@@ -1192,12 +1175,106 @@ direct_flush(struct pg_sink *s, struct cdr_diag *d)
         copy_nulls(&s->buf, 3);
         rc = row_done(s, d);
     }
-    s->n_drows = 0;
-    rt_pg_buf_reset(&s->d_sids);
-    rt_pg_buf_reset(&s->d_calls);
-    rt_pg_buf_reset(&s->d_charges);
-    rt_pg_buf_reset(t);
+    batch_reset(bt);
     return rc;
+}
+
+/* ---- the loader thread ------------------------------------------------ */
+
+static void *
+loader_main(void *arg)
+{
+    struct pg_sink *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->loader_busy && !s->loader_quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->loader_quit)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        cdr_diag_clear(&s->fly->diag);
+        s->fly->rc = load_batch(s, s->fly, &s->fly->diag);
+        pthread_mutex_lock(&s->mu);
+        s->loader_busy = 0;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Take the connection back: wait for the batch in flight (NULL if none),
+ * which is no longer in flight. */
+static struct direct_batch *
+loader_idle(struct pg_sink *s)
+{
+    struct direct_batch *bt = s->fly;
+    if (bt == NULL)
+        return NULL;
+    pthread_mutex_lock(&s->mu);
+    while (s->loader_busy)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    s->fly = NULL;
+    return bt;
+}
+
+/* loader_idle, then finish the batch here; its load's error is the
+ * run's. */
+static int
+loader_wait(struct pg_sink *s, struct cdr_diag *d)
+{
+    struct direct_batch *bt = loader_idle(s);
+    int rc;
+    if (bt == NULL)
+        return 0;
+    if (bt->rc != 0) {
+        rc = bt->rc;
+        *d = bt->diag;
+        batch_reset(bt);
+        return rc;
+    }
+    return finish_batch(s, bt, d);
+}
+
+static void
+loader_stop(struct pg_sink *s)
+{
+    if (!s->loader_on)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->loader_quit = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->loader, NULL);
+    s->loader_on = s->loader_quit = 0;
+}
+
+/* Hand the full batch to the loader and go on filling the other one.
+ * Without a thread (none could be started), load it here. */
+static int
+direct_send(struct pg_sink *s, struct cdr_diag *d)
+{
+    struct direct_batch *bt = s->cur;
+    int rc;
+    if (bt->n == 0)
+        return 0;
+    /* the previous batch done, and the connection out of COPY mode */
+    if ((rc = copy_close(s, NULL, d)) != 0)
+        return rc;
+    if (!s->loader_on && pthread_create(&s->loader, NULL, loader_main, s) == 0)
+        s->loader_on = 1;
+    s->cur = bt == &s->bat[0] ? &s->bat[1] : &s->bat[0];
+    s->fly = bt;
+    if (!s->loader_on) {
+        cdr_diag_clear(&bt->diag);
+        bt->rc = load_batch(s, bt, &bt->diag);
+        return loader_wait(s, d);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->loader_busy = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 /* 1: the call went into the direct batch; 0: not eligible (stage it). */
@@ -1206,6 +1283,7 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
             struct cdr_diag *d)
 {
     const struct cdr_record *r = c->rec;
+    struct direct_batch *bt = s->cur;
     struct rt_pg_buf *b;
     struct direct_row *row;
     long fi = c->file_index, file_id = -1, name_fi;
@@ -1228,19 +1306,19 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
         if (rc != 0)
             return rc;
     }
-    if (s->n_drows == s->cap_drows) {
-        size_t cap = s->cap_drows ? s->cap_drows * 2 : 1024;
-        struct direct_row *p = realloc(s->drows, cap * sizeof *p);
+    if (bt->n == bt->cap) {
+        size_t cap = bt->cap ? bt->cap * 2 : 1024;
+        struct direct_row *p = realloc(bt->rows, cap * sizeof *p);
         if (p == NULL)
             return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-        s->drows = p;
-        s->cap_drows = cap;
+        bt->rows = p;
+        bt->cap = cap;
     }
-    row = &s->drows[s->n_drows];
+    row = &bt->rows[bt->n];
     memset(row, 0, sizeof *row);
-    row->sid_off = s->d_sids.n;
+    row->sid_off = bt->sids.n;
     row->sid_len = r->sid.n;
-    rt_pg_buf_add(&s->d_sids, r->sid.p, r->sid.n);
+    rt_pg_buf_add(&bt->sids, r->sid.p, r->sid.n);
     row->start_time = r->start_time;
     row->file_index = fi;
     row->name_index = name_fi;
@@ -1248,7 +1326,7 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     row->scn = (unsigned)c->scenario < RT_SCN_COUNT ? (int)c->scenario : 0;
     row->n_comp = c->n_components;
 
-    b = &s->d_calls;
+    b = &bt->calls;
     row->call_off = b->n;
     copy_slice(b, r->sid);
     rt_pg_copy_time(b, r->start_time);
@@ -1269,7 +1347,7 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     rt_pg_copy_end_row(b);
     row->call_end = b->n;
 
-    b = &s->d_charges;
+    b = &bt->charges;
     row->ch_off = b->n;
     for (int i = 0; i < c->n_components; i++) {
         copy_slice(b, r->sid);
@@ -1290,13 +1368,12 @@ direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
         row->amount_nano += c->comp[i].amount_nano;
     }
     row->ch_end = b->n;
-    s->n_drows++;
+    bt->n++;
     *taken = 1;
-    nudge(s);
-    if (s->n_drows >= RT_SINK_PG_BATCH ||
-        s->d_calls.n + s->d_charges.n >= RT_SINK_PG_BATCH_BYTES ||
-        s->d_calls.oom || s->d_charges.oom || s->d_sids.oom)
-        return direct_flush(s, d);
+    if (bt->n >= RT_SINK_PG_BATCH ||
+        bt->calls.n + bt->charges.n >= RT_SINK_PG_BATCH_BYTES ||
+        bt->calls.oom || bt->charges.oom || bt->sids.oom)
+        return direct_send(s, d);
     return 0;
 }
 
@@ -2172,9 +2249,10 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
         return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
                             "run not committed: an earlier step failed");
     }
-    rc = direct_flush(s, d);
+    rc = direct_send(s, d);
     if (rc == 0)
-        rc = copy_close(s, NULL, d);
+        rc = copy_close(s, NULL, d); /* and the last batch done */
+    loader_stop(s);
     if (rc == 0 &&
         copy_files(s, sum->files != NULL ? sum->files : s->run_files,
                    sum->files != NULL ? sum->n_files : s->n_files) != 0)
@@ -2215,19 +2293,17 @@ pg_abort(void *self)
     struct pg_sink *s = self;
     struct cdr_diag ignore;
     cdr_diag_clear(&ignore);
-    (void)drain(s, &ignore);
-    if (s->in_copy)
-        (void)copy_close(s, "run aborted", &ignore);
+    (void)loader_idle(s); /* its rows are dropped with the rest */
+    loader_stop(s);
+    (void)copy_close(s, "run aborted", &ignore);
     if (s->in_tx && PQstatus(s->conn) == CONNECTION_OK) {
         PGresult *res = PQexec(s->conn, "ROLLBACK");
         PQclear(res);
     }
     s->in_tx = 0;
     rt_pg_buf_reset(&s->buf);
-    s->n_drows = 0;
-    rt_pg_buf_reset(&s->d_sids);
-    rt_pg_buf_reset(&s->d_calls);
-    rt_pg_buf_reset(&s->d_charges);
+    batch_reset(&s->bat[0]);
+    batch_reset(&s->bat[1]);
 }
 
 static void
@@ -2241,11 +2317,10 @@ pg_free(void *self)
     PQfinish(s->conn);
     free_run(s);
     rt_pg_buf_free(&s->buf);
-    rt_pg_buf_free(&s->d_sids);
-    rt_pg_buf_free(&s->d_calls);
-    rt_pg_buf_free(&s->d_charges);
-    rt_pg_buf_free(&s->d_tmp);
-    free(s->drows);
+    batch_free(&s->bat[0]);
+    batch_free(&s->bat[1]);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
@@ -2342,11 +2417,18 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
     if (s == NULL)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     rt_pg_buf_init(&s->buf);
-    rt_pg_buf_init(&s->d_sids);
-    rt_pg_buf_init(&s->d_calls);
-    rt_pg_buf_init(&s->d_charges);
-    s->d_calls.binary = s->d_charges.binary = 1;
-    rt_pg_buf_init(&s->d_tmp);
+    for (int i = 0; i < 2; i++)
+        s->bat[i].calls.binary = s->bat[i].charges.binary = 1;
+    s->cur = &s->bat[0];
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    }
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    }
     rc = rt_pg_connect(&s->conn, conninfo, d);
     if (rc == 0) {
         rc = rt_pg_schema_check(s->conn, d);
@@ -2376,10 +2458,8 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
     if (rc != 0) {
         PQfinish(s->conn);
         rt_pg_buf_free(&s->buf);
-        rt_pg_buf_free(&s->d_sids);
-        rt_pg_buf_free(&s->d_calls);
-        rt_pg_buf_free(&s->d_charges);
-        rt_pg_buf_free(&s->d_tmp);
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
         free(s);
         return rc;
     }

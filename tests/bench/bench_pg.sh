@@ -2,8 +2,10 @@
 # Benchmark of referee-rate --db (issue: 1,000,000 transfer cases into a
 # fresh database, end to end: read, rate, COPY, merge, commit), against, on
 # the same data and server:
-#   (a) plain \copy of the same charge rows (charges.csv of the CSV sink)
-#       into a table of the same shape, no index: the floor of any loader;
+#   (a) plain \copy of the same charge rows into a table of the same shape
+#       (LIKE referee.charges: its 22 columns, no index or constraint), the
+#       rows referee stored, as COPY text: the floor of any loader; also
+#       (a') the CSV sink's charges.csv into a table of its 17 columns;
 #   (b) rating in pure SQL: \copy the raw CSV, then price every component
 #       with hash joins on left(number, L) for each prefix length L.
 # Also: a second run of the same file (skipped), and a check that the three
@@ -47,8 +49,19 @@ echo "input: $calls ($(($(wc -l < "$calls") - 1)) rows); deck: $prefixes termina
 timed ref "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
 timed skip "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
 ref=$(q -c "select count(*) || ' rows, total ' || sum(amount) from referee.current_charges")
+# A second night of as many cases, other sids, ten days later: its month
+# exists and the register is full, so every index is kept up row by row.
+night2="$work/calls-$cases-night2.csv"
+[ -s "$night2" ] || sed 's/CA0/CB0/g; s/2026-05-1\([01]\)T/2026-05-2\1T/g' "$calls" > "$night2"
+timed night2 "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$night2"
 
 # --- (a) plain \copy of the same charge rows --------------------------------
+q -c "\\copy (select * from referee.charges where run_id = (select min(run_id) from referee.runs)) to '$work/charges-pg.txt'"
+q -c "create table same_shape (like referee.charges)"
+timed copy psql -X -q -d "$db" -c "\\copy same_shape from '$work/charges-pg.txt'"
+same=$(q -c "select count(*) || ' rows, total ' || sum(amount) from same_shape")
+rm -f "$work/charges-pg.txt"
+# (a') the CSV sink's charges.csv, into a table of its columns
 rm -rf "$work/rated-pg"
 "$rate" --quiet --deck "$work/bench.yaml" --out "$work/rated-pg" "$calls"
 q -c "create table plain_charges (call_sid text, parent_call_sid text,
@@ -56,7 +69,7 @@ q -c "create table plain_charges (call_sid text, parent_call_sid text,
       \"to\" text, matched_prefix text, rate numeric, duration bigint,
       billable_seconds bigint, amount numeric, currency text, deck text,
       carrier_price numeric, carrier_price_unit text)"
-timed copy psql -X -q -d "$db" -c "\\copy plain_charges from '$work/rated-pg/charges.csv' with (format csv, header)"
+timed csv psql -X -q -d "$db" -c "\\copy plain_charges from '$work/rated-pg/charges.csv' with (format csv, header)"
 plain=$(q -c "select count(*) || ' rows, total ' || sum(amount) from plain_charges")
 
 # --- (b) rating in pure SQL ---------------------------------------------------
@@ -140,9 +153,12 @@ sqlr=$(q -c "select count(*) || ' rows, total ' || sum(amount) from sql_charges"
 echo
 echo "referee --db (read, rate, COPY, merge, commit): $(secs ref) s   [$ref]"
 echo "same file again (skipped):                      $(secs skip) s"
-echo "(a) plain copy of the charge rows:              $(secs copy) s   [$plain]"
+echo "a second night into the same month:             $(secs night2) s"
+echo "(a) plain copy, same rows, same shape:          $(secs copy) s   [$same]"
+echo "(a') plain copy of charges.csv (17 columns):     $(secs csv) s   [$plain]"
 echo "(b) pure SQL rating (copy raw + SQL):           $(secs sql) s   [$sqlr]"
 awk -v r="$(secs ref)" -v a="$(secs copy)" -v b="$(secs sql)" \
     'BEGIN { printf "ratios: referee / (a) = %.2f, (b) / referee = %.2f\n", r / a, b / r }'
 [ "$ref" = "$plain" ] || echo "WARNING: referee and the CSV sink disagree" >&2
+[ "$ref" = "$same" ] || echo "WARNING: the same-shape copy disagrees" >&2
 [ "$ref" = "$sqlr" ] || echo "WARNING: the SQL rating disagrees with referee" >&2
