@@ -1185,15 +1185,17 @@ static void *
 loader_main(void *arg)
 {
     struct pg_sink *s = arg;
+    struct direct_batch *bt;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->loader_busy && !s->loader_quit)
             pthread_cond_wait(&s->cv, &s->mu);
         if (s->loader_quit)
             break;
+        bt = s->fly;
         pthread_mutex_unlock(&s->mu);
-        cdr_diag_clear(&s->fly->diag);
-        s->fly->rc = load_batch(s, s->fly, &s->fly->diag);
+        cdr_diag_clear(&bt->diag);
+        bt->rc = load_batch(s, bt, &bt->diag);
         pthread_mutex_lock(&s->mu);
         s->loader_busy = 0;
         pthread_cond_broadcast(&s->cv);

@@ -10,19 +10,25 @@
  *            the final tables: in batches of RT_SINK_PG_BATCH calls, the
  *            batch's sids are looked up in call_sids (those rated by an
  *            earlier run are dropped and listed as duplicates at commit),
- *            then COPY into call_sids (its primary key refuses a sid
- *            twice), calls and charges; the charges COPY of a batch loads
- *            while the driver rates the next one.  Monthly partitions are
- *            created as batches need them.  Everything else (rerate and
- *            --force runs, rows re-fed from the store, sids still pending,
+ *            then COPY (binary format) into call_sids (its primary key
+ *            refuses a sid twice), calls and charges.  A loader thread
+ *            loads a full batch while the driver's thread fills the next
+ *            one; the connection is the loader's until the driver's
+ *            thread needs it again (and waits).  A month with no partition
+ *            is loaded as a detached table and attached, with its indexes
+ *            built, at commit; an empty call_sids loses its primary key
+ *            until then (schema 005).  Everything else (rerate and --force
+ *            runs, rows re-fed from the store, sids still pending,
  *            relabelled parents) goes to staging.
  * reject, pending
  *            rows go to the staging table through COPY (text format,
- *            PQputCopyData); no SQL is ever built from values.
+ *            PQputCopyData), sent once RT_SINK_PG_CHUNK bytes wait and the
+ *            connection is free; no SQL is ever built from values.
  * file_seen, stored_pending, stored_parents, stored_calls
  *            end the COPY in progress (it reopens at the next row) and
  *            query the store; rows come back through a cursor, in batches.
- * commit     loads the last batch, merges staging into the final tables in
+ * commit     loads the last batch, builds the register's key and attaches
+ *            the loaded months, merges staging into the final tables in
  *            SQL, in the same transaction: supersedes what --force or a
  *            rerate replaces, drops (and lists in rejects) calls rated by
  *            an earlier run, relabels stored parents, moves pending
@@ -55,8 +61,9 @@ int rt_sink_pg_report(const struct rt_sink *s, struct rt_store_report *out);
 /* COPY rows are sent in chunks of about this many bytes. */
 #define RT_SINK_PG_CHUNK (256 * 1024)
 /* Rated calls loaded straight into the final tables per batch (one
- * call_sids look-up and three COPYs), or fewer when their text reaches
- * RT_SINK_PG_BATCH_BYTES. */
+ * call_sids look-up and three COPYs), or fewer when their rows reach
+ * RT_SINK_PG_BATCH_BYTES.  Two batches are in memory: one filling, one
+ * loading. */
 #define RT_SINK_PG_BATCH 20000
 #define RT_SINK_PG_BATCH_BYTES (16 * 1024 * 1024)
 /* Rows fetched per round trip when handing stored rows back. */
