@@ -4,9 +4,11 @@
  * Written for this project after reading Mark Adler's puff.c, the classic
  * small inflater: the canonical-code decoding and the set of checks (those
  * zlib makes) follow it; the first-level lookup table, the bit buffer and
- * the wrappers are ours.  Everything lives on the stack (about 4 KiB) and
+ * the wrappers are ours.  Everything lives on the stack (about 8 KiB) and
  * every read and write is checked against its end, so a hostile stream costs
- * at most out_cap bytes of output and time linear in in_len + out_cap.
+ * at most out_cap bytes of output and time linear in in_len + out_cap (the
+ * worst case per input byte being a stream of tiny dynamic blocks, each
+ * with its own tables: a few milliseconds for 64 KiB of them).
  */
 #include "cdr/capture/cap_inflate.h"
 
@@ -298,19 +300,29 @@ inflate_codes(struct bits *s, struct out *o, const struct huffman *lencode,
     }
 }
 
-static int
-inflate_fixed(struct bits *s, struct out *o)
-{
-    uint8_t lengths[MAXLCODES + MAXDCODES];
-    memset(lengths, 8, 144);
-    memset(lengths + 144, 9, 256 - 144);
-    memset(lengths + 256, 7, 280 - 256);
-    memset(lengths + 280, 8, MAXLCODES - 280);
-    memset(lengths + MAXLCODES, 5, MAXDCODES);
+/* The fixed code (RFC 1951 3.2.6), built at the first fixed block of a
+ * stream: a stream of empty fixed blocks (10 bits each) would otherwise
+ * cost a table build per 10 bits. */
+struct fixed_codes {
+    int built;
     struct huffman lencode, distcode;
-    huffman_build(&lencode, lengths, MAXLCODES);
-    huffman_build(&distcode, lengths + MAXLCODES, MAXDCODES);
-    return inflate_codes(s, o, &lencode, &distcode);
+};
+
+static int
+inflate_fixed(struct bits *s, struct out *o, struct fixed_codes *f)
+{
+    if (!f->built) {
+        uint8_t lengths[MAXLCODES + MAXDCODES];
+        memset(lengths, 8, 144);
+        memset(lengths + 144, 9, 256 - 144);
+        memset(lengths + 256, 7, 280 - 256);
+        memset(lengths + 280, 8, MAXLCODES - 280);
+        memset(lengths + MAXLCODES, 5, MAXDCODES);
+        huffman_build(&f->lencode, lengths, MAXLCODES);
+        huffman_build(&f->distcode, lengths + MAXLCODES, MAXDCODES);
+        f->built = 1;
+    }
+    return inflate_codes(s, o, &f->lencode, &f->distcode);
 }
 
 /* The code lengths of a dynamic block, run-length coded with the
@@ -329,22 +341,15 @@ read_lengths(struct bits *s, const struct huffman *cl, uint8_t *lengths,
             lengths[i++] = (uint8_t)sym;
             continue;
         }
-        uint8_t len = 0;
-        if (sym == 16) {
-            if (i == 0) /* nothing to repeat */
-                return CAP_INFLATE_E_DATA;
-            len = lengths[i - 1];
-            rc = bits_get(s, 2, &rep);
-            rep += 3;
-        } else if (sym == 17) {
-            rc = bits_get(s, 3, &rep);
-            rep += 3;
-        } else {
-            rc = bits_get(s, 7, &rep);
-            rep += 11;
-        }
-        if (rc != 0)
+        /* 16: the previous length 3-6 times, 17: zeros 3-10 times,
+         * 18: zeros 11-138 times */
+        static const uint8_t rep_bits[3] = {2, 3, 7}, rep_base[3] = {3, 3, 11};
+        if (sym == 16 && i == 0) /* nothing to repeat */
+            return CAP_INFLATE_E_DATA;
+        uint8_t len = sym == 16 ? lengths[i - 1] : 0;
+        if ((rc = bits_get(s, rep_bits[sym - 16], &rep)) != 0)
             return rc;
+        rep += rep_base[sym - 16];
         if (rep > n - i)
             return CAP_INFLATE_E_DATA;
         memset(lengths + i, len, rep);
@@ -405,7 +410,9 @@ inflate_dynamic(struct bits *s, struct out *o)
 static int
 inflate_blocks(struct bits *s, struct out *o)
 {
+    struct fixed_codes fixed;
     unsigned last, type;
+    fixed.built = 0;
     do {
         int rc;
         if ((rc = bits_get(s, 1, &last)) != 0 ||
@@ -413,7 +420,7 @@ inflate_blocks(struct bits *s, struct out *o)
             return rc;
         switch (type) {
         case 0: rc = inflate_stored(s, o); break;
-        case 1: rc = inflate_fixed(s, o); break;
+        case 1: rc = inflate_fixed(s, o, &fixed); break;
         case 2: rc = inflate_dynamic(s, o); break;
         default: rc = CAP_INFLATE_E_DATA; break;
         }
