@@ -117,7 +117,9 @@ reverse_bits(unsigned code, unsigned len)
     return r;
 }
 
-/* Huffman codes are sent first bit first, the reverse of other fields. */
+/* Huffman codes are packed most significant bit first, the reverse of other
+ * fields: the table is indexed by each code reversed, with every value of
+ * the bits after it. */
 static void
 huffman_fill_fast(struct huffman *h)
 {
