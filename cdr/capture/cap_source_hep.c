@@ -3,6 +3,8 @@
  */
 #include "cdr/capture/cap_source_hep.h"
 
+#include "cdr/capture/cap_inflate.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -172,6 +174,7 @@ struct cap_hep {
     cap_message_fn fn;
     void *ctx;
     size_t max_message;
+    uint8_t *inflated; /* max_message bytes: the last inflated payload */
     struct cap_hep_stats st;
 };
 
@@ -184,12 +187,20 @@ cap_hep_new(cap_message_fn fn, void *ctx, size_t max_message)
     h->fn = fn;
     h->ctx = ctx;
     h->max_message = max_message ? max_message : 64 * 1024;
+    h->inflated = malloc(h->max_message);
+    if (h->inflated == NULL) {
+        free(h);
+        return NULL;
+    }
     return h;
 }
 
 void
 cap_hep_free(struct cap_hep *h)
 {
+    if (h == NULL)
+        return;
+    free(h->inflated);
     free(h);
 }
 
@@ -200,21 +211,28 @@ cap_hep_stats(const struct cap_hep *h)
 }
 
 /*
- * The inflate hook for chunk 0x0010.  zlib is not an approved dependency
- * yet, so compressed payloads are counted and skipped.  With zlib this
- * becomes: inflateInit2(&zs, 15 + 32) (zlib or gzip header), inflate into a
- * buffer of h->max_message bytes owned by struct cap_hep, refuse output that
- * does not fit (oversize), and point *out at the buffer.
+ * Chunk 0x0010.  Inflated by our own decoder (cap_inflate.c) because zlib is
+ * not an approved dependency; the output is bounded by max_message, the
+ * same limit as a plain payload, so a small packet that inflates to
+ * megabytes costs at most that much and is counted as oversize.
  */
 static int
 hep_inflate(struct cap_hep *h, const struct cap_hep_packet *pk,
             const uint8_t **out, size_t *out_len)
 {
-    (void)pk;
-    (void)out;
-    (void)out_len;
-    h->st.hep_compressed_unsupported++;
-    return -1;
+    int rc = cap_inflate(pk->payload, pk->payload_len, h->inflated,
+                         h->max_message, out_len);
+    if (rc == CAP_INFLATE_E_OUTPUT) {
+        h->st.oversize++;
+        return -1;
+    }
+    if (rc != CAP_INFLATE_OK) {
+        h->st.inflate_errors++;
+        return -1;
+    }
+    h->st.inflated++;
+    *out = h->inflated;
+    return 0;
 }
 
 static int

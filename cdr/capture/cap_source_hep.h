@@ -14,7 +14,8 @@
  *   0x0009 / 0x000a timestamp seconds / microseconds (32 bits)
  *   0x000b protocol type (8 bits: 1 = SIP)
  *   0x000c capture agent id (32 bits; 16 bits from old agents accepted)
- *   0x000f payload, 0x0010 compressed payload
+ *   0x000f payload, 0x0010 compressed payload (zlib as captagent and
+ *          homer send it; gzip and raw deflate accepted too: cap_inflate.h)
  * Other chunks and other vendors' chunks are skipped.
  */
 #ifndef REFEREE_CAP_SOURCE_HEP_H
@@ -69,19 +70,21 @@ struct cap_hep_stats {
     uint64_t bad_length;
     uint64_t missing;
     uint64_t bad_family;
-    uint64_t not_sip; /* proto type other than SIP (RTCP, logs ...) */
-    uint64_t hep_compressed_unsupported; /* 0x0010 without an inflater */
-    uint64_t oversize;                   /* payload over max_message */
-    uint64_t keepalives;                 /* payload of CR/LF only */
-    uint64_t messages;                   /* delivered */
+    uint64_t not_sip;        /* proto type other than SIP (RTCP, logs ...) */
+    uint64_t inflated;       /* 0x0010 payloads inflated */
+    uint64_t inflate_errors; /* 0x0010 payloads that did not inflate */
+    uint64_t oversize;       /* payload (inflated or not) over max_message */
+    uint64_t keepalives;     /* payload of CR/LF only */
+    uint64_t messages;       /* delivered */
 };
 
 struct cap_hep;
 
 /*
  * A HEP input: decodes packets and hands SIP payloads to fn (borrowed, with
- * ctx).  max_message 0 means 64 KiB.  NULL when out of memory; free with
- * cap_hep_free() (NULL is a no-op).
+ * ctx).  max_message 0 means 64 KiB; it also sizes the buffer that
+ * compressed payloads are inflated into (allocated here).  NULL when out of
+ * memory; free with cap_hep_free() (NULL is a no-op).
  */
 struct cap_hep *cap_hep_new(cap_message_fn fn, void *ctx, size_t max_message);
 void cap_hep_free(struct cap_hep *h);

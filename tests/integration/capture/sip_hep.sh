@@ -1,7 +1,8 @@
 #!/bin/sh
 # referee-capture --hep: the SIPp fixtures replayed as HEPv3 over UDP in real
 # time (timestamps moved to now) must give the same records as the pcap,
-# times apart.
+# times apart.  One flow is sent plain, one with every payload compressed
+# (zlib, as captagent sends it), one mixed (plain, zlib, gzip, raw deflate).
 # Usage: sip_hep.sh REFEREE_CAPTURE SOURCE_DIR WORK_DIR
 set -u
 bin=$1 root=$2 work=$3
@@ -32,10 +33,15 @@ wait_ready() {
 pid=$!
 wait_ready $pid
 kill -0 $pid 2>/dev/null || fail "listener did not start"
-for s in term_sip failed orig_pstn; do
-    python3 "$src/sip_hep_send.py" "$root/tests/fixtures/pcap/sipp_$s.pcap" \
-        127.0.0.1 $port >/dev/null || fail "sender $s"
+compressed=0
+for flow in term_sip:none failed:zlib orig_pstn:mixed; do
+    s=${flow%:*}
+    out=$(python3 "$src/sip_hep_send.py" \
+        "$root/tests/fixtures/pcap/sipp_$s.pcap" 127.0.0.1 $port ${flow#*:}) ||
+        fail "sender $s"
+    compressed=$((compressed + $(printf '%s\n' "$out" | tail -n 1)))
 done
+[ "$compressed" -gt 0 ] || fail "nothing was sent compressed"
 sleep 1.5
 kill -TERM $pid
 wait $pid || { rc=$?; pid=; fail "exit status $rc"; }
@@ -47,4 +53,6 @@ for s in term_sip failed orig_pstn; do
 done | cut -d, -f1-5,8- | sort >"$work/want.txt"
 diff -u "$work/want.txt" "$work/got.txt" || fail "records differ"
 grep -q "SIP messages 45" "$work/err.txt" || fail "stats"
+grep -q "inflated $compressed, inflate errors 0, oversize 0" "$work/err.txt" ||
+    fail "inflate stats (want $compressed inflated)"
 echo ok

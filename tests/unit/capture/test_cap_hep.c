@@ -209,7 +209,7 @@ test_input_delivers_sip_and_counts_the_rest(void **state)
     assert_int_equal(sink.count, 2);
     assert_int_equal(sink.msgs[1].meta.ts_sec, 42);
     assert_int_equal(sink.msgs[1].meta.ts_usec, 7);
-    /* RTCP report (proto type 5), compressed SIP, keep-alive, junk */
+    /* RTCP report (proto type 5), corrupt compressed SIP, keep-alive, junk */
     hb_start(&pkt);
     hb_u8(&pkt, 1, 2);
     hb_u32(&pkt, 3, 1);
@@ -223,7 +223,7 @@ test_input_delivers_sip_and_counts_the_rest(void **state)
     hb_u32(&pkt, 3, 1);
     hb_u32(&pkt, 4, 2);
     hb_u8(&pkt, 11, 1);
-    hb_chunk(&pkt, 0, 0x10, "\x78\x9c\x03\x00\x00\x00\x00\x01", 8);
+    hb_chunk(&pkt, 0, 0x10, "\x78\x9c\x03\x00\x00\x00\x00\x02", 8);
     hb_end(&pkt);
     cap_hep_input(h, pkt.b, pkt.n, 0, 0);
     hb_sip4(&pkt, 1, 2, 3, 4, 17, 5, 6, "\r\n\r\n", 4);
@@ -234,9 +234,135 @@ test_input_delivers_sip_and_counts_the_rest(void **state)
     assert_int_equal(st->packets, 6);
     assert_int_equal(st->messages, 2);
     assert_int_equal(st->not_sip, 1);
-    assert_int_equal(st->hep_compressed_unsupported, 1);
+    assert_int_equal(st->inflate_errors, 1);
+    assert_int_equal(st->inflated, 0);
     assert_int_equal(st->keepalives, 1);
     assert_int_equal(st->not_hep, 1);
+    cap_hep_free(h);
+}
+
+/* A fixture of tests/fixtures/inflate/ (made by the real zlib). */
+static size_t
+load_fixture(const char *name, uint8_t *buf, size_t cap)
+{
+    const char *root = getenv("REFEREE_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/inflate/%s",
+             root ? root : ".", name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+static uint8_t invite[4096], packed[4096];
+
+/* The INVITE as plain 0x000f, then as 0x0010 with each wrapper. */
+static void
+test_compressed_payload_gives_the_same_message_as_plain(void **state)
+{
+    (void)state;
+    size_t invite_len = load_fixture("invite.txt", invite, sizeof invite);
+    nb_sink_reset(&sink);
+    struct cap_hep *h = cap_hep_new(nb_collect, &sink, 0);
+    assert_non_null(h);
+    hb_sip4(&pkt, 0x7f000001, 0x7f000002, 5060, 5080, 17, 1700000000, 5, invite,
+            invite_len);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    static const char *const files[] = {"dynamic6.zlib", "stored.zlib",
+                                        "fname.gz", "raw.deflate"};
+    for (size_t i = 0; i < 4; i++) {
+        size_t n = load_fixture(files[i], packed, sizeof packed);
+        hb_sip4(&pkt, 0x7f000001, 0x7f000002, 5060, 5080, 17, 1700000000, 5,
+                packed, n);
+        pkt.b[pkt.n - n - 6 + 3] = 0x10; /* the payload chunk's type */
+        struct cap_hep_packet p;
+        assert_int_equal(cap_hep_decode(pkt.b, pkt.b + pkt.n, &p), CAP_HEP_OK);
+        assert_true(p.compressed);
+        assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    }
+    assert_int_equal(sink.count, 5);
+    for (size_t i = 1; i < 5; i++) {
+        assert_int_equal(sink.msgs[i].len, invite_len);
+        assert_memory_equal(sink.msgs[i].data, sink.msgs[0].data, invite_len);
+        assert_memory_equal(&sink.msgs[i].meta, &sink.msgs[0].meta,
+                            sizeof sink.msgs[0].meta);
+    }
+    const struct cap_hep_stats *st = cap_hep_stats(h);
+    assert_int_equal(st->messages, 5);
+    assert_int_equal(st->inflated, 4);
+    assert_int_equal(st->inflate_errors, 0);
+    cap_hep_free(h);
+}
+
+static void
+test_corrupt_or_oversized_compressed_payloads_are_counted_and_skipped(
+    void **state)
+{
+    (void)state;
+    size_t invite_len = load_fixture("invite.txt", invite, sizeof invite);
+    nb_sink_reset(&sink);
+    /* room for the INVITE exactly */
+    struct cap_hep *h = cap_hep_new(nb_collect, &sink, invite_len);
+    assert_non_null(h);
+    size_t n = load_fixture("dynamic9.zlib", packed, sizeof packed);
+    packed[n - 1] ^= 1; /* Adler-32 */
+    hb_start(&pkt);
+    hb_u8(&pkt, 1, 2);
+    hb_u32(&pkt, 3, 1);
+    hb_u32(&pkt, 4, 2);
+    hb_u8(&pkt, 11, 1);
+    hb_chunk(&pkt, 0, 0x10, packed, n);
+    hb_end(&pkt);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    packed[n - 1] ^= 1;
+    size_t good = pkt.n;
+    hb_start(&pkt);
+    hb_u8(&pkt, 1, 2);
+    hb_u32(&pkt, 3, 1);
+    hb_u32(&pkt, 4, 2);
+    hb_u8(&pkt, 11, 1);
+    hb_chunk(&pkt, 0, 0x10, packed, n / 2); /* cut */
+    hb_end(&pkt);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    const struct cap_hep_stats *st = cap_hep_stats(h);
+    assert_int_equal(st->inflate_errors, 2);
+    assert_int_equal(sink.count, 0);
+    /* 1 MB of zeros in 1 KB: stops at max_message, counted as oversize */
+    n = load_fixture("bomb.zlib", packed, sizeof packed);
+    hb_start(&pkt);
+    hb_u8(&pkt, 1, 2);
+    hb_u32(&pkt, 3, 1);
+    hb_u32(&pkt, 4, 2);
+    hb_u8(&pkt, 11, 1);
+    hb_chunk(&pkt, 0, 0x10, packed, n);
+    hb_end(&pkt);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(st->oversize, 1);
+    assert_int_equal(st->inflate_errors, 2);
+    assert_int_equal(sink.count, 0);
+    /* the INVITE itself fits exactly; with a byte less it is oversize */
+    n = load_fixture("dynamic9.zlib", packed, sizeof packed);
+    hb_start(&pkt);
+    hb_u8(&pkt, 1, 2);
+    hb_u32(&pkt, 3, 1);
+    hb_u32(&pkt, 4, 2);
+    hb_u8(&pkt, 11, 1);
+    hb_chunk(&pkt, 0, 0x10, packed, n);
+    hb_end(&pkt);
+    assert_int_equal(pkt.n, good);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(sink.count, 1);
+    assert_int_equal(st->inflated, 1);
+    cap_hep_free(h);
+    h = cap_hep_new(nb_collect, &sink, invite_len - 1);
+    assert_non_null(h);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(sink.count, 1);
+    assert_int_equal(cap_hep_stats(h)->oversize, 1);
+    assert_int_equal(cap_hep_stats(h)->inflate_errors, 0);
     cap_hep_free(h);
 }
 
@@ -288,6 +414,10 @@ main(void)
         cmocka_unit_test(test_wrong_lengths_are_refused),
         cmocka_unit_test(test_missing_parts_and_bad_family),
         cmocka_unit_test(test_input_delivers_sip_and_counts_the_rest),
+        cmocka_unit_test(
+            test_compressed_payload_gives_the_same_message_as_plain),
+        cmocka_unit_test(
+            test_corrupt_or_oversized_compressed_payloads_are_counted_and_skipped),
         cmocka_unit_test(test_listener_receives_datagrams),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
