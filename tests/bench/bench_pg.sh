@@ -38,6 +38,8 @@ trap 'dropdb --if-exists --force "$db" 2>/dev/null || true' EXIT
 createdb "$db"
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 timed() { # timed LABEL CMD...: wall seconds into $work/t.LABEL
+    # each from a clean start: no checkpoint owed by the step before
+    q -c checkpoint
     /usr/bin/time -f "%e" -o "$work/t.$1" sh -c "shift; \"\$@\"" sh "$@"
 }
 secs() { cat "$work/t.$1"; }
@@ -49,11 +51,6 @@ echo "input: $calls ($(($(wc -l < "$calls") - 1)) rows); deck: $prefixes termina
 timed ref "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
 timed skip "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
 ref=$(q -c "select count(*) || ' rows, total ' || sum(amount) from referee.current_charges")
-# A second night of as many cases, other sids, ten days later: its month
-# exists and the register is full, so every index is kept up row by row.
-night2="$work/calls-$cases-night2.csv"
-[ -s "$night2" ] || sed 's/CA0/CB0/g; s/2026-05-1\([01]\)T/2026-05-2\1T/g' "$calls" > "$night2"
-timed night2 "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$night2"
 
 # --- (a) plain \copy of the same charge rows --------------------------------
 q -c "\\copy (select * from referee.charges where run_id = (select min(run_id) from referee.runs)) to '$work/charges-pg.txt'"
@@ -149,6 +146,13 @@ olens=$(sed -n 's/^  - { prefix: "\([0-9]*\)", rate: .*/\1/p' "$work/bench.yaml"
 } >> "$work/rate.sql"
 timed sql psql -X -q -d "$db" -f "$work/rate.sql"
 sqlr=$(q -c "select count(*) || ' rows, total ' || sum(amount) from sql_charges")
+
+# --- a second night (last: its writes must not weigh on (a) and (b)) -------
+# As many cases, other sids, ten days later: the month exists and the
+# register is full, so every index is kept up row by row.
+night2="$work/calls-$cases-night2.csv"
+[ -s "$night2" ] || sed 's/CA0/CB0/g; s/2026-05-1\([01]\)T/2026-05-2\1T/g' "$calls" > "$night2"
+timed night2 "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$night2"
 
 echo
 echo "referee --db (read, rate, COPY, merge, commit): $(secs ref) s   [$ref]"
