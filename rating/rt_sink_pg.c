@@ -924,6 +924,26 @@ copy_spans(struct pg_sink *s, const struct direct_batch *bt, const char *sql,
     return copy_finish(s, rc, d);
 }
 
+/* The month key of a partition suffix "yYYYYmMM", or -1. */
+static int
+suffix_month(const char *suffix)
+{
+    int y = 0, m = 0;
+    if (strlen(suffix) != 8 || suffix[0] != 'y' || suffix[5] != 'm')
+        return -1;
+    for (int i = 1; i < 8; i++) {
+        if (i == 5)
+            continue;
+        if (suffix[i] < '0' || suffix[i] > '9')
+            return -1;
+        if (i < 5)
+            y = y * 10 + (suffix[i] - '0');
+        else
+            m = m * 10 + (suffix[i] - '0');
+    }
+    return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+}
+
 /* Record the detached months of an open_months() answer (suffix,
  * detached). */
 static int
@@ -931,17 +951,14 @@ note_detached_months(struct pg_sink *s, PGresult *res, struct cdr_diag *d)
 {
     for (int i = 0; i < PQntuples(res); i++) {
         const char *suffix = PQgetvalue(res, i, 0);
-        unsigned y, m;
-        char tail;
         int key;
         size_t k;
         if (strcmp(PQgetvalue(res, i, 1), "t") != 0)
             continue;
-        if (strlen(suffix) != 8 ||
-            sscanf(suffix, "y%4um%2u%c", &y, &m, &tail) != 2 || m < 1 || m > 12)
+        key = suffix_month(suffix);
+        if (key < 0)
             return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
                                 "unexpected partition name \"%s\"", suffix);
-        key = (int)(y * 12 + m - 1);
         for (k = 0; k < s->n_months && s->months[k].key != key; k++)
             ;
         if (k < s->n_months)
