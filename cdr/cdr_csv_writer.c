@@ -136,6 +136,16 @@ put(struct cdr_writer *w, const void *s, size_t n)
 }
 
 int
+cdr_writer_flush(struct cdr_writer *w)
+{
+    if (w->err)
+        return w->err;
+    if (w->done || w->f == NULL)
+        return werr(w, CDR_E_USAGE, 0);
+    return flush_buf(w);
+}
+
+int
 cdr_csv_needs_quotes(const char *s, size_t n)
 {
     if (n == 0)

@@ -32,6 +32,11 @@ int cdr_writer_end_row(struct cdr_writer *w);
 /* Raw bytes, written as they are (for JSON or other non-CSV files). */
 int cdr_writer_raw(struct cdr_writer *w, const char *s, size_t n);
 
+/* Hand what is buffered to the kernel (no fsync): a process killed after
+ * this loses none of it, a machine that crashes may.  0 or the sticky
+ * error. */
+int cdr_writer_flush(struct cdr_writer *w);
+
 /* Errors from the calls above are sticky: the first is reported by prepare
  * or commit.  prepare flushes, fsyncs and closes the temporary file (every
  * write error shows here); commit prepares if needed, then renames over the

@@ -467,6 +467,17 @@ cap_cli_main(int argc, char **argv)
         cap_config_free(r.cfg);
         return CAP_EXIT_FAILURE;
     }
+    {
+        uint64_t files, rows;
+        cap_writer_recovered(r.writer, &files, &rows);
+        if (files > 0)
+            fprintf(stderr,
+                    "referee-capture: %s: committed %" PRIu64
+                    " file(s) a killed run left open (%" PRIu64 " records)\n",
+                    r.o.out, files, rows);
+    }
+    /* a file can be read again; live traffic cannot */
+    cap_writer_flush_each(r.writer, r.o.file == NULL);
     r.tracker = cap_tracker_new(r.cfg, &r.o.tr, cap_writer_record, r.writer);
     if (r.tracker == NULL) {
         fprintf(stderr, "referee-capture: out of memory\n");

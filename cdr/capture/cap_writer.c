@@ -3,12 +3,17 @@
  */
 #include "cdr/capture/cap_writer.h"
 #include "cdr/cdr_csv_writer.h"
+#include "cdr/cdr_parse.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct cap_writer {
     char *dir;
@@ -18,22 +23,10 @@ struct cap_writer {
     struct cdr_writer *cw; /* NULL when no file is open */
     struct cdr_diag err;
     uint64_t files, records;
+    int dir_fd;     /* holds the folder's lock */
+    int flush_each; /* each record goes to the kernel as it is written */
+    uint64_t recovered_files, recovered_rows;
 };
-
-/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
 
 static void
 split_time(int64_t t, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
@@ -41,7 +34,7 @@ split_time(int64_t t, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
 {
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
     int64_t sec = t - days * 86400;
-    civil_from_days(days, y, mo, d);
+    cdr_civil_from_days(days, y, mo, d);
     *h = (unsigned)(sec / 3600);
     *mi = (unsigned)(sec / 60 % 60);
     *s = (unsigned)(sec % 60);
@@ -50,11 +43,150 @@ split_time(int64_t t, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
 void
 cap_format_time(int64_t t, char *buf, size_t size)
 {
-    int64_t y;
-    unsigned mo, d, h, mi, s;
-    split_time(t, &y, &mo, &d, &h, &mi, &s);
-    snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, mo, d,
-             h, mi, s);
+    cdr_format_time(t, buf, size);
+}
+
+/* One writer per folder: a second one would take the first's open file
+ * for a crashed writer's.  The lock is on the folder itself (flock), so no
+ * file is added; it goes with the process. */
+static int
+lock_folder(struct cap_writer *w, struct cdr_diag *d)
+{
+    w->dir_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->dir_fd < 0 || flock(w->dir_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "output folder: %s",
+                     e == EWOULDBLOCK
+                         ? "another referee-capture is writing to it"
+                         : strerror(e));
+        cdr_diag_at(d, w->dir, 0, 0);
+        return CDR_E_IO;
+    }
+    return 0;
+}
+
+/* ".calls-<period>[-N].csv.XXXXXX": an open file of a writer that died
+ * (the atomic writer's temporary name). */
+static int
+is_left_over(const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(name, ".calls-", 7) == 0 && n > 7 + 5 + 7 &&
+           strncmp(name + n - 11, ".csv.", 5) == 0;
+}
+
+static int
+recover_fail(struct cdr_diag *d, const char *path, const char *what, int e)
+{
+    cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "recovering records: %s: %s", what,
+                 strerror(e));
+    cdr_diag_at(d, path, 0, 0);
+    return CDR_E_IO;
+}
+
+/* The length of the whole rows of fd (a header, then rows; a row never
+ * spans lines: SIP values hold no CR or LF) and how many rows there are.
+ * 1: not a file of ours (it does not start with our header); -1: read
+ * error. */
+static int
+whole_rows(int fd, off_t *keep, uint64_t *rows)
+{
+    static const char header[] = CAP_WRITER_COLUMNS "\n";
+    char buf[65536];
+    off_t at = 0, last = 0;
+    uint64_t lines = 0;
+    ssize_t got;
+    *keep = 0;
+    *rows = 0;
+    while ((got = read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < got; i++) {
+            if (at + i < (off_t)sizeof header - 1 && buf[i] != header[at + i])
+                return 1;
+            if (buf[i] == '\n') {
+                last = at + i + 1;
+                lines++;
+            }
+        }
+        at += got;
+    }
+    if (got < 0)
+        return -1;
+    *keep = last;
+    *rows = lines > 0 ? lines - 1 : 0;
+    return 0;
+}
+
+/* Move one left-over file into place: its whole rows, under the name it
+ * would have had (or the next free -N), fsync'd.  One without rows goes. */
+static int
+recover_one(struct cap_writer *w, const char *name, struct cdr_diag *d)
+{
+    size_t size = strlen(w->dir) + strlen(name) + 32;
+    char *from = malloc(size), *to = malloc(size);
+    int rc = 0, fd = -1, kind = 0;
+    off_t keep;
+    uint64_t rows;
+    if (from == NULL || to == NULL) {
+        free(from);
+        free(to);
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    }
+    snprintf(from, size, "%s/%s", w->dir, name);
+    fd = open(from, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        rc = recover_fail(d, from, "open", errno);
+    else if ((kind = whole_rows(fd, &keep, &rows)) < 0)
+        rc = recover_fail(d, from, "read", errno);
+    else if (kind > 0)
+        ;                 /* not ours: left alone */
+    else if (rows == 0) { /* killed before its first row */
+        if (unlink(from) != 0)
+            rc = recover_fail(d, from, "unlink", errno);
+    } else if (ftruncate(fd, keep) != 0 || fsync(fd) != 0) {
+        rc = recover_fail(d, from, "truncate", errno);
+    } else {
+        /* ".calls-X.csv.XXXXXX" -> "calls-X.csv", else "calls-X-N.csv" */
+        size_t stem = strlen(name) - 1 - 11;
+        struct stat st;
+        for (unsigned seq = 0;; seq++) {
+            if (seq == 0)
+                snprintf(to, size, "%s/%.*s.csv", w->dir, (int)stem, name + 1);
+            else
+                snprintf(to, size, "%s/%.*s-%u.csv", w->dir, (int)stem,
+                         name + 1, seq);
+            if (stat(to, &st) != 0 || seq == 9999)
+                break;
+        }
+        if (rename(from, to) != 0 || fsync(w->dir_fd) != 0)
+            rc = recover_fail(d, from, "rename", errno);
+        else {
+            w->recovered_files++;
+            w->recovered_rows += rows;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(from);
+    free(to);
+    return rc;
+}
+
+/* Files a writer that was killed (SIGKILL, OOM, power) left open: their
+ * rows reached the kernel (flush_each) and are committed now rather than
+ * lost. */
+static int
+recover(struct cap_writer *w, struct cdr_diag *d)
+{
+    DIR *dh = opendir(w->dir);
+    struct dirent *e;
+    int rc = 0;
+    if (dh == NULL)
+        return recover_fail(d, w->dir, "opendir", errno);
+    while (rc == 0 && (e = readdir(dh)) != NULL)
+        if (is_left_over(e->d_name))
+            rc = recover_one(w, e->d_name, d);
+    closedir(dh);
+    return rc;
 }
 
 int
@@ -80,7 +212,18 @@ cap_writer_new(struct cap_writer **out, const char *dir, int64_t rotate,
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     }
     w->rotate = rotate;
+    w->dir_fd = -1;
     cdr_diag_clear(&w->err);
+    int rc = lock_folder(w, d);
+    if (rc == 0)
+        rc = recover(w, d);
+    if (rc != 0) {
+        if (w->dir_fd >= 0)
+            close(w->dir_fd);
+        free(w->dir);
+        free(w);
+        return rc;
+    }
     *out = w;
     return 0;
 }
@@ -206,6 +349,8 @@ cap_writer_record(void *ctx, const struct cap_record *r)
     cdr_writer_field_str(c, r->transfer_target);
     cdr_writer_field_str(c, r->transfer_status);
     rc = cdr_writer_end_row(c); /* errors are sticky: one check is enough */
+    if (rc == 0 && w->flush_each)
+        rc = cdr_writer_flush(c);
     if (rc != 0)
         return fail(w, rc, NULL);
     w->records++;
@@ -220,9 +365,25 @@ cap_writer_close(struct cap_writer *w, struct cdr_diag *d)
     int rc = commit(w);
     if (d != NULL)
         *d = w->err;
+    if (w->dir_fd >= 0)
+        close(w->dir_fd);
     free(w->dir);
     free(w);
     return rc;
+}
+
+void
+cap_writer_flush_each(struct cap_writer *w, int on)
+{
+    w->flush_each = on;
+}
+
+void
+cap_writer_recovered(const struct cap_writer *w, uint64_t *files,
+                     uint64_t *rows)
+{
+    *files = w->recovered_files;
+    *rows = w->recovered_rows;
 }
 
 const struct cdr_diag *

@@ -3,7 +3,8 @@
  * referee-rate reads (DESIGN.md), one file per rotation period, each written
  * through the atomic writer (cdr/cdr_csv_writer.h): a temporary name while
  * open, fsync'd and renamed when the period ends, on SIGHUP and at exit, so
- * a reader never sees half a file.
+ * a reader never sees half a file.  A writer that is killed leaves its open
+ * file under the temporary name; the next writer in the folder commits it.
  *
  * File names: DIR/calls-YYYYMMDDTHHMMSSZ.csv, the period's start in UTC; a
  * second file for the same period (after a restart) gets -1, -2 ... so an
@@ -26,7 +27,10 @@ struct cap_writer;
 
 /*
  * dir must exist and is copied; rotate is the period in seconds (> 0).
- * *out for the caller to free with cap_writer_close().
+ * *out for the caller to free with cap_writer_close().  Takes the folder's
+ * lock (one writer per folder: CDR_E_IO when another holds it), then
+ * commits the files a killed writer left open there (their whole rows,
+ * under the names they would have had; see cap_writer_recovered).
  */
 int cap_writer_new(struct cap_writer **out, const char *dir, int64_t rotate,
                    struct cdr_diag *d);
@@ -41,6 +45,14 @@ int cap_writer_set_time(struct cap_writer *w, int64_t now);
 
 /* Commit the open file now (SIGHUP).  0 or a CDR_E_* code. */
 int cap_writer_rotate(struct cap_writer *w);
+
+/* on: each record is handed to the kernel as it is written, so a killed
+ * process loses none (live sources: a file cannot be read again). */
+void cap_writer_flush_each(struct cap_writer *w, int on);
+
+/* What cap_writer_new recovered: files, and rows in them. */
+void cap_writer_recovered(const struct cap_writer *w, uint64_t *files,
+                          uint64_t *rows);
 
 /* Commit and free.  NULL is a no-op.  0 or the first error. */
 int cap_writer_close(struct cap_writer *w, struct cdr_diag *d);

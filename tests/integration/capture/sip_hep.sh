@@ -55,4 +55,40 @@ diff -u "$work/want.txt" "$work/got.txt" || fail "records differ"
 grep -q "SIP messages 45" "$work/err.txt" || fail "stats"
 grep -q "inflated $compressed, inflate errors 0, oversize 0" "$work/err.txt" ||
     fail "inflate stats (want $compressed inflated)"
+
+# Killed (SIGKILL) after writing records: the next start into the same
+# folder commits every record the killed one had written.
+mkdir -p "$work/out2" || exit 1
+"$bin" -c "$src/sip_deck.yaml" --hep "127.0.0.1:$port" -o "$work/out2" \
+    --no-state >"$work/out.txt" 2>"$work/err.txt" &
+pid=$!
+wait_ready $pid
+python3 "$src/sip_hep_send.py" "$root/tests/fixtures/pcap/sipp_failed.pcap" \
+    127.0.0.1 $port none >/dev/null || fail "sender (kill)"
+sleep 1.5
+kill -USR1 $pid
+i=0 # the statistics come at the loop's next turn (a second at most)
+while [ $i -lt 50 ] && ! grep -q '^referee-capture: records' "$work/err.txt"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+written=$(sed -n 's/^referee-capture: records \([0-9]*\) in .*/\1/p' \
+    "$work/err.txt" | tail -n 1)
+[ "${written:-0}" -gt 0 ] || fail "no record written before the kill"
+kill -KILL $pid
+wait $pid 2>/dev/null
+pid=
+ls -a "$work/out2" | grep -q '^\.calls-' || fail "no file left open by the kill"
+"$bin" -c "$src/sip_deck.yaml" --hep "127.0.0.1:$port" -o "$work/out2" \
+    --no-state >"$work/out.txt" 2>"$work/err.txt" &
+pid=$!
+wait_ready $pid
+kill -TERM $pid
+wait $pid || { rc=$?; pid=; fail "exit status $rc after the kill"; }
+pid=
+grep -q "committed 1 file(s) a killed run left open ($written records)" \
+    "$work/err.txt" || fail "recovery not reported"
+[ "$(cat "$work"/out2/calls-*.csv | grep -vc '^sid,')" -eq "$written" ] ||
+    fail "recovered rows"
+ls -a "$work/out2" | grep -q '^\.calls-' && fail "a file left open"
 echo ok

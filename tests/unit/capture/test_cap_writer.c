@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -216,6 +218,110 @@ test_bad_output_folder(void **state)
     assert_int_equal(cap_writer_new(&w, dir, 0, &d), CDR_E_USAGE);
 }
 
+static void
+write_raw(const char *name, const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A writer killed with rows written (SIGKILL: nothing runs at exit): the
+ * next writer in the folder commits them, once. */
+static void
+test_a_killed_writers_rows_are_committed_by_the_next(void **state)
+{
+    (void)state;
+    struct cap_writer *w;
+    struct cdr_diag d;
+    uint64_t files, rows;
+    char names[1024], text[2048];
+    int status;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct cap_record r = rec("call-1", T0 + 5);
+        if (cap_writer_new(&w, dir, 3600, &d) != 0)
+            _exit(2);
+        cap_writer_flush_each(w, 1);
+        if (cap_writer_record(w, &r) != 0)
+            _exit(3);
+        r.sid = "call-2";
+        if (cap_writer_record(w, &r) != 0)
+            _exit(4);
+        raise(SIGKILL);
+        _exit(5);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    list_dir(names, sizeof names);
+    assert_int_equal(strncmp(names, ".calls-20260510T080000Z.csv.", 28), 0);
+
+    assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
+    cap_writer_recovered(w, &files, &rows);
+    assert_int_equal(files, 1);
+    assert_int_equal(rows, 2);
+    assert_int_equal(cap_writer_close(w, &d), 0);
+    list_dir(names, sizeof names);
+    assert_string_equal(names, "calls-20260510T080000Z.csv");
+    read_file("calls-20260510T080000Z.csv", text, sizeof text);
+    assert_non_null(strstr(text, "\ncall-1,"));
+    assert_non_null(strstr(text, "\ncall-2,"));
+
+    /* and not twice */
+    assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
+    cap_writer_recovered(w, &files, &rows);
+    assert_int_equal(files, 0);
+    assert_int_equal(cap_writer_close(w, &d), 0);
+}
+
+/* A row cut by the kill is dropped, a file with no whole row goes, a
+ * foreign file stays, and a taken name gets the next -N. */
+static void
+test_recovery_keeps_whole_rows_only(void **state)
+{
+    (void)state;
+    struct cap_writer *w;
+    struct cdr_diag d;
+    uint64_t files, rows;
+    char names[1024], text[2048];
+    write_raw("calls-20260510T080000Z.csv", CAP_WRITER_COLUMNS "\n");
+    write_raw(".calls-20260510T080000Z.csv.aB3dE9",
+              CAP_WRITER_COLUMNS "\nwhole,,d,f,t,s,e,1,completed,TK,,\n"
+                                 "cut,,d,f");
+    write_raw(".calls-20260510T090000Z.csv.xY12zz", "sid,par");
+    write_raw(".calls-20260510T100000Z.csv.qwerty", "not,our,header\na,b,c\n");
+    assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
+    cap_writer_recovered(w, &files, &rows);
+    assert_int_equal(files, 1);
+    assert_int_equal(rows, 1);
+    assert_int_equal(cap_writer_close(w, &d), 0);
+    list_dir(names, sizeof names);
+    assert_string_equal(names, ".calls-20260510T100000Z.csv.qwerty "
+                               "calls-20260510T080000Z-1.csv "
+                               "calls-20260510T080000Z.csv");
+    read_file("calls-20260510T080000Z-1.csv", text, sizeof text);
+    assert_string_equal(text, CAP_WRITER_COLUMNS
+                        "\nwhole,,d,f,t,s,e,1,completed,TK,,\n");
+}
+
+static void
+test_one_writer_per_folder(void **state)
+{
+    (void)state;
+    struct cap_writer *w, *w2;
+    struct cdr_diag d;
+    assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
+    assert_int_equal(cap_writer_new(&w2, dir, 3600, &d), CDR_E_IO);
+    assert_non_null(strstr(d.message, "another referee-capture"));
+    assert_int_equal(cap_writer_close(w, &d), 0);
+    assert_int_equal(cap_writer_new(&w2, dir, 3600, &d), 0);
+    assert_int_equal(cap_writer_close(w2, &d), 0);
+}
+
 int
 main(void)
 {
@@ -227,6 +333,13 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test(test_time_formatting),
         cmocka_unit_test_setup_teardown(test_bad_output_folder, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_killed_writers_rows_are_committed_by_the_next, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_keeps_whole_rows_only,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_writer_per_folder, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
