@@ -20,7 +20,10 @@
 --
 -- Everything happens in the run's transaction: a failed run leaves no
 -- table behind and the primary key where it was.  Only the loader calls
--- these (SECURITY DEFINER: the writer role does not own the tables).
+-- these (SECURITY DEFINER: the writer role does not own the tables), and
+-- it attaches the loaded months before anything else may need a month
+-- (ensure_partitions() would take a detached month for an existing one,
+-- and a row routed there would fail the run).
 
 -- The months of [p_from, p_to] (UTC), each with its partition suffix
 -- (yYYYYmMM) and whether this run loads it as a detached table.
@@ -111,50 +114,6 @@ BEGIN
         n := n + 1;
     END LOOP;
     RETURN n;
-END;
-$$;
-
--- A month created by ensure_partitions() while this run holds it detached
--- would be a second table of the same name: attach first.
-CREATE OR REPLACE FUNCTION referee.ensure_partitions(p_from timestamptz,
-                                                     p_to timestamptz)
-RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    m       timestamp;
-    last    timestamp;
-    lo      timestamptz;
-    hi      timestamptz;
-    suffix  text;
-    tbl     text;
-    created integer := 0;
-BEGIN
-    IF p_from IS NULL OR p_to IS NULL THEN
-        RETURN 0;
-    END IF;
-    PERFORM pg_advisory_xact_lock(7263746710002);
-    PERFORM referee.attach_loaded();
-    m := date_trunc('month', p_from AT TIME ZONE 'UTC');
-    last := date_trunc('month', p_to AT TIME ZONE 'UTC');
-    WHILE m <= last LOOP
-        lo := m AT TIME ZONE 'UTC';
-        hi := (m + interval '1 month') AT TIME ZONE 'UTC';
-        suffix := to_char(m, '"y"YYYY"m"MM');
-        FOREACH tbl IN ARRAY ARRAY['calls', 'charges'] LOOP
-            IF to_regclass(format('referee.%I', tbl || '_' || suffix)) IS NULL THEN
-                EXECUTE format(
-                    'CREATE TABLE referee.%I PARTITION OF referee.%I '
-                    'FOR VALUES FROM (%L) TO (%L)',
-                    tbl || '_' || suffix, tbl, lo, hi);
-                created := created + 1;
-            END IF;
-        END LOOP;
-        m := m + interval '1 month';
-    END LOOP;
-    RETURN created;
 END;
 $$;
 

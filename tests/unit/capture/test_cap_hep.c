@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cdr/capture/cap_source_hep.h"
+#include "fixture_file.h"
 #include "hep_build.h"
 #include "net_build.h"
 
@@ -245,16 +246,9 @@ test_input_delivers_sip_and_counts_the_rest(void **state)
 static size_t
 load_fixture(const char *name, uint8_t *buf, size_t cap)
 {
-    const char *root = getenv("REFEREE_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/inflate/%s",
-             root ? root : ".", name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    size_t n = fread(buf, 1, cap, f);
-    fclose(f);
-    return n;
+    char rel[256];
+    snprintf(rel, sizeof rel, "inflate/%s", name);
+    return read_fixture(rel, buf, cap);
 }
 
 static uint8_t invite[4096], packed[4096];
@@ -297,6 +291,20 @@ test_compressed_payload_gives_the_same_message_as_plain(void **state)
     cap_hep_free(h);
 }
 
+/* A minimal HEP packet (family, protocol, ports, SIP) whose payload is
+ * packed[0, n) as a compressed chunk. */
+static void
+compressed_packet(size_t n)
+{
+    hb_start(&pkt);
+    hb_u8(&pkt, 1, 2);
+    hb_u32(&pkt, 3, 1);
+    hb_u32(&pkt, 4, 2);
+    hb_u8(&pkt, 11, 1);
+    hb_chunk(&pkt, 0, 0x10, packed, n);
+    hb_end(&pkt);
+}
+
 static void
 test_corrupt_or_oversized_compressed_payloads_are_counted_and_skipped(
     void **state)
@@ -309,49 +317,25 @@ test_corrupt_or_oversized_compressed_payloads_are_counted_and_skipped(
     assert_non_null(h);
     size_t n = load_fixture("dynamic9.zlib", packed, sizeof packed);
     packed[n - 1] ^= 1; /* Adler-32 */
-    hb_start(&pkt);
-    hb_u8(&pkt, 1, 2);
-    hb_u32(&pkt, 3, 1);
-    hb_u32(&pkt, 4, 2);
-    hb_u8(&pkt, 11, 1);
-    hb_chunk(&pkt, 0, 0x10, packed, n);
-    hb_end(&pkt);
+    compressed_packet(n);
     assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
     packed[n - 1] ^= 1;
     size_t good = pkt.n;
-    hb_start(&pkt);
-    hb_u8(&pkt, 1, 2);
-    hb_u32(&pkt, 3, 1);
-    hb_u32(&pkt, 4, 2);
-    hb_u8(&pkt, 11, 1);
-    hb_chunk(&pkt, 0, 0x10, packed, n / 2); /* cut */
-    hb_end(&pkt);
+    compressed_packet(n / 2); /* cut */
     assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
     const struct cap_hep_stats *st = cap_hep_stats(h);
     assert_int_equal(st->inflate_errors, 2);
     assert_int_equal(sink.count, 0);
     /* 1 MB of zeros in 1 KB: stops at max_message, counted as oversize */
     n = load_fixture("bomb.zlib", packed, sizeof packed);
-    hb_start(&pkt);
-    hb_u8(&pkt, 1, 2);
-    hb_u32(&pkt, 3, 1);
-    hb_u32(&pkt, 4, 2);
-    hb_u8(&pkt, 11, 1);
-    hb_chunk(&pkt, 0, 0x10, packed, n);
-    hb_end(&pkt);
+    compressed_packet(n);
     assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
     assert_int_equal(st->oversize, 1);
     assert_int_equal(st->inflate_errors, 2);
     assert_int_equal(sink.count, 0);
     /* the INVITE itself fits exactly; with a byte less it is oversize */
     n = load_fixture("dynamic9.zlib", packed, sizeof packed);
-    hb_start(&pkt);
-    hb_u8(&pkt, 1, 2);
-    hb_u32(&pkt, 3, 1);
-    hb_u32(&pkt, 4, 2);
-    hb_u8(&pkt, 11, 1);
-    hb_chunk(&pkt, 0, 0x10, packed, n);
-    hb_end(&pkt);
+    compressed_packet(n);
     assert_int_equal(pkt.n, good);
     assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
     assert_int_equal(sink.count, 1);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cdr/capture/cap_inflate.h"
+#include "fixture_file.h"
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -26,17 +27,11 @@ struct blob {
 static struct blob
 load(const char *name)
 {
-    const char *root = getenv("REFEREE_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/inflate/%s",
-             root ? root : ".", name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
+    char rel[256];
     struct blob b = {malloc(1 << 20), 0};
     assert_non_null(b.p);
-    b.n = fread(b.p, 1, 1 << 20, f);
-    fclose(f);
+    snprintf(rel, sizeof rel, "inflate/%s", name);
+    b.n = read_fixture(rel, b.p, 1 << 20);
     return b;
 }
 
@@ -595,6 +590,24 @@ test_bad_code_sets_are_refused(void **state)
     assert_int_equal(bw_inflate(&w, &n), CAP_INFLATE_E_DATA);
 }
 
+/* A dynamic block's header and its 257 literal/length code lengths, all
+ * zero but 'A' and end-of-block (one bit each), written with CL_012_18
+ * (cl: its codes); the distance code's one length is the caller's. */
+static void
+lengths_a_and_end(struct bw *w, unsigned cl[19])
+{
+    canonical(CL_012_18, 19, cl);
+    dyn_header(w, 257, 1, CL_012_18);
+    bw_code(w, cl[18], 2);
+    bw_bits(w, 'A' - 11, 7);
+    bw_code(w, cl[1], 2);
+    bw_code(w, cl[18], 2);
+    bw_bits(w, 138 - 11, 7);
+    bw_code(w, cl[18], 2);
+    bw_bits(w, 256 - 'A' - 1 - 138 - 11, 7);
+    bw_code(w, cl[1], 2);
+}
+
 static void
 test_bad_code_length_sequences_are_refused(void **state)
 {
@@ -616,32 +629,14 @@ test_bad_code_length_sequences_are_refused(void **state)
     assert_int_equal(bw_inflate(&w, &n), CAP_INFLATE_E_DATA);
     /* a run of zeros past the 258 lengths: 'A' and end-of-block at one
      * bit, then 11 zeros where one distance length is left */
-    canonical(CL_012_18, 19, cl);
-    dyn_header(&w, 257, 1, CL_012_18);
-    bw_code(&w, cl[18], 2);
-    bw_bits(&w, 'A' - 11, 7);
-    bw_code(&w, cl[1], 2);
-    bw_code(&w, cl[18], 2);
-    bw_bits(&w, 138 - 11, 7);
-    bw_code(&w, cl[18], 2);
-    bw_bits(&w, 256 - 'A' - 1 - 138 - 11, 7);
-    bw_code(&w, cl[1], 2);
+    lengths_a_and_end(&w, cl);
     bw_code(&w, cl[18], 2);
     bw_bits(&w, 0, 7);
     bw_code(&w, 0, 1); /* 'A' */
     bw_code(&w, 1, 1); /* end of block */
     assert_int_equal(bw_inflate(&w, &n), CAP_INFLATE_E_DATA);
     /* the same with the one distance length: fine */
-    canonical(CL_012_18, 19, cl);
-    dyn_header(&w, 257, 1, CL_012_18);
-    bw_code(&w, cl[18], 2);
-    bw_bits(&w, 'A' - 11, 7);
-    bw_code(&w, cl[1], 2);
-    bw_code(&w, cl[18], 2);
-    bw_bits(&w, 138 - 11, 7);
-    bw_code(&w, cl[18], 2);
-    bw_bits(&w, 256 - 'A' - 1 - 138 - 11, 7);
-    bw_code(&w, cl[1], 2);
+    lengths_a_and_end(&w, cl);
     bw_code(&w, cl[0], 2);
     bw_code(&w, 0, 1);
     bw_code(&w, 1, 1);
