@@ -123,7 +123,8 @@ struct rt_summary {
     int64_t total_nano;                    /* in the deck's currency */
     struct rt_totals totals[RT_SCN_COUNT]; /* per scenario that occurred */
     size_t n_totals;
-    int64_t elapsed_ms; /* wall time of the run */
+    int64_t elapsed_ms; /* wall time of the run (to commit, in the sink;
+                           with it, in the caller's copy) */
     /* Optional (NULL: as given to begin): the input files with their final
      * sha256, size and rows, when the driver learns them while reading. */
     const struct rt_input_file *files;
