@@ -57,6 +57,17 @@ cdr_parse_uint64(const char *p, const char *end, uint64_t *out)
     return 0;
 }
 
+int
+cdr_parse_int64(const char *p, const char *end, int64_t *out)
+{
+    int neg = p < end && *p == '-';
+    uint64_t v;
+    if (cdr_parse_uint64(p + neg, end, &v) != 0 || v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
 /* Exactly n digits at *pp (not past end); advances on success. */
 static int
 fixed_digits(const char **pp, const char *end, int n, unsigned *out)

@@ -13,6 +13,9 @@
 /* Non-negative decimal integer, no sign, no spaces, no overflow. 0 or -1. */
 int cdr_parse_uint64(const char *p, const char *end, uint64_t *out);
 
+/* The same with an optional leading '-', within -INT64_MAX..INT64_MAX. */
+int cdr_parse_int64(const char *p, const char *end, int64_t *out);
+
 /*
  * ISO 8601 with offset or Z ("2026-05-10T08:02:17Z", "...+02:00", "+0200",
  * fractional seconds allowed and dropped, a space allowed for 'T') or

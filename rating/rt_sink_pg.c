@@ -1,5 +1,6 @@
 #include "rating/rt_sink_pg.h"
 
+#include "cdr/cdr_parse.h"
 #include "rating/rt_pg.h"
 #include "rating/rt_pg_migrate.h"
 
@@ -170,57 +171,14 @@ is_decimal(const char *p, size_t n)
     return i == n;
 }
 
-/* Decimal text to nano (at most 9 decimals, fits int64).  0 or -1. */
-static int
-parse_nano(const char *s, int64_t *out)
-{
-    int neg = 0, decimals = -1;
-    uint64_t v = 0;
-    if (*s == '-') {
-        neg = 1;
-        s++;
-    }
-    for (; *s; s++) {
-        if (*s == '.' && decimals < 0) {
-            decimals = 0;
-            continue;
-        }
-        if (*s < '0' || *s > '9')
-            return -1;
-        if (decimals >= 0 && ++decimals > 9)
-            return -1;
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    for (decimals = decimals < 0 ? 0 : decimals; decimals < 9; decimals++) {
-        if (v > UINT64_MAX / 10)
-            return -1;
-        v *= 10;
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 static int
 parse_long(const char *s, long *out)
 {
-    long v = 0;
-    int neg = 0;
-    if (*s == '-') {
-        neg = 1;
-        s++;
-    }
-    if (*s == '\0')
+    int64_t v;
+    if (cdr_parse_int64(s, s + strlen(s), &v) != 0 || v < LONG_MIN ||
+        v > LONG_MAX)
         return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (LONG_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    *out = neg ? -v : v;
+    *out = (long)v;
     return 0;
 }
 
@@ -2242,7 +2200,10 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
         if (res == NULL)
             return CDR_E_DB;
         if (PQntuples(res) != 1 ||
-            parse_nano(PQgetvalue(res, 0, 0), &rep->total_nano) != 0) {
+            cdr_parse_decimal_nano(PQgetvalue(res, 0, 0),
+                                   PQgetvalue(res, 0, 0) +
+                                       PQgetlength(res, 0, 0),
+                                   &rep->total_nano) != 0) {
             PQclear(res);
             return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
                                 "run %s: total out of range", s->run_id);

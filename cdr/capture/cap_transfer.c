@@ -20,6 +20,7 @@
 #include "cdr/capture/cap_dialog.h"
 #include "cdr/capture/cap_sip.h"
 #include "cdr/cdr_csv_writer.h"
+#include "cdr/cdr_parse.h"
 #include "cdr/cdr_record.h"
 
 #include <stdio.h>
@@ -1220,23 +1221,8 @@ split_tabs(char *line, char **f, size_t max)
 static int
 get_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    int neg = 0;
-    uint64_t v = 0;
-    if (*s == '-') {
-        neg = 1;
-        s++;
-    }
-    if (*s == '\0')
-        return -1;
-    for (; *s; s++) {
-        if (!is_digit(*s) || v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    int64_t r = neg ? -(int64_t)v : (int64_t)v;
-    if (r < lo || r > hi)
+    int64_t r;
+    if (cdr_parse_int64(s, s + strlen(s), &r) != 0 || r < lo || r > hi)
         return -1;
     *out = r;
     return 0;

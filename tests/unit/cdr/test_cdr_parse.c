@@ -59,6 +59,45 @@ test_uint64_never_reads_past_end(void **state)
 }
 
 static void
+test_int64_takes_a_minus_and_the_int64_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int rc;
+        int64_t v;
+    } cases[] = {
+        {"0", 0, 0},
+        {"-0", 0, 0},
+        {"-42", 0, -42},
+        {"9223372036854775807", 0, INT64_MAX},
+        {"-9223372036854775807", 0, -INT64_MAX},
+        {"9223372036854775808", -1, 0},
+        {"-9223372036854775808", -1, 0},
+        {"-", -1, 0},
+        {"", -1, 0},
+        {"--1", -1, 0},
+        {"+1", -1, 0},
+        {"- 1", -1, 0},
+        {"1-", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t v = 99;
+        const char *s = cases[i].in;
+        int rc = cdr_parse_int64(s, s + strlen(s), &v);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu \"%s\": rc %d", i, s, rc);
+        if (rc == 0)
+            assert_true(v == cases[i].v);
+    }
+    /* never past end: "-1" of "-12" */
+    const char *s = "-12";
+    int64_t v;
+    assert_int_equal(cdr_parse_int64(s, s + 2, &v), 0);
+    assert_true(v == -1);
+}
+
+static void
 test_days_from_civil_matches_known_dates(void **state)
 {
     (void)state;
@@ -538,6 +577,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uint64_accepts_digits_and_refuses_the_rest),
         cmocka_unit_test(test_uint64_never_reads_past_end),
+        cmocka_unit_test(test_int64_takes_a_minus_and_the_int64_range),
         cmocka_unit_test(test_days_from_civil_matches_known_dates),
         cmocka_unit_test(test_format_time_round_trips_through_parse),
         cmocka_unit_test(test_iso8601_with_z_or_offset_is_converted_to_utc),
