@@ -12,6 +12,8 @@
  */
 #include "cdr/capture/cap_inflate.h"
 
+#include "cdr/capture/cap_bytes.h"
+
 #include <string.h>
 
 #define MAXBITS 15    /* longest Huffman code */
@@ -471,20 +473,6 @@ crc32_update(uint32_t crc, const uint8_t *p, size_t n)
     return ~crc;
 }
 
-static uint32_t
-rd32be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
-static uint32_t
-rd32le(const uint8_t *p)
-{
-    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 |
-           p[0];
-}
-
 static int
 is_zlib_header(const uint8_t *in, size_t n)
 {
@@ -504,7 +492,7 @@ inflate_zlib(const uint8_t *in, size_t n, struct out *o)
         return rc;
     if (n - s.pos < 4)
         return CAP_INFLATE_E_TRUNCATED;
-    if (rd32be(in + s.pos) != adler32_of(o->p, o->len))
+    if (cap_be32(in + s.pos) != adler32_of(o->p, o->len))
         return CAP_INFLATE_E_CHECK;
     return 0;
 }
@@ -571,8 +559,8 @@ inflate_gzip(const uint8_t *in, size_t n, struct out *o)
         return rc;
     if (n - s.pos < 8)
         return CAP_INFLATE_E_TRUNCATED;
-    if (rd32le(in + s.pos) != crc32_update(0, o->p, o->len) ||
-        rd32le(in + s.pos + 4) != (uint32_t)o->len)
+    if (cap_le32(in + s.pos) != crc32_update(0, o->p, o->len) ||
+        cap_le32(in + s.pos + 4) != (uint32_t)o->len)
         return CAP_INFLATE_E_CHECK;
     return 0;
 }

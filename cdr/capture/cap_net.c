@@ -8,6 +8,8 @@
  */
 #include "cdr/capture/cap_net.h"
 
+#include "cdr/capture/cap_bytes.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -161,19 +163,6 @@ cap_net_dlt_supported(int dlt)
     }
 }
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* ------------------------------------------------------------ transport */
 
 static int
@@ -195,9 +184,9 @@ transport(struct cap_net *n, struct cap_meta *m, uint8_t proto,
             return 0;
         }
         n->st.udp++;
-        uint16_t ulen = rd16(p + 4);
-        m->src.port = rd16(p);
-        m->dst.port = rd16(p + 2);
+        uint16_t ulen = cap_be16(p + 4);
+        m->src.port = cap_be16(p);
+        m->dst.port = cap_be16(p + 2);
         m->transport = CAP_TRANSPORT_UDP;
         const uint8_t *pl = p + 8;
         if (ulen >= 8) {
@@ -238,8 +227,8 @@ transport(struct cap_net *n, struct cap_meta *m, uint8_t proto,
             return 0;
         }
         n->st.tcp++;
-        m->src.port = rd16(p);
-        m->dst.port = rd16(p + 2);
+        m->src.port = cap_be16(p);
+        m->dst.port = cap_be16(p + 2);
         m->transport = CAP_TRANSPORT_TCP;
         if (!complete) {
             /* payload cut by the snaplen: the stream would have a hole */
@@ -253,7 +242,7 @@ transport(struct cap_net *n, struct cap_meta *m, uint8_t proto,
             flags |= CAP_TCP_SYN;
         if (p[13] & 0x04)
             flags |= CAP_TCP_RST;
-        return cap_tcp_segment(n->tcp, m, rd32(p + 4), flags, p + off,
+        return cap_tcp_segment(n->tcp, m, cap_be32(p + 4), flags, p + off,
                                (size_t)(end - p - (ptrdiff_t)off));
     }
     n->st.not_udp_tcp++;
@@ -410,7 +399,7 @@ ipv4(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
         return 0;
     }
     size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-    size_t total = rd16(p + 2);
+    size_t total = cap_be16(p + 2);
     if (ihl < 20 || total < ihl) {
         n->st.malformed++;
         return 0;
@@ -430,7 +419,7 @@ ipv4(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
     memset(m->dst.ip, 0, sizeof m->dst.ip);
     memcpy(m->src.ip, p + 12, 4);
     memcpy(m->dst.ip, p + 16, 4);
-    uint16_t fo = rd16(p + 6);
+    uint16_t fo = cap_be16(p + 6);
     int more = (fo & 0x2000) != 0;
     uint32_t off = (uint32_t)(fo & 0x1fff) * 8;
     uint8_t proto = p[9];
@@ -442,7 +431,7 @@ ipv4(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
         }
         const uint8_t *whole;
         size_t wlen;
-        if (!frag_add(n, m, rd16(p + 4), proto, off, more, pl, end, &whole,
+        if (!frag_add(n, m, cap_be16(p + 4), proto, off, more, pl, end, &whole,
                       &wlen))
             return 0;
         return ip_payload(n, m, proto, whole, whole + wlen, 1, depth);
@@ -459,7 +448,7 @@ ipv6(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
         return 0;
     }
     n->st.ipv6++;
-    size_t plen = rd16(p + 4);
+    size_t plen = cap_be16(p + 4);
     int complete = 1;
     if (plen == 0) {
         /* jumbogram (RFC 2675) or nothing: take what was captured */
@@ -485,26 +474,15 @@ ipv6(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
         case 135: /* mobility */
         case 139: /* HIP */
         case 140: /* shim6 */
+        case 51:  /* AH */
         {
             if (end - q < 8) {
                 n->st.truncated++;
                 return 0;
             }
-            size_t hl = ((size_t)q[1] + 1) * 8;
-            if (hl > (size_t)(end - q)) {
-                n->st.truncated++;
-                return 0;
-            }
-            nh = q[0];
-            q += hl;
-            continue;
-        }
-        case 51: { /* AH: length in 4-byte units, minus 2 */
-            if (end - q < 8) {
-                n->st.truncated++;
-                return 0;
-            }
-            size_t hl = ((size_t)q[1] + 2) * 4;
+            /* 8-byte units after the first 8; AH: 4-byte units, minus 2 */
+            size_t hl =
+                nh == 51 ? ((size_t)q[1] + 2) * 4 : ((size_t)q[1] + 1) * 8;
             if (hl > (size_t)(end - q)) {
                 n->st.truncated++;
                 return 0;
@@ -523,10 +501,10 @@ ipv6(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
                 return 0;
             }
             uint8_t fnh = q[0];
-            uint16_t fo = rd16(q + 2);
+            uint16_t fo = cap_be16(q + 2);
             uint32_t off = (uint32_t)(fo & 0xfff8);
             int more = fo & 1;
-            uint32_t id = rd32(q + 4);
+            uint32_t id = cap_be32(q + 4);
             q += 8;
             if (!more && off == 0) { /* atomic fragment (RFC 6946) */
                 nh = fnh;
@@ -580,7 +558,7 @@ ethertype(struct cap_net *n, struct cap_meta *m, uint16_t type,
             n->st.truncated++;
             return 0;
         }
-        type = rd16(p + 2);
+        type = cap_be16(p + 2);
         p += 4;
     }
     if (type == 0x0800 || type == 0x86dd)
@@ -606,19 +584,19 @@ cap_net_frame(struct cap_net *n, int dlt, int64_t ts_sec, int32_t ts_usec,
             n->st.truncated++;
             return 0;
         }
-        return ethertype(n, &m, rd16(p + 12), p + 14, end);
+        return ethertype(n, &m, cap_be16(p + 12), p + 14, end);
     case CAP_DLT_LINUX_SLL:
         if (caplen < 16) {
             n->st.truncated++;
             return 0;
         }
-        return ethertype(n, &m, rd16(p + 14), p + 16, end);
+        return ethertype(n, &m, cap_be16(p + 14), p + 16, end);
     case CAP_DLT_LINUX_SLL2:
         if (caplen < 20) {
             n->st.truncated++;
             return 0;
         }
-        return ethertype(n, &m, rd16(p), p + 20, end);
+        return ethertype(n, &m, cap_be16(p), p + 20, end);
     case CAP_DLT_RAW:
     case CAP_DLT_RAW_BSD:
     case CAP_DLT_RAW_LT:
@@ -633,7 +611,7 @@ cap_net_frame(struct cap_net *n, int dlt, int64_t ts_sec, int32_t ts_usec,
         /* DLT_NULL: host byte order of the capturing machine, either way;
          * DLT_LOOP: network order.  AF_INET is 2 everywhere, AF_INET6 is
          * 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS). */
-        uint32_t be = rd32(p);
+        uint32_t be = cap_be32(p);
         uint32_t le = ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) |
                       ((uint32_t)p[1] << 8) | p[0];
         uint32_t fam = be < 256 ? be : le;

@@ -3,6 +3,8 @@
  */
 #include "cdr/capture/cap_source_hep.h"
 
+#include "cdr/capture/cap_bytes.h"
+
 #include "cdr/capture/cap_inflate.h"
 
 #include <errno.h>
@@ -14,19 +16,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | p[3];
-}
 
 const char *
 cap_hep_strerror(int code)
@@ -48,7 +37,7 @@ cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
     memset(out, 0, sizeof *out);
     if (end - p < 6 || memcmp(p, "HEP3", 4) != 0)
         return CAP_HEP_E_NOT_HEP;
-    size_t total = rd16(p + 4);
+    size_t total = cap_be16(p + 4);
     if (total < 6)
         return CAP_HEP_E_LENGTH;
     if (total > (size_t)(end - p))
@@ -61,8 +50,8 @@ cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
     while (q < end) {
         if (end - q < 6)
             return CAP_HEP_E_TRUNCATED;
-        uint16_t vendor = rd16(q), type = rd16(q + 2);
-        size_t clen = rd16(q + 4);
+        uint16_t vendor = cap_be16(q), type = cap_be16(q + 2);
+        size_t clen = cap_be16(q + 4);
         if (clen < 6)
             return CAP_HEP_E_LENGTH;
         if (clen > (size_t)(end - q))
@@ -101,18 +90,18 @@ cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
         case 0x0008:
             if (vlen != 2)
                 return CAP_HEP_E_LENGTH;
-            (type == 7 ? &out->meta.src : &out->meta.dst)->port = rd16(v);
+            (type == 7 ? &out->meta.src : &out->meta.dst)->port = cap_be16(v);
             break;
         case 0x0009:
             if (vlen != 4)
                 return CAP_HEP_E_LENGTH;
-            out->meta.ts_sec = (int64_t)rd32(v);
+            out->meta.ts_sec = (int64_t)cap_be32(v);
             out->has_time = 1;
             break;
         case 0x000a: {
             if (vlen != 4)
                 return CAP_HEP_E_LENGTH;
-            uint32_t us = rd32(v);
+            uint32_t us = cap_be32(v);
             if (us > 999999)
                 return CAP_HEP_E_LENGTH;
             out->meta.ts_usec = (int32_t)us;
@@ -125,9 +114,9 @@ cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
             break;
         case 0x000c:
             if (vlen == 4)
-                out->capture_id = rd32(v);
+                out->capture_id = cap_be32(v);
             else if (vlen == 2)
-                out->capture_id = rd16(v);
+                out->capture_id = cap_be16(v);
             else
                 return CAP_HEP_E_LENGTH;
             break;

@@ -217,6 +217,19 @@ test_ipv6_with_extension_headers(void **state)
     assert_int_equal(m->meta.src.ip[15], 1);
     assert_int_equal(m->meta.dst.ip[15], 2);
     assert_memory_equal(m->data, MSG, sizeof MSG - 1);
+    /* AH counts its length in 4-byte units, minus 2: 12 bytes here (in
+     * 8-byte units the same field would say 16) */
+    nb_init(&frame);
+    nb_append(&frame, MSG, sizeof MSG - 1);
+    nb_udp(&frame, 5060, 5080);
+    uint8_t *ah = nb_prepend(&frame, 12);
+    ah[0] = 17;
+    ah[1] = 1;
+    nb_ipv6(&frame, 1, 2, 51);
+    nb_eth(&frame, 0x86dd);
+    assert_int_equal(feed(n, CAP_DLT_EN10MB), 0);
+    assert_int_equal(sink.count, 2);
+    assert_memory_equal(sink.msgs[1].data, MSG, sizeof MSG - 1);
     cap_net_free(n);
 }
 
