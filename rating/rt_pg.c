@@ -461,7 +461,7 @@ rt_pg_copy_time(struct rt_pg_buf *b, int64_t t)
         add_be(b, (uint64_t)us, 8);
         return;
     }
-    rt_pg_format_time(t, tmp, sizeof tmp);
+    cdr_format_time(t, tmp, sizeof tmp);
     field_sep(b);
     rt_pg_buf_add(b, tmp, strlen(tmp));
 }
@@ -619,12 +619,6 @@ rt_pg_array_elem(struct rt_pg_buf *b, const char *s, size_t n)
 }
 
 /* ---- formatting ------------------------------------------------------ */
-
-void
-rt_pg_format_time(int64_t t, char *buf, size_t size)
-{
-    cdr_format_time(t, buf, size);
-}
 
 int
 rt_pg_month_key(int64_t t)

@@ -104,10 +104,6 @@ void rt_pg_add_clean(struct rt_pg_buf *b, const char *s, size_t n);
  * unless it is the first element. */
 void rt_pg_array_elem(struct rt_pg_buf *b, const char *s, size_t n);
 
-/* Epoch seconds as "2026-05-10T08:02:17Z" (buf >= 32 bytes, any year that
- * fits in int64 days). */
-void rt_pg_format_time(int64_t t, char *buf, size_t size);
-
 /* The UTC month of epoch seconds t: year * 12 + month - 1. */
 int rt_pg_month_key(int64_t t);
 

@@ -514,8 +514,8 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
         char lo[32], hi[32];
         const char *pp[2] = {lo, hi};
         PGresult *pres;
-        rt_pg_format_time(run->started_at - 31 * 86400, lo, sizeof lo);
-        rt_pg_format_time(run->started_at + 31 * 86400, hi, sizeof hi);
+        cdr_format_time(run->started_at - 31 * 86400, lo, sizeof lo);
+        cdr_format_time(run->started_at + 31 * 86400, hi, sizeof hi);
         pres =
             rt_pg_query(s->conn, "SELECT referee.ensure_partitions($1, $2)", 2,
                         pp, PGRES_TUPLES_OK, "creating monthly partitions", d);
@@ -532,9 +532,9 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
                    "waiting for other runs (lock)", d) != 0)
         goto fail;
 
-    rt_pg_format_time(run->started_at, started, sizeof started);
-    rt_pg_format_time(run->rerate_from, from, sizeof from);
-    rt_pg_format_time(run->rerate_to, to, sizeof to);
+    cdr_format_time(run->started_at, started, sizeof started);
+    cdr_format_time(run->rerate_from, from, sizeof from);
+    cdr_format_time(run->rerate_to, to, sizeof to);
     if (gethostname(host, sizeof host) != 0)
         host[0] = '\0';
     host[sizeof host - 1] = '\0';
@@ -1030,8 +1030,8 @@ load_batch(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
             lo = lo < s->cov_lo ? lo : s->cov_lo;
             hi = hi > s->cov_hi ? hi : s->cov_hi;
         }
-        rt_pg_format_time(lo, a, sizeof a);
-        rt_pg_format_time(hi, z, sizeof z);
+        cdr_format_time(lo, a, sizeof a);
+        cdr_format_time(hi, z, sizeof z);
         res = rt_pg_query(s->conn,
                           "SELECT suffix, detached FROM referee.open_months("
                           "$1, $2)",
@@ -1632,8 +1632,8 @@ stored_calls_impl(void *self, int64_t from, int64_t to, rt_row_fn fn, void *ctx,
 {
     char f[32], t[32];
     const char *params[2] = {f, t};
-    rt_pg_format_time(from, f, sizeof f);
-    rt_pg_format_time(to, t, sizeof t);
+    cdr_format_time(from, f, sizeof f);
+    cdr_format_time(to, t, sizeof t);
     /* The calls of the period, their parents and their children. */
     return feed_rows(
         self,
@@ -1814,8 +1814,8 @@ merge(struct pg_sink *s, const struct rt_summary *sum,
     if (rc == 0 && s->n_rated > 0) {
         char lo[32], hi[32];
         const char *params[2] = {lo, hi};
-        rt_pg_format_time(s->min_start, lo, sizeof lo);
-        rt_pg_format_time(s->max_start, hi, sizeof hi);
+        cdr_format_time(s->min_start, lo, sizeof lo);
+        cdr_format_time(s->max_start, hi, sizeof hi);
         rc = step(s, "SELECT referee.ensure_partitions($1, $2)", 2, params,
                   "creating monthly partitions", NULL, d);
     }

@@ -40,12 +40,6 @@ split_time(int64_t t, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
     *s = (unsigned)(sec % 60);
 }
 
-void
-cap_format_time(int64_t t, char *buf, size_t size)
-{
-    cdr_format_time(t, buf, size);
-}
-
 /* One writer per folder: a second one would take the first's open file
  * for a crashed writer's.  The lock is on the folder itself (flock), so no
  * file is added; it goes with the process. */
@@ -329,9 +323,9 @@ cap_writer_record(void *ctx, const struct cap_record *r)
     if (w->cw == NULL && (rc = open_file(w)) != 0)
         return rc;
     char start[32], end[32] = "";
-    cap_format_time(r->start_time, start, sizeof start);
+    cdr_format_time(r->start_time, start, sizeof start);
     if (r->has_end_time)
-        cap_format_time(r->end_time, end, sizeof end);
+        cdr_format_time(r->end_time, end, sizeof end);
     struct cdr_writer *c = w->cw;
     cdr_writer_field_str(c, r->sid);
     cdr_writer_field_str(c, r->parent_call_sid);

@@ -63,7 +63,4 @@ const struct cdr_diag *cap_writer_error(const struct cap_writer *w);
 uint64_t cap_writer_files(const struct cap_writer *w);   /* committed */
 uint64_t cap_writer_records(const struct cap_writer *w); /* rows written */
 
-/* "2026-05-10T08:02:17Z" (buf >= 21 bytes); no libc time functions. */
-void cap_format_time(int64_t t, char *buf, size_t size);
-
 #endif

@@ -1,5 +1,6 @@
 /* COPY text rows and formatting helpers of the PostgreSQL sink (no server). */
 #include "rating/rt_pg.h"
+#include "cdr/cdr_parse.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,13 +72,13 @@ test_times_are_utc_iso8601(void **state)
 {
     char buf[32];
     (void)state;
-    rt_pg_format_time(0, buf, sizeof buf);
+    cdr_format_time(0, buf, sizeof buf);
     assert_string_equal(buf, "1970-01-01T00:00:00Z");
-    rt_pg_format_time(-1, buf, sizeof buf);
+    cdr_format_time(-1, buf, sizeof buf);
     assert_string_equal(buf, "1969-12-31T23:59:59Z");
-    rt_pg_format_time(1709164800 + 3661, buf, sizeof buf);
+    cdr_format_time(1709164800 + 3661, buf, sizeof buf);
     assert_string_equal(buf, "2024-02-29T01:01:01Z");
-    rt_pg_format_time(1778400000, buf, sizeof buf);
+    cdr_format_time(1778400000, buf, sizeof buf);
     assert_string_equal(buf, "2026-05-10T08:00:00Z");
 }
 
