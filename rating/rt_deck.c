@@ -2,6 +2,7 @@
  * The rate deck: storage, field checks, the index and lookups.  Loading
  * lives in rt_deck_yaml.c and rt_deck_csv.c.
  */
+#include "cdr/cdr_parse.h"
 #include "rating/rt_deck_internal.h"
 
 #include <stdarg.h>
@@ -164,18 +165,6 @@ rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
 
 /* ---- dates ------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-rt_days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* Exactly `width` digits at s[*i]; advances. */
 static int
 rt_digits(const char *s, size_t n, size_t *i, size_t width, int64_t *out)
@@ -249,7 +238,8 @@ rt_deck_parse_date(const char *s, size_t n, int64_t *out)
         if (i != n)
             return -1;
     }
-    *out = rt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    *out = cdr_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+           h * 3600 + mi * 60 + se - off;
     return 0;
 }
 

@@ -5,6 +5,8 @@
  * P termination prefixes.  Children follow their parents a few hundred rows
  * later, as in a carrier export sorted by start time.  Deterministic.
  */
+#include "cdr/cdr_parse.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,23 +43,6 @@ number(char *buf, size_t n)
     buf[len] = '\0';
 }
 
-static void
-iso(char *buf, size_t n, int64_t t)
-{
-    int64_t days = t / 86400, secs = t % 86400;
-    /* civil_from_days (Howard Hinnant) */
-    int64_t z = days + 719468, era = z / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    snprintf(buf, n,
-             "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64
-             ":%02" PRId64 ":%02" PRId64 "Z",
-             y + (m <= 2), m, d, secs / 3600, secs / 60 % 60, secs % 60);
-}
-
 struct pending_child {
     uint64_t id;
     char a[24], b[24];
@@ -70,8 +55,8 @@ row(uint64_t id, uint64_t parent, const char *dir, const char *from,
     const char *to, int64_t start, int64_t dur)
 {
     char s[64], e[64];
-    iso(s, sizeof s, start);
-    iso(e, sizeof e, start + dur);
+    cdr_format_time(start, s, sizeof s);
+    cdr_format_time(start + dur, e, sizeof e);
     printf("CA%032" PRIx64 ",", id);
     if (parent)
         printf("CA%032" PRIx64, parent);
