@@ -187,6 +187,49 @@ test_binary_rows(void **state)
     rt_pg_buf_free(&b);
 }
 
+/* The cleaner skips plain ASCII a word at a time: a bad byte, a NUL or a
+ * multi-byte character at any place of a long value, in or after a word,
+ * must come out exactly as the byte-by-byte rule says. */
+static void
+test_clean_finds_odd_bytes_at_every_position(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } odd[] = {
+        {"\xff", "\xef\xbf\xbd"}, {"\x80", "\xef\xbf\xbd"},
+        {"\x7f", "\x7f"},         {"\x01", "\x01"},
+        {"\xc3\xbc", "\xc3\xbc"}, {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"}};
+    (void)state;
+    for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++)
+        for (size_t len = 1; len <= 24; len++)
+            for (size_t at = 0; at < len; at++) {
+                char in[40], want[80];
+                struct rt_pg_buf b;
+                size_t n = 0, m = 0, oin = strlen(odd[k].in);
+                for (size_t i = 0; i < len; i++) {
+                    if (i == at) {
+                        memcpy(in + n, odd[k].in, oin);
+                        n += oin;
+                        memcpy(want + m, odd[k].out, strlen(odd[k].out));
+                        m += strlen(odd[k].out);
+                    } else {
+                        in[n++] = (char)('a' + i % 26);
+                        want[m++] = (char)('a' + i % 26);
+                    }
+                }
+                rt_pg_buf_init(&b);
+                rt_pg_add_clean(&b, in, n);
+                assert_int_equal(b.n, m);
+                assert_memory_equal(b.p, want, m);
+                /* a NUL too, which strlen could not place */
+                rt_pg_buf_reset(&b);
+                in[at] = '\0';
+                rt_pg_add_clean(&b, in, n);
+                assert_memory_equal(b.p + at, "\xef\xbf\xbd", 3);
+                rt_pg_buf_free(&b);
+            }
+}
+
 int
 main(void)
 {
@@ -194,6 +237,7 @@ main(void)
         cmocka_unit_test(test_copy_escapes_backslash_tab_newline_and_cr),
         cmocka_unit_test(test_copy_keeps_valid_utf8_and_replaces_invalid_bytes),
         cmocka_unit_test(test_array_elements_are_quoted_and_escaped),
+        cmocka_unit_test(test_clean_finds_odd_bytes_at_every_position),
         cmocka_unit_test(test_times_are_utc_iso8601),
         cmocka_unit_test(test_nano_amounts_print_exactly),
         cmocka_unit_test(test_numeric_binary_layout),
