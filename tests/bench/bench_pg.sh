@@ -5,6 +5,8 @@
 #   (a) plain \copy of the same charge rows into a table of the same shape
 #       (LIKE referee.charges: its 22 columns, no index or constraint), the
 #       rows referee stored, as COPY text: the floor of any loader; also
+#       (a2) the same charge rows and call rows, in one transaction: the
+#       floor of storing what a run must store, and
 #       (a') the CSV sink's charges.csv into a table of its 17 columns;
 #   (b) rating in pure SQL: \copy the raw CSV, then price every component
 #       with hash joins on left(number, L) for each prefix length L.
@@ -57,7 +59,16 @@ q -c "\\copy (select * from referee.charges where run_id = (select min(run_id) f
 q -c "create table same_shape (like referee.charges)"
 timed copy psql -X -q -d "$db" -c "\\copy same_shape from '$work/charges-pg.txt'"
 same=$(q -c "select count(*) || ' rows, total ' || sum(amount) from same_shape")
-rm -f "$work/charges-pg.txt"
+# (a2) the floor of what a run must store: the same charge rows and the
+# same call rows, into tables of their shapes, in one transaction; no
+# index, no constraint.  No loader of this schema can beat it.
+q -c "\\copy (select * from referee.calls where run_id = (select min(run_id) from referee.runs)) to '$work/calls-pg.txt'"
+q -c "create table same_calls (like referee.calls)" -c "create table same_charges (like referee.charges)"
+printf '%s\n' "\\copy same_calls from '$work/calls-pg.txt'" \
+    "\\copy same_charges from '$work/charges-pg.txt'" > "$work/floor.sql"
+timed floor psql -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$work/floor.sql"
+q -c "drop table same_calls, same_charges"
+rm -f "$work/charges-pg.txt" "$work/calls-pg.txt"
 # (a') the CSV sink's charges.csv, into a table of its columns
 rm -rf "$work/rated-pg"
 "$rate" --quiet --deck "$work/bench.yaml" --out "$work/rated-pg" "$calls"
@@ -159,6 +170,7 @@ echo "referee --db (read, rate, COPY, merge, commit): $(secs ref) s   [$ref]"
 echo "same file again (skipped):                      $(secs skip) s"
 echo "a second night into the same month:             $(secs night2) s"
 echo "(a) plain copy, same rows, same shape:          $(secs copy) s   [$same]"
+echo "(a2) plain copy, same calls and charge rows:   $(secs floor) s"
 echo "(a') plain copy of charges.csv (17 columns):     $(secs csv) s   [$plain]"
 echo "(b) pure SQL rating (copy raw + SQL):           $(secs sql) s   [$sqlr]"
 awk -v r="$(secs ref)" -v a="$(secs copy)" -v b="$(secs sql)" \
