@@ -5,8 +5,8 @@
 #   (a) plain \copy of the same charge rows into a table of the same shape
 #       (LIKE referee.charges: its 22 columns, no index or constraint), the
 #       rows referee stored, as COPY text: the floor of any loader; also
-#       (a2) the same charge rows and call rows, in one transaction: the
-#       floor of storing what a run must store, and
+#       (a2) the same charge rows and call rows, in one transaction (text,
+#       and binary as referee sends them): (a) for all a run must store;
 #       (a') the CSV sink's charges.csv into a table of its 17 columns;
 #   (b) rating in pure SQL: \copy the raw CSV, then price every component
 #       with hash joins on left(number, L) for each prefix length L.
@@ -15,6 +15,7 @@
 #
 # Run inside a throw-away cluster:
 #   pg_virtualenv -t -v 15 tests/bench/bench_pg.sh [CASES] [PREFIXES]
+#   SIDS=random pg_virtualenv ...: sids that look random (see below)
 # Data goes to $BENCH_DIR (default /tmp/referee-bench), never the repo.
 set -eu
 cases=${1:-1000000}
@@ -31,8 +32,14 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get inst
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target referee-rate gen_calls >/dev/null
 mkdir -p "$work"
-calls="$work/calls-$cases.csv"
-[ -s "$calls" ] || "$build/tests/gen_calls" calls "$cases" > "$calls"
+# SIDS=random: sids that look random, as a carrier's do (the default counts
+# up, which keeps every index insertion at the right edge of its index)
+case ${SIDS:-sequential} in
+sequential) calls="$work/calls-$cases.csv"; sid_opt= ;;
+random) calls="$work/calls-$cases-random.csv"; sid_opt=--random-sids ;;
+*) echo "SIDS is sequential or random" >&2; exit 64 ;;
+esac
+[ -s "$calls" ] || "$build/tests/gen_calls" calls "$cases" $sid_opt > "$calls"
 "$build/tests/gen_calls" deck "$prefixes" "$work"
 rate="$build/referee-rate"
 db=referee_bench_$$
@@ -59,16 +66,24 @@ q -c "\\copy (select * from referee.charges where run_id = (select min(run_id) f
 q -c "create table same_shape (like referee.charges)"
 timed copy psql -X -q -d "$db" -c "\\copy same_shape from '$work/charges-pg.txt'"
 same=$(q -c "select count(*) || ' rows, total ' || sum(amount) from same_shape")
-# (a2) the floor of what a run must store: the same charge rows and the
-# same call rows, into tables of their shapes, in one transaction; no
-# index, no constraint.  No loader of this schema can beat it.
-q -c "\\copy (select * from referee.calls where run_id = (select min(run_id) from referee.runs)) to '$work/calls-pg.txt'"
-q -c "create table same_calls (like referee.calls)" -c "create table same_charges (like referee.charges)"
-printf '%s\n' "\\copy same_calls from '$work/calls-pg.txt'" \
-    "\\copy same_charges from '$work/charges-pg.txt'" > "$work/floor.sql"
-timed floor psql -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$work/floor.sql"
-q -c "drop table same_calls, same_charges"
-rm -f "$work/charges-pg.txt" "$work/calls-pg.txt"
+# (a2) (a) for all a run must store: the same charge rows and the same call
+# rows, into tables of their shapes, in one transaction; no index, no
+# constraint, no register.  Once as text (as (a)), once in COPY's binary
+# format (as referee sends them).
+floor_step() { # floor_step LABEL COPY-OPTIONS
+    q -c "create table same_calls (like referee.calls)" -c "create table same_charges (like referee.charges)"
+    printf '%s\n' "\\copy same_calls from '$work/calls-pg.$1' $2" \
+        "\\copy same_charges from '$work/charges-pg.$1' $2" > "$work/floor.sql"
+    timed "floor-$1" psql -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$work/floor.sql"
+    q -c "drop table same_calls, same_charges"
+}
+first_run="run_id = (select min(run_id) from referee.runs)"
+q -c "\\copy (select * from referee.calls where $first_run) to '$work/calls-pg.txt'"
+q -c "\\copy (select * from referee.calls where $first_run) to '$work/calls-pg.bin' with (format binary)"
+q -c "\\copy (select * from referee.charges where $first_run) to '$work/charges-pg.bin' with (format binary)"
+floor_step txt ""
+floor_step bin "with (format binary)"
+rm -f "$work"/charges-pg.* "$work"/calls-pg.*
 # (a') the CSV sink's charges.csv, into a table of its columns
 rm -rf "$work/rated-pg"
 "$rate" --quiet --deck "$work/bench.yaml" --out "$work/rated-pg" "$calls"
@@ -161,8 +176,8 @@ sqlr=$(q -c "select count(*) || ' rows, total ' || sum(amount) from sql_charges"
 # --- a second night (last: its writes must not weigh on (a) and (b)) -------
 # As many cases, other sids, ten days later: the month exists and the
 # register is full, so every index is kept up row by row.
-night2="$work/calls-$cases-night2.csv"
-[ -s "$night2" ] || sed 's/CA0/CB0/g; s/2026-05-1\([01]\)T/2026-05-2\1T/g' "$calls" > "$night2"
+night2="${calls%.csv}-night2.csv"
+[ -s "$night2" ] || sed 's/\(^\|,\)CA\([0-9a-f]\{32\}\)/\1CB\2/g; s/2026-05-1\([01]\)T/2026-05-2\1T/g' "$calls" > "$night2"
 timed night2 "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$night2"
 
 echo
@@ -170,7 +185,7 @@ echo "referee --db (read, rate, COPY, merge, commit): $(secs ref) s   [$ref]"
 echo "same file again (skipped):                      $(secs skip) s"
 echo "a second night into the same month:             $(secs night2) s"
 echo "(a) plain copy, same rows, same shape:          $(secs copy) s   [$same]"
-echo "(a2) plain copy, same calls and charge rows:   $(secs floor) s"
+echo "(a2) plain copy, same calls and charge rows:   $(secs floor-txt) s (binary: $(secs floor-bin) s)"
 echo "(a') plain copy of charges.csv (17 columns):     $(secs csv) s   [$plain]"
 echo "(b) pure SQL rating (copy raw + SQL):           $(secs sql) s   [$sqlr]"
 awk -v r="$(secs ref)" -v a="$(secs copy)" -v b="$(secs sql)" \

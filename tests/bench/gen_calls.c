@@ -1,9 +1,10 @@
 /*
  * Benchmark data: `gen_calls calls N` writes N transfer cases (2N rows: a
  * parent and its child, the four scenarios in turn) as call-record CSV on
- * stdout; `gen_calls deck P DIR` writes DIR/bench.yaml with a csv: list of
- * P termination prefixes.  Children follow their parents a few hundred rows
- * later, as in a carrier export sorted by start time.  Deterministic.
+ * stdout (--random-sids: sids that look random, as real ones do); `gen_calls
+ * deck P DIR` writes DIR/bench.yaml with a csv: list of P termination prefixes.
+ * Children follow their parents a few hundred rows later, as in a carrier
+ * export sorted by start time.  Deterministic.
  */
 #include "cdr/cdr_parse.h"
 
@@ -50,6 +51,28 @@ struct pending_child {
     int scenario;
 };
 
+/* 0: sids count up (CA000...0002); 1: they look random, as a carrier's
+ * do (CA + 32 hex digits), which makes index upkeep touch pages at random. */
+static int random_sids;
+
+/* splitmix64's finalizer: a bijection, so distinct ids stay distinct. */
+static uint64_t
+mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void
+print_sid(uint64_t id)
+{
+    if (random_sids)
+        printf("CA%016" PRIx64 "%016" PRIx64, mix(id), mix(~id));
+    else
+        printf("CA%032" PRIx64, id);
+}
+
 static void
 row(uint64_t id, uint64_t parent, const char *dir, const char *from,
     const char *to, int64_t start, int64_t dur)
@@ -57,9 +80,10 @@ row(uint64_t id, uint64_t parent, const char *dir, const char *from,
     char s[64], e[64];
     cdr_format_time(start, s, sizeof s);
     cdr_format_time(start + dur, e, sizeof e);
-    printf("CA%032" PRIx64 ",", id);
+    print_sid(id);
+    printf(",");
     if (parent)
-        printf("CA%032" PRIx64, parent);
+        print_sid(parent);
     printf(",AC%032" PRIx64 ",TK0001,%s,%s,%s,%s,%s,%" PRId64
            ",completed,-0.0%03d,USD\n",
            id % 97, dir, from, to, s, e, dur, (int)(id % 1000));
@@ -151,11 +175,13 @@ gen_deck(long prefixes, const char *dir)
 int
 main(int argc, char **argv)
 {
-    if (argc >= 3 && strcmp(argv[1], "calls") == 0)
+    if (argc >= 3 && strcmp(argv[1], "calls") == 0) {
+        random_sids = argc >= 4 && strcmp(argv[3], "--random-sids") == 0;
         return gen_calls(strtol(argv[2], NULL, 10));
+    }
     if (argc >= 4 && strcmp(argv[1], "deck") == 0)
         return gen_deck(strtol(argv[2], NULL, 10), argv[3]);
-    fprintf(stderr, "usage: gen_calls calls N > calls.csv\n"
+    fprintf(stderr, "usage: gen_calls calls N [--random-sids] > calls.csv\n"
                     "       gen_calls deck PREFIXES DIR\n");
     return 64;
 }
