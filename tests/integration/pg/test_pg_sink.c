@@ -542,6 +542,81 @@ test_sid_rated_in_an_earlier_run_is_a_duplicate(void **state)
         "3 0");
 }
 
+/* The driver never hands a sid over twice in a run; if it did, the
+ * register fails the run rather than storing the call twice.  `between`
+ * other calls come between the two. */
+static void
+sid_twice_in_one_run(void **state, int between)
+{
+    static struct rt_input_file files3[1] = {
+        {"calls.csv",
+         "3333333333333333333333333333333333333333333333333333333333333333",
+         100, 2, 0}};
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_store_report rep;
+    struct rt_run_info run;
+    struct rt_summary sum;
+    struct tcall a, b;
+    struct cdr_diag d;
+    int seen = 0, rc;
+    rate_night(&s, files1, "CA1", &rep);
+    cdr_diag_clear(&d);
+    run = run_info(files3, 1);
+    diag_ok(s.ops->begin(s.self, &run, &d), &d);
+    diag_ok(s.ops->file_seen(s.self, files3[0].sha256, &seen, &d), &d);
+    make_call(&a, "CA2S", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0 + 3600, 60, 0);
+    add_comp(&a, RT_SVC_TERMINATION, 4500000, NULL);
+    make_call(&b, "CA2S", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0 + 7200, 60, 0);
+    add_comp(&b, RT_SVC_TERMINATION, 4500000, NULL);
+    rc = s.ops->call(s.self, &a.call, &d);
+    /* spread: the first in an earlier batch than the second (the register
+     * then holds it under this run), or both in one batch */
+    for (int i = 0; i < between && rc == 0; i++) {
+        struct tcall other;
+        char sid[32];
+        snprintf(sid, sizeof sid, "CA9%07d", i);
+        make_call(&other, sid, NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0 + 60, 60,
+                  0);
+        add_comp(&other, RT_SVC_TERMINATION, 4500000, NULL);
+        rc = s.ops->call(s.self, &other.call, &d);
+    }
+    if (rc == 0)
+        rc = s.ops->call(s.self, &b.call, &d);
+    if (rc == 0) {
+        memset(&sum, 0, sizeof sum);
+        sum.rows_read = 2;
+        sum.calls = 2;
+        sum.components = 2;
+        sum.total_nano = 9000000;
+        sum.store = &rep;
+        rc = s.ops->commit(s.self, &sum, &d);
+    }
+    assert_int_not_equal(rc, 0);
+    /* the error names the sid (as its value, or in the server's detail) */
+    assert_true(strstr(d.value, "CA2S") != NULL ||
+                strstr(d.detail, "CA2S") != NULL);
+    s.ops->abort(s.self);
+    s.ops->free(s.self);
+    assert_string_equal(scalar(f->admin, "SELECT count(*) FROM referee.runs"),
+                        "1");
+    assert_string_equal(scalar(f->admin, "SELECT count(*) FROM referee.calls"
+                                         " WHERE call_sid = 'CA2S'"),
+                        "0");
+}
+
+static void
+test_sid_twice_in_one_batch_fails_the_run(void **state)
+{
+    sid_twice_in_one_run(state, 0);
+}
+
+static void
+test_sid_twice_in_two_batches_fails_the_run(void **state)
+{
+    sid_twice_in_one_run(state, RT_SINK_PG_BATCH);
+}
+
 /* A later file (same name, new content) with one sid of an earlier run and
  * one new: the direct load stores the new one only, lists the other as a
  * duplicate, and the run's totals are those of what it stored. */
@@ -1300,6 +1375,10 @@ main(void)
             teardown_db),
         cmocka_unit_test_setup_teardown(
             test_direct_load_drops_only_the_duplicates, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_sid_twice_in_one_batch_fails_the_run, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_sid_twice_in_two_batches_fails_the_run, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_force_keeps_a_stored_childs_parent_labelled, setup_db,
             teardown_db),
