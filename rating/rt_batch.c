@@ -167,17 +167,20 @@ label_key(const struct cdr_record *child)
            (h & ((UINT64_C(1) << 23) - 1));
 }
 
-/* Rate a child whose parent is stored as p. */
+/* Rate a child whose parent is stored as p; fi: the child's file (its
+ * calls row names the file, so --force of that file supersedes it). */
 static int
 link_child(struct batch *b, struct cdr_link_call *p,
-           const struct cdr_record *child, struct cdr_slice raw)
+           const struct cdr_record *child, size_t fi, struct cdr_slice raw)
 {
     struct cdr_record prec;
     cdr_link_record(p, file_name(b, p->file_index), &prec);
     const struct rt_trunk *trunk = trunk_of(b, &prec, child);
     struct cdr_diag rd;
     enum rt_scenario scn;
-    struct rt_call call = {.rec = child, .leg = RT_LEG_CHILD, .file_index = -1};
+    struct rt_call call = {.rec = child,
+                           .leg = RT_LEG_CHILD,
+                           .file_index = fi < b->nfiles ? (long)fi : -1};
     if (rt_classify(prec.direction, trunk, &child->to, &scn, &rd) != 0 ||
         rt_charge_leg(b->o->deck, child, &prec, RT_LEG_CHILD, scn, trunk, &call,
                       &rd) != 0)
@@ -258,7 +261,7 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
             struct cdr_link_call *next = w->next_waiting;
             struct cdr_record crec;
             cdr_link_record(w, file_name(b, w->file_index), &crec);
-            rc = link_child(b, c, &crec, NO_RAW);
+            rc = link_child(b, c, &crec, w->file_index, NO_RAW);
             if (rc != 0)
                 return rc;
             if (cdr_link_done(b->link, w) != 0)
@@ -294,7 +297,7 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
     if (rc != 0)
         return nomem(b);
     if (pk == CDR_LINK_CALL)
-        return link_child(b, p, rec, raw);
+        return link_child(b, p, rec, fi, raw);
     return reject_chained(b, rec, raw);
 }
 

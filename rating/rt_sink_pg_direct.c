@@ -707,8 +707,8 @@ pgs_direct_call(struct pg_sink *s, const struct rt_call *c, int *taken,
     long fi = c->file_index, file_id = -1, name_fi;
     int rc;
     *taken = 0;
-    /* Children come with no file index (as in staging, they are stored
-     * without a file id); rows of the store (pending) are staged. */
+    /* Rows of the store (pending children, re-fed with no file index)
+     * are staged, as are calls of files this run does not load. */
     if (!s->direct || c->relabel_only || s->run_files == NULL ||
         (fi >= 0 && (size_t)fi >= s->n_files))
         return 0;

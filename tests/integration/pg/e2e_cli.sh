@@ -3,7 +3,7 @@
 #   migrate (twice), rate the example, the views' totals equal the sums of
 #   the CSV sink's charges.csv for the same input, the same file again is
 #   skipped, a sid rated earlier is a duplicate, a child waits for a parent
-#   of a later night, rerate, and a run whose backend is killed during COPY
+#   of a later night, rerate, --force with new prices, and a run whose backend is killed during COPY
 #   leaves the database as it was (and so does kill -9 of referee-rate); the
 #   retried run has the right totals.
 # Usage: e2e_cli.sh REFEREE_RATE GEN_CALLS SOURCE_DIR      (77 = skipped)
@@ -19,7 +19,7 @@ fi
 work=$(mktemp -d /tmp/referee-e2e.XXXXXX)
 db=referee_e2e_$$
 cleanup() {
-    for d in "$db" "${db}_empty" "${db}_kill"; do
+    for d in "$db" "${db}_empty" "${db}_kill" "${db}_force"; do
         dropdb --if-exists --force "$d" 2>/dev/null || true
     done
     rm -rf "$work"
@@ -28,6 +28,7 @@ trap cleanup EXIT
 createdb "$db"
 createdb "${db}_empty"
 createdb "${db}_kill"
+createdb "${db}_force"
 
 fail() {
     echo "FAIL: $*" >&2
@@ -164,6 +165,18 @@ rm -rf "$work/csv3"
 csv_vs_db "$db" "$work/csv3/charges.csv" "rerated = rated with the new deck"
 check "$(q "$db" "select count(*) from referee.charges where superseded_by_run is not null") $(q "$db" "select count(*) from referee.charges")" \
     "$before_all $((before_all * 2))" "old charges kept, superseded"
+
+# --- --force with new prices replaces every call of the file ---------------
+# children included: they name their file, so the forced load supersedes them
+# (they were once stored without a file id and stayed current, old prices)
+"$rate" --quiet --db "dbname=${db}_force" --migrate
+"$rate" --quiet --deck "$deck" --db "dbname=${db}_force" "$calls"
+"$rate" --quiet --force --deck "$work/deck2/example.yaml" --db "dbname=${db}_force" "$calls"
+rm -rf "$work/csv4"
+"$rate" --quiet --deck "$work/deck2/example.yaml" --out "$work/csv4" "$calls"
+csv_vs_db "${db}_force" "$work/csv4/charges.csv" "--force = rated with the new deck"
+check "$(q "${db}_force" "select count(*) from referee.calls where superseded_by_run is null and run_id = 1") $(q "${db}_force" "select count(*) from referee.rejects where run_id = 2 and reason like '%already rated%'")" \
+    "0 0" "--force: nothing of the first run current, nothing a duplicate"
 
 # --- two runs at once: one waits for the other, both commit ------------------
 for n in 1 2; do
