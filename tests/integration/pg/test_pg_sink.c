@@ -1016,18 +1016,17 @@ slurp(const char *path)
     return buf;
 }
 
+/* Drop the schema and apply the migrations up to version n by hand, as an
+ * older referee would have left the database. */
 static void
-test_upgrade_from_version_3_backfills_the_sid_register(void **state)
+schema_at_version(struct fx *f, int n)
 {
-    struct fx *f = *state;
-    struct rt_sink s;
-    struct rt_store_report rep;
-    struct cdr_diag d;
-    const char *names[3] = {"001_core.sql", "002_roles.sql", "003_views.sql"};
-    int from, to;
-    /* a database as version 3 left it, with a night in it */
+    static const char *const names[] = {"001_core.sql", "002_roles.sql",
+                                        "003_views.sql", "004_call_sids.sql",
+                                        "005_bulk_load.sql"};
+    assert_true(n >= 1 && (size_t)n <= sizeof names / sizeof names[0]);
     exec_ok(f->admin, "DROP SCHEMA referee CASCADE");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         char path[1200], v[8];
         char *sql;
         const char *params[3];
@@ -1047,6 +1046,18 @@ test_upgrade_from_version_3_backfills_the_sid_register(void **state)
         PQclear(r);
         free(sql);
     }
+}
+
+static void
+test_upgrade_from_version_3_backfills_the_sid_register(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s;
+    struct rt_store_report rep;
+    struct cdr_diag d;
+    int from, to;
+    /* a database as version 3 left it, with a night in it */
+    schema_at_version(f, 3);
     exec_ok(
         f->admin,
         "INSERT INTO referee.runs (kind, started_at) VALUES ('rate', now());"
@@ -1232,6 +1243,91 @@ test_new_month_is_loaded_detached_then_attached(void **state)
         "2");
 }
 
+/* Children stored before version 6 had no file id: the upgrade gives them
+ * the file of their path loaded by the run that stored them, when there is
+ * exactly one. */
+static void
+test_upgrade_from_version_5_gives_children_their_file(void **state)
+{
+    struct fx *f = *state;
+    struct cdr_diag d;
+    int from, to;
+    schema_at_version(f, 5);
+    exec_ok(
+        f->admin,
+        "INSERT INTO referee.runs (kind, started_at) VALUES ('rate', now());"
+        "INSERT INTO referee.input_files (run_id, path, sha256, size_bytes,"
+        " rows) VALUES (1, 'calls.csv', repeat('a', 64), 1, 3);"
+        "SELECT referee.ensure_partitions('2026-05-10', '2026-05-10');"
+        "INSERT INTO referee.calls (call_sid, start_time, run_id, file_id,"
+        " source_file, parent_call_sid, direction, \"from\", \"to\","
+        " duration, leg, scenario) VALUES"
+        " ('CA1P', '2026-05-10T09:00:00Z', 1, 1, 'calls.csv', NULL,"
+        "  'trunking-terminating', '+1', '+2', 1, 'parent', 'termination-sip'),"
+        " ('CA1C', '2026-05-10T09:00:30Z', 1, NULL, 'calls.csv', 'CA1P',"
+        "  'trunking-terminating', '+2', 'sip:a@b', 1, 'child',"
+        "  'termination-sip'),"
+        " ('CA2C', '2026-05-10T09:00:30Z', 1, NULL, 'other.csv', 'CA1P',"
+        "  'trunking-terminating', '+2', 'sip:a@b', 1, 'child',"
+        "  'termination-sip')");
+    cdr_diag_clear(&d);
+    diag_ok(rt_pg_migrate(f->conninfo, schema_dir, &from, &to, &d), &d);
+    assert_int_equal(from, 5);
+    assert_int_equal(to, RT_PG_SCHEMA_VERSION);
+    assert_string_equal(
+        scalar(f->admin, "SELECT string_agg(call_sid || '=' ||"
+                         " coalesce(file_id::text, '-'), ',' ORDER BY call_sid)"
+                         " FROM referee.calls"),
+        "CA1C=1,CA1P=1,CA2C=-");
+}
+
+/* A month an operator detached (to archive it) is neither filled nor
+ * attached again by a run: a run into another new month goes on, one with
+ * rows in that month fails and says what to do. */
+static void
+test_a_month_detached_by_hand_is_left_alone(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_store_report rep;
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    diag_ok(big_night_at(&s, T_OLD, 10, NULL, NULL, &rep, &d), &d);
+    s.ops->free(s.self);
+    exec_ok(f->admin, "ALTER TABLE referee.calls DETACH PARTITION"
+                      " referee.calls_y2025m10;"
+                      "ALTER TABLE referee.charges DETACH PARTITION"
+                      " referee.charges_y2025m10");
+    /* three months earlier: a new month, loaded detached and attached */
+    s = open_sink(f);
+    cdr_diag_clear(&d);
+    diag_ok(big_night_at(&s, T_OLD - 92 * 86400, 10, NULL, NULL, &rep, &d), &d);
+    s.ops->free(s.self);
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT string_agg(relname || ' ' || relispartition, ','"
+               " ORDER BY relname) FROM pg_class WHERE relkind = 'r'"
+               " AND relname ~ '^(calls|charges)_y2025m(07|10)$'"),
+        "calls_y2025m07 true,calls_y2025m10 false,"
+        "charges_y2025m07 true,charges_y2025m10 false");
+    assert_string_equal(scalar(f->admin, "SELECT count(*) FROM"
+                                         " referee.calls_y2025m10"),
+                        "20");
+    /* rows in the detached month: refused, nothing stored */
+    s = open_sink(f);
+    cdr_diag_clear(&d);
+    assert_int_not_equal(
+        big_night_at(&s, T_OLD + 3600, 10, NULL, NULL, &rep, &d), 0);
+    s.ops->abort(s.self);
+    s.ops->free(s.self);
+    assert_non_null(strstr(d.message, "not a partition"));
+    assert_string_equal(scalar(f->admin, "SELECT count(*) FROM"
+                                         " referee.calls_y2025m10"),
+                        "20");
+    assert_string_equal(scalar(f->admin, "SELECT count(*) FROM referee.runs"),
+                        "2");
+}
+
 /* The load of a new month into an empty database (detached tables, the
  * register without its key) killed half-way: no table left, key back. */
 static void
@@ -1399,6 +1495,11 @@ main(void)
             teardown_db),
         cmocka_unit_test_setup_teardown(
             test_new_month_is_loaded_detached_then_attached, setup_db,
+            teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_a_month_detached_by_hand_is_left_alone, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_upgrade_from_version_5_gives_children_their_file, setup_db,
             teardown_db),
         cmocka_unit_test_setup_teardown(
             test_backend_killed_in_a_new_month_leaves_database_as_before,
