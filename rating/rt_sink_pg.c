@@ -133,16 +133,21 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
 
     /* This month's partitions and the neighbours, committed on their own:
      * creating a partition locks the whole table, so do it in a moment,
-     * not for the length of the run (others are made in the run). */
+     * not for the length of the run (others are made in the run).  After
+     * the run lock, as the run itself: made while another run holds its
+     * tables, they would wait for it holding the months' lock, which that
+     * run may want next (a deadlock, and a run lost). */
     {
         char lo[32], hi[32];
         const char *pp[2] = {lo, hi};
         PGresult *pres;
         cdr_format_time(run->started_at - 31 * 86400, lo, sizeof lo);
         cdr_format_time(run->started_at + 31 * 86400, hi, sizeof hi);
-        pres =
-            rt_pg_query(s->conn, "SELECT referee.ensure_partitions($1, $2)", 2,
-                        pp, PGRES_TUPLES_OK, "creating monthly partitions", d);
+        pres = rt_pg_query(
+            s->conn,
+            "SELECT referee.ensure_partitions($1, $2) FROM"
+            " (SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY ")) run_lock",
+            2, pp, PGRES_TUPLES_OK, "creating monthly partitions", d);
         if (pres == NULL)
             return CDR_E_DB;
         PQclear(pres);

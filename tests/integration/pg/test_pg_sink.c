@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1001,6 +1002,57 @@ test_runs_of_one_database_go_one_at_a_time(void **state)
                         "0");
 }
 
+/* A run that waits for another makes no partition before it has the run
+ * lock: made while the other run holds its tables, they would wait for it
+ * while holding the months' lock that run may need next (a deadlock). */
+static void
+test_a_waiting_run_makes_no_month_before_the_lock(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink a = open_sink(f);
+    struct rt_run_info run = run_info(files1, 1);
+    struct cdr_diag d;
+    const char *waiting = "SELECT count(*) FROM pg_locks"
+                          " WHERE locktype = 'advisory' AND NOT granted";
+    const char *months = "SELECT count(*) FROM pg_class"
+                         " WHERE relname LIKE 'calls_y2027m%'";
+    pid_t pid;
+    int status = 0;
+    cdr_diag_clear(&d);
+    diag_ok(a.ops->begin(a.self, &run, &d), &d);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* run b: exit codes only, no cmocka in here */
+        struct rt_sink b;
+        struct rt_run_info late = run_info(files2, 1);
+        struct rt_summary sum;
+        struct rt_store_report rep;
+        struct cdr_diag bd;
+        cdr_diag_clear(&bd);
+        late.started_at += 400 * 86400; /* 2027-06: months nobody made */
+        if (rt_sink_pg_open(&b, f->conninfo, NULL, &bd) != 0)
+            _exit(2);
+        if (b.ops->begin(b.self, &late, &bd) != 0)
+            _exit(3);
+        memset(&sum, 0, sizeof sum);
+        sum.store = &rep;
+        if (b.ops->commit(b.self, &sum, &bd) != 0)
+            _exit(4);
+        b.ops->free(b.self);
+        _exit(0);
+    }
+    for (int i = 0; i < 400 && strcmp(scalar(f->admin, waiting), "1") != 0; i++)
+        usleep(25000);
+    assert_string_equal(scalar(f->admin, waiting), "1");
+    assert_string_equal(scalar(f->admin, months), "0");
+    a.ops->abort(a.self);
+    a.ops->free(a.self);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_string_not_equal(scalar(f->admin, months), "0");
+}
+
 /* Whole file for the upgrade test; caller frees. */
 static char *
 slurp(const char *path)
@@ -1482,6 +1534,9 @@ main(void)
                                         setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_runs_of_one_database_go_one_at_a_time, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_a_waiting_run_makes_no_month_before_the_lock, setup_db,
+            teardown_db),
         cmocka_unit_test_setup_teardown(
             test_upgrade_from_version_3_backfills_the_sid_register, setup_db,
             teardown_db),
