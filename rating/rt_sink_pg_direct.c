@@ -388,118 +388,6 @@ copy_by_month(struct pg_sink *s, const struct direct_batch *bt, int charges,
     return rc;
 }
 
-/* The register of a run into an empty one (no key until commit): COPY.
- * A sid twice in this run fails the run when the key is built. */
-static int
-copy_register(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
-{
-    struct rt_pg_buf *t = &bt->tmp;
-    size_t n;
-    const char *edge = rt_pg_copy_binary_header(&n);
-    int rc;
-    rt_pg_buf_reset(t);
-    t->binary = 1;
-    rt_pg_buf_add(t, edge, n);
-    for (size_t i = 0; i < bt->n; i++) {
-        const struct direct_row *r = &bt->rows[i];
-        rt_pg_copy_text(t, bt->sids.p + r->sid_off, r->sid_len);
-        rt_pg_copy_time(t, r->start_time);
-        rt_pg_copy_int(t, s->run_num);
-        rt_pg_copy_end_row(t);
-    }
-    edge = rt_pg_copy_binary_trailer(&n);
-    rt_pg_buf_add(t, edge, n);
-    t->binary = 0;
-    if (t->oom)
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    rc = copy_start(s,
-                    "COPY referee.call_sids (call_sid, start_time, run_id)"
-                    " FROM STDIN WITH (FORMAT binary)",
-                    d);
-    if (rc == 0)
-        rc = copy_finish(s, send_span(s, t->p, t->n, d), d);
-    return rc;
-}
-
-/* The batch's sids into a register that has rows (and its key), in one
- * pass: the insert's own key check finds the sids an earlier run stored,
- * and only those are looked up for that run's id (a probe of every sid
- * before a COPY cost as much again, a sixth of a nightly run with
- * carrier-like random sids).  Sorted, the insertions walk the key in
- * order.  A sid this run already stored, or twice in the batch, fails the
- * run: the driver never hands one over twice. */
-static int
-register_batch(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
-{
-    struct rt_pg_buf *t = &bt->tmp, times;
-    const char *params[3];
-    PGresult *res;
-    int rc = 0;
-    rt_pg_buf_init(&times);
-    rt_pg_buf_reset(t);
-    rt_pg_buf_add(t, "{", 1);
-    rt_pg_buf_add(&times, "{", 1);
-    for (size_t i = 0; i < bt->n; i++) {
-        char at[32];
-        cdr_format_time(bt->rows[i].start_time, at, sizeof at);
-        rt_pg_array_elem(t, bt->sids.p + bt->rows[i].sid_off,
-                         bt->rows[i].sid_len);
-        rt_pg_array_elem(&times, at, strlen(at));
-    }
-    rt_pg_buf_add(t, "}", 1);
-    rt_pg_buf_add(&times, "}", 1);
-    params[0] = rt_pg_buf_cstr(t);
-    params[1] = rt_pg_buf_cstr(&times);
-    params[2] = s->run_id;
-    if (params[0] == NULL || params[1] == NULL) {
-        rt_pg_buf_free(&times);
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    }
-    res = rt_pg_query(
-        s->conn,
-        "WITH u AS (SELECT * FROM unnest($1::text[], $2::timestamptz[])"
-        "  WITH ORDINALITY u(sid, start_time, i)),"
-        " ins AS (INSERT INTO referee.call_sids (call_sid, start_time, run_id)"
-        "  SELECT sid, start_time, $3::bigint FROM u"
-        "  ORDER BY sid COLLATE \"C\""
-        "  ON CONFLICT (call_sid) DO NOTHING RETURNING call_sid)"
-        /* per sid left out, one index probe: a join would let the
-         * planner hash the whole (growing) register */
-        " SELECT u.i, r.run_id FROM u LEFT JOIN LATERAL (SELECT c.run_id"
-        "  FROM referee.call_sids c WHERE c.call_sid = u.sid COLLATE \"C\""
-        "  LIMIT 1) r ON true"
-        " WHERE NOT EXISTS (SELECT 1 FROM ins"
-        "  WHERE ins.call_sid = u.sid COLLATE \"C\")"
-        /* twice in the batch: the insert took one and skipped the other */
-        " UNION ALL SELECT max(u.i), NULL FROM u GROUP BY u.sid"
-        " HAVING count(*) > 1",
-        3, params, PGRES_TUPLES_OK, "registering the batch's call sids", d);
-    rt_pg_buf_free(&times);
-    if (res == NULL)
-        return CDR_E_DB;
-    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-        long at = 0, run = 0;
-        const struct direct_row *r;
-        if (pgs_parse_long(PQgetvalue(res, i, 0), &at) != 0 || at < 1 ||
-            (size_t)at > bt->n) {
-            rc = cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
-                              "registering call sids: unexpected answer");
-            break;
-        }
-        r = &bt->rows[at - 1];
-        if (PQgetisnull(res, i, 1) ||
-            pgs_parse_long(PQgetvalue(res, i, 1), &run) != 0 ||
-            run == s->run_num)
-            rc = cdr_diag_set(d, CDR_E_DB, "sid", bt->sids.p + r->sid_off,
-                              r->sid_len,
-                              "call sid handed over twice in one run");
-        else
-            bt->rows[at - 1].dup_run = run;
-    }
-    PQclear(res);
-    return rc;
-}
-
 /* Load a batch (on the loader thread; the connection is its own and no
  * COPY is open): find the sids rated by earlier runs, then COPY the rest
  * into call_sids (whose primary key refuses a sid twice), calls and
@@ -507,6 +395,7 @@ register_batch(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
 static int
 load_batch(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
 {
+    struct rt_pg_buf *t = &bt->tmp;
     int64_t lo, hi;
     int rc;
     if (bt->n == 0)
@@ -548,10 +437,69 @@ load_batch(struct pg_sink *s, struct direct_batch *bt, struct cdr_diag *d)
     }
     for (size_t i = 0; i < bt->n; i++)
         bt->rows[i].target = month_target(s, bt->rows[i].start_time);
-    if (s->check_dups)
-        rc = register_batch(s, bt, d);
-    else
-        rc = copy_register(s, bt, d);
+    if (s->check_dups) {
+        const char *params[2];
+        PGresult *res;
+        rt_pg_buf_reset(t);
+        rt_pg_buf_add(t, "{", 1);
+        for (size_t i = 0; i < bt->n; i++)
+            rt_pg_array_elem(t, bt->sids.p + bt->rows[i].sid_off,
+                             bt->rows[i].sid_len);
+        rt_pg_buf_add(t, "}", 1);
+        params[0] = rt_pg_buf_cstr(t);
+        params[1] = s->run_id;
+        if (params[0] == NULL)
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+        res = rt_pg_query(
+            s->conn,
+            /* one index probe per sid: a join would let the planner
+             * hash the whole (growing) register once per batch */
+            "SELECT u.i, r.run_id FROM unnest($1::text[]) WITH ORDINALITY"
+            " u(sid, i) CROSS JOIN LATERAL (SELECT c.run_id"
+            " FROM referee.call_sids c WHERE c.call_sid = u.sid COLLATE \"C\""
+            " AND c.run_id <> $2::bigint LIMIT 1) r",
+            2, params, PGRES_TUPLES_OK, "finding calls rated by earlier runs",
+            d);
+        if (res == NULL)
+            return CDR_E_DB;
+        for (int i = 0; i < PQntuples(res); i++) {
+            long at = 0, run = 0;
+            if (pgs_parse_long(PQgetvalue(res, i, 0), &at) == 0 && at >= 1 &&
+                (size_t)at <= bt->n &&
+                pgs_parse_long(PQgetvalue(res, i, 1), &run) == 0 && run > 0)
+                bt->rows[at - 1].dup_run = run;
+        }
+        PQclear(res);
+    }
+    /* The register first: a sid twice in this run fails here, as in the
+     * staged merge (or, when the register is built at commit, there). */
+    {
+        size_t n;
+        const char *edge = rt_pg_copy_binary_header(&n);
+        rt_pg_buf_reset(t);
+        t->binary = 1;
+        rt_pg_buf_add(t, edge, n);
+        for (size_t i = 0; i < bt->n; i++) {
+            const struct direct_row *r = &bt->rows[i];
+            if (r->dup_run > 0)
+                continue;
+            rt_pg_copy_text(t, bt->sids.p + r->sid_off, r->sid_len);
+            rt_pg_copy_time(t, r->start_time);
+            rt_pg_copy_int(t, s->run_num);
+            rt_pg_copy_end_row(t);
+        }
+        edge = rt_pg_copy_binary_trailer(&n);
+        rt_pg_buf_add(t, edge, n);
+        t->binary = 0;
+    }
+    if (t->oom)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    rc = copy_start(s,
+                    "COPY referee.call_sids (call_sid, start_time, run_id)"
+                    " FROM STDIN WITH (FORMAT binary)",
+                    d);
+    if (rc == 0)
+        rc = copy_finish(s, send_span(s, t->p, t->n, d), d);
     if (rc == 0)
         rc = copy_by_month(s, bt, 0, d);
     if (rc == 0)
