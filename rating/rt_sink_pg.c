@@ -115,6 +115,13 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "PostgreSQL sink: begin inside a run");
     free_run(s);
+    /* An out-of-memory flag stays set until its run has failed on it; a
+     * new run starts without it. */
+    s->buf.oom = 0;
+    for (int i = 0; i < 2; i++) {
+        s->bat[i].sids.oom = s->bat[i].calls.oom = 0;
+        s->bat[i].charges.oom = s->bat[i].tmp.oom = 0;
+    }
     s->kind = run->kind;
     s->force = run->force;
     s->decimals = run->decimals;

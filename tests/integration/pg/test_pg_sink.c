@@ -185,6 +185,10 @@ static struct rt_input_file files1[1] = {
     {"calls.csv",
      "1111111111111111111111111111111111111111111111111111111111111111", 100, 3,
      0}};
+static struct rt_input_file files3_bad[1] = {
+    {"calls.csv",
+     "4444444444444444444444444444444444444444444444444444444444444444", 100, 1,
+     0}};
 static struct rt_input_file files2[1] = {
     {"calls2.csv",
      "2222222222222222222222222222222222222222222222222222222222222222", 100, 3,
@@ -1196,6 +1200,43 @@ big_night(struct rt_sink *s, int n, PGconn *killer, const char *appname,
     return big_night_at(s, T0, n, killer, appname, rep, d);
 }
 
+/* A run that failed on a value out of PostgreSQL's range (its rows could
+ * not be built: the COPY buffer's out-of-memory flag) leaves nothing behind
+ * for the sink's next run. */
+static void
+test_a_failed_run_leaves_the_sink_usable(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_run_info run = run_info(files3_bad, 1);
+    struct rt_store_report rep;
+    struct rt_summary sum;
+    struct tcall far;
+    struct cdr_diag d;
+    int seen = 0, rc;
+    cdr_diag_clear(&d);
+    diag_ok(s.ops->begin(s.self, &run, &d), &d);
+    diag_ok(s.ops->file_seen(s.self, files3_bad[0].sha256, &seen, &d), &d);
+    make_call(&far, "CAfar", NULL, RT_LEG_SINGLE, RT_SCN_NONE, INT64_C(1) << 60,
+              60, 0);
+    add_comp(&far, RT_SVC_TERMINATION, 4500000, NULL);
+    rc = s.ops->call(s.self, &far.call, &d);
+    if (rc == 0) {
+        memset(&sum, 0, sizeof sum);
+        sum.store = &rep;
+        rc = s.ops->commit(s.self, &sum, &d);
+    }
+    assert_int_not_equal(rc, 0);
+    s.ops->abort(s.self);
+    /* the same sink, a night of two batches (each buffer used again) */
+    cdr_diag_clear(&d);
+    diag_ok(big_night(&s, RT_SINK_PG_BATCH, NULL, NULL, &rep, &d), &d);
+    s.ops->free(s.self);
+    assert_int_equal(rep.calls, 2 * RT_SINK_PG_BATCH);
+    assert_string_equal(scalar(f->admin, "SELECT count(*) FROM referee.runs"),
+                        "1");
+}
+
 static void
 test_backend_killed_mid_load_leaves_database_as_before(void **state)
 {
@@ -1537,6 +1578,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_a_waiting_run_makes_no_month_before_the_lock, setup_db,
             teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_a_failed_run_leaves_the_sink_usable, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_upgrade_from_version_3_backfills_the_sid_register, setup_db,
             teardown_db),
