@@ -230,6 +230,11 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
                     NULL,
                     "referee-capture could not see this leg; it is not "
                     "billed");
+    /* Billed by its length, which nothing gives: zero would be a guess. */
+    if (rec->status == CDR_ST_COMPLETED && du.n == 0 && !rec->has_end_time)
+        return fail(d, row, CDR_E_MISSING, CDR_COL_DURATION, du,
+                    "a completed call needs a duration or an end_time",
+                    "both are empty: the call's length is unknown");
 
     rec->price = trimmed(row, CDR_COL_PRICE);
     if (rec->price.n > 0) {

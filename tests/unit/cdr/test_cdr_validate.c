@@ -255,8 +255,11 @@ test_missing_duration_comes_from_end_minus_start(void **state)
     assert_true(rec.duration == 7);
 }
 
+/* No duration and no end_time: a call that was not completed lasted zero
+ * seconds (it is not billed); a completed one is refused, not billed at
+ * zero. */
 static void
-test_no_duration_and_no_end_time_is_zero(void **state)
+test_no_duration_and_no_end_time_is_zero_unless_completed(void **state)
 {
     (void)state;
     struct cdr_row row;
@@ -264,9 +267,18 @@ test_no_duration_and_no_end_time_is_zero(void **state)
     struct cdr_diag d;
     make_row(&row, CDR_COL_DURATION, "");
     row.field[CDR_COL_END_TIME].n = 0;
+    row.field[CDR_COL_STATUS].p = "busy";
+    row.field[CDR_COL_STATUS].n = 4;
     assert_int_equal(cdr_validate(&row, &rec, &d), 0);
     assert_true(rec.duration == 0);
     assert_false(rec.has_end_time);
+    row.field[CDR_COL_STATUS].p = "completed";
+    row.field[CDR_COL_STATUS].n = 9;
+    cdr_diag_clear(&d);
+    assert_int_equal(cdr_validate(&row, &rec, &d), CDR_E_MISSING);
+    assert_string_equal(d.field, "duration");
+    assert_non_null(strstr(d.detail, "length is unknown"));
+    assert_int_equal(d.line, 42);
 }
 
 static void
@@ -338,7 +350,8 @@ main(void)
         cmocka_unit_test(test_direction_accepts_underscore_and_any_case),
         cmocka_unit_test(test_status_text_maps_to_its_enum),
         cmocka_unit_test(test_missing_duration_comes_from_end_minus_start),
-        cmocka_unit_test(test_no_duration_and_no_end_time_is_zero),
+        cmocka_unit_test(
+            test_no_duration_and_no_end_time_is_zero_unless_completed),
         cmocka_unit_test(
             test_end_before_start_without_duration_is_refused_on_end_time),
         cmocka_unit_test(test_surrounding_spaces_are_trimmed),
