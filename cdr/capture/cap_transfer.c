@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define US 1000000
 #define CAP_PENDING_BUCKETS 4096 /* power of two */
@@ -129,6 +130,8 @@ number_digits(const char *p, size_t n, char *buf, size_t size)
     return (int)o;
 }
 
+static int uri_form(const struct cap_sip_uri *u, char *buf, size_t size);
+
 int
 cap_record_addr(const char *uri, size_t n, char *buf, size_t size)
 {
@@ -147,11 +150,21 @@ cap_record_addr(const char *uri, size_t n, char *buf, size_t size)
             return 0;
         }
     }
-    /* scheme:user@host[:port], without parameters and headers */
+    if (tel) {
+        int w = snprintf(buf, size, "tel:%.*s", (int)u.user.n, u.user.p);
+        return w < 0 || (size_t)w >= size ? -1 : 0;
+    }
+    return uri_form(&u, buf, size);
+}
+
+/* scheme:user@host[:port], without parameters and headers, the scheme in
+ * lower case. */
+static int
+uri_form(const struct cap_sip_uri *pu, char *buf, size_t size)
+{
+    const struct cap_sip_uri u = *pu;
     int w;
-    if (tel)
-        w = snprintf(buf, size, "tel:%.*s", (int)u.user.n, u.user.p);
-    else if (u.port != 0)
+    if (u.port != 0)
         w = snprintf(buf, size, "%.*s:%.*s%s%.*s:%u", (int)u.scheme.n,
                      u.scheme.p, (int)u.user.n, u.user.p, u.user.n ? "@" : "",
                      (int)u.host.n, u.host.p, u.port);
@@ -682,6 +695,40 @@ new_invite(struct cap_tracker *t, const struct cap_meta *meta,
 
 /* ---- transfers ---- */
 
+/*
+ * The child's "to": the Refer-To as referee-rate must read it.  A number
+ * in a SIP URI is a PSTN target only at the trunk's termination domain
+ * (with none, at a *.pstn.twilio.com host), as the rater decides
+ * (rt_addr_is_pstn): there it is written as E.164, like a tel: URI.
+ * Anywhere else (sip:+14155550199@pbx.example.com, a PBX) it is a SIP
+ * target and keeps its URI: as a bare number the rater would price it as
+ * a PSTN leg, two components instead of one, or refuse it.
+ */
+static int
+target_record(const struct cap_tracker *t, const struct cap_dialog *d,
+              const struct cap_sip_uri *u, struct cdr_slice uri, char *buf,
+              size_t size)
+{
+    if (!cap_sip_eq(u->scheme, "tel") && u->user.n > 1 && u->user.p[0] == '+') {
+        struct cdr_slice host = u->host;
+        const char *domain = "";
+        if (host.n > 1 && host.p[host.n - 1] == '.')
+            host.n--;
+        for (size_t i = 0; d->trunk_sid != NULL && i < t->cfg->ntrunks; i++)
+            if (strcmp(t->cfg->trunks[i].sid, d->trunk_sid) == 0)
+                domain = t->cfg->trunks[i].termination_domain;
+        int pstn =
+            domain[0] != '\0'
+                ? host.n == strlen(domain) &&
+                      strncasecmp(host.p, domain, host.n) == 0
+                : host.n > 16 && strncasecmp(host.p + host.n - 16,
+                                             ".pstn.twilio.com", 16) == 0;
+        if (!pstn)
+            return uri_form(u, buf, size);
+    }
+    return cap_record_addr(uri.p, uri.n, buf, size);
+}
+
 static int
 new_refer(struct cap_tracker *t, struct cap_dialog *d,
           const struct cap_meta *meta, const struct cap_sip_msg *m)
@@ -727,7 +774,7 @@ new_refer(struct cap_tracker *t, struct cap_dialog *d,
     if (u.user.n == 0)
         x->no_user = 1;
     char buf[CAP_DIALOG_MAX_STR];
-    if (cap_record_addr(na.uri.p, na.uri.n, buf, sizeof buf) == 0)
+    if (target_record(t, d, &u, na.uri, buf, sizeof buf) == 0)
         x->target_rec = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);
     if (user_key(u.user, buf, sizeof buf) == 0)
         x->target_key = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);

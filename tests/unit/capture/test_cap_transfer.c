@@ -199,6 +199,32 @@ test_termination_sip_target_links_observed_child(void **state)
            "61|completed|TK0001||");
 }
 
+/* A number at a PBX is a SIP target: the child's "to" keeps the URI, or
+ * the rater would price it as a PSTN leg (two components) or refuse it.
+ * The same number at the trunk's termination domain is a PSTN target. */
+static void
+test_numeric_sip_target_keeps_its_uri(void **state)
+{
+    struct fx *f = *state;
+    term_parent(f, "p1");
+    refer(f, 10000, PBX, CARRIER, "p1",
+          "<sip:+14155550199@pbx.example.com;user=phone>", NULL);
+    resp(f, 10050, CARRIER, PBX, "p1", 202, 2, "REFER", NULL);
+    invite(f, 10100, CARRIER, PBX, "c1", "sip:+14155550199@pbx.example.com",
+           "sip:" B "@mytrunk.pstn.twilio.com",
+           "sip:+14155550199@pbx.example.com",
+           "Referred-By: <sip:pbx@pbx.example.com>\n");
+    resp(f, 15000, PBX, CARRIER, "c1", 200, 1, "INVITE", NULL);
+    notify(f, 15010, CARRIER, PBX, "p1", 2, "SIP/2.0 200 OK\n", 1);
+    req(f, 15500, PBX, CARRIER, "p1", "BYE", 3, NULL, NULL);
+    req(f, 75200, CARRIER, PBX, "c1", "BYE", 2, NULL, NULL);
+    expect(f, 2,
+           "p1||trunking-terminating|" A "|" B "|0|15|15|completed|TK0001|"
+           "sip:+14155550199@pbx.example.com;user=phone|completed",
+           "c1|p1|trunking-terminating|" B
+           "|sip:+14155550199@pbx.example.com|10|75|61|completed|TK0001||");
+}
+
 static void
 test_termination_pstn_target_gives_unobserved_child(void **state)
 {
@@ -760,6 +786,7 @@ main(void)
         T(test_notify_in_new_dialog_rfc7647),
         T(test_attended_transfer_is_recorded_as_such),
         T(test_refer_to_without_user_is_failed),
+        T(test_numeric_sip_target_keeps_its_uri),
         T(test_refer_sub_false_child_outcome_resolves),
         T(test_concurrent_transfers_to_one_target),
         T(test_state_file_resumes_open_calls),
