@@ -63,6 +63,7 @@ struct cap_transfer {
     int attended, no_user, bad;
     int sipfrag_final; /* last final status line from a NOTIFY, 0 if none */
     int sub_terminated;
+    int64_t t_final_us; /* the first final NOTIFY; 0 if none (or restored) */
     int child_seen;
     int child_code; /* observed child: 200 answered, >= 300 failed */
 };
@@ -576,6 +577,26 @@ record_addr_dup(struct cdr_slice hdr, struct cdr_slice fallback_uri)
 }
 
 /*
+ * Could an INVITE from meta->src now be x's child?  Not one from the
+ * transferor (the child comes from the REFER's recipient, or from
+ * elsewhere when the carrier routes it on), and not one well after the
+ * final report of the transfer (a final NOTIFY follows its child's
+ * answer; a second's grace for capture reordering): otherwise a call the
+ * PBX places itself to the same number, after a transfer there failed,
+ * was taken for the child and billed as one.
+ */
+static int
+may_be_child(const struct cap_tracker *t, const struct cap_meta *meta,
+             const struct cap_transfer *x)
+{
+    if (same_ip(&x->refer_src, &meta->src))
+        return 0;
+    if (x->sipfrag_final != 0 || x->sub_terminated)
+        return x->t_final_us != 0 && t->ev_us <= x->t_final_us + US;
+    return 1;
+}
+
+/*
  * The transfer a new INVITE is the child of, or NULL.  Candidates: pending
  * transfers whose target is the INVITE's Request-URI or To user, with the
  * same Referred-By when both have one.  Several transfers to one target (a
@@ -584,7 +605,8 @@ record_addr_dup(struct cdr_slice hdr, struct cdr_slice fallback_uri)
  * else the oldest (the carrier acts on REFERs in order).
  */
 static struct cap_transfer *
-match_child(struct cap_tracker *t, const struct cap_sip_msg *m)
+match_child(struct cap_tracker *t, const struct cap_meta *meta,
+            const struct cap_sip_msg *m)
 {
     char k[2][CAP_DIALOG_MAX_STR], fk[CAP_DIALOG_MAX_STR];
     int has[2] = {uri_key(m->ruri, k[0], sizeof k[0]) == 0, 0};
@@ -607,7 +629,7 @@ match_child(struct cap_tracker *t, const struct cap_sip_msg *m)
              x != NULL; x = x->knext) {
             if (x->khash != h || x->child_seen ||
                 strcmp(k[i], x->target_key) != 0 ||
-                x->t_refer_us > t->ev_us + US)
+                x->t_refer_us > t->ev_us + US || !may_be_child(t, meta, x))
                 continue;
             if (rb != NULL && x->referred_by != NULL &&
                 strcmp(rb, x->referred_by) != 0)
@@ -634,7 +656,7 @@ new_invite(struct cap_tracker *t, const struct cap_meta *meta,
         t->st.unmatched++; /* a re-INVITE of a call we do not follow */
         return;
     }
-    struct cap_transfer *x = match_child(t, m);
+    struct cap_transfer *x = match_child(t, meta, m);
     const struct cap_trunk *tk = NULL;
     int dir = 0;
     if (x == NULL) {
@@ -865,6 +887,8 @@ apply_notify(struct cap_tracker *t, struct cap_dialog *d,
     if (cap_sip_token(m->hdr[CAP_H_SUBSCRIPTION_STATE], &tok, &params) == 0 &&
         cap_sip_eq(tok, "terminated"))
         x->sub_terminated = 1;
+    if ((x->sipfrag_final != 0 || x->sub_terminated) && x->t_final_us == 0)
+        x->t_final_us = t->ev_us;
     return maybe_finish(t, d);
 }
 

@@ -225,6 +225,40 @@ test_numeric_sip_target_keeps_its_uri(void **state)
            "|sip:+14155550199@pbx.example.com|10|75|61|completed|TK0001||");
 }
 
+/* After the transfer has failed (NOTIFY 486, terminated), a call the PBX
+ * itself places to the same number is an ordinary call, not the child: a
+ * child comes from the REFER's recipient, and none comes after the final
+ * report. */
+static void
+test_call_after_a_failed_transfer_is_not_its_child(void **state)
+{
+    struct fx *f = *state;
+    term_parent(f, "p2");
+    refer(f, 20000, PBX, CARRIER, "p2", "<tel:+14152908007>", NULL);
+    resp(f, 20040, CARRIER, PBX, "p2", 202, 2, "REFER", NULL);
+    notify(f, 21000, CARRIER, PBX, "p2", 1, "SIP/2.0 486 Busy Here\n", 1);
+    invite(f, 60000, PBX, CARRIER, "new3",
+           "sip:+14152908007@mytrunk.pstn.twilio.com",
+           "sip:" B "@pbx.example.com",
+           "sip:+14152908007@mytrunk.pstn.twilio.com", NULL);
+    resp(f, 61000, CARRIER, PBX, "new3", 200, 1, "INVITE", NULL);
+    /* and one the carrier brings to that number */
+    invite(f, 70000, CARRIER, PBX, "new4", "sip:+14152908007@10.0.0.1",
+           "sip:" A "@mytrunk.pstn.twilio.com", "sip:+14152908007@10.0.0.1",
+           NULL);
+    resp(f, 71000, PBX, CARRIER, "new4", 200, 1, "INVITE", NULL);
+    req(f, 90000, PBX, CARRIER, "p2", "BYE", 3, NULL, NULL);
+    req(f, 95000, PBX, CARRIER, "new3", "BYE", 2, NULL, NULL);
+    req(f, 96000, PBX, CARRIER, "new4", "BYE", 2, NULL, NULL);
+    expect(f, 3,
+           "p2||trunking-terminating|" A "|" B
+           "|0|90|89|completed|TK0001|tel:+14152908007|failed 486",
+           "new3||trunking-terminating|" B
+           "|+14152908007|60|95|34|completed|TK0001||",
+           "new4||trunking-originating|" A
+           "|+14152908007|70|96|25|completed|TK0001||");
+}
+
 static void
 test_termination_pstn_target_gives_unobserved_child(void **state)
 {
@@ -787,6 +821,7 @@ main(void)
         T(test_attended_transfer_is_recorded_as_such),
         T(test_refer_to_without_user_is_failed),
         T(test_numeric_sip_target_keeps_its_uri),
+        T(test_call_after_a_failed_transfer_is_not_its_child),
         T(test_refer_sub_false_child_outcome_resolves),
         T(test_concurrent_transfers_to_one_target),
         T(test_state_file_resumes_open_calls),
