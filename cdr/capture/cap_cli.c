@@ -182,10 +182,11 @@ print_stats(struct run *r)
                 "referee-capture: HEP packets %" PRIu64 ", not HEP %" PRIu64
                 ", malformed %" PRIu64 ", not SIP %" PRIu64
                 ", inflated %" PRIu64 ", inflate errors %" PRIu64
-                ", oversize %" PRIu64 "\n",
+                ", oversize %" PRIu64 ", stamped ahead %" PRIu64 "\n",
                 h->packets, h->not_hep,
                 h->truncated + h->bad_length + h->missing + h->bad_family,
-                h->not_sip, h->inflated, h->inflate_errors, h->oversize);
+                h->not_sip, h->inflated, h->inflate_errors, h->oversize,
+                h->ahead);
     }
     if (r->net != NULL) {
         const struct cap_net_stats *n = cap_net_stats(r->net);

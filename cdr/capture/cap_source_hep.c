@@ -267,6 +267,9 @@ cap_hep_input(struct cap_hep *h, const uint8_t *p, size_t len, int64_t now_sec,
     if (!pk.has_time) {
         pk.meta.ts_sec = now_sec;
         pk.meta.ts_usec = now_usec;
+    } else if (now_sec > 0 && pk.meta.ts_sec > now_sec + CAP_HEP_MAX_AHEAD) {
+        h->st.ahead++;
+        return 0;
     }
     h->st.messages++;
     return h->fn(h->ctx, &pk.meta, pl, pl_len);

@@ -75,6 +75,7 @@ struct cap_hep_stats {
     uint64_t inflate_errors; /* 0x0010 payloads that did not inflate */
     uint64_t oversize;       /* payload (inflated or not) over max_message */
     uint64_t keepalives;     /* payload of CR/LF only */
+    uint64_t ahead;          /* stamped over CAP_HEP_MAX_AHEAD s after now */
     uint64_t messages;       /* delivered */
 };
 
@@ -91,9 +92,15 @@ void cap_hep_free(struct cap_hep *h);
 
 /*
  * One received HEP packet (a UDP datagram's payload), borrowed for the call.
- * now_sec/now_usec stamp packets without a timestamp chunk.  Returns 0, or
- * the callback's negative stop value; a bad packet is counted, not an error.
+ * now_sec/now_usec (the receive time; 0: none) stamp packets without a
+ * timestamp chunk.  A packet stamped more than CAP_HEP_MAX_AHEAD seconds
+ * after now_sec is counted and skipped: the capture clocks never step back,
+ * so one such packet (a wrong agent clock, a forged packet) would leave
+ * every open call unable to end and the output file never rotated.
+ * Returns 0, or the callback's negative stop value; a bad packet is
+ * counted, not an error.
  */
+#define CAP_HEP_MAX_AHEAD 300
 int cap_hep_input(struct cap_hep *h, const uint8_t *p, size_t len,
                   int64_t now_sec, int32_t now_usec);
 

@@ -193,7 +193,7 @@ test_input_delivers_sip_and_counts_the_rest(void **state)
     assert_non_null(h);
     hb_sip4(&pkt, 0x7f000001, 0x7f000002, 5060, 5080, 6, 1700000000, 5, SIP,
             sizeof SIP - 1);
-    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     assert_int_equal(sink.count, 1);
     assert_int_equal(sink.msgs[0].meta.transport, CAP_TRANSPORT_TCP);
     assert_int_equal(sink.msgs[0].meta.ts_sec, 1700000000);
@@ -230,10 +230,19 @@ test_input_delivers_sip_and_counts_the_rest(void **state)
     hb_sip4(&pkt, 1, 2, 3, 4, 17, 5, 6, "\r\n\r\n", 4);
     cap_hep_input(h, pkt.b, pkt.n, 0, 0);
     cap_hep_input(h, (const uint8_t *)"GET /", 5, 0, 0);
+    /* stamped too far ahead of the receive time: skipped; just within: in */
+    hb_sip4(&pkt, 1, 2, 3, 4, 17, 1700000000 + CAP_HEP_MAX_AHEAD + 1, 0, SIP,
+            sizeof SIP - 1);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 0), 0);
     assert_int_equal(sink.count, 2);
+    hb_sip4(&pkt, 1, 2, 3, 4, 17, 1700000000 + CAP_HEP_MAX_AHEAD, 0, SIP,
+            sizeof SIP - 1);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 0), 0);
+    assert_int_equal(sink.count, 3);
     const struct cap_hep_stats *st = cap_hep_stats(h);
-    assert_int_equal(st->packets, 6);
-    assert_int_equal(st->messages, 2);
+    assert_int_equal(st->packets, 8);
+    assert_int_equal(st->messages, 3);
+    assert_int_equal(st->ahead, 1);
     assert_int_equal(st->not_sip, 1);
     assert_int_equal(st->inflate_errors, 1);
     assert_int_equal(st->inflated, 0);
@@ -264,7 +273,7 @@ test_compressed_payload_gives_the_same_message_as_plain(void **state)
     assert_non_null(h);
     hb_sip4(&pkt, 0x7f000001, 0x7f000002, 5060, 5080, 17, 1700000000, 5, invite,
             invite_len);
-    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     static const char *const files[] = {"dynamic6.zlib", "stored.zlib",
                                         "fname.gz", "raw.deflate"};
     for (size_t i = 0; i < 4; i++) {
@@ -275,7 +284,7 @@ test_compressed_payload_gives_the_same_message_as_plain(void **state)
         struct cap_hep_packet p;
         assert_int_equal(cap_hep_decode(pkt.b, pkt.b + pkt.n, &p), CAP_HEP_OK);
         assert_true(p.compressed);
-        assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+        assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     }
     assert_int_equal(sink.count, 5);
     for (size_t i = 1; i < 5; i++) {
@@ -318,18 +327,18 @@ test_corrupt_or_oversized_compressed_payloads_are_counted_and_skipped(
     size_t n = load_fixture("dynamic9.zlib", packed, sizeof packed);
     packed[n - 1] ^= 1; /* Adler-32 */
     compressed_packet(n);
-    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     packed[n - 1] ^= 1;
     size_t good = pkt.n;
     compressed_packet(n / 2); /* cut */
-    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     const struct cap_hep_stats *st = cap_hep_stats(h);
     assert_int_equal(st->inflate_errors, 2);
     assert_int_equal(sink.count, 0);
     /* 1 MB of zeros in 1 KB: stops at max_message, counted as oversize */
     n = load_fixture("bomb.zlib", packed, sizeof packed);
     compressed_packet(n);
-    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     assert_int_equal(st->oversize, 1);
     assert_int_equal(st->inflate_errors, 2);
     assert_int_equal(sink.count, 0);
@@ -337,13 +346,13 @@ test_corrupt_or_oversized_compressed_payloads_are_counted_and_skipped(
     n = load_fixture("dynamic9.zlib", packed, sizeof packed);
     compressed_packet(n);
     assert_int_equal(pkt.n, good);
-    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     assert_int_equal(sink.count, 1);
     assert_int_equal(st->inflated, 1);
     cap_hep_free(h);
     h = cap_hep_new(nb_collect, &sink, invite_len - 1);
     assert_non_null(h);
-    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1, 2), 0);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 2), 0);
     assert_int_equal(sink.count, 1);
     assert_int_equal(cap_hep_stats(h)->oversize, 1);
     assert_int_equal(cap_hep_stats(h)->inflate_errors, 0);
