@@ -73,6 +73,9 @@ struct cap_dialog {
     char *referred_by;     /* the INVITE's Referred-By URI, or NULL */
     uint32_t invite_cseq;
     int64_t t_invite_us, t_answer_us, t_end_us;
+    /* still early: an ACK of a final response not seen (a lost 200, if a
+     * BYE follows), a CANCEL waiting for the final response (0: none) */
+    int64_t t_ack_us, t_cancel_us;
     struct cap_addr src, dst; /* of the initial INVITE */
     /* a child: the parent's Call-ID (owned), NULL otherwise */
     char *parent_sid;

@@ -500,6 +500,7 @@ sweep(struct cap_tracker *t)
         t->ev_us = d->class_since_us; /* ended when last heard of */
         rc = end_call(t, d,
                       d->state == CAP_CS_CHALLENGED ? CAP_ST_FAILED
+                      : d->t_cancel_us != 0         ? CAP_ST_CANCELED
                                                     : CAP_ST_NO_ANSWER,
                       0);
         if (d->cls == CAP_DC_EARLY) /* cannot happen; never loop */
@@ -925,6 +926,15 @@ touch(struct cap_tracker *t, struct cap_dialog *d)
 }
 
 static int
+answered(struct cap_tracker *t, struct cap_dialog *d, int64_t at_us)
+{
+    d->state = CAP_CS_CONFIRMED;
+    d->t_answer_us = at_us;
+    cap_dialog_set_class(t->tab, d, CAP_DC_CONFIRMED, t->now_us);
+    return child_outcome(t, d, 200);
+}
+
+static int
 invite_response(struct cap_tracker *t, struct cap_dialog *d,
                 const struct cap_sip_msg *m)
 {
@@ -934,10 +944,7 @@ invite_response(struct cap_tracker *t, struct cap_dialog *d,
     if (m->status < 300) {
         if (d->state == CAP_CS_CONFIRMED)
             return 0; /* retransmitted or forked 200 */
-        d->state = CAP_CS_CONFIRMED;
-        d->t_answer_us = t->ev_us;
-        cap_dialog_set_class(t->tab, d, CAP_DC_CONFIRMED, t->now_us);
-        return child_outcome(t, d, 200);
+        return answered(t, d, t->ev_us);
     }
     if (d->state == CAP_CS_CONFIRMED)
         return 0;
@@ -992,14 +999,33 @@ request(struct cap_tracker *t, const struct cap_meta *meta,
             d->state = CAP_CS_EARLY;
         }
         return 0; /* else a re-INVITE or a retransmission */
+    case CAP_SIP_ACK:
+        /* in an early call, the ACK of a final response this wire lost */
+        if (d->state == CAP_CS_EARLY && m->cseq == d->invite_cseq &&
+            d->t_ack_us == 0)
+            d->t_ack_us = t->ev_us;
+        return 0;
     case CAP_SIP_BYE:
+        /* ACKed, then BYE: the 200 OK was lost, the call was answered */
+        if (d->state == CAP_CS_EARLY && d->t_ack_us != 0) {
+            int rc = answered(t, d, d->t_ack_us);
+            if (rc != 0 || d->state != CAP_CS_CONFIRMED)
+                return rc;
+        }
         if (d->state == CAP_CS_CONFIRMED)
             return end_call(t, d, CAP_ST_COMPLETED, 0);
         if (d->state != CAP_CS_ENDED)
             return end_call(t, d, CAP_ST_CANCELED, 0);
         return 0;
     case CAP_SIP_CANCEL:
-        if (d->state == CAP_CS_EARLY || d->state == CAP_CS_CHALLENGED)
+        /* it may cross the 200 OK: the final response decides (487:
+         * canceled); if none is seen, the call ends canceled by timeout */
+        if (d->state == CAP_CS_EARLY) {
+            if (d->t_cancel_us == 0)
+                d->t_cancel_us = t->ev_us;
+            return 0;
+        }
+        if (d->state == CAP_CS_CHALLENGED)
             return end_call(t, d, CAP_ST_CANCELED, 0);
         return 0;
     case CAP_SIP_REFER:

@@ -804,6 +804,48 @@ test_tick_ahead_does_not_stretch_durations(void **state)
            "k1||trunking-terminating|" A "|" B "|0|10|9|completed|TK0001||");
 }
 
+/* The 200 OK lost (a capture drop): the ACK and the BYE that follow show
+ * the call was answered; it is billed from the ACK, not written as
+ * canceled. */
+static void
+test_answer_lost_but_acked_is_completed(void **state)
+{
+    struct fx *f = *state;
+    invite(f, 0, PBX, CARRIER, "l1", "sip:" B "@mytrunk.pstn.twilio.com",
+           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
+           NULL);
+    resp(f, 100, CARRIER, PBX, "l1", 100, 1, "INVITE", NULL);
+    req(f, 1010, PBX, CARRIER, "l1", "ACK", 1, NULL, NULL);
+    req(f, 10000, PBX, CARRIER, "l1", "BYE", 2, NULL, NULL);
+    expect(f, 1,
+           "l1||trunking-terminating|" A "|" B "|0|10|9|completed|TK0001||");
+}
+
+/* A CANCEL that crosses the 200 OK: the answer stands (the carrier bills
+ * the call); a CANCEL answered by 487 is a canceled call. */
+static void
+test_cancel_crossing_the_answer_is_completed(void **state)
+{
+    struct fx *f = *state;
+    invite(f, 0, PBX, CARRIER, "x1", "sip:" B "@mytrunk.pstn.twilio.com",
+           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
+           NULL);
+    resp(f, 100, CARRIER, PBX, "x1", 100, 1, "INVITE", NULL);
+    req(f, 9000, PBX, CARRIER, "x1", "CANCEL", 1, NULL, NULL);
+    resp(f, 9001, CARRIER, PBX, "x1", 200, 1, "INVITE", NULL);
+    resp(f, 9002, CARRIER, PBX, "x1", 200, 1, "CANCEL", NULL);
+    req(f, 9010, PBX, CARRIER, "x1", "ACK", 1, NULL, NULL);
+    invite(f, 20000, PBX, CARRIER, "x2", "sip:" B "@mytrunk.pstn.twilio.com",
+           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
+           NULL);
+    req(f, 25000, PBX, CARRIER, "x2", "CANCEL", 1, NULL, NULL);
+    resp(f, 25010, CARRIER, PBX, "x2", 487, 1, "INVITE", NULL);
+    req(f, 70000, PBX, CARRIER, "x1", "BYE", 2, NULL, NULL);
+    expect(f, 2,
+           "x2||trunking-terminating|" A "|" B "|20|25|0|canceled|TK0001||",
+           "x1||trunking-terminating|" A "|" B "|0|70|61|completed|TK0001||");
+}
+
 int
 main(void)
 {
@@ -822,6 +864,8 @@ main(void)
         T(test_refer_to_without_user_is_failed),
         T(test_numeric_sip_target_keeps_its_uri),
         T(test_call_after_a_failed_transfer_is_not_its_child),
+        T(test_answer_lost_but_acked_is_completed),
+        T(test_cancel_crossing_the_answer_is_completed),
         T(test_refer_sub_false_child_outcome_resolves),
         T(test_concurrent_transfers_to_one_target),
         T(test_state_file_resumes_open_calls),
