@@ -2,6 +2,7 @@
  * HEPv3 decoder and UDP listener.  See cap_source_hep.h.
  */
 #include "cdr/capture/cap_source_hep.h"
+#include "cdr/capture/cap_tcp.h"
 
 #include "cdr/capture/cap_bytes.h"
 
@@ -233,6 +234,37 @@ is_keepalive(const uint8_t *p, size_t n)
     return 1;
 }
 
+/* A TCP segment as the agent saw it: it may hold several messages (and
+ * keep-alives between them), cut as the stream framer does.  A part of a
+ * message at the end (split by the segment) goes to the parser as it is,
+ * as a whole payload did before. */
+static int
+deliver_stream(struct cap_hep *h, const struct cap_meta *meta, const uint8_t *p,
+               size_t n)
+{
+    const uint8_t *q = p, *end = p + n;
+    while (q < end) {
+        struct cap_frame fr;
+        int st = cap_stream_frame(q, end, h->max_message, &fr);
+        if (st == CAP_FRAME_MESSAGE) {
+            h->st.messages++;
+            int rc = h->fn(h->ctx, meta, q + fr.skip, fr.len);
+            if (rc != 0)
+                return rc;
+            q += fr.skip + fr.len;
+        } else if (st == CAP_FRAME_SKIP && fr.skip > 0) {
+            q += fr.skip;
+        } else {
+            q += fr.skip < (size_t)(end - q) ? fr.skip : (size_t)(end - q);
+            if (q == end || is_keepalive(q, (size_t)(end - q)))
+                break;
+            h->st.messages++;
+            return h->fn(h->ctx, meta, q, (size_t)(end - q));
+        }
+    }
+    return 0;
+}
+
 int
 cap_hep_input(struct cap_hep *h, const uint8_t *p, size_t len, int64_t now_sec,
               int32_t now_usec)
@@ -271,6 +303,9 @@ cap_hep_input(struct cap_hep *h, const uint8_t *p, size_t len, int64_t now_sec,
         h->st.ahead++;
         return 0;
     }
+    if (pk.meta.transport == CAP_TRANSPORT_TCP ||
+        pk.meta.transport == CAP_TRANSPORT_TLS)
+        return deliver_stream(h, &pk.meta, pl, pl_len);
     h->st.messages++;
     return h->fn(h->ctx, &pk.meta, pl, pl_len);
 }

@@ -251,6 +251,33 @@ test_input_delivers_sip_and_counts_the_rest(void **state)
     cap_hep_free(h);
 }
 
+/* A TCP segment (as heplify and captagent send it) can hold several SIP
+ * messages: each is delivered, keep-alives between them dropped; a UDP
+ * datagram is one message. */
+static void
+test_tcp_payload_with_two_messages_gives_both(void **state)
+{
+    static const char two[] = "OPTIONS sip:a@127.0.0.2 SIP/2.0\r\n"
+                              "Call-ID: o-1\r\nContent-Length: 4\r\n\r\n"
+                              "abcd\r\n\r\n"
+                              "BYE sip:b@127.0.0.2 SIP/2.0\r\n"
+                              "Call-ID: c-1\r\nContent-Length: 0\r\n\r\n";
+    (void)state;
+    nb_sink_reset(&sink);
+    struct cap_hep *h = cap_hep_new(nb_collect, &sink, 0);
+    assert_non_null(h);
+    hb_sip4(&pkt, 0x7f000001, 0x7f000002, 5060, 5080, 6, 1700000000, 5, two,
+            sizeof two - 1);
+    assert_int_equal(cap_hep_input(h, pkt.b, pkt.n, 1700000000, 0), 0);
+    assert_int_equal(sink.count, 2);
+    assert_int_equal(sink.msgs[0].len, 72);
+    assert_memory_equal(sink.msgs[0].data, "OPTIONS", 7);
+    assert_memory_equal(sink.msgs[1].data, "BYE sip:b", 9);
+    assert_int_equal(sink.msgs[1].len, 64);
+    assert_int_equal(cap_hep_stats(h)->messages, 2);
+    cap_hep_free(h);
+}
+
 /* A fixture of tests/fixtures/inflate/ (made by the real zlib). */
 static size_t
 load_fixture(const char *name, uint8_t *buf, size_t cap)
@@ -407,6 +434,7 @@ main(void)
         cmocka_unit_test(test_wrong_lengths_are_refused),
         cmocka_unit_test(test_missing_parts_and_bad_family),
         cmocka_unit_test(test_input_delivers_sip_and_counts_the_rest),
+        cmocka_unit_test(test_tcp_payload_with_two_messages_gives_both),
         cmocka_unit_test(
             test_compressed_payload_gives_the_same_message_as_plain),
         cmocka_unit_test(
