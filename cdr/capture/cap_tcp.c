@@ -218,6 +218,8 @@ struct held {
     struct held *next;
     uint32_t seq;
     size_t len;
+    int64_t ts_sec; /* when these bytes came: a message they end is dated so */
+    int32_t ts_usec;
     uint8_t data[];
 };
 
@@ -540,7 +542,10 @@ drain_held(struct cap_tcp *t, struct stream *s, const struct cap_meta *m)
         t->bytes -= h->len;
         if ((int64_t)h->len + d > 0) {
             size_t skip = (size_t)(-(int64_t)d);
-            stop = stream_data(t, s, m, h->data + skip, h->len - skip);
+            struct cap_meta hm = *m;
+            hm.ts_sec = h->ts_sec;
+            hm.ts_usec = h->ts_usec;
+            stop = stream_data(t, s, &hm, h->data + skip, h->len - skip);
         }
         free(h);
     }
@@ -561,8 +566,8 @@ jump_gap(struct cap_tcp *t, struct stream *s, const struct cap_meta *m)
 }
 
 static void
-hold(struct cap_tcp *t, struct stream *s, uint32_t seq, const uint8_t *p,
-     size_t len)
+hold(struct cap_tcp *t, struct stream *s, const struct cap_meta *m,
+     uint32_t seq, const uint8_t *p, size_t len)
 {
     struct held **pp = &s->held;
     while (*pp && (int32_t)((*pp)->seq - seq) < 0)
@@ -579,6 +584,8 @@ hold(struct cap_tcp *t, struct stream *s, uint32_t seq, const uint8_t *p,
     }
     h->seq = seq;
     h->len = len;
+    h->ts_sec = m->ts_sec;
+    h->ts_usec = m->ts_usec;
     memcpy(h->data, p, len);
     h->next = *pp;
     *pp = h;
@@ -632,10 +639,10 @@ cap_tcp_segment(struct cap_tcp *t, const struct cap_meta *m, uint32_t seq,
                 stop = drain_held(t, s, m);
         } else if (s->nheld < t->cfg->max_stream_segments &&
                    s->held_bytes + len <= t->cfg->max_stream_pending) {
-            hold(t, s, seq, p, len);
+            hold(t, s, m, seq, p, len);
         } else {
             /* bounds reached: the missing bytes are not coming */
-            hold(t, s, seq, p, len);
+            hold(t, s, m, seq, p, len);
             stop = jump_gap(t, s, m);
             if (s->nheld >= t->cfg->max_stream_segments ||
                 s->held_bytes > t->cfg->max_stream_pending) {
@@ -645,6 +652,11 @@ cap_tcp_segment(struct cap_tcp *t, const struct cap_meta *m, uint32_t seq,
         }
     }
     if (closing) {
+        /* bytes missing before held ones will not come now: give them
+         * up and deliver what was held, rather than drop it with the
+         * stream */
+        if (!stop && s->held != NULL)
+            stop = jump_gap(t, s, m);
         t->st->tcp_closed++;
         stream_remove(t, s);
     }

@@ -111,6 +111,19 @@ seg(struct cap_net *n, uint32_t seq, unsigned flags, const void *p, size_t len)
                          frame.len);
 }
 
+/* The same at capture time sec. */
+static int
+seg_at(struct cap_net *n, int64_t sec, uint32_t seq, unsigned flags,
+       const void *p, size_t len)
+{
+    nb_init(&frame);
+    nb_append(&frame, p, len);
+    nb_tcp(&frame, 40000, 5060, seq, flags | NB_ACK);
+    nb_ipv4(&frame, 0x7f000001, 0x7f000002, 6, 1, 0, 0);
+    nb_eth(&frame, 0x0800);
+    return cap_net_frame(n, CAP_DLT_EN10MB, sec, 0, nb_data(&frame), frame.len);
+}
+
 #define ISN 0xfffff000u /* wraps around 2^32 within the stream */
 
 /* ------------------------------------------------------------- framer */
@@ -341,6 +354,33 @@ test_a_gap_is_given_up_and_the_stream_resynchronises(void **state)
     cap_net_free(n);
 }
 
+/* A segment lost by the capture (never retransmitted on this wire), the
+ * rest held, then FIN: the held messages are delivered (the gap counted),
+ * each at the time its own bytes came, not dropped with the stream. */
+static void
+test_fin_delivers_what_was_held_at_its_own_time(void **state)
+{
+    (void)state;
+    make_stream();
+    struct cap_net *n = new_net(NULL);
+    seg_at(n, 1000, ISN, NB_SYN, NULL, 0);
+    uint32_t s = ISN + 1;
+    size_t lost_from = msg_off[1], lost_to = msg_off[1] + strlen(MSGS[1]);
+    seg_at(n, 1000, s, 0, stream, lost_from);
+    seg_at(n, 1100, s + (uint32_t)lost_to, 0, stream + lost_to,
+           stream_len - lost_to);
+    assert_int_equal(sink.count, 1);
+    seg_at(n, 1200, s + (uint32_t)stream_len, NB_FIN, NULL, 0);
+    assert_int_equal(sink.count, NMSGS - 1);
+    for (size_t i = 1; i < sink.count; i++) {
+        assert_int_equal(sink.msgs[i].len, strlen(MSGS[i + 1]));
+        assert_memory_equal(sink.msgs[i].data, MSGS[i + 1], sink.msgs[i].len);
+        assert_int_equal(sink.msgs[i].meta.ts_sec, 1100);
+    }
+    assert_int_equal(cap_net_stats(n)->tcp_gaps, lost_to - lost_from);
+    cap_net_free(n);
+}
+
 static void
 test_joining_mid_stream_finds_the_next_start_line(void **state)
 {
@@ -441,6 +481,7 @@ main(void)
         cmocka_unit_test(test_retransmissions_are_ignored),
         cmocka_unit_test(test_out_of_order_segments_are_held),
         cmocka_unit_test(test_a_gap_is_given_up_and_the_stream_resynchronises),
+        cmocka_unit_test(test_fin_delivers_what_was_held_at_its_own_time),
         cmocka_unit_test(test_joining_mid_stream_finds_the_next_start_line),
         cmocka_unit_test(test_a_new_connection_without_syn_is_picked_up),
         cmocka_unit_test(test_stream_table_is_bounded),
