@@ -87,10 +87,12 @@ rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
                                *C = &call->to;
         switch (scn) {
         case RT_SCN_TERMINATION_SIP:
-            spec[0] = (struct comp_spec){RT_SVC_TERMINATION, C, B, "to"};
+            spec[0] =
+                (struct comp_spec){RT_SVC_TERMINATION, C, B, "parent's to"};
             break;
         case RT_SCN_TERMINATION_PSTN:
-            spec[0] = (struct comp_spec){RT_SVC_TERMINATION, A, B, "to"};
+            spec[0] =
+                (struct comp_spec){RT_SVC_TERMINATION, A, B, "parent's to"};
             spec[1] = (struct comp_spec){RT_SVC_TERMINATION, A, C, "to"};
             n = 2;
             break;
@@ -98,7 +100,8 @@ rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
             spec[0] = (struct comp_spec){RT_SVC_ORIGINATION, A, C, "to"};
             break;
         case RT_SCN_ORIGINATION_PSTN:
-            spec[0] = (struct comp_spec){RT_SVC_ORIGINATION, A, B, "to"};
+            spec[0] =
+                (struct comp_spec){RT_SVC_ORIGINATION, A, B, "parent's to"};
             spec[1] = (struct comp_spec){RT_SVC_TERMINATION, B, C, "to"};
             n = 2;
             break;

@@ -269,6 +269,34 @@ test_billable_component_without_rate_is_rejected(void **state)
     assert_int_equal(c.comp[0].amount_nano, 0);
 }
 
+/* A child's component priced to the parent's B names where B comes from;
+ * one priced to the child's own C names "to". */
+static void
+test_child_without_rate_names_whose_number(void **state)
+{
+    (void)state;
+    struct cdr_record p =
+        call(CDR_DIR_TERMINATING, "+14155550100", "+81312345678", 60);
+    struct cdr_record k =
+        call(CDR_DIR_TERMINATING, "+81312345678", "+14155550111", 60);
+    struct rt_call c;
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    assert_int_equal(rt_charge_leg(deck, &k, &p, RT_LEG_CHILD,
+                                   RT_SCN_TERMINATION_PSTN, NULL, &c, &d),
+                     CDR_E_NO_RATE);
+    assert_string_equal(d.field, "parent's to");
+    assert_string_equal(d.value, "+81312345678");
+    p = call(CDR_DIR_TERMINATING, "+14155550100", "+14155550122", 60);
+    k = call(CDR_DIR_TERMINATING, "+14155550122", "+81312345678", 60);
+    cdr_diag_clear(&d);
+    assert_int_equal(rt_charge_leg(deck, &k, &p, RT_LEG_CHILD,
+                                   RT_SCN_TERMINATION_PSTN, NULL, &c, &d),
+                     CDR_E_NO_RATE);
+    assert_string_equal(d.field, "to");
+    assert_string_equal(d.value, "+81312345678");
+}
+
 int
 main(void)
 {
@@ -285,6 +313,7 @@ main(void)
             test_busy_child_gets_zero_billable_seconds_and_zero_amount),
         cmocka_unit_test(test_no_status_bills_only_with_positive_duration),
         cmocka_unit_test(test_billable_component_without_rate_is_rejected),
+        cmocka_unit_test(test_child_without_rate_names_whose_number),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
