@@ -145,14 +145,21 @@ expect(struct fx *f, size_t n, ...)
                  f->out.lines[n < f->out.n ? n : 0]);
 }
 
+/* A terminating call from A at the PBX to B, ringing (100 Trying). */
+static void
+term_invite(struct fx *f, long ms, const char *cid)
+{
+    invite(f, ms, PBX, CARRIER, cid, "sip:" B "@mytrunk.pstn.twilio.com",
+           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
+           NULL);
+    resp(f, ms + 100, CARRIER, PBX, cid, 100, 1, "INVITE", NULL);
+}
+
 /* A terminating parent call up at T0+1s, from A to B. */
 static void
 term_parent(struct fx *f, const char *cid)
 {
-    invite(f, 0, PBX, CARRIER, cid, "sip:" B "@mytrunk.pstn.twilio.com",
-           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
-           NULL);
-    resp(f, 100, CARRIER, PBX, cid, 100, 1, "INVITE", NULL);
+    term_invite(f, 0, cid);
     resp(f, 1000, CARRIER, PBX, cid, 200, 1, "INVITE", NULL);
     req(f, 1010, PBX, CARRIER, cid, "ACK", 1, NULL, NULL);
 }
@@ -811,10 +818,7 @@ static void
 test_answer_lost_but_acked_is_completed(void **state)
 {
     struct fx *f = *state;
-    invite(f, 0, PBX, CARRIER, "l1", "sip:" B "@mytrunk.pstn.twilio.com",
-           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
-           NULL);
-    resp(f, 100, CARRIER, PBX, "l1", 100, 1, "INVITE", NULL);
+    term_invite(f, 0, "l1");
     req(f, 1010, PBX, CARRIER, "l1", "ACK", 1, NULL, NULL);
     req(f, 10000, PBX, CARRIER, "l1", "BYE", 2, NULL, NULL);
     expect(f, 1,
@@ -827,17 +831,12 @@ static void
 test_cancel_crossing_the_answer_is_completed(void **state)
 {
     struct fx *f = *state;
-    invite(f, 0, PBX, CARRIER, "x1", "sip:" B "@mytrunk.pstn.twilio.com",
-           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
-           NULL);
-    resp(f, 100, CARRIER, PBX, "x1", 100, 1, "INVITE", NULL);
+    term_invite(f, 0, "x1");
     req(f, 9000, PBX, CARRIER, "x1", "CANCEL", 1, NULL, NULL);
     resp(f, 9001, CARRIER, PBX, "x1", 200, 1, "INVITE", NULL);
     resp(f, 9002, CARRIER, PBX, "x1", 200, 1, "CANCEL", NULL);
     req(f, 9010, PBX, CARRIER, "x1", "ACK", 1, NULL, NULL);
-    invite(f, 20000, PBX, CARRIER, "x2", "sip:" B "@mytrunk.pstn.twilio.com",
-           "sip:" A "@pbx.example.com", "sip:" B "@mytrunk.pstn.twilio.com",
-           NULL);
+    term_invite(f, 20000, "x2");
     req(f, 25000, PBX, CARRIER, "x2", "CANCEL", 1, NULL, NULL);
     resp(f, 25010, CARRIER, PBX, "x2", 487, 1, "INVITE", NULL);
     req(f, 70000, PBX, CARRIER, "x1", "BYE", 2, NULL, NULL);
