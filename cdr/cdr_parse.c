@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static int
 is_digit(char c)
@@ -631,6 +632,19 @@ parse_uri(const char *p, const char *end, struct cdr_addr *a)
     if (scheme_is(p, end, "sip:") || scheme_is(p, end, "sips:"))
         return parse_sip_uri(p, end, a);
     return -1;
+}
+
+int
+cdr_host_is_pstn(struct cdr_slice host, const char *termination_domain)
+{
+    static const char suffix[] = ".pstn.twilio.com";
+    const size_t ns = sizeof suffix - 1;
+    if (host.n > 1 && host.p[host.n - 1] == '.')
+        host.n--;
+    if (termination_domain != NULL && termination_domain[0] != '\0')
+        return host.n == strlen(termination_domain) &&
+               strncasecmp(host.p, termination_domain, host.n) == 0;
+    return host.n > ns && strncasecmp(host.p + host.n - ns, suffix, ns) == 0;
 }
 
 int

@@ -58,6 +58,15 @@ struct cdr_addr {
 int cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out);
 
 /*
+ * Whether a number at host is on the PSTN: host is the trunk's termination
+ * domain (case-insensitive; NULL or "": the trunk has none), else any
+ * "*.pstn.twilio.com".  A trailing dot (fully qualified) is the same host.
+ * The one rule for referee-rate (scenario) and referee-capture (how it
+ * writes a transfer target), which must agree.
+ */
+int cdr_host_is_pstn(struct cdr_slice host, const char *termination_domain);
+
+/*
  * Exact decimal ("-0.0150", "12", ".5" rejected, no exponent) to a count of
  * 10^-9 units.  0, or -1 when malformed, more than 9 decimals or out of range.
  */

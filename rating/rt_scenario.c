@@ -1,7 +1,6 @@
 #include "rating/rt_scenario.h"
 
 #include <string.h>
-#include <strings.h>
 
 const char *
 rt_leg_name(enum rt_leg l)
@@ -27,20 +26,6 @@ rt_scenario_name(enum rt_scenario s)
     return "?";
 }
 
-static int
-host_is(const struct cdr_slice *host, const char *name)
-{
-    size_t n = strlen(name);
-    return host->n == n && strncasecmp(host->p, name, n) == 0;
-}
-
-static int
-host_ends_with(const struct cdr_slice *host, const char *suffix)
-{
-    size_t n = strlen(suffix);
-    return host->n > n && strncasecmp(host->p + host->n - n, suffix, n) == 0;
-}
-
 int
 rt_addr_is_pstn(const struct cdr_addr *a, const struct rt_trunk *trunk)
 {
@@ -48,13 +33,8 @@ rt_addr_is_pstn(const struct cdr_addr *a, const struct rt_trunk *trunk)
         return 1;
     if (a->ndigits == 0)
         return 0; /* sip:alice@...: never a number */
-    /* "example.pstn.twilio.com." is the same host, fully qualified. */
-    struct cdr_slice host = a->host;
-    if (host.n > 1 && host.p[host.n - 1] == '.')
-        host.n--;
-    if (trunk != NULL && trunk->termination_domain != NULL)
-        return host_is(&host, trunk->termination_domain);
-    return host_ends_with(&host, ".pstn.twilio.com");
+    return cdr_host_is_pstn(a->host,
+                            trunk != NULL ? trunk->termination_domain : NULL);
 }
 
 int

@@ -27,7 +27,6 @@
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define US 1000000
 #define CAP_PENDING_BUCKETS 4096 /* power of two */
@@ -721,8 +720,8 @@ new_invite(struct cap_tracker *t, const struct cap_meta *meta,
 /*
  * The child's "to": the Refer-To as referee-rate must read it.  A number
  * in a SIP URI is a PSTN target only at the trunk's termination domain
- * (with none, at a *.pstn.twilio.com host), as the rater decides
- * (rt_addr_is_pstn): there it is written as E.164, like a tel: URI.
+ * (with none, at a *.pstn.twilio.com host), the rater's rule
+ * (cdr_host_is_pstn): there it is written as E.164, like a tel: URI.
  * Anywhere else (sip:+14155550199@pbx.example.com, a PBX) it is a SIP
  * target and keeps its URI: as a bare number the rater would price it as
  * a PSTN leg, two components instead of one, or refuse it.
@@ -733,20 +732,11 @@ target_record(const struct cap_tracker *t, const struct cap_dialog *d,
               size_t size)
 {
     if (!cap_sip_eq(u->scheme, "tel") && u->user.n > 1 && u->user.p[0] == '+') {
-        struct cdr_slice host = u->host;
-        const char *domain = "";
-        if (host.n > 1 && host.p[host.n - 1] == '.')
-            host.n--;
+        const char *domain = NULL;
         for (size_t i = 0; d->trunk_sid != NULL && i < t->cfg->ntrunks; i++)
             if (strcmp(t->cfg->trunks[i].sid, d->trunk_sid) == 0)
                 domain = t->cfg->trunks[i].termination_domain;
-        int pstn =
-            domain[0] != '\0'
-                ? host.n == strlen(domain) &&
-                      strncasecmp(host.p, domain, host.n) == 0
-                : host.n > 16 && strncasecmp(host.p + host.n - 16,
-                                             ".pstn.twilio.com", 16) == 0;
-        if (!pstn)
+        if (!cdr_host_is_pstn(u->host, domain))
             return uri_form(u, buf, size);
     }
     return cap_record_addr(uri.p, uri.n, buf, size);

@@ -571,11 +571,29 @@ test_decimals_are_exact_nano_units(void **state)
     }
 }
 
+/* The PSTN host rule shared by the rater and the capture. */
+static void
+test_host_is_pstn_at_the_termination_domain_or_twilio(void **state)
+{
+    (void)state;
+    struct cdr_slice h = {"Example.PSTN.twilio.com.", 24};
+    assert_true(cdr_host_is_pstn(h, NULL));
+    assert_true(cdr_host_is_pstn(h, ""));
+    assert_true(cdr_host_is_pstn(h, "example.pstn.twilio.com"));
+    assert_false(cdr_host_is_pstn(h, "other.pstn.twilio.com"));
+    h = (struct cdr_slice){"pbx.example.com", 15};
+    assert_false(cdr_host_is_pstn(h, NULL));
+    assert_true(cdr_host_is_pstn(h, "pbx.example.com"));
+    h = (struct cdr_slice){".pstn.twilio.com", 16}; /* no name before it */
+    assert_false(cdr_host_is_pstn(h, NULL));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uint64_accepts_digits_and_refuses_the_rest),
+        cmocka_unit_test(test_host_is_pstn_at_the_termination_domain_or_twilio),
         cmocka_unit_test(test_uint64_never_reads_past_end),
         cmocka_unit_test(test_int64_takes_a_minus_and_the_int64_range),
         cmocka_unit_test(test_days_from_civil_matches_known_dates),
