@@ -1,4 +1,4 @@
-#include "rating/rt_cli.h"
+#include "rating/cli/rt_cli.h"
 
 int
 main(int argc, char **argv)

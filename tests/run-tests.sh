@@ -6,10 +6,11 @@ set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
-cmake -S . -B build/gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build/gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DREFEREE_WERROR=ON
 cmake --build build/gcc -j"$jobs"
 cmake -S . -B build/asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-    -DREFEREE_SANITIZE=address,undefined
+    -DREFEREE_SANITIZE=address,undefined -DREFEREE_WERROR=ON
 cmake --build build/asan -j"$jobs"
 
 # Formatting: .clang-format is the style; a diff fails the run.
@@ -23,6 +24,16 @@ if grep -rnE '\b(atoi|atol|atof|strtod|sscanf|strtok|strcpy|strcat|sprintf|gets|
     echo "banned function used (see above)" >&2
     exit 1
 fi
+
+# Private headers (*_int.h) belong to their library folder (and its unit
+# tests): PostgreSQL's libpq-int.h rule.
+for h in $(git ls-files '*_int.h' 2>/dev/null); do
+    lib=$(dirname "$h")
+    if git grep -l "include \"$h\"" -- '*.c' '*.h' | grep -v "^$lib/" | grep -v '^tests/unit/'; then
+        echo "$h is private to $lib (included above)" >&2
+        exit 1
+    fi
+done
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

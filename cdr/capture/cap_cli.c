@@ -6,12 +6,12 @@
  * source's tick callback or after the run loop, outside the handler.
  */
 #include "cdr/capture/cap_cli.h"
-#include "cdr/capture/cap_config.h"
-#include "cdr/capture/cap_net.h"
-#include "cdr/capture/cap_source_hep.h"
-#include "cdr/capture/cap_source_pcap.h"
-#include "cdr/capture/cap_transfer.h"
-#include "cdr/capture/cap_writer.h"
+#include "cdr/capture/track/cap_config.h"
+#include "cdr/capture/net/cap_net.h"
+#include "cdr/capture/source/cap_source_hep.h"
+#include "cdr/capture/source/cap_source_pcap.h"
+#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/write/cap_writer.h"
 
 #include <errno.h>
 #include <getopt.h>

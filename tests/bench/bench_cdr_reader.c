@@ -5,8 +5,8 @@
  *      -o /tmp/bench_cdr_reader
  *   /tmp/bench_cdr_reader [-v] calls.csv
  */
-#include "cdr/cdr_csv_reader.h"
-#include "cdr/cdr_validate.h"
+#include "cdr/csv/cdr_csv_reader.h"
+#include "cdr/record/cdr_validate.h"
 
 #include <stdio.h>
 #include <string.h>

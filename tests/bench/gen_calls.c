@@ -6,7 +6,7 @@
  * Children follow their parents a few hundred rows later, as in a carrier
  * export sorted by start time.  Deterministic.
  */
-#include "cdr/cdr_parse.h"
+#include "cdr/util/cdr_parse.h"
 
 #include <inttypes.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * Fuzz target: deck YAML bytes -> the capture feeder's trunk settings
  * (cap_config_parse), then every lookup on what it accepted.
  */
-#include "cdr/capture/cap_config.h"
+#include "cdr/capture/track/cap_config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cdr/capture/cap_source_hep.h"
+#include "cdr/capture/source/cap_source_hep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

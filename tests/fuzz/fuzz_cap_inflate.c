@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdr/capture/cap_inflate.h"
+#include "cdr/capture/source/cap_inflate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

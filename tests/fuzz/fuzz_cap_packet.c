@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cdr/capture/cap_net.h"
+#include "cdr/capture/net/cap_net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

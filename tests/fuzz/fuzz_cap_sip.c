@@ -6,9 +6,9 @@
  * timeouts and the bounds of a small table.  Records go to a sink that only
  * checks them.
  */
-#include "cdr/capture/cap_config.h"
-#include "cdr/capture/cap_sip.h"
-#include "cdr/capture/cap_transfer.h"
+#include "cdr/capture/track/cap_config.h"
+#include "cdr/capture/sip/cap_sip.h"
+#include "cdr/capture/track/cap_transfer.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * with `csv: list.csv`), so the csv reader is fuzzed too.  Both go to files
  * in a private temporary folder because rt_deck_load reads paths.
  */
-#include "rating/rt_deck.h"
+#include "rating/deck/rt_deck.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -25,9 +25,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cdr/capture/cap_net.h"
-#include "cdr/capture/cap_source_hep.h"
-#include "cdr/capture/cap_source_pcap.h"
+#include "cdr/capture/net/cap_net.h"
+#include "cdr/capture/source/cap_source_hep.h"
+#include "cdr/capture/source/cap_source_pcap.h"
 
 int main(int argc, char **argv);
 

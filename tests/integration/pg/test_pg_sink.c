@@ -3,9 +3,9 @@
  * and friends; without a server the test is skipped with 77).  Each test
  * gets a fresh database, migrated from the source tree's schema/.
  */
-#include "rating/rt_pg.h"
-#include "rating/rt_pg_migrate.h"
-#include "rating/rt_sink_pg.h"
+#include "rating/pg/rt_pg.h"
+#include "rating/pg/rt_pg_migrate.h"
+#include "rating/pg/rt_sink_pg.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cdr/capture/cap_packet.h"
+#include "cdr/capture/source/cap_packet.h"
 
 #define NB_HEADROOM 512
 #define NB_MAX (NB_HEADROOM + 70000)

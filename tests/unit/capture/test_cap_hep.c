@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "cdr/capture/cap_source_hep.h"
+#include "cdr/capture/source/cap_source_hep.h"
 #include "fixture_file.h"
 #include "hep_build.h"
 #include "net_build.h"

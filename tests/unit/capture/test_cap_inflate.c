@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "cdr/capture/cap_inflate.h"
+#include "cdr/capture/source/cap_inflate.h"
 #include "fixture_file.h"
 
 /* ------------------------------------------------------------ fixtures */

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "cdr/capture/cap_net.h"
+#include "cdr/capture/net/cap_net.h"
 #include "net_build.h"
 
 static const char MSG[] = "OPTIONS sip:carrier@127.0.0.2 SIP/2.0\r\n"

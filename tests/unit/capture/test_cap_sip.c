@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "cdr/capture/cap_sip.h"
+#include "cdr/capture/sip/cap_sip.h"
 
 static struct cap_sip_msg msg;
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
-#include "cdr/capture/cap_source_pcap.h"
+#include "cdr/capture/source/cap_source_pcap.h"
 #include "net_build.h"
 
 static const char MSG[] = "OPTIONS sip:a@127.0.0.2 SIP/2.0\r\n"

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "cdr/capture/cap_net.h"
-#include "cdr/capture/cap_tcp.h"
+#include "cdr/capture/net/cap_net.h"
+#include "cdr/capture/net/cap_tcp.h"
 #include "net_build.h"
 
 /* Five messages as one side of a connection sends them. */

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
-#include "cdr/capture/cap_net.h"
+#include "cdr/capture/net/cap_net.h"
 #include "net_build.h"
 
 #define MAX_DIRS 8

@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "cdr/capture/cap_writer.h"
-#include "cdr/cdr_parse.h"
-#include "cdr/cdr_record.h"
+#include "cdr/capture/write/cap_writer.h"
+#include "cdr/util/cdr_parse.h"
+#include "cdr/record/cdr_record.h"
 
 #define T0 1778400000 /* 2026-05-10T08:00:00Z */
 

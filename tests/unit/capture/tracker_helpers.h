@@ -7,8 +7,8 @@
 #ifndef REFEREE_TEST_TRACKER_HELPERS_H
 #define REFEREE_TEST_TRACKER_HELPERS_H
 
-#include "cdr/capture/cap_config.h"
-#include "cdr/capture/cap_transfer.h"
+#include "cdr/capture/track/cap_config.h"
+#include "cdr/capture/track/cap_transfer.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-#include "cdr/cdr_csv_reader.h"
+#include "cdr/csv/cdr_csv_reader.h"
 
 #include <dirent.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-#include "cdr/cdr_link.h"
+#include "cdr/link/cdr_link.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

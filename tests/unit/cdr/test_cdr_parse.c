@@ -1,4 +1,4 @@
-#include "cdr/cdr_parse.h"
+#include "cdr/util/cdr_parse.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

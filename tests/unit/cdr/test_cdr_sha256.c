@@ -1,4 +1,4 @@
-#include "cdr/cdr_sha256.h"
+#include "cdr/util/cdr_sha256.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

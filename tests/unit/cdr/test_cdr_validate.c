@@ -1,4 +1,4 @@
-#include "cdr/cdr_validate.h"
+#include "cdr/record/cdr_validate.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -10,8 +10,8 @@
  * Origination calls: A = +442071234567 (caller), B = +14155550100 (ours).
  * PSTN target C = +4930123456 (Term 0.0300), SIP target C = sip:alice@pbx.
  */
-#include "rating/rt_charge.h"
-#include "rating/rt_deck.h"
+#include "rating/price/rt_charge.h"
+#include "rating/deck/rt_deck.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

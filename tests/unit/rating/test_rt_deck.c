@@ -3,8 +3,8 @@
  * from_prefix preference, effective-date boundaries (with fallback to a
  * shorter prefix), the sip class, trunks and the date parser.
  */
-#include "rating/rt_deck.h"
-#include "rating/rt_deck_internal.h"
+#include "rating/deck/rt_deck.h"
+#include "rating/deck/rt_deck_int.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,8 +3,8 @@
  * file, line and column, all problems at once, and no deck is returned.
  * Each case writes its YAML (and csv) to a fresh temporary folder.
  */
-#include "rating/rt_deck.h"
-#include "rating/rt_deck_internal.h"
+#include "rating/deck/rt_deck.h"
+#include "rating/deck/rt_deck_int.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /*
  * rt_increment: first/next parsing and billable seconds.
  */
-#include "rating/rt_increment.h"
+#include "rating/deck/rt_increment.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * rt_money: strict rate parsing, one rounding per component in every mode,
  * overflow and exact formatting.
  */
-#include "rating/rt_money.h"
+#include "rating/price/rt_money.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* COPY text rows and formatting helpers of the PostgreSQL sink (no server). */
-#include "rating/rt_pg.h"
-#include "cdr/cdr_parse.h"
+#include "rating/pg/rt_pg.h"
+#include "cdr/util/cdr_parse.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-#include "rating/rt_scenario.h"
+#include "rating/price/rt_scenario.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

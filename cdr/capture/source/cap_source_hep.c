@@ -1,0 +1,479 @@
+/*
+ * HEPv3 decoder and UDP listener.  See cap_source_hep.h.
+ */
+#include "cdr/capture/source/cap_source_hep.h"
+#include "cdr/capture/net/cap_tcp.h"
+
+#include "cdr/capture/net/cap_bytes.h"
+
+#include "cdr/capture/source/cap_inflate.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *
+cap_hep_strerror(int code)
+{
+    switch (code) {
+    case CAP_HEP_OK: return "ok";
+    case CAP_HEP_E_NOT_HEP: return "not a HEP3 packet";
+    case CAP_HEP_E_TRUNCATED: return "truncated HEP3 packet";
+    case CAP_HEP_E_LENGTH: return "invalid HEP3 length";
+    case CAP_HEP_E_MISSING: return "HEP3 packet without payload or addresses";
+    case CAP_HEP_E_FAMILY: return "invalid HEP3 address family";
+    default: return "unknown HEP3 error";
+    }
+}
+
+int
+cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
+{
+    memset(out, 0, sizeof *out);
+    if (end - p < 6 || memcmp(p, "HEP3", 4) != 0)
+        return CAP_HEP_E_NOT_HEP;
+    size_t total = cap_be16(p + 4);
+    if (total < 6)
+        return CAP_HEP_E_LENGTH;
+    if (total > (size_t)(end - p))
+        return CAP_HEP_E_TRUNCATED;
+    end = p + total;
+    const uint8_t *q = p + 6;
+    int family = 0;
+    int have4s = 0, have4d = 0, have6s = 0, have6d = 0;
+    uint8_t s4[4] = {0}, d4[4] = {0}, s6[16] = {0}, d6[16] = {0};
+    while (q < end) {
+        if (end - q < 6)
+            return CAP_HEP_E_TRUNCATED;
+        uint16_t vendor = cap_be16(q), type = cap_be16(q + 2);
+        size_t clen = cap_be16(q + 4);
+        if (clen < 6)
+            return CAP_HEP_E_LENGTH;
+        if (clen > (size_t)(end - q))
+            return CAP_HEP_E_TRUNCATED;
+        const uint8_t *v = q + 6;
+        size_t vlen = clen - 6;
+        q += clen;
+        if (vendor != 0)
+            continue;
+        switch (type) {
+        case 0x0001:
+            if (vlen != 1)
+                return CAP_HEP_E_LENGTH;
+            family = v[0];
+            break;
+        case 0x0002:
+            if (vlen != 1)
+                return CAP_HEP_E_LENGTH;
+            out->ip_proto = v[0];
+            break;
+        case 0x0003:
+        case 0x0004:
+            if (vlen != 4)
+                return CAP_HEP_E_LENGTH;
+            memcpy(type == 3 ? s4 : d4, v, 4);
+            *(type == 3 ? &have4s : &have4d) = 1;
+            break;
+        case 0x0005:
+        case 0x0006:
+            if (vlen != 16)
+                return CAP_HEP_E_LENGTH;
+            memcpy(type == 5 ? s6 : d6, v, 16);
+            *(type == 5 ? &have6s : &have6d) = 1;
+            break;
+        case 0x0007:
+        case 0x0008:
+            if (vlen != 2)
+                return CAP_HEP_E_LENGTH;
+            (type == 7 ? &out->meta.src : &out->meta.dst)->port = cap_be16(v);
+            break;
+        case 0x0009:
+            if (vlen != 4)
+                return CAP_HEP_E_LENGTH;
+            out->meta.ts_sec = (int64_t)cap_be32(v);
+            out->has_time = 1;
+            break;
+        case 0x000a: {
+            if (vlen != 4)
+                return CAP_HEP_E_LENGTH;
+            uint32_t us = cap_be32(v);
+            if (us > 999999)
+                return CAP_HEP_E_LENGTH;
+            out->meta.ts_usec = (int32_t)us;
+            break;
+        }
+        case 0x000b:
+            if (vlen != 1)
+                return CAP_HEP_E_LENGTH;
+            out->proto_type = v[0];
+            break;
+        case 0x000c:
+            if (vlen == 4)
+                out->capture_id = cap_be32(v);
+            else if (vlen == 2)
+                out->capture_id = cap_be16(v);
+            else
+                return CAP_HEP_E_LENGTH;
+            break;
+        case 0x000f:
+        case 0x0010:
+            out->payload = v;
+            out->payload_len = vlen;
+            out->compressed = type == 0x0010;
+            break;
+        default: break;
+        }
+    }
+    if (out->payload == NULL || family == 0)
+        return CAP_HEP_E_MISSING;
+    if (family == 2) {
+        if (!have4s || !have4d)
+            return have6s || have6d ? CAP_HEP_E_FAMILY : CAP_HEP_E_MISSING;
+        out->meta.src.family = out->meta.dst.family = AF_INET;
+        memcpy(out->meta.src.ip, s4, 4);
+        memcpy(out->meta.dst.ip, d4, 4);
+    } else if (family == 10) {
+        if (!have6s || !have6d)
+            return have4s || have4d ? CAP_HEP_E_FAMILY : CAP_HEP_E_MISSING;
+        out->meta.src.family = out->meta.dst.family = AF_INET6;
+        memcpy(out->meta.src.ip, s6, 16);
+        memcpy(out->meta.dst.ip, d6, 16);
+    } else {
+        return CAP_HEP_E_FAMILY;
+    }
+    switch (out->ip_proto) {
+    case 6: out->meta.transport = CAP_TRANSPORT_TCP; break;
+    case 22: /* Kamailio's marker for TLS (decrypted by the sender) */
+        out->meta.transport = CAP_TRANSPORT_TLS;
+        break;
+    case 132: out->meta.transport = CAP_TRANSPORT_SCTP; break;
+    default: out->meta.transport = CAP_TRANSPORT_UDP; break;
+    }
+    return CAP_HEP_OK;
+}
+
+/* ----------------------------------------------------------- delivery */
+
+struct cap_hep {
+    cap_message_fn fn;
+    void *ctx;
+    size_t max_message;
+    uint8_t *inflated; /* max_message bytes: the last inflated payload */
+    struct cap_hep_stats st;
+};
+
+struct cap_hep *
+cap_hep_new(cap_message_fn fn, void *ctx, size_t max_message)
+{
+    struct cap_hep *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    h->fn = fn;
+    h->ctx = ctx;
+    h->max_message = max_message ? max_message : 64 * 1024;
+    h->inflated = malloc(h->max_message);
+    if (h->inflated == NULL) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void
+cap_hep_free(struct cap_hep *h)
+{
+    if (h == NULL)
+        return;
+    free(h->inflated);
+    free(h);
+}
+
+const struct cap_hep_stats *
+cap_hep_stats(const struct cap_hep *h)
+{
+    return &h->st;
+}
+
+/*
+ * Chunk 0x0010.  Inflated by our own decoder (cap_inflate.c) because zlib is
+ * not an approved dependency; the output is bounded by max_message, the
+ * same limit as a plain payload, so a small packet that inflates to
+ * megabytes costs at most that much and is counted as oversize.
+ */
+static int
+hep_inflate(struct cap_hep *h, const struct cap_hep_packet *pk,
+            const uint8_t **out, size_t *out_len)
+{
+    int rc = cap_inflate(pk->payload, pk->payload_len, h->inflated,
+                         h->max_message, out_len);
+    if (rc == CAP_INFLATE_E_OUTPUT) {
+        h->st.oversize++;
+        return -1;
+    }
+    if (rc != CAP_INFLATE_OK) {
+        h->st.inflate_errors++;
+        return -1;
+    }
+    h->st.inflated++;
+    *out = h->inflated;
+    return 0;
+}
+
+static int
+is_keepalive(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != '\r' && p[i] != '\n')
+            return 0;
+    return 1;
+}
+
+/* A TCP segment as the agent saw it: it may hold several messages (and
+ * keep-alives between them), cut as the stream framer does.  A part of a
+ * message at the end (split by the segment) goes to the parser as it is,
+ * as a whole payload did before. */
+static int
+deliver_stream(struct cap_hep *h, const struct cap_meta *meta, const uint8_t *p,
+               size_t n)
+{
+    const uint8_t *q = p, *end = p + n;
+    while (q < end) {
+        struct cap_frame fr;
+        int st = cap_stream_frame(q, end, h->max_message, &fr);
+        if (st == CAP_FRAME_MESSAGE) {
+            h->st.messages++;
+            int rc = h->fn(h->ctx, meta, q + fr.skip, fr.len);
+            if (rc != 0)
+                return rc;
+            q += fr.skip + fr.len;
+        } else if (st == CAP_FRAME_SKIP && fr.skip > 0) {
+            q += fr.skip;
+        } else {
+            q += fr.skip < (size_t)(end - q) ? fr.skip : (size_t)(end - q);
+            if (q == end || is_keepalive(q, (size_t)(end - q)))
+                break;
+            h->st.messages++;
+            return h->fn(h->ctx, meta, q, (size_t)(end - q));
+        }
+    }
+    return 0;
+}
+
+int
+cap_hep_input(struct cap_hep *h, const uint8_t *p, size_t len, int64_t now_sec,
+              int32_t now_usec)
+{
+    struct cap_hep_packet pk;
+    h->st.packets++;
+    int rc = cap_hep_decode(p, p + len, &pk);
+    switch (rc) {
+    case CAP_HEP_OK: break;
+    case CAP_HEP_E_NOT_HEP: h->st.not_hep++; return 0;
+    case CAP_HEP_E_TRUNCATED: h->st.truncated++; return 0;
+    case CAP_HEP_E_LENGTH: h->st.bad_length++; return 0;
+    case CAP_HEP_E_MISSING: h->st.missing++; return 0;
+    default: h->st.bad_family++; return 0;
+    }
+    if (pk.proto_type != CAP_HEP_PROTO_SIP) {
+        h->st.not_sip++;
+        return 0;
+    }
+    const uint8_t *pl = pk.payload;
+    size_t pl_len = pk.payload_len;
+    if (pk.compressed && hep_inflate(h, &pk, &pl, &pl_len) != 0)
+        return 0;
+    if (pl_len > h->max_message) {
+        h->st.oversize++;
+        return 0;
+    }
+    if (is_keepalive(pl, pl_len)) {
+        h->st.keepalives++;
+        return 0;
+    }
+    if (!pk.has_time) {
+        pk.meta.ts_sec = now_sec;
+        pk.meta.ts_usec = now_usec;
+    } else if (now_sec > 0 && pk.meta.ts_sec > now_sec + CAP_HEP_MAX_AHEAD) {
+        h->st.ahead++;
+        return 0;
+    }
+    if (pk.meta.transport == CAP_TRANSPORT_TCP ||
+        pk.meta.transport == CAP_TRANSPORT_TLS)
+        return deliver_stream(h, &pk.meta, pl, pl_len);
+    h->st.messages++;
+    return h->fn(h->ctx, &pk.meta, pl, pl_len);
+}
+
+/* ----------------------------------------------------------- listener */
+
+struct cap_hep_listener {
+    int fd;
+    uint16_t port;
+    uint8_t buf[65536]; /* one datagram at a time */
+};
+
+int
+cap_hep_listener_open(const char *hostport, struct cap_hep_listener **out,
+                      struct cdr_diag *d)
+{
+    char host[256] = "";
+    const char *port;
+    *out = NULL;
+    size_t n = strlen(hostport);
+    if (hostport[0] == '[') {
+        const char *rb = strchr(hostport, ']');
+        if (rb == NULL || rb[1] != ':' || (size_t)(rb - hostport) > sizeof host)
+            goto bad;
+        memcpy(host, hostport + 1, (size_t)(rb - hostport - 1));
+        host[rb - hostport - 1] = 0;
+        port = rb + 2;
+    } else {
+        const char *colon = strrchr(hostport, ':');
+        if (colon == NULL) {
+            port = hostport;
+        } else {
+            if ((size_t)(colon - hostport) >= sizeof host)
+                goto bad;
+            memcpy(host, hostport, (size_t)(colon - hostport));
+            host[colon - hostport] = 0;
+            port = colon + 1;
+        }
+    }
+    if (*port == 0 || strspn(port, "0123456789") != strlen(port) ||
+        strlen(port) > 5)
+        goto bad;
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+    if (gai != 0) {
+        cdr_diag_set(d, CDR_E_USAGE, "hep", hostport, n,
+                     "cannot resolve the HEP listen address");
+        cdr_diag_detail(d, "%s", gai_strerror(gai));
+        return CDR_E_USAGE;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        fd =
+            socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        int rcvbuf = 8 * 1024 * 1024; /* bursts from a busy proxy */
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    if (fd < 0) {
+        cdr_diag_set(d, CDR_E_IO, "hep", hostport, n, "cannot listen for HEP");
+        cdr_diag_detail(d, "%s", strerror(err));
+        return CDR_E_IO;
+    }
+    struct cap_hep_listener *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        close(fd);
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    }
+    l->fd = fd;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    *out = l;
+    return 0;
+bad:
+    cdr_diag_set(d, CDR_E_USAGE, "hep", hostport, n,
+                 "expected HOST:PORT, [IPv6]:PORT or PORT");
+    return CDR_E_USAGE;
+}
+
+uint16_t
+cap_hep_listener_port(const struct cap_hep_listener *l)
+{
+    return l->port;
+}
+
+void
+cap_hep_listener_close(struct cap_hep_listener *l)
+{
+    if (l == NULL)
+        return;
+    close(l->fd);
+    free(l);
+}
+
+static void
+now_wall(int64_t *sec, int32_t *usec)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *sec = (int64_t)ts.tv_sec;
+    *usec = (int32_t)(ts.tv_nsec / 1000);
+}
+
+int
+cap_hep_listener_run(struct cap_hep_listener *l, struct cap_hep *h,
+                     volatile sig_atomic_t *stop, unsigned tick_ms,
+                     cap_tick_fn tick, void *tick_ctx, struct cdr_diag *d)
+{
+    if (tick_ms == 0)
+        tick_ms = 1000;
+    int64_t last_sec, sec;
+    int32_t usec;
+    now_wall(&last_sec, &usec);
+    while (stop == NULL || !*stop) {
+        struct pollfd pfd = {l->fd, POLLIN, 0};
+        int prc = poll(&pfd, 1, (int)tick_ms);
+        if (prc < 0 && errno != EINTR)
+            return cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0,
+                                "poll on the HEP socket failed: %s",
+                                strerror(errno));
+        if (prc > 0) {
+            /* drain what is queued, but come back to check stop/tick */
+            for (int i = 0; i < 1024 && (stop == NULL || !*stop); i++) {
+                ssize_t r = recv(l->fd, l->buf, sizeof l->buf, MSG_DONTWAIT);
+                if (r < 0) {
+                    if (errno == EAGAIN || errno == EWOULDBLOCK ||
+                        errno == EINTR)
+                        break;
+                    return cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0,
+                                        "receiving HEP failed: %s",
+                                        strerror(errno));
+                }
+                now_wall(&sec, &usec);
+                int rc = cap_hep_input(h, l->buf, (size_t)r, sec, usec);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+        now_wall(&sec, &usec);
+        if ((sec - last_sec) * 1000 >= (int64_t)tick_ms || sec < last_sec) {
+            last_sec = sec;
+            if (tick) {
+                int rc = tick(tick_ctx, sec, usec);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}

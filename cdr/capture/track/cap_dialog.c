@@ -1,0 +1,226 @@
+/*
+ * Dialog table: chained hash on Call-ID (FNV-1a), one list per timeout
+ * class.  The bucket array is sized once from the bound, so nothing grows
+ * after start.
+ */
+#include "cdr/capture/track/cap_dialog.h"
+#include "cdr/record/cdr_record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct class_list {
+    struct cap_dialog *head, *tail;
+};
+
+struct cap_dialog_table {
+    struct cap_dialog **buckets;
+    size_t nbuckets; /* power of two */
+    size_t count, max;
+    struct class_list cls[CAP_DC__COUNT];
+};
+
+const char *
+cap_call_status_name(enum cap_call_status s)
+{
+    switch (s) {
+    case CAP_ST_COMPLETED: return "completed";
+    case CAP_ST_BUSY: return "busy";
+    case CAP_ST_NO_ANSWER: return "no-answer";
+    case CAP_ST_FAILED: return "failed";
+    case CAP_ST_CANCELED: return "canceled";
+    case CAP_ST_IN_PROGRESS: return "in-progress";
+    case CAP_ST_UNOBSERVED: return "unobserved";
+    case CAP_ST_NONE: break;
+    }
+    return "";
+}
+
+char *
+cap_strndup(const char *p, size_t n, size_t max)
+{
+    if (n > max)
+        return NULL;
+    char *s = malloc(n + 1);
+    if (s == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static uint64_t
+fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+struct cap_dialog_table *
+cap_dialog_table_new(size_t max)
+{
+    if (max == 0)
+        return NULL;
+    struct cap_dialog_table *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    size_t nb = 1024;
+    while (nb < max && nb < ((size_t)1 << 28))
+        nb <<= 1;
+    t->buckets = calloc(nb, sizeof *t->buckets);
+    if (t->buckets == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->nbuckets = nb;
+    t->max = max;
+    return t;
+}
+
+static void
+free_entry(struct cap_dialog *d, void (*free_xfer)(struct cap_transfer *))
+{
+    if (d->xfer != NULL && free_xfer != NULL)
+        free_xfer(d->xfer);
+    free(d->call_id);
+    free(d->from);
+    free(d->to);
+    free(d->referred_by);
+    free(d->parent_sid);
+    free(d);
+}
+
+void
+cap_dialog_table_free(struct cap_dialog_table *t,
+                      void (*free_xfer)(struct cap_transfer *))
+{
+    if (t == NULL)
+        return;
+    for (int c = 0; c < CAP_DC__COUNT; c++) {
+        struct cap_dialog *d = t->cls[c].head;
+        while (d != NULL) {
+            struct cap_dialog *n = d->cnext;
+            free_entry(d, free_xfer);
+            d = n;
+        }
+    }
+    free(t->buckets);
+    free(t);
+}
+
+struct cap_dialog *
+cap_dialog_find(struct cap_dialog_table *t, const char *call_id, size_t n)
+{
+    uint64_t h = fnv1a(call_id, n);
+    for (struct cap_dialog *d = t->buckets[h & (t->nbuckets - 1)]; d != NULL;
+         d = d->hnext) {
+        if (d->hash == h && d->call_id_len == n &&
+            memcmp(d->call_id, call_id, n) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+static void
+class_unlink(struct cap_dialog_table *t, struct cap_dialog *d)
+{
+    struct class_list *l = &t->cls[d->cls];
+    if (d->cprev != NULL)
+        d->cprev->cnext = d->cnext;
+    else
+        l->head = d->cnext;
+    if (d->cnext != NULL)
+        d->cnext->cprev = d->cprev;
+    else
+        l->tail = d->cprev;
+    d->cprev = d->cnext = NULL;
+}
+
+static void
+class_append(struct cap_dialog_table *t, struct cap_dialog *d,
+             enum cap_dialog_class cls, int64_t now_us)
+{
+    struct class_list *l = &t->cls[cls];
+    d->cls = cls;
+    /* Keep each list sorted even if capture time steps back a little
+       (several sources, clock jumps): never before the tail. */
+    if (l->tail != NULL && now_us < l->tail->class_since_us)
+        now_us = l->tail->class_since_us;
+    d->class_since_us = now_us;
+    d->cprev = l->tail;
+    d->cnext = NULL;
+    if (l->tail != NULL)
+        l->tail->cnext = d;
+    else
+        l->head = d;
+    l->tail = d;
+}
+
+struct cap_dialog *
+cap_dialog_add(struct cap_dialog_table *t, const char *call_id, size_t n,
+               enum cap_dialog_class cls, int64_t now_us)
+{
+    if (t->count >= t->max)
+        return NULL;
+    struct cap_dialog *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    d->call_id = cap_strndup(call_id, n, CDR_MAX_SID);
+    if (d->call_id == NULL) {
+        free(d);
+        return NULL;
+    }
+    d->hash = fnv1a(call_id, n);
+    d->call_id_len = n;
+    size_t b = d->hash & (t->nbuckets - 1);
+    d->hnext = t->buckets[b];
+    t->buckets[b] = d;
+    class_append(t, d, cls, now_us);
+    t->count++;
+    return d;
+}
+
+void
+cap_dialog_set_class(struct cap_dialog_table *t, struct cap_dialog *d,
+                     enum cap_dialog_class cls, int64_t now_us)
+{
+    class_unlink(t, d);
+    class_append(t, d, cls, now_us);
+}
+
+void
+cap_dialog_remove(struct cap_dialog_table *t, struct cap_dialog *d,
+                  void (*free_xfer)(struct cap_transfer *))
+{
+    struct cap_dialog **pp = &t->buckets[d->hash & (t->nbuckets - 1)];
+    while (*pp != NULL && *pp != d)
+        pp = &(*pp)->hnext;
+    if (*pp == d)
+        *pp = d->hnext;
+    class_unlink(t, d);
+    t->count--;
+    free_entry(d, free_xfer);
+}
+
+struct cap_dialog *
+cap_dialog_oldest(struct cap_dialog_table *t, enum cap_dialog_class cls)
+{
+    return t->cls[cls].head;
+}
+
+size_t
+cap_dialog_count(const struct cap_dialog_table *t)
+{
+    return t->count;
+}
+
+size_t
+cap_dialog_max(const struct cap_dialog_table *t)
+{
+    return t->max;
+}

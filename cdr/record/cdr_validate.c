@@ -1,0 +1,269 @@
+/*
+ * Row -> validated record.  Each check names its column, the (escaped)
+ * value and, in the detail, what was expected, so a reject can be fixed
+ * without reading this code.
+ */
+#include "cdr/record/cdr_validate.h"
+
+#include "cdr/util/cdr_parse.h"
+
+#include <string.h>
+
+#define EXPECT_TIME "expected ISO 8601 with offset or Z, or RFC 2822"
+
+static struct cdr_slice
+trimmed(const struct cdr_row *row, enum cdr_column c)
+{
+    struct cdr_slice s = {"", 0};
+    if (!row->present[c] || row->field[c].p == NULL)
+        return s;
+    s = row->field[c];
+    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.n--;
+    }
+    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
+        s.n--;
+    return s;
+}
+
+/* Fill d for column c with value v; message is cdr_strerror(code) unless
+ * msg is given.  Returns code. */
+static int
+fail(struct cdr_diag *d, const struct cdr_row *row, int code, enum cdr_column c,
+     struct cdr_slice v, const char *msg, const char *detail)
+{
+    if (msg != NULL)
+        cdr_diag_set(d, code, cdr_column_name(c), v.p, v.n, "%s", msg);
+    else
+        cdr_diag_set(d, code, cdr_column_name(c), v.p, v.n, NULL);
+    if (detail != NULL)
+        cdr_diag_detail(d, "%s", detail);
+    cdr_diag_at(d, row->file, row->line, 0);
+    return code;
+}
+
+static int
+missing(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c)
+{
+    cdr_diag_set(d, CDR_E_MISSING, cdr_column_name(c), NULL, 0, NULL);
+    if (!row->present[c])
+        cdr_diag_detail(d, "the file has no %s column", cdr_column_name(c));
+    else
+        cdr_diag_detail(d, "%s is required and empty", cdr_column_name(c));
+    cdr_diag_at(d, row->file, row->line, 0);
+    return CDR_E_MISSING;
+}
+
+/* Ids (call sids, Call-IDs): printable ASCII without spaces, bounded. */
+static int
+check_id(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
+         struct cdr_slice v)
+{
+    if (v.n > CDR_MAX_SID)
+        return fail(d, row, CDR_E_TOO_LONG, c, v, NULL,
+                    "an id has at most 128 bytes");
+    for (size_t i = 0; i < v.n; i++) {
+        unsigned char ch = (unsigned char)v.p[i];
+        if (ch <= 0x20 || ch >= 0x7f)
+            return fail(d, row, CDR_E_BAD_VALUE, c, v, "invalid id",
+                        "an id is printable ASCII without spaces");
+    }
+    return 0;
+}
+
+/* Lower case, '_' (and, if space_too, ' ') as '-'; 0 if it does not fit. */
+static size_t
+fold(struct cdr_slice v, char *out, size_t outsz, int space_too)
+{
+    if (v.n >= outsz)
+        return 0;
+    for (size_t i = 0; i < v.n; i++) {
+        char c = v.p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        else if (c == '_' || (space_too && c == ' '))
+            c = '-';
+        out[i] = c;
+    }
+    out[v.n] = '\0';
+    return v.n;
+}
+
+static int
+check_addr(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
+           struct cdr_slice v)
+{
+    struct cdr_addr a;
+    if (cdr_parse_addr(v.p, v.p + v.n, &a) != 0)
+        return fail(d, row, CDR_E_BAD_URI, c, v, NULL,
+                    "expected E.164 (+14155550100), a tel: URI or a sip: "
+                    "URI");
+    return 0;
+}
+
+static int
+check_time(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
+           struct cdr_slice v, int64_t *out)
+{
+    if (cdr_parse_time(v.p, v.p + v.n, out) != 0)
+        return fail(d, row, CDR_E_BAD_TIME, c, v, NULL, EXPECT_TIME);
+    if (*out < 0)
+        return fail(d, row, CDR_E_BAD_TIME, c, v, NULL,
+                    "a call cannot start or end before 1970");
+    return 0;
+}
+
+static enum cdr_status
+status_of(struct cdr_slice v)
+{
+    static const struct {
+        const char *text;
+        enum cdr_status st;
+    } map[] = {
+        {"completed", CDR_ST_COMPLETED},     {"busy", CDR_ST_BUSY},
+        {"no-answer", CDR_ST_NO_ANSWER},     {"failed", CDR_ST_FAILED},
+        {"canceled", CDR_ST_CANCELED},       {"cancelled", CDR_ST_CANCELED},
+        {"in-progress", CDR_ST_IN_PROGRESS}, {"unobserved", CDR_ST_UNOBSERVED},
+    };
+    char buf[16];
+    if (v.n == 0)
+        return CDR_ST_NONE;
+    if (fold(v, buf, sizeof buf, 1) == 0) /* "No Answer" in console exports */
+        return CDR_ST_OTHER;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(buf, map[i].text) == 0)
+            return map[i].st;
+    return CDR_ST_OTHER;
+}
+
+int
+cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
+             struct cdr_diag *d)
+{
+    int rc;
+    memset(rec, 0, sizeof *rec);
+    rec->file = row->file;
+    rec->line = row->line;
+
+    rec->sid = trimmed(row, CDR_COL_SID);
+    if (rec->sid.n == 0)
+        return missing(d, row, CDR_COL_SID);
+    if ((rc = check_id(d, row, CDR_COL_SID, rec->sid)) != 0)
+        return rc;
+    rec->parent_call_sid = trimmed(row, CDR_COL_PARENT_CALL_SID);
+    rec->account_sid = trimmed(row, CDR_COL_ACCOUNT_SID);
+    rec->trunk_sid = trimmed(row, CDR_COL_TRUNK_SID);
+    if ((rc = check_id(d, row, CDR_COL_PARENT_CALL_SID,
+                       rec->parent_call_sid)) != 0 ||
+        (rc = check_id(d, row, CDR_COL_ACCOUNT_SID, rec->account_sid)) != 0 ||
+        (rc = check_id(d, row, CDR_COL_TRUNK_SID, rec->trunk_sid)) != 0)
+        return rc;
+
+    struct cdr_slice dir = trimmed(row, CDR_COL_DIRECTION);
+    if (dir.n == 0)
+        return missing(d, row, CDR_COL_DIRECTION);
+    char buf[32];
+    fold(dir, buf, sizeof buf, 0);
+    if (dir.n < sizeof buf && strcmp(buf, "trunking-terminating") == 0)
+        rec->direction = CDR_DIR_TERMINATING;
+    else if (dir.n < sizeof buf && strcmp(buf, "trunking-originating") == 0)
+        rec->direction = CDR_DIR_ORIGINATING;
+    else
+        return fail(d, row, CDR_E_BAD_DIRECTION, CDR_COL_DIRECTION, dir, NULL,
+                    "expected trunking-terminating or trunking-originating");
+
+    rec->from = trimmed(row, CDR_COL_FROM);
+    if (rec->from.n == 0)
+        return missing(d, row, CDR_COL_FROM);
+    if ((rc = check_addr(d, row, CDR_COL_FROM, rec->from)) != 0)
+        return rc;
+    rec->to = trimmed(row, CDR_COL_TO);
+    if (rec->to.n == 0)
+        return missing(d, row, CDR_COL_TO);
+    if ((rc = check_addr(d, row, CDR_COL_TO, rec->to)) != 0)
+        return rc;
+
+    struct cdr_slice st = trimmed(row, CDR_COL_START_TIME);
+    if (st.n == 0)
+        return missing(d, row, CDR_COL_START_TIME);
+    if ((rc = check_time(d, row, CDR_COL_START_TIME, st, &rec->start_time)) !=
+        0)
+        return rc;
+    struct cdr_slice et = trimmed(row, CDR_COL_END_TIME);
+    if (et.n > 0) {
+        if ((rc = check_time(d, row, CDR_COL_END_TIME, et, &rec->end_time)) !=
+            0)
+            return rc;
+        if (rec->end_time < rec->start_time)
+            return fail(d, row, CDR_E_BAD_TIME, CDR_COL_END_TIME, et,
+                        "end before start",
+                        "end_time must not be earlier than start_time");
+        rec->has_end_time = 1;
+    }
+
+    struct cdr_slice du = trimmed(row, CDR_COL_DURATION);
+    if (du.n > 0) {
+        uint64_t v;
+        if (cdr_parse_uint64(du.p, du.p + du.n, &v) != 0)
+            return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_DURATION, du, NULL,
+                        "expected whole seconds (digits only)");
+        if (v > CDR_MAX_DURATION)
+            return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_DURATION, du,
+                        "duration out of range",
+                        "a call lasts at most 31 days (2678400 seconds)");
+        rec->duration = (int64_t)v;
+    } else if (rec->has_end_time) {
+        rec->duration = rec->end_time - rec->start_time;
+        if (rec->duration > CDR_MAX_DURATION)
+            return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_END_TIME, et,
+                        "duration out of range",
+                        "end_time - start_time is more than 31 days");
+    } else {
+        rec->duration = 0;
+    }
+
+    rec->status_text = trimmed(row, CDR_COL_STATUS);
+    rec->status = status_of(rec->status_text);
+    if (rec->status == CDR_ST_UNOBSERVED)
+        return fail(d, row, CDR_E_UNOBSERVED, CDR_COL_STATUS, rec->status_text,
+                    NULL,
+                    "referee-capture could not see this leg; it is not "
+                    "billed");
+    /* Billed by its length, which nothing gives: zero would be a guess. */
+    if (rec->status == CDR_ST_COMPLETED && du.n == 0 && !rec->has_end_time)
+        return fail(d, row, CDR_E_MISSING, CDR_COL_DURATION, du,
+                    "a completed call needs a duration or an end_time",
+                    "both are empty: the call's length is unknown");
+
+    rec->price = trimmed(row, CDR_COL_PRICE);
+    if (rec->price.n > 0) {
+        int64_t nano;
+        if (cdr_parse_decimal_nano(rec->price.p, rec->price.p + rec->price.n,
+                                   &nano) != 0)
+            return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_PRICE, rec->price,
+                        NULL,
+                        "expected an exact decimal such as -0.0150, at most "
+                        "9 decimal places");
+    }
+    rec->price_unit = trimmed(row, CDR_COL_PRICE_UNIT);
+    if (rec->price_unit.n > 0) {
+        int ok = rec->price_unit.n == 3;
+        for (size_t i = 0; ok && i < 3; i++) {
+            char c = rec->price_unit.p[i];
+            ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        }
+        if (!ok)
+            return fail(d, row, CDR_E_BAD_VALUE, CDR_COL_PRICE_UNIT,
+                        rec->price_unit, "invalid currency code",
+                        "expected a 3-letter ISO 4217 code such as USD");
+    }
+
+    rec->transfer_target = trimmed(row, CDR_COL_TRANSFER_TARGET);
+    if (rec->transfer_target.n > 0 &&
+        (rc = check_addr(d, row, CDR_COL_TRANSFER_TARGET,
+                         rec->transfer_target)) != 0)
+        return rc;
+    rec->transfer_status = trimmed(row, CDR_COL_TRANSFER_STATUS);
+    return 0;
+}

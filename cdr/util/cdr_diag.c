@@ -1,0 +1,178 @@
+#include "cdr/util/cdr_diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *
+cdr_strerror(int code)
+{
+    switch (code) {
+    case CDR_OK: return "success";
+    case CDR_E_NOMEM: return "out of memory";
+    case CDR_E_IO: return "I/O error";
+    case CDR_E_CSV: return "malformed CSV";
+    case CDR_E_MISSING: return "missing required field";
+    case CDR_E_BAD_TIME: return "invalid timestamp";
+    case CDR_E_BAD_NUMBER: return "invalid number";
+    case CDR_E_BAD_DIRECTION: return "not a trunk call";
+    case CDR_E_BAD_URI: return "malformed address";
+    case CDR_E_TOO_LONG: return "field too long";
+    case CDR_E_DUPLICATE: return "duplicate call sid";
+    case CDR_E_FIELD_COUNT: return "wrong number of fields";
+    case CDR_E_UNOBSERVED: return "leg not observed";
+    case CDR_E_NO_RATE: return "no rate in force";
+    case CDR_E_TRANSFER: return "transfer not allowed";
+    case CDR_E_DECK: return "rate deck error";
+    case CDR_E_DB: return "database error";
+    case CDR_E_USAGE: return "usage error";
+    case CDR_E_LIMIT: return "limit reached";
+    case CDR_E_BAD_VALUE: return "invalid value";
+    default: return "unknown error";
+    }
+}
+
+void
+cdr_diag_clear(struct cdr_diag *d)
+{
+    /* Empty strings rather than a memset of the whole struct: the rater
+     * clears one per record. */
+    d->code = 0;
+    d->file[0] = d->field[0] = d->value[0] = '\0';
+    d->message[0] = d->detail[0] = '\0';
+    d->line = d->column = 0;
+    d->has_value = 0;
+}
+
+/* Printable ASCII stays, the rest becomes \xNN; quotes and backslashes are
+ * escaped so the quoted value in a message is unambiguous. */
+static void
+escape_value(char *out, size_t outsz, const char *v, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        char tmp[5];
+        size_t n;
+        if (c == '"' || c == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)c;
+            n = 2;
+        } else if (c < 0x20 || c >= 0x7f) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            n = 4;
+        } else {
+            tmp[0] = (char)c;
+            n = 1;
+        }
+        if (o + n + 4 > outsz) { /* room for "..." and NUL */
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, tmp, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
+int
+cdr_diag_set(struct cdr_diag *d, int code, const char *field, const char *value,
+             size_t len, const char *fmt, ...)
+{
+    d->code = code;
+    snprintf(d->field, sizeof d->field, "%s", field ? field : "");
+    d->has_value = value != NULL;
+    if (value != NULL)
+        escape_value(d->value, sizeof d->value, value, len);
+    else
+        d->value[0] = '\0';
+    d->detail[0] = '\0';
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->message, sizeof d->message, fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(d->message, sizeof d->message, "%s", cdr_strerror(code));
+    }
+    return code;
+}
+
+void
+cdr_diag_at(struct cdr_diag *d, const char *file, long line, long column)
+{
+    if (file != NULL)
+        snprintf(d->file, sizeof d->file, "%s", file);
+    d->line = line;
+    d->column = column;
+}
+
+void
+cdr_diag_detail(struct cdr_diag *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->detail, sizeof d->detail, fmt, ap);
+    va_end(ap);
+}
+
+int
+cdr_diag_reason(const struct cdr_diag *d, char *buf, size_t size)
+{
+    if (d->has_value)
+        return snprintf(buf, size, "%s \"%s\"", d->message, d->value);
+    return snprintf(buf, size, "%s", d->message);
+}
+
+int
+cdr_diag_format(const struct cdr_diag *d, char *buf, size_t size)
+{
+    char pos[CDR_DIAG_FILE + 48] = "";
+    if (d->file[0] != '\0') {
+        if (d->line > 0 && d->column > 0)
+            snprintf(pos, sizeof pos, "%s:%ld:%ld: ", d->file, d->line,
+                     d->column);
+        else if (d->line > 0)
+            snprintf(pos, sizeof pos, "%s:%ld: ", d->file, d->line);
+        else
+            snprintf(pos, sizeof pos, "%s: ", d->file);
+    }
+    char reason[CDR_DIAG_TEXT + CDR_DIAG_VALUE + 8];
+    cdr_diag_reason(d, reason, sizeof reason);
+    if (d->detail[0] != '\0')
+        return snprintf(buf, size, "%s%s%s%s\n  detail: %s", pos, d->field,
+                        d->field[0] ? ": " : "", reason, d->detail);
+    return snprintf(buf, size, "%s%s%s%s", pos, d->field,
+                    d->field[0] ? ": " : "", reason);
+}
+
+void
+cdr_diag_list_init(struct cdr_diag_list *l)
+{
+    memset(l, 0, sizeof *l);
+}
+
+void
+cdr_diag_list_free(struct cdr_diag_list *l)
+{
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+void
+cdr_diag_list_add(struct cdr_diag_list *l, const struct cdr_diag *d)
+{
+    if (l->count == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        struct cdr_diag *n = realloc(l->items, ncap * sizeof *n);
+        if (n == NULL) {
+            l->dropped++;
+            return;
+        }
+        l->items = n;
+        l->cap = ncap;
+    }
+    l->items[l->count++] = *d;
+}

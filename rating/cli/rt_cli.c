@@ -1,0 +1,303 @@
+#include "rating/cli/rt_cli.h"
+
+#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_sha256.h"
+#include "rating/run/rt_batch.h"
+#include "rating/cli/rt_cli_db.h"
+#include "rating/deck/rt_deck.h"
+#include "rating/price/rt_money.h"
+#include "rating/run/rt_sink_csv.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "Usage: referee-rate --deck DECK.yaml [--out DIR] [options] FILE.csv...\n"
+    "       referee-rate --check-deck DECK.yaml\n"
+    "\n"
+    "Rates call-record CSV exports (\"-\" reads standard input) against a "
+    "rate\n"
+    "deck and writes every charge component of every leg.\n"
+    "\n"
+    "Options:\n"
+    "  --deck FILE         rate deck (YAML); validated whole before any input\n"
+    "  --out DIR           write charges.csv, rejects.csv, pending.csv and\n"
+    "                      summary.json to DIR (default: rated/)\n"
+    "  --check-deck FILE   only validate the deck and list every problem\n"
+    "  --max-rejects N     fail the run (nothing written) when more than N\n"
+    "                      records are rejected\n"
+    "  --quiet             no progress line and no summary line\n"
+    "  --db CONNINFO       write to PostgreSQL instead of a folder: any libpq\n"
+    "                      connection string or URI ('service=billing',\n"
+    "                      'postgresql:///billing'); passwords from "
+    "PGPASSWORD,\n"
+    "                      ~/.pgpass or a service file.  One transaction per "
+    "run\n"
+    "  --migrate           create or upgrade the database schema (with --db);\n"
+    "                      alone, or before rating when files are given\n"
+    "  --schema-dir DIR    migrations folder (default: installed\n"
+    "                      share/referee/schema, else the source tree's)\n"
+    "  --force             rate files already loaded again, replacing (not\n"
+    "                      duplicating) their earlier results\n"
+    "  --rerate --from T --to T\n"
+    "                      re-price the stored calls starting in [T, T) with\n"
+    "                      --deck, keeping the superseded charges for audit;\n"
+    "                      T is YYYY-MM-DD (00:00 UTC) or ISO 8601 with "
+    "offset\n"
+    "  --help, --version\n"
+    "\n"
+    "Exit status:\n"
+    "  0   run committed (with --check-deck: the deck is valid)\n"
+    "  1   run failed: unreadable or malformed input file, I/O or\n"
+    "      database error (the database is left as before the run);\n"
+    "      nothing written, earlier output untouched\n"
+    "  2   the rate deck is invalid; nothing read or written\n"
+    "  3   more records rejected than --max-rejects; nothing written\n"
+    "  64  bad command line\n";
+
+struct cli {
+    struct rt_cli_db db; /* --db and friends: rt_cli_db.c */
+    const char *deck_path, *out, *check_deck;
+    long max_rejects;
+    int quiet;
+    char **files;
+    int nfiles;
+};
+
+static int
+parse_long(const char *s, long *out)
+{
+    uint64_t v;
+    if (cdr_parse_uint64(s, s + strlen(s), &v) != 0 || v > (uint64_t)LONG_MAX)
+        return -1;
+    *out = (long)v;
+    return 0;
+}
+
+static int
+parse_args(struct cli *c, int argc, char **argv)
+{
+    enum {
+        O_DECK = 256,
+        O_OUT,
+        O_CHECK,
+        O_MAXREJ,
+        O_QUIET,
+        O_HELP,
+        O_VER,
+        O_DB,
+        O_MIGRATE,
+        O_SCHEMA,
+        O_FORCE,
+        O_RERATE,
+        O_FROM,
+        O_TO
+    };
+    static const struct option opts[] = {
+        {"deck", required_argument, NULL, O_DECK},
+        {"out", required_argument, NULL, O_OUT},
+        {"check-deck", required_argument, NULL, O_CHECK},
+        {"max-rejects", required_argument, NULL, O_MAXREJ},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VER},
+        {"db", required_argument, NULL, O_DB},
+        {"migrate", no_argument, NULL, O_MIGRATE},
+        {"schema-dir", required_argument, NULL, O_SCHEMA},
+        {"force", no_argument, NULL, O_FORCE},
+        {"rerate", no_argument, NULL, O_RERATE},
+        {"from", required_argument, NULL, O_FROM},
+        {"to", required_argument, NULL, O_TO},
+        {NULL, 0, NULL, 0},
+    };
+    memset(c, 0, sizeof *c);
+    c->max_rejects = -1;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_DECK: c->deck_path = optarg; break;
+        case O_OUT: c->out = optarg; break;
+        case O_CHECK: c->check_deck = optarg; break;
+        case O_MAXREJ:
+            if (parse_long(optarg, &c->max_rejects) != 0) {
+                fprintf(stderr,
+                        "referee-rate: --max-rejects: not a count: \"%s\"\n",
+                        optarg);
+                return RT_EXIT_USAGE;
+            }
+            break;
+        case O_QUIET: c->quiet = 1; break;
+        case O_DB: c->db.db = optarg; break;
+        case O_MIGRATE: c->db.migrate = 1; break;
+        case O_SCHEMA: c->db.schema_dir = optarg; break;
+        case O_FORCE: c->db.force = 1; break;
+        case O_RERATE: c->db.rerate = 1; break;
+        case O_FROM: c->db.from = optarg; break;
+        case O_TO: c->db.to = optarg; break;
+        case O_HELP: fputs(usage_text, stdout); return -1;
+        case O_VER: printf("referee-rate %s\n", REFEREE_VERSION); return -1;
+        default:
+            fprintf(stderr,
+                    "referee-rate: unknown or incomplete option \"%s\"\n"
+                    "Try referee-rate --help.\n",
+                    argv[optind - 1]);
+            return RT_EXIT_USAGE;
+        }
+    }
+    c->files = argv + optind;
+    c->nfiles = argc - optind;
+    if (c->check_deck != NULL)
+        return 0;
+    int dbrc = rt_cli_db_check(&c->db, c->deck_path, c->nfiles, c->out);
+    if (dbrc != 0)
+        return dbrc;
+    if (c->db.migrate && c->deck_path == NULL && c->nfiles == 0)
+        return 0; /* --migrate alone */
+    if (c->deck_path == NULL) {
+        fprintf(stderr, "referee-rate: --deck is required\n"
+                        "Try referee-rate --help.\n");
+        return RT_EXIT_USAGE;
+    }
+    if (c->nfiles == 0 && !c->db.rerate) {
+        fprintf(stderr, "referee-rate: no input files (use - for stdin)\n");
+        return RT_EXIT_USAGE;
+    }
+    if (c->out == NULL)
+        c->out = "rated";
+    return 0;
+}
+
+static void
+print_diag(const struct cdr_diag *d)
+{
+    char buf[2048];
+    cdr_diag_format(d, buf, sizeof buf);
+    fprintf(stderr, "%s\n", buf);
+}
+
+static int
+load_deck(const char *path, struct rt_deck **deck)
+{
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    int rc = rt_deck_load(deck, path, &errs);
+    for (size_t i = 0; i < errs.count; i++)
+        print_diag(&errs.items[i]);
+    if (errs.dropped > 0)
+        fprintf(stderr, "%s: %zu more problems not listed (out of memory)\n",
+                path, errs.dropped);
+    if (rc != 0 && errs.count == 0)
+        fprintf(stderr, "%s: rate deck invalid\n", path);
+    if (rc != 0)
+        fprintf(stderr, "referee-rate: %s: %zu problem%s; nothing rated\n",
+                path, errs.count + errs.dropped,
+                errs.count + errs.dropped == 1 ? "" : "s");
+    cdr_diag_list_free(&errs);
+    return rc;
+}
+
+static void
+notice_skip(void *ctx, const struct rt_input_file *f)
+{
+    (void)ctx;
+    fprintf(stderr,
+            "referee-rate: %s: already loaded by an earlier run "
+            "(sha256 %.12s...), skipped; --force rates it again\n",
+            f->path, f->sha256);
+}
+
+static void
+print_summary(const struct rt_summary *s, const struct rt_deck *deck,
+              int committed)
+{
+    char total[48];
+    rt_money_format(s->total_nano, rt_deck_decimals(deck), total, sizeof total);
+    fprintf(stderr,
+            "referee-rate: %s: %ld rows, %ld calls, %ld components, "
+            "%ld rejects (%ld duplicates), %ld pending, %ld files skipped, "
+            "total %s %s, %lld.%03lld s\n",
+            committed ? "committed" : "FAILED, nothing written", s->rows_read,
+            s->calls, s->components, s->rejects, s->duplicates, s->pending,
+            s->skipped_files, total, rt_deck_currency(deck),
+            (long long)(s->elapsed_ms / 1000),
+            (long long)(s->elapsed_ms % 1000));
+}
+
+int
+rt_cli_main(int argc, char **argv)
+{
+    struct cli c;
+    int rc = parse_args(&c, argc, argv);
+    if (rc != 0)
+        return rc < 0 ? RT_EXIT_OK : rc;
+
+    if (c.db.migrate) {
+        rc = rt_cli_db_migrate(&c.db);
+        if (rc != RT_EXIT_OK || (c.deck_path == NULL && c.nfiles == 0))
+            return rc;
+    }
+
+    struct rt_deck *deck = NULL;
+    if (c.check_deck != NULL) {
+        if (load_deck(c.check_deck, &deck) != 0)
+            return RT_EXIT_DECK;
+        fprintf(stderr, "%s: ok: deck \"%s\", %zu prices, %zu trunks\n",
+                c.check_deck, rt_deck_name(deck), rt_deck_entries(deck),
+                rt_deck_trunk_count(deck));
+        rt_deck_free(deck);
+        return RT_EXIT_OK;
+    }
+    if (load_deck(c.deck_path, &deck) != 0)
+        return RT_EXIT_DECK;
+    char deck_sha[65];
+    if (cdr_sha256_file(c.deck_path, deck_sha, NULL) != 0) {
+        fprintf(stderr, "%s: %s\n", c.deck_path, strerror(errno));
+        rt_deck_free(deck);
+        return RT_EXIT_FAILURE;
+    }
+
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    struct rt_sink sink;
+    if ((c.db.db != NULL ? rt_cli_db_open_sink(&c.db, &sink, &d)
+                         : rt_sink_csv_open(&sink, c.out, &d)) != 0) {
+        print_diag(&d);
+        rt_deck_free(deck);
+        return RT_EXIT_FAILURE;
+    }
+    struct rt_batch_opts o = {
+        .deck = deck,
+        .deck_sha256 = deck_sha,
+        .sink = &sink,
+        .max_rejects = c.max_rejects,
+        .progress = !c.quiet && isatty(STDERR_FILENO),
+        .force = c.db.force,
+        .kind = c.db.rerate ? RT_RUN_RERATE : RT_RUN_RATE,
+        .rerate_from = c.db.from_t,
+        .rerate_to = c.db.to_t,
+        .on_skip = notice_skip,
+    };
+    struct rt_summary sum;
+    rc = rt_batch_run(&o, (const char *const *)c.files, (size_t)c.nfiles, &sum,
+                      &d);
+    if (rc != 0)
+        print_diag(&d);
+    if (rc == 0 && c.db.db != NULL)
+        rt_cli_db_adjust(&sum, &sink);
+    if (!c.quiet)
+        print_summary(&sum, deck, rc == 0);
+    sink.ops->free(sink.self);
+    rt_deck_free(deck);
+    if (rc == 0)
+        return RT_EXIT_OK;
+    return rc == CDR_E_LIMIT && strstr(d.message, "--max-rejects") != NULL
+               ? RT_EXIT_MAX_REJECTS
+               : RT_EXIT_FAILURE;
+}

@@ -1,0 +1,550 @@
+/*
+ * The rate deck: storage, field checks, the index and lookups.  Loading
+ * lives in rt_deck_yaml.c and rt_deck_csv.c.
+ */
+#include "cdr/util/cdr_parse.h"
+#include "rating/deck/rt_deck_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena ---------------------------------------------------------- */
+
+struct rt_arena_block {
+    struct rt_arena_block *next;
+    size_t used, cap;
+    max_align_t data[]; /* aligned storage */
+};
+
+#define RT_ARENA_BLOCK (64 * 1024)
+
+void *
+rt_arena_alloc(struct rt_arena *a, size_t size)
+{
+    size_t need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
+                  sizeof(max_align_t);
+    if (need < size)
+        return NULL;
+    struct rt_arena_block *b = a->head;
+    if (b == NULL || b->cap - b->used < need) {
+        size_t cap = need > RT_ARENA_BLOCK ? need : RT_ARENA_BLOCK;
+        b = malloc(sizeof *b + cap);
+        if (b == NULL)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        if (a->head != NULL && need > RT_ARENA_BLOCK) {
+            /* a big one-off: keep filling the current block after it */
+            b->next = a->head->next;
+            a->head->next = b;
+        } else {
+            b->next = a->head;
+            a->head = b;
+        }
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+char *
+rt_arena_strndup(struct rt_arena *a, const char *s, size_t n)
+{
+    if (n == SIZE_MAX)
+        return NULL;
+    char *p = rt_arena_alloc(a, n + 1);
+    if (p == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void
+rt_arena_free(struct rt_arena *a)
+{
+    struct rt_arena_block *b = a->head;
+    while (b != NULL) {
+        struct rt_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+}
+
+/* ---- errors and field checks -------------------------------------- */
+
+void
+rt_deck_error(struct rt_deck_loader *ld, struct rt_pos pos, int code,
+              const char *field, const char *value, size_t vlen,
+              const char *fmt, ...)
+{
+    ld->n_errors++;
+    if (ld->n_errors > RT_DECK_MAX_ERRORS)
+        return;
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    cdr_diag_set(&d, code, field, value, vlen, NULL);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d.message, sizeof d.message, fmt, ap);
+    va_end(ap);
+    cdr_diag_at(&d, pos.file, pos.line, pos.column);
+    cdr_diag_list_add(ld->errs, &d);
+}
+
+int
+rt_deck_check_prefix(struct rt_deck_loader *ld, struct rt_pos pos,
+                     const char *field, const char *s, size_t n)
+{
+    if (n == 0) {
+        rt_deck_error(ld, pos, CDR_E_DECK, field, s, n, "empty prefix");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            rt_deck_error(ld, pos, CDR_E_DECK, field, s, n,
+                          "prefix must be digits only");
+            return -1;
+        }
+    }
+    if (n > RT_PREFIX_MAX) {
+        rt_deck_error(ld, pos, CDR_E_DECK, field, s, n,
+                      "prefix longer than %d digits", RT_PREFIX_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+int
+rt_deck_check_rate(struct rt_deck_loader *ld, struct rt_pos pos, const char *s,
+                   size_t n, int64_t *out)
+{
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    if (rt_money_parse(s, n, 0, out, &d) != 0) {
+        rt_deck_error(ld, pos, CDR_E_DECK, "rate", s, n, "%s", d.message);
+        return -1;
+    }
+    if (n > RT_DECK_MAX_TEXT) { /* only zero padding can get here */
+        rt_deck_error(ld, pos, CDR_E_DECK, "rate", s, n,
+                      "rate longer than %d characters", RT_DECK_MAX_TEXT);
+        return -1;
+    }
+    return 0;
+}
+
+int
+rt_deck_check_date(struct rt_deck_loader *ld, struct rt_pos pos,
+                   const char *field, const char *s, size_t n, int64_t *out)
+{
+    if (rt_deck_parse_date(s, n, out) != 0) {
+        rt_deck_error(ld, pos, CDR_E_DECK, field, s, n,
+                      "invalid date: expected 2026-01-01 or "
+                      "2026-01-01T00:00:00Z (or an offset like +02:00)");
+        return -1;
+    }
+    return 0;
+}
+
+int
+rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
+                        const char *s, size_t n, struct rt_increment *out)
+{
+    if (rt_increment_parse(s, n, out) != 0) {
+        rt_deck_error(ld, pos, CDR_E_DECK, "increment", s, n,
+                      "invalid increment: expected first/next seconds, "
+                      "each 1..86400 (60/60, 60/6)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- dates ------------------------------------------------------------ */
+
+/* Exactly `width` digits at s[*i]; advances. */
+static int
+rt_digits(const char *s, size_t n, size_t *i, size_t width, int64_t *out)
+{
+    int64_t v = 0;
+    if (n - *i < width)
+        return -1;
+    for (size_t k = 0; k < width; k++) {
+        char c = s[*i + k];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *i += width;
+    *out = v;
+    return 0;
+}
+
+int
+rt_deck_parse_date(const char *s, size_t n, int64_t *out)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    size_t i = 0;
+    int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, off = 0;
+    if (rt_digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' ||
+        rt_digits(s, n, &i, 2, &mo) || i >= n || s[i++] != '-' ||
+        rt_digits(s, n, &i, 2, &d))
+        return -1;
+    if (mo < 1 || mo > 12)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap))
+        return -1;
+    if (i < n) {
+        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
+            return -1;
+        i++;
+        if (rt_digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' ||
+            rt_digits(s, n, &i, 2, &mi) || i >= n || s[i++] != ':' ||
+            rt_digits(s, n, &i, 2, &se))
+            return -1;
+        if (h > 23 || mi > 59 || se > 59)
+            return -1;
+        if (i < n && s[i] == '.') { /* only a zero fraction: no quiet drop */
+            i++;
+            size_t fd = i;
+            while (i < n && s[i] == '0')
+                i++;
+            if (i == fd)
+                return -1;
+        }
+        if (i >= n)
+            return -1; /* a time needs Z or an offset */
+        if (s[i] == 'Z' || s[i] == 'z') {
+            i++;
+        } else if (s[i] == '+' || s[i] == '-') {
+            int64_t sign = s[i] == '-' ? -1 : 1, oh, om = 0;
+            i++;
+            if (rt_digits(s, n, &i, 2, &oh))
+                return -1;
+            if (i < n && s[i] == ':')
+                i++;
+            if (i < n && rt_digits(s, n, &i, 2, &om))
+                return -1;
+            if (oh > 23 || om > 59)
+                return -1;
+            off = sign * (oh * 3600 + om * 60);
+        } else {
+            return -1;
+        }
+        if (i != n)
+            return -1;
+    }
+    *out = cdr_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+           h * 3600 + mi * 60 + se - off;
+    return 0;
+}
+
+/* ---- building --------------------------------------------------------- */
+
+int
+rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e)
+{
+    struct rt_deck *dk = ld->deck;
+    if (dk->n_entries == dk->cap_entries) {
+        size_t cap = dk->cap_entries ? dk->cap_entries * 2 : 64;
+        if (cap > (size_t)INT32_MAX)
+            return CDR_E_NOMEM;
+        struct rt_entry *n = realloc(dk->entries, cap * sizeof *n);
+        if (n == NULL)
+            return CDR_E_NOMEM;
+        dk->entries = n;
+        dk->cap_entries = cap;
+    }
+    dk->entries[dk->n_entries++] = *e;
+    return 0;
+}
+
+static int
+rt_entry_key_cmp(const struct rt_entry *a, const struct rt_entry *b)
+{
+    if (a->service != b->service)
+        return a->service < b->service ? -1 : 1;
+    if (a->is_sip != b->is_sip)
+        return a->is_sip < b->is_sip ? -1 : 1;
+    int c = strcmp(a->prefix, b->prefix);
+    if (c != 0)
+        return c;
+    return strcmp(a->from_prefix, b->from_prefix);
+}
+
+static int
+rt_entry_order(const void *pa, const void *pb)
+{
+    const struct rt_entry *a = *(const struct rt_entry *const *)pa;
+    const struct rt_entry *b = *(const struct rt_entry *const *)pb;
+    int c = rt_entry_key_cmp(a, b);
+    if (c != 0)
+        return c;
+    if (a->from != b->from)
+        return a->from < b->from ? -1 : 1;
+    /* then file order, so the report is deterministic */
+    return a < b ? -1 : a > b;
+}
+
+static void
+rt_deck_check_overlaps(struct rt_deck_loader *ld)
+{
+    struct rt_deck *dk = ld->deck;
+    if (dk->n_entries < 2)
+        return;
+    const struct rt_entry **idx = malloc(dk->n_entries * sizeof *idx);
+    if (idx == NULL) {
+        rt_deck_error(ld, (struct rt_pos){ld->yaml_file, 0, 0}, CDR_E_NOMEM,
+                      NULL, NULL, 0, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < dk->n_entries; i++)
+        idx[i] = &dk->entries[i];
+    qsort(idx, dk->n_entries, sizeof *idx, rt_entry_order);
+
+    /* Within a key group sorted by start, an entry overlaps an earlier one
+     * exactly when it starts before the latest end seen so far. */
+    size_t reach = 0; /* the earlier entry with the latest end */
+    for (size_t k = 1; k < dk->n_entries; k++) {
+        const struct rt_entry *cur = idx[k];
+        const struct rt_entry *prev = idx[k - 1];
+        if (rt_entry_key_cmp(cur, prev) != 0) {
+            reach = k;
+            continue;
+        }
+        const struct rt_entry *far = idx[reach];
+        if (cur->from < far->to) {
+            char other[CDR_DIAG_TEXT / 2];
+            snprintf(other, sizeof other, "%s:%ld", far->file, far->line);
+            rt_deck_error(
+                ld, (struct rt_pos){cur->file, cur->line, cur->column},
+                CDR_E_DECK, cur->is_sip ? "class" : "prefix", NULL, 0,
+                "%s %s%s%s: effective range overlaps the entry at %s",
+                rt_service_name(cur->service), cur->prefix,
+                cur->from_len ? " from_prefix " : "", cur->from_prefix, other);
+        }
+        if (cur->to > far->to)
+            reach = k;
+    }
+    free(idx);
+}
+
+static int
+rt_trunk_sid_order(const void *pa, const void *pb)
+{
+    const struct rt_trunk *a = *(const struct rt_trunk *const *)pa;
+    const struct rt_trunk *b = *(const struct rt_trunk *const *)pb;
+    int c = strcmp(a->sid, b->sid);
+    if (c != 0)
+        return c;
+    return a < b ? -1 : a > b; /* file order among duplicates */
+}
+
+static void
+rt_deck_index_trunks(struct rt_deck_loader *ld)
+{
+    struct rt_deck *dk = ld->deck;
+    if (dk->n_trunks == 0)
+        return;
+    dk->trunks_by_sid = malloc(dk->n_trunks * sizeof *dk->trunks_by_sid);
+    if (dk->trunks_by_sid == NULL) {
+        rt_deck_error(ld, (struct rt_pos){ld->yaml_file, 0, 0}, CDR_E_NOMEM,
+                      NULL, NULL, 0, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < dk->n_trunks; i++)
+        dk->trunks_by_sid[i] = &dk->trunks[i];
+    qsort(dk->trunks_by_sid, dk->n_trunks, sizeof *dk->trunks_by_sid,
+          rt_trunk_sid_order);
+    for (size_t i = 1; i < dk->n_trunks; i++) {
+        const struct rt_trunk *t = dk->trunks_by_sid[i];
+        const struct rt_trunk *first = dk->trunks_by_sid[i - 1];
+        if (strcmp(t->sid, first->sid) != 0)
+            continue;
+        const struct rt_pos *at = &dk->trunk_pos[t - dk->trunks];
+        const struct rt_pos *was = &dk->trunk_pos[first - dk->trunks];
+        rt_deck_error(ld, *at, CDR_E_DECK, "sid", t->sid, strlen(t->sid),
+                      "duplicate trunk sid (also at line %ld)", was->line);
+    }
+}
+
+void
+rt_deck_finish(struct rt_deck_loader *ld)
+{
+    struct rt_deck *dk = ld->deck;
+    for (size_t i = 0; i < dk->n_entries; i++) {
+        struct rt_entry *e = &dk->entries[i];
+        if (!e->has_inc)
+            e->inc = dk->increment;
+        int s = e->service == RT_SVC_ORIGINATION;
+        if (e->is_sip) {
+            e->next = dk->sip_head[s];
+            dk->sip_head[s] = (int32_t)i;
+            continue;
+        }
+        int32_t node =
+            rt_prefix_insert(&dk->trie[s], e->prefix, strlen(e->prefix));
+        if (node < 0) {
+            rt_deck_error(ld, (struct rt_pos){ld->yaml_file, 0, 0}, CDR_E_NOMEM,
+                          NULL, NULL, 0, "out of memory");
+            return;
+        }
+        e->next = dk->trie[s].nodes[node].head;
+        dk->trie[s].nodes[node].head = (int32_t)i;
+    }
+    rt_deck_check_overlaps(ld);
+    rt_deck_index_trunks(ld);
+}
+
+/* ---- the public side ------------------------------------------------ */
+
+const char *
+rt_service_name(enum rt_service s)
+{
+    switch (s) {
+    case RT_SVC_TERMINATION: return "termination";
+    case RT_SVC_ORIGINATION: return "origination";
+    default: return "unknown";
+    }
+}
+
+void
+rt_deck_free(struct rt_deck *deck)
+{
+    if (deck == NULL)
+        return;
+    free(deck->entries);
+    rt_prefix_free(&deck->trie[0]);
+    rt_prefix_free(&deck->trie[1]);
+    free(deck->trunks);
+    free(deck->trunks_by_sid);
+    free(deck->trunk_pos);
+    rt_arena_free(&deck->arena);
+    free(deck);
+}
+
+const char *
+rt_deck_name(const struct rt_deck *deck)
+{
+    return deck->name;
+}
+
+const char *
+rt_deck_currency(const struct rt_deck *deck)
+{
+    return deck->currency;
+}
+
+int
+rt_deck_decimals(const struct rt_deck *deck)
+{
+    return deck->decimals;
+}
+
+enum rt_rounding
+rt_deck_rounding(const struct rt_deck *deck)
+{
+    return deck->rounding;
+}
+
+size_t
+rt_deck_entries(const struct rt_deck *deck)
+{
+    return deck->n_entries;
+}
+
+size_t
+rt_deck_trunk_count(const struct rt_deck *deck)
+{
+    return deck->n_trunks;
+}
+
+const struct rt_trunk *
+rt_deck_trunk_at(const struct rt_deck *deck, size_t i)
+{
+    return i < deck->n_trunks ? &deck->trunks[i] : NULL;
+}
+
+const struct rt_trunk *
+rt_deck_trunk(const struct rt_deck *deck, const char *sid, size_t n)
+{
+    size_t lo = 0, hi = deck->n_trunks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = deck->trunks_by_sid[mid]->sid;
+        size_t mn = strlen(m);
+        int c = memcmp(m, sid, mn < n ? mn : n);
+        if (c == 0)
+            c = mn < n ? -1 : mn > n;
+        if (c == 0)
+            return deck->trunks_by_sid[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Among one prefix's entries in force at `at`: the longest matching
+ * from_prefix, else the one without; -1 if none applies. */
+static int32_t
+rt_deck_pick(const struct rt_deck *deck, int32_t head, const char *from,
+             size_t from_n, int64_t at)
+{
+    int32_t best = -1;
+    size_t best_len = 0;
+    for (int32_t i = head; i >= 0; i = deck->entries[i].next) {
+        const struct rt_entry *e = &deck->entries[i];
+        if (at < e->from || (at >= e->to && e->to != INT64_MAX))
+            continue; /* INT64_MAX: open end, in force forever */
+        if (e->from_len > 0 &&
+            (e->from_len > from_n || memcmp(e->from_prefix, from, e->from_len)))
+            continue;
+        if (best < 0 || e->from_len > best_len) {
+            best = i;
+            best_len = e->from_len;
+        }
+    }
+    return best;
+}
+
+int
+rt_deck_price(const struct rt_deck *deck, enum rt_service service,
+              const char *dest_digits, size_t dest_n, int dest_is_sip,
+              const char *from_digits, size_t from_n, int64_t at,
+              struct rt_price *out)
+{
+    if (service != RT_SVC_TERMINATION && service != RT_SVC_ORIGINATION)
+        return CDR_E_NO_RATE;
+    int s = service == RT_SVC_ORIGINATION;
+    if (from_digits == NULL)
+        from_n = 0;
+    int32_t found = -1;
+    if (dest_is_sip) {
+        found = rt_deck_pick(deck, deck->sip_head[s], from_digits, from_n, at);
+    } else if (dest_digits != NULL) {
+        int32_t path[RT_PREFIX_MAX];
+        size_t k = rt_prefix_path(&deck->trie[s], dest_digits, dest_n, path,
+                                  RT_PREFIX_MAX);
+        /* Longest first; a prefix with nothing in force falls back. */
+        while (k > 0 && found < 0) {
+            k--;
+            found = rt_deck_pick(deck, deck->trie[s].nodes[path[k]].head,
+                                 from_digits, from_n, at);
+        }
+    }
+    if (found < 0)
+        return CDR_E_NO_RATE;
+    const struct rt_entry *e = &deck->entries[found];
+    out->rate_nano = e->rate_nano;
+    out->rate_text = e->rate_text;
+    out->matched = e->prefix;
+    out->from_prefix = e->from_prefix;
+    out->increment = e->inc;
+    return 0;
+}

@@ -1,0 +1,112 @@
+/*
+ * Inside the rate deck: shared by rt_deck.c (storage, index, lookup),
+ * rt_deck_yaml.c (the YAML loader) and rt_deck_csv.c (csv: price lists).
+ * Not for other modules.
+ */
+#ifndef REFEREE_RT_DECK_INTERNAL_H
+#define REFEREE_RT_DECK_INTERNAL_H
+
+#include "rating/deck/rt_deck.h"
+#include "rating/deck/rt_prefix.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_DECK_MAX_ERRORS 100       /* kept in the list; more are counted */
+#define RT_DECK_MAX_YAML (16L << 20) /* bytes; big lists go in csv files */
+#define RT_DECK_MAX_TEXT 64          /* rate text, csv field */
+
+/* Strings and small arrays that live as long as the deck. */
+struct rt_arena_block;
+struct rt_arena {
+    struct rt_arena_block *head; /* owned */
+};
+void *rt_arena_alloc(struct rt_arena *a, size_t size);
+/* NUL-terminated copy of s[0..n), or NULL (no memory). */
+char *rt_arena_strndup(struct rt_arena *a, const char *s, size_t n);
+void rt_arena_free(struct rt_arena *a);
+
+/* Where a problem is; file borrowed. */
+struct rt_pos {
+    const char *file;
+    long line, column;
+};
+
+struct rt_entry {
+    int64_t rate_nano;
+    int64_t from, to;        /* [from, to); INT64_MIN / INT64_MAX if open */
+    const char *rate_text;   /* arena */
+    const char *prefix;      /* arena; "sip" for the class */
+    const char *from_prefix; /* arena; "" when none */
+    size_t from_len;
+    struct rt_increment inc; /* the entry's, else the deck's once loaded */
+    int has_inc;
+    int is_sip;
+    enum rt_service service;
+    int32_t next;     /* next entry of the same trie node, -1 */
+    const char *file; /* arena; where it was written */
+    long line, column;
+};
+
+struct rt_deck {
+    const char *name;
+    char currency[4];
+    int decimals;
+    enum rt_rounding rounding;
+    struct rt_increment increment;
+
+    struct rt_entry *entries; /* owned */
+    size_t n_entries, cap_entries;
+    struct rt_prefix trie[2]; /* by service - 1 */
+    int32_t sip_head[2];
+
+    struct rt_trunk *trunks;  /* owned; file order */
+    struct rt_pos *trunk_pos; /* owned; where each trunk is written */
+    size_t n_trunks, cap_trunks;
+    const struct rt_trunk **trunks_by_sid; /* owned; sorted by sid */
+
+    struct rt_arena arena;
+};
+
+struct rt_deck_loader {
+    struct rt_deck *deck;
+    struct cdr_diag_list *errs; /* borrowed */
+    size_t n_errors;            /* all of them, kept or not */
+    const char *yaml_file;      /* arena */
+    const char *dir;            /* arena; the YAML's folder, "" for cwd */
+};
+
+/* Append a problem (up to RT_DECK_MAX_ERRORS kept). value may be NULL. */
+void rt_deck_error(struct rt_deck_loader *ld, struct rt_pos pos, int code,
+                   const char *field, const char *value, size_t vlen,
+                   const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* Field checks shared by YAML and csv entries; each reports its own error
+ * and returns 0 or -1. */
+int rt_deck_check_prefix(struct rt_deck_loader *ld, struct rt_pos pos,
+                         const char *field, const char *s, size_t n);
+int rt_deck_check_rate(struct rt_deck_loader *ld, struct rt_pos pos,
+                       const char *s, size_t n, int64_t *out);
+int rt_deck_check_date(struct rt_deck_loader *ld, struct rt_pos pos,
+                       const char *field, const char *s, size_t n,
+                       int64_t *out);
+int rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
+                            const char *s, size_t n, struct rt_increment *out);
+
+/* Copy e in (strings must already be in the arena).  0 or CDR_E_NOMEM. */
+int rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e);
+
+/* Load `name` (relative to the YAML's folder) as entries of `service`;
+ * problems reported against the csv file, or at pos when it cannot be read. */
+void rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
+                      enum rt_service service, const char *name, size_t n);
+
+/* Bytes handed to libcsv per csv_parse call (default and maximum 65536);
+ * tests lower it to check that results do not depend on chunking. */
+extern size_t rt_deck_csv_chunk;
+
+/* After parsing: link entries into the tries, fill default increments,
+ * check overlapping ranges, sort trunks and check duplicate sids. */
+void rt_deck_finish(struct rt_deck_loader *ld);
+
+#endif

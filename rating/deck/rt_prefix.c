@@ -1,0 +1,81 @@
+/*
+ * Digit trie: see rt_prefix.h.
+ */
+#include "rating/deck/rt_prefix.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int32_t
+rt_prefix_new_node(struct rt_prefix *t)
+{
+    if (t->count == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        if (cap > (size_t)INT32_MAX)
+            return -1;
+        struct rt_prefix_node *n = realloc(t->nodes, cap * sizeof *n);
+        if (n == NULL)
+            return -1;
+        t->nodes = n;
+        t->cap = cap;
+    }
+    struct rt_prefix_node *node = &t->nodes[t->count];
+    memset(node->child, 0, sizeof node->child);
+    node->head = -1;
+    return (int32_t)t->count++;
+}
+
+int
+rt_prefix_init(struct rt_prefix *t)
+{
+    memset(t, 0, sizeof *t);
+    return rt_prefix_new_node(t) == 0 ? 0 : -1;
+}
+
+void
+rt_prefix_free(struct rt_prefix *t)
+{
+    free(t->nodes);
+    memset(t, 0, sizeof *t);
+}
+
+int32_t
+rt_prefix_insert(struct rt_prefix *t, const char *digits, size_t n)
+{
+    if (t->count == 0 || n == 0 || n > RT_PREFIX_MAX)
+        return -1;
+    int32_t cur = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (digits[i] < '0' || digits[i] > '9')
+            return -1;
+        int d = digits[i] - '0';
+        int32_t next = t->nodes[cur].child[d];
+        if (next == 0) {
+            next = rt_prefix_new_node(t); /* may move t->nodes */
+            if (next < 0)
+                return -1;
+            t->nodes[cur].child[d] = next;
+        }
+        cur = next;
+    }
+    return cur;
+}
+
+size_t
+rt_prefix_path(const struct rt_prefix *t, const char *digits, size_t n,
+               int32_t *out, size_t max)
+{
+    if (t->count == 0)
+        return 0;
+    int32_t cur = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        if (digits[i] < '0' || digits[i] > '9')
+            break;
+        cur = t->nodes[cur].child[digits[i] - '0'];
+        if (cur == 0)
+            break;
+        out[k++] = cur;
+    }
+    return k;
+}

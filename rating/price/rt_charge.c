@@ -1,0 +1,122 @@
+#include "rating/price/rt_charge.h"
+
+#include "cdr/util/cdr_parse.h"
+#include "rating/deck/rt_increment.h"
+#include "rating/price/rt_money.h"
+#include "rating/price/rt_scenario.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* What one component is: service, x -> y, and which record field y is
+ * (for a message that names the field to look at). */
+struct comp_spec {
+    enum rt_service service;
+    const struct cdr_slice *from, *to;
+    const char *to_field;
+};
+
+static int
+price_component(const struct rt_deck *deck, const struct cdr_record *call,
+                const struct comp_spec *spec, const struct rt_trunk *trunk,
+                int index, struct rt_component *c, struct cdr_diag *d)
+{
+    struct cdr_addr to, from;
+    if (cdr_parse_addr(spec->to->p, spec->to->p + spec->to->n, &to) != 0)
+        return cdr_diag_set(d, CDR_E_BAD_URI, spec->to_field, spec->to->p,
+                            spec->to->n, "malformed address");
+    /* An origin that is not a number simply matches no from_prefix. */
+    if (cdr_parse_addr(spec->from->p, spec->from->p + spec->from->n, &from) !=
+        0)
+        from.ndigits = 0;
+    int sip = !rt_addr_is_pstn(&to, trunk);
+
+    memset(c, 0, sizeof *c);
+    c->index = index;
+    c->service = spec->service;
+    c->from = *spec->from;
+    c->to = *spec->to;
+    c->duration = call->duration;
+
+    struct rt_price p;
+    int billable = cdr_record_billable(call);
+    if (rt_deck_price(deck, spec->service, to.digits, to.ndigits, sip,
+                      from.digits, from.ndigits, call->start_time, &p) != 0) {
+        if (billable) {
+            char when[32];
+            cdr_format_time(call->start_time, when, sizeof when);
+            cdr_diag_set(d, CDR_E_NO_RATE, spec->to_field, spec->to->p,
+                         spec->to->n, "no %s rate in force",
+                         rt_service_name(spec->service));
+            cdr_diag_detail(d, "%s at %s", sip ? "sip class" : "any prefix",
+                            when);
+            return CDR_E_NO_RATE;
+        }
+        c->rate_text = "";
+        return 0; /* not billed: zero, with no rate to show */
+    }
+    snprintf(c->matched, sizeof c->matched, "%s", p.matched);
+    c->rate_nano = p.rate_nano;
+    c->rate_text = p.rate_text;
+    if (!billable)
+        return 0;
+    c->billable_seconds = rt_increment_billable(p.increment, call->duration);
+    if (rt_money_amount(p.rate_nano, c->billable_seconds,
+                        rt_deck_decimals(deck), rt_deck_rounding(deck),
+                        &c->amount_nano) != 0)
+        return cdr_diag_set(d, CDR_E_LIMIT, "duration", NULL, 0,
+                            "amount out of range");
+    return 0;
+}
+
+int
+rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
+              const struct cdr_record *parent, enum rt_leg leg,
+              enum rt_scenario scn, const struct rt_trunk *trunk,
+              struct rt_call *out, struct cdr_diag *d)
+{
+    struct comp_spec spec[2];
+    int n = 1;
+    if (leg != RT_LEG_CHILD) {
+        enum rt_service svc = call->direction == CDR_DIR_ORIGINATING
+                                  ? RT_SVC_ORIGINATION
+                                  : RT_SVC_TERMINATION;
+        spec[0] = (struct comp_spec){svc, &call->from, &call->to, "to"};
+    } else {
+        const struct cdr_slice *A = &parent->from, *B = &parent->to,
+                               *C = &call->to;
+        switch (scn) {
+        case RT_SCN_TERMINATION_SIP:
+            spec[0] =
+                (struct comp_spec){RT_SVC_TERMINATION, C, B, "parent's to"};
+            break;
+        case RT_SCN_TERMINATION_PSTN:
+            spec[0] =
+                (struct comp_spec){RT_SVC_TERMINATION, A, B, "parent's to"};
+            spec[1] = (struct comp_spec){RT_SVC_TERMINATION, A, C, "to"};
+            n = 2;
+            break;
+        case RT_SCN_ORIGINATION_SIP:
+            spec[0] = (struct comp_spec){RT_SVC_ORIGINATION, A, C, "to"};
+            break;
+        case RT_SCN_ORIGINATION_PSTN:
+            spec[0] =
+                (struct comp_spec){RT_SVC_ORIGINATION, A, B, "parent's to"};
+            spec[1] = (struct comp_spec){RT_SVC_TERMINATION, B, C, "to"};
+            n = 2;
+            break;
+        case RT_SCN_NONE:
+        default:
+            return cdr_diag_set(d, CDR_E_TRANSFER, "parent_call_sid", NULL, 0,
+                                "child without a transfer scenario");
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = price_component(deck, call, &spec[i], trunk, i + 1,
+                                 &out->comp[i], d);
+        if (rc != 0)
+            return rc;
+    }
+    out->n_components = n;
+    return 0;
+}
