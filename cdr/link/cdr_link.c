@@ -1,28 +1,26 @@
 #include "cdr/link/cdr_link.h"
 
+#include "cdr/util/cdr_hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * Every table slot points at something that starts with struct entry_head:
- * a whole cdr_link_call, or a tomb (the sid of a handled child).  Keeping
- * tombs small matters: a night of a million transfers keeps a million of
- * them.
+ * Every entry of the sid map starts with struct entry_head: a whole
+ * cdr_link_call, or a tomb (the sid of a handled child).  Keeping tombs
+ * small matters: a night of a million transfers keeps a million of them.
  */
 struct entry_head {
-    uint64_t hash;
     uint8_t kind;
 };
 
 struct tomb {
-    uint64_t hash;
     uint8_t kind; /* CDR_LINK_CHILD_DONE */
     uint16_t sid_len;
     char sid[];
 };
 
 struct wait_head {
-    uint64_t hash;
     const char *key; /* arena copy of the parent sid */
     size_t key_len;
     struct cdr_link_call *head, *tail;
@@ -35,10 +33,8 @@ struct arena_chunk {
 };
 
 struct cdr_link {
-    uint64_t *slots; /* packed entry_head * + hash tag; linear probing */
-    size_t cap, count;
-    struct wait_head **wslots;
-    size_t wcap, wcount;
+    struct cdr_hmap sids;      /* entry_head * by sid */
+    struct cdr_hmap waits;     /* wait_head * by parent sid */
     struct wait_head **worder; /* wait heads in creation order */
     size_t worder_cap;
     struct cdr_link_call **calls; /* CDR_LINK_CALL entries in order */
@@ -48,32 +44,6 @@ struct cdr_link {
 };
 
 enum { ARENA_CHUNK = 1 << 20 };
-
-/*
- * A slot packs an entry's address (user-space addresses fit in 48 bits on
- * x86-64 and arm64 Linux; checked on insert) with the top 16 bits of its
- * hash, so a probe passes over almost every other sid without loading its
- * entry: on a night of millions of calls that load is a cache miss.
- */
-#define SLOT_ADDR_MASK ((UINT64_C(1) << 48) - 1)
-
-static uint64_t
-slot_make(const void *e, uint64_t h)
-{
-    return (h & ~SLOT_ADDR_MASK) | (uint64_t)(uintptr_t)e;
-}
-
-static void *
-slot_entry(uint64_t s)
-{
-    return (void *)(uintptr_t)(s & SLOT_ADDR_MASK);
-}
-
-static int
-fits_slot(const void *e)
-{
-    return ((uint64_t)(uintptr_t)e & ~SLOT_ADDR_MASK) == 0;
-}
 
 static void *
 arena_alloc(struct cdr_link *l, size_t n)
@@ -96,29 +66,6 @@ arena_alloc(struct cdr_link *l, size_t n)
     return p;
 }
 
-/* Eight bytes per step (sids are ~34 bytes); a final avalanche so the low
- * bits that pick a slot depend on every byte. */
-static uint64_t
-hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    if (n > 0)
-        memcpy(&w, p, n);
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 32);
-}
-
 static struct cdr_slice
 entry_sid(const void *e)
 {
@@ -131,17 +78,28 @@ entry_sid(const void *e)
     return (struct cdr_slice){c->data, c->len[CDR_COL_SID]};
 }
 
+static int
+sid_eq(const void *entry, const void *key, size_t n)
+{
+    struct cdr_slice k = entry_sid(entry);
+    return k.n == n && memcmp(k.p, key, n) == 0;
+}
+
+static int
+wait_eq(const void *entry, const void *key, size_t n)
+{
+    const struct wait_head *w = entry;
+    return w->key_len == n && memcmp(w->key, key, n) == 0;
+}
+
 int
 cdr_link_new(struct cdr_link **out)
 {
     struct cdr_link *l = calloc(1, sizeof *l);
     if (l == NULL)
         return CDR_E_NOMEM;
-    l->cap = 1024;
-    l->slots = calloc(l->cap, sizeof *l->slots);
-    l->wcap = 256;
-    l->wslots = calloc(l->wcap, sizeof *l->wslots);
-    if (l->slots == NULL || l->wslots == NULL) {
+    if (cdr_hmap_init(&l->sids, 700) != 0 ||
+        cdr_hmap_init(&l->waits, 170) != 0) {
         cdr_link_free(l);
         return CDR_E_NOMEM;
     }
@@ -154,13 +112,13 @@ cdr_link_free(struct cdr_link *l)
 {
     if (l == NULL)
         return;
-    for (size_t i = 0; i < l->cap && l->slots != NULL; i++) {
-        struct entry_head *h = slot_entry(l->slots[i]);
-        if (h != NULL && h->kind == CDR_LINK_CHILD_WAITING)
+    struct entry_head *h;
+    size_t i = 0;
+    while ((h = cdr_hmap_next(&l->sids, &i)) != NULL)
+        if (h->kind == CDR_LINK_CHILD_WAITING)
             free(h);
-    }
-    free(l->slots);
-    free(l->wslots);
+    cdr_hmap_free(&l->sids);
+    cdr_hmap_free(&l->waits);
     free(l->worder);
     free(l->calls);
     struct arena_chunk *c = l->arena;
@@ -172,73 +130,18 @@ cdr_link_free(struct cdr_link *l)
     free(l);
 }
 
-/* Slot index holding sid, or the empty slot where it would go. */
-static size_t
-probe(const uint64_t *slots, size_t cap, uint64_t h, const char *sid, size_t n)
-{
-    size_t i = (size_t)h & (cap - 1);
-    for (;;) {
-        uint64_t s = slots[i];
-        if (s == 0)
-            return i;
-        if ((s & ~SLOT_ADDR_MASK) == (h & ~SLOT_ADDR_MASK)) {
-            const struct entry_head *e = slot_entry(s);
-            if (e->hash == h) {
-                struct cdr_slice k = entry_sid(e);
-                if (k.n == n && memcmp(k.p, sid, n) == 0)
-                    return i;
-            }
-        }
-        i = (i + 1) & (cap - 1);
-    }
-}
-
-static int
-rehash(struct cdr_link *l, size_t ncap)
-{
-    uint64_t *ns = calloc(ncap, sizeof *ns);
-    if (ns == NULL)
-        return CDR_E_NOMEM;
-    for (size_t i = 0; i < l->cap; i++) {
-        uint64_t s = l->slots[i];
-        if (s == 0)
-            continue;
-        const struct entry_head *e = slot_entry(s);
-        size_t j = (size_t)e->hash & (ncap - 1);
-        while (ns[j] != 0)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = s;
-    }
-    free(l->slots);
-    l->slots = ns;
-    l->cap = ncap;
-    return 0;
-}
-
-static int
-grow(struct cdr_link *l)
-{
-    if ((l->count + 1) * 10 < l->cap * 7)
-        return 0;
-    return rehash(l, l->cap * 2);
-}
-
 int
 cdr_link_reserve(struct cdr_link *l, size_t n)
 {
-    size_t cap = l->cap;
-    while (cap < SIZE_MAX / 20 && n * 10 >= cap * 7)
-        cap *= 2;
-    return cap == l->cap ? 0 : rehash(l, cap);
+    return cdr_hmap_reserve(&l->sids, n) == 0 ? 0 : CDR_E_NOMEM;
 }
 
 int
 cdr_link_find(const struct cdr_link *l, const char *sid, size_t n,
               struct cdr_link_call **out)
 {
-    uint64_t h = hash_bytes(sid, n);
     struct entry_head *e =
-        slot_entry(l->slots[probe(l->slots, l->cap, h, sid, n)]);
+        cdr_hmap_get(&l->sids, cdr_hash(sid, n), sid, n, sid_eq);
     if (out != NULL)
         *out = (e != NULL && e->kind != CDR_LINK_CHILD_DONE)
                    ? (struct cdr_link_call *)(void *)e
@@ -249,40 +152,11 @@ cdr_link_find(const struct cdr_link *l, const char *sid, size_t n,
 static struct wait_head *
 wait_head_for(struct cdr_link *l, const char *sid, size_t n, int create)
 {
-    uint64_t h = hash_bytes(sid, n);
-    size_t i = (size_t)h & (l->wcap - 1);
-    for (;;) {
-        struct wait_head *w = l->wslots[i];
-        if (w == NULL)
-            break;
-        if (w->hash == h && w->key_len == n && memcmp(w->key, sid, n) == 0)
-            return w;
-        i = (i + 1) & (l->wcap - 1);
-    }
-    if (!create)
-        return NULL;
-    if ((l->wcount + 1) * 10 >= l->wcap * 7) {
-        size_t ncap = l->wcap * 2;
-        struct wait_head **ns = calloc(ncap, sizeof *ns);
-        if (ns == NULL)
-            return NULL;
-        for (size_t k = 0; k < l->wcap; k++) {
-            struct wait_head *w = l->wslots[k];
-            if (w == NULL)
-                continue;
-            size_t j = (size_t)w->hash & (ncap - 1);
-            while (ns[j] != NULL)
-                j = (j + 1) & (ncap - 1);
-            ns[j] = w;
-        }
-        free(l->wslots);
-        l->wslots = ns;
-        l->wcap = ncap;
-        i = (size_t)h & (ncap - 1);
-        while (l->wslots[i] != NULL)
-            i = (i + 1) & (ncap - 1);
-    }
-    if (l->wcount == l->worder_cap) {
+    uint64_t h = cdr_hash(sid, n);
+    struct wait_head *w = cdr_hmap_get(&l->waits, h, sid, n, wait_eq);
+    if (w != NULL || !create)
+        return w;
+    if (l->waits.count == l->worder_cap) {
         size_t nc = l->worder_cap ? l->worder_cap * 2 : 64;
         struct wait_head **no = realloc(l->worder, nc * sizeof *no);
         if (no == NULL)
@@ -290,14 +164,15 @@ wait_head_for(struct cdr_link *l, const char *sid, size_t n, int create)
         l->worder = no;
         l->worder_cap = nc;
     }
-    struct wait_head *w = arena_alloc(l, sizeof *w);
+    w = arena_alloc(l, sizeof *w);
     char *key = arena_alloc(l, n ? n : 1);
     if (w == NULL || key == NULL)
         return NULL;
     memcpy(key, sid, n);
-    *w = (struct wait_head){.hash = h, .key = key, .key_len = n};
-    l->wslots[i] = w;
-    l->worder[l->wcount++] = w;
+    *w = (struct wait_head){.key = key, .key_len = n};
+    if (cdr_hmap_put(&l->waits, h, key, n, wait_eq, w, NULL) != 0)
+        return NULL;
+    l->worder[l->waits.count - 1] = w;
     return w;
 }
 
@@ -329,11 +204,9 @@ cdr_link_add(struct cdr_link *l, const struct cdr_record *rec,
     *out = NULL;
     if (rec->sid.n > CDR_MAX_SID)
         return CDR_E_TOO_LONG;
-    if (grow(l) != 0)
-        return CDR_E_NOMEM;
-    uint64_t h = hash_bytes(rec->sid.p, rec->sid.n);
-    size_t i = probe(l->slots, l->cap, h, rec->sid.p, rec->sid.n);
-    struct entry_head *prev = slot_entry(l->slots[i]);
+    uint64_t h = cdr_hash(rec->sid.p, rec->sid.n);
+    struct entry_head *prev =
+        cdr_hmap_get(&l->sids, h, rec->sid.p, rec->sid.n, sid_eq);
     if (prev != NULL) {
         if (prev->kind != CDR_LINK_CHILD_DONE)
             *out = (struct cdr_link_call *)(void *)prev;
@@ -367,13 +240,9 @@ cdr_link_add(struct cdr_link *l, const struct cdr_record *rec,
     } else {
         c = arena_alloc(l, size);
     }
-    if (c == NULL || !fits_slot(c)) {
-        if (kind == CDR_LINK_CHILD_WAITING)
-            free(c);
+    if (c == NULL)
         return CDR_E_NOMEM;
-    }
     memset(c, 0, sizeof *c);
-    c->hash = h;
     c->kind = (uint8_t)kind;
     c->direction = (uint8_t)rec->direction;
     c->status = (uint8_t)rec->status;
@@ -391,8 +260,14 @@ cdr_link_add(struct cdr_link *l, const struct cdr_record *rec,
             memcpy(p, s.p, s.n);
         p += s.n;
     }
-    l->slots[i] = slot_make(c, h); /* probed above: nothing moved since */
-    l->count++;
+    if (cdr_hmap_put(&l->sids, h, rec->sid.p, rec->sid.n, sid_eq, c, NULL) !=
+        0) {
+        if (kind == CDR_LINK_CHILD_WAITING) {
+            l->waiting_bytes -= size;
+            free(c);
+        }
+        return CDR_E_NOMEM;
+    }
     if (w != NULL) {
         if (w->tail != NULL)
             w->tail->next_waiting = c;
@@ -406,33 +281,38 @@ cdr_link_add(struct cdr_link *l, const struct cdr_record *rec,
     return 0;
 }
 
+/* A tomb for sid, in the arena. */
+static struct tomb *
+new_tomb(struct cdr_link *l, struct cdr_slice sid)
+{
+    struct tomb *t = arena_alloc(l, sizeof *t + sid.n);
+    if (t == NULL)
+        return NULL;
+    t->kind = CDR_LINK_CHILD_DONE;
+    t->sid_len = (uint16_t)sid.n;
+    memcpy(t->sid, sid.p, sid.n);
+    return t;
+}
+
 int
 cdr_link_add_done(struct cdr_link *l, const struct cdr_slice *sid)
 {
     if (sid->n > CDR_MAX_SID)
         return CDR_E_TOO_LONG;
-    if (grow(l) != 0)
-        return CDR_E_NOMEM;
-    uint64_t h = hash_bytes(sid->p, sid->n);
-    size_t i = probe(l->slots, l->cap, h, sid->p, sid->n);
-    if (l->slots[i] != 0)
+    uint64_t h = cdr_hash(sid->p, sid->n);
+    if (cdr_hmap_get(&l->sids, h, sid->p, sid->n, sid_eq) != NULL)
         return CDR_E_DUPLICATE;
-    struct tomb *t = arena_alloc(l, sizeof *t + sid->n);
-    if (t == NULL || !fits_slot(t))
-        return CDR_E_NOMEM;
-    t->hash = h;
-    t->kind = CDR_LINK_CHILD_DONE;
-    t->sid_len = (uint16_t)sid->n;
-    memcpy(t->sid, sid->p, sid->n);
-    l->slots[i] = slot_make(t, h);
-    l->count++;
+    struct tomb *t = new_tomb(l, *sid);
+    if (t == NULL ||
+        cdr_hmap_put(&l->sids, h, sid->p, sid->n, sid_eq, t, NULL) != 0)
+        return CDR_E_NOMEM; /* a tomb lost to the arena: freed with it */
     return 0;
 }
 
 struct cdr_link_call *
 cdr_link_take_waiting(struct cdr_link *l, const char *parent_sid, size_t n)
 {
-    if (l->wcount == 0)
+    if (l->waits.count == 0)
         return NULL;
     struct wait_head *w = wait_head_for(l, parent_sid, n, 0);
     if (w == NULL)
@@ -446,15 +326,10 @@ int
 cdr_link_done(struct cdr_link *l, struct cdr_link_call *c)
 {
     struct cdr_slice sid = {c->data, c->len[CDR_COL_SID]};
-    size_t i = probe(l->slots, l->cap, c->hash, sid.p, sid.n);
-    struct tomb *t = arena_alloc(l, sizeof *t + sid.n);
-    if (t == NULL || !fits_slot(t))
+    struct tomb *t = new_tomb(l, sid);
+    if (t == NULL)
         return CDR_E_NOMEM;
-    t->hash = c->hash;
-    t->kind = CDR_LINK_CHILD_DONE;
-    t->sid_len = (uint16_t)sid.n;
-    memcpy(t->sid, sid.p, sid.n);
-    l->slots[i] = slot_make(t, c->hash);
+    cdr_hmap_replace(&l->sids, cdr_hash(sid.p, sid.n), sid.p, sid.n, sid_eq, t);
     size_t size = sizeof *c;
     for (int col = 0; col < CDR_COL__COUNT; col++)
         size += c->len[col];
@@ -467,7 +342,7 @@ int
 cdr_link_each_waiting(struct cdr_link *l,
                       int (*fn)(void *ctx, struct cdr_link_call *c), void *ctx)
 {
-    for (size_t i = 0; i < l->wcount; i++) {
+    for (size_t i = 0; i < l->waits.count; i++) {
         struct cdr_link_call *c = l->worder[i]->head;
         while (c != NULL) {
             struct cdr_link_call *next = c->next_waiting;
@@ -536,6 +411,6 @@ cdr_link_record(const struct cdr_link_call *c, const char *file,
 size_t
 cdr_link_memory(const struct cdr_link *l)
 {
-    return l->arena_bytes + l->waiting_bytes + l->cap * sizeof *l->slots +
-           l->wcap * sizeof *l->wslots + l->calls_cap * sizeof *l->calls;
+    return l->arena_bytes + l->waiting_bytes + cdr_hmap_memory(&l->sids) +
+           cdr_hmap_memory(&l->waits) + l->calls_cap * sizeof *l->calls;
 }

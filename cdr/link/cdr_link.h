@@ -32,7 +32,6 @@ enum cdr_link_kind {
  * caller (the rater keeps its labels there).
  */
 struct cdr_link_call {
-    uint64_t hash;
     uint8_t kind;     /* enum cdr_link_kind */
     uint8_t mark;     /* caller's flags */
     uint8_t scenario; /* caller's */

@@ -2,6 +2,7 @@
 
 #include "cdr/csv/cdr_prefetch.h"
 #include "cdr/link/cdr_link.h"
+#include "cdr/util/cdr_hash.h"
 #include "cdr/util/cdr_sha256.h"
 #include "cdr/record/cdr_validate.h"
 #include "rating/price/rt_charge.h"
@@ -158,9 +159,7 @@ trunk_of(const struct batch *b, const struct cdr_record *parent,
 static uint64_t
 label_key(const struct cdr_record *child)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < child->sid.n; i++)
-        h = (h ^ (unsigned char)child->sid.p[i]) * 0x100000001b3ULL;
+    uint64_t h = cdr_hash(child->sid.p, child->sid.n);
     int64_t t = child->start_time - 946684800;
     uint64_t when = t < 0 ? 0 : (uint64_t)t & ((UINT64_C(1) << 40) - 1);
     return (uint64_t)!cdr_record_billable(child) << 63 | when << 23 |
