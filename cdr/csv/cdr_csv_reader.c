@@ -1,5 +1,5 @@
 /*
- * Streaming call-record reader on libcsv.
+ * Streaming CSV reader on libcsv.
  *
  * Bytes are read in big chunks and handed to csv_parse one physical line at
  * a time (up to and including each '\n'), so a record is usually complete
@@ -29,9 +29,6 @@
 
 #define READ_CHUNK (1u << 20)
 /* Field offsets are 32-bit: the queue holds about two chunks at most. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define CDR_MAX_ROW_TEXT STR(CDR_MAX_ROW)
 #define CDR_MAX_CHUNK ((size_t)1 << 28)
 
 struct field_ref {
@@ -42,22 +39,23 @@ struct row_ref {
     size_t first; /* index in fields[] */
     size_t nfields;
     long line;
-    int too_long; /* index+1 of the first field over CDR_MAX_FIELD */
+    int too_long; /* index+1 of the first field over max_field */
 };
 
-struct cdr_reader {
+struct cdr_csv_reader {
     FILE *f;
     int own_f;
     char *name;
     struct csv_parser csv;
     int csv_ok;
+    struct cdr_csv_limits lim;
 
     unsigned char *in; /* read buffer */
     size_t in_cap, in_len, in_pos, chunk;
     int eof;     /* fread said end of file; csv_fini done */
     int started; /* first bytes read (BOM check done) */
     uint64_t offset;
-    cdr_reader_tap_fn tap;
+    cdr_csv_tap_fn tap;
     void *tap_ctx;
 
     /* Field bytes and refs of queued rows and of the row being built. */
@@ -81,40 +79,15 @@ struct cdr_reader {
     long fatal_line;
     char fatal_msg[128];
     char fatal_detail[128];
-    int err_cb; /* a callback ran out of memory or hit the row bound */
 
-    /* Header. */
-    int have_header;
-    size_t ncols;
-    int col[CDR_COL__COUNT]; /* header index of each known column, or -1 */
+    /* The slices of the row handed out. */
+    struct cdr_slice *out;
+    size_t out_cap;
 
-    /* Last row returned, for cdr_reader_raw. */
+    /* Last row returned, for cdr_csv_reader_raw. */
     const struct row_ref *last;
     char *raw;
     size_t raw_cap;
-};
-
-/* Header names after normalisation (lower case, letters and digits only). */
-static const struct {
-    const char *name;
-    enum cdr_column col;
-} header_names[] = {
-    {"sid", CDR_COL_SID},
-    {"callsid", CDR_COL_SID},
-    {"parentcallsid", CDR_COL_PARENT_CALL_SID},
-    {"accountsid", CDR_COL_ACCOUNT_SID},
-    {"trunksid", CDR_COL_TRUNK_SID},
-    {"direction", CDR_COL_DIRECTION},
-    {"from", CDR_COL_FROM},
-    {"to", CDR_COL_TO},
-    {"starttime", CDR_COL_START_TIME},
-    {"endtime", CDR_COL_END_TIME},
-    {"duration", CDR_COL_DURATION},
-    {"status", CDR_COL_STATUS},
-    {"price", CDR_COL_PRICE},
-    {"priceunit", CDR_COL_PRICE_UNIT},
-    {"transfertarget", CDR_COL_TRANSFER_TARGET},
-    {"transferstatus", CDR_COL_TRANSFER_STATUS},
 };
 
 static int
@@ -134,7 +107,7 @@ grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 static void
-set_fatal(struct cdr_reader *r, int code, long line, const char *msg,
+set_fatal(struct cdr_csv_reader *r, int code, long line, const char *msg,
           const char *detail)
 {
     if (r->fatal)
@@ -148,22 +121,45 @@ set_fatal(struct cdr_reader *r, int code, long line, const char *msg,
 
 /* Record bound: field bytes plus one per field (the separators). */
 static int
-row_too_big(const struct cdr_reader *r, size_t more)
+row_too_big(const struct cdr_csv_reader *r, size_t more)
 {
-    return r->cur_bytes + (r->nfields - r->cur_first) + more > CDR_MAX_ROW;
+    return r->cur_bytes + (r->nfields - r->cur_first) + more > r->lim.max_row;
+}
+
+/*
+ * The field in progress is in libcsv's buffer, which grows with it (its
+ * text and, until the field ends, the spaces around it).  Past twice the
+ * record bound the record cannot be valid: stop before the buffer takes
+ * the memory of a whole unbalanced-quote file.  csv_get_buffer_size is
+ * libcsv's documented view of that buffer; checked in the callbacks and
+ * after every csv_parse call, the verdict and its line do not depend on
+ * where a chunk ends.
+ */
+static int
+field_runaway(struct cdr_csv_reader *r)
+{
+    return csv_get_buffer_size(&r->csv) > 2 * r->lim.max_row;
+}
+
+static void
+too_long_record(struct cdr_csv_reader *r)
+{
+    char det[96];
+    snprintf(det, sizeof det,
+             "more than %zu bytes in one record: unbalanced quotes?",
+             r->lim.max_row);
+    set_fatal(r, CDR_E_CSV, r->cur_line, "record too long", det);
 }
 
 static void
 on_field(void *s, size_t len, void *data)
 {
-    struct cdr_reader *r = data;
+    struct cdr_csv_reader *r = data;
     if (r->fatal)
         return;
     const char *f = s;
-    if (row_too_big(r, len + 1)) {
-        set_fatal(r, CDR_E_CSV, r->cur_line, "record too long",
-                  "more than " CDR_MAX_ROW_TEXT
-                  " bytes in one record: unbalanced quotes?");
+    if (row_too_big(r, len + 1) || field_runaway(r)) {
+        too_long_record(r);
         return;
     }
     if (grow((void **)&r->data, &r->data_cap, r->data_len + len + 1, 1) ||
@@ -179,14 +175,14 @@ on_field(void *s, size_t len, void *data)
     r->nfields++;
     r->data_len += len + 1;
     r->cur_bytes += len;
-    if (len > CDR_MAX_FIELD && !r->cur_too_long)
+    if (len > r->lim.max_field && !r->cur_too_long)
         r->cur_too_long = (int)(r->nfields - r->cur_first);
 }
 
 static void
 on_row(int c, void *data)
 {
-    struct cdr_reader *r = data;
+    struct cdr_csv_reader *r = data;
     if (r->fatal)
         return;
     if (r->nfields > r->cur_first) { /* not a blank line */
@@ -210,7 +206,7 @@ on_row(int c, void *data)
 
 /* Drop the rows already returned, keeping the row being built. */
 static void
-compact(struct cdr_reader *r)
+compact(struct cdr_csv_reader *r)
 {
     size_t keep_f = r->nfields - r->cur_first;
     size_t doff = keep_f ? r->fields[r->cur_first].off : r->data_len;
@@ -230,27 +226,30 @@ compact(struct cdr_reader *r)
 }
 
 static int
-reader_new(struct cdr_reader **out, FILE *f, int own, const char *name,
-           struct cdr_diag *d)
+reader_new(struct cdr_csv_reader **out, FILE *f, int own, const char *name,
+           struct cdr_csv_limits lim, struct cdr_diag *d)
 {
-    struct cdr_reader *r = calloc(1, sizeof *r);
+    if (lim.max_field == 0 || lim.max_row == 0 ||
+        lim.max_row > (SIZE_MAX - 16) / 3)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "invalid CSV reader limits");
+    struct cdr_csv_reader *r = calloc(1, sizeof *r);
     if (r == NULL)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, NULL);
     r->f = f;
     r->own_f = own;
+    r->lim = lim;
     r->name = strdup(name);
     r->chunk = READ_CHUNK;
     r->line = 1;
     r->cur_line = 1;
-    for (int i = 0; i < CDR_COL__COUNT; i++)
-        r->col[i] = -1;
-    r->raw_cap = 3 * (size_t)CDR_MAX_ROW + 16;
+    r->raw_cap = 3 * lim.max_row + 16;
     r->raw = malloc(r->raw_cap);
     if (r->name == NULL || r->raw == NULL ||
         csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL |
                               CSV_APPEND_NULL) != 0) {
         r->csv_ok = 0;
-        cdr_reader_close(r);
+        cdr_csv_reader_close(r);
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, NULL);
     }
     r->csv_ok = 1;
@@ -259,8 +258,9 @@ reader_new(struct cdr_reader **out, FILE *f, int own, const char *name,
 }
 
 int
-cdr_reader_open(struct cdr_reader **out, const char *path,
-                const char *display_name, struct cdr_diag *d)
+cdr_csv_reader_open(struct cdr_csv_reader **out, const char *path,
+                    const char *display_name, struct cdr_csv_limits lim,
+                    struct cdr_diag *d)
 {
     int is_stdin = strcmp(path, "-") == 0;
     const char *name =
@@ -273,21 +273,23 @@ cdr_reader_open(struct cdr_reader **out, const char *path,
         cdr_diag_at(d, name, 0, 0);
         return CDR_E_IO;
     }
-    int rc = reader_new(out, f, !is_stdin, name, d);
+    int rc = reader_new(out, f, !is_stdin, name, lim, d);
     if (rc != 0 && !is_stdin)
         fclose(f);
     return rc;
 }
 
 int
-cdr_reader_open_stream(struct cdr_reader **out, FILE *f,
-                       const char *display_name, struct cdr_diag *d)
+cdr_csv_reader_open_stream(struct cdr_csv_reader **out, FILE *f,
+                           const char *display_name, struct cdr_csv_limits lim,
+                           struct cdr_diag *d)
 {
-    return reader_new(out, f, 0, display_name ? display_name : "<stream>", d);
+    return reader_new(out, f, 0, display_name ? display_name : "<stream>", lim,
+                      d);
 }
 
 int
-cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n)
+cdr_csv_reader_set_chunk_size(struct cdr_csv_reader *r, size_t n)
 {
     if (r->started || n == 0 || n > CDR_MAX_CHUNK)
         return -1;
@@ -296,7 +298,7 @@ cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n)
 }
 
 void
-cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn, void *ctx)
+cdr_csv_reader_set_tap(struct cdr_csv_reader *r, cdr_csv_tap_fn fn, void *ctx)
 {
     r->tap = fn;
     r->tap_ctx = ctx;
@@ -305,7 +307,7 @@ cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn, void *ctx)
 /* Fill the read buffer; the first fill gathers at least 3 bytes (or the
  * whole file) so a UTF-8 byte order mark can be recognised and skipped. */
 static int
-fill(struct cdr_reader *r, size_t *got)
+fill(struct cdr_csv_reader *r, size_t *got)
 {
     if (r->in == NULL) {
         r->in_cap = r->chunk < 4 ? 4 : r->chunk;
@@ -340,7 +342,7 @@ fill(struct cdr_reader *r, size_t *got)
 
 /* Parse more input until a row is queued, a fatal error, or end of file. */
 static void
-parse_more(struct cdr_reader *r)
+parse_more(struct cdr_csv_reader *r)
 {
     while (r->rhead == r->nrows && !r->fatal && !r->eof) {
         if (r->in_pos == r->in_len) {
@@ -387,22 +389,13 @@ parse_more(struct cdr_reader *r)
             }
             return;
         }
-        /* The field in progress, less what libcsv may still drop from it
-         * (trailing spaces, a closing quote): never more than it will be,
-         * so the verdict does not depend on where a chunk ends. */
-        size_t drop = r->csv.spaces + (r->csv.quoted ? 1u : 0u);
-        size_t partial = r->csv.entry_pos > drop ? r->csv.entry_pos - drop : 0;
-        if (row_too_big(r, partial))
-            set_fatal(r, CDR_E_CSV, r->cur_line, "record too long",
-                      "more than " CDR_MAX_ROW_TEXT " bytes in one record: "
-                      "unbalanced quotes?");
+        if (field_runaway(r))
+            too_long_record(r);
     }
 }
 
-/* Lower-case letters and digits only; returns the full normalised length
- * (out holds at most outsz - 1 of them). */
-static size_t
-normalise(const char *s, size_t n, char *out, size_t outsz)
+size_t
+cdr_csv_normalise_name(const char *s, size_t n, char *out, size_t outsz)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -419,124 +412,77 @@ normalise(const char *s, size_t n, char *out, size_t outsz)
     return o;
 }
 
-static void
-take_header(struct cdr_reader *r, const struct row_ref *rr)
+void
+cdr_csv_map_header(const struct cdr_csv_row *header,
+                   int (*column_of)(const char *normalised), int *index,
+                   size_t ncols)
 {
-    r->ncols = rr->nfields;
-    for (size_t i = 0; i < rr->nfields; i++) {
-        const struct field_ref *fr = &r->fields[rr->first + i];
-        char key[32];
-        if (normalise(r->data + fr->off, fr->len, key, sizeof key) >=
-            sizeof key)
-            continue; /* longer than any of ours */
-        for (size_t k = 0; k < sizeof header_names / sizeof header_names[0];
-             k++) {
-            if (strcmp(key, header_names[k].name) == 0) {
-                if (r->col[header_names[k].col] < 0) /* first one wins */
-                    r->col[header_names[k].col] = (int)i;
-                break;
-            }
-        }
+    for (size_t c = 0; c < ncols; c++)
+        index[c] = -1;
+    for (size_t i = 0; i < header->nfields; i++) {
+        char key[64];
+        if (cdr_csv_normalise_name(header->field[i].p, header->field[i].n, key,
+                                   sizeof key) >= sizeof key)
+            continue; /* longer than any name of ours */
+        int c = column_of(key);
+        if (c >= 0 && (size_t)c < ncols && index[c] < 0)
+            index[c] = (int)i; /* first one wins */
     }
-    r->have_header = 1;
-}
-
-static void
-fill_row(const struct cdr_reader *r, const struct row_ref *rr,
-         struct cdr_row *row)
-{
-    memset(row, 0, sizeof *row);
-    for (int c = 0; c < CDR_COL__COUNT; c++) {
-        int i = r->col[c];
-        if (i < 0)
-            continue;
-        row->present[c] = 1;
-        if ((size_t)i < rr->nfields) {
-            const struct field_ref *fr = &r->fields[rr->first + (size_t)i];
-            row->field[c].p = r->data + fr->off;
-            row->field[c].n = fr->len;
-        } else {
-            row->field[c].p = "";
-        }
-    }
-    row->file = r->name;
-    row->line = rr->line;
-    row->record = r->record;
-}
-
-/* Name of header column i, for messages. */
-static const char *
-column_label(const struct cdr_reader *r, size_t i)
-{
-    for (int c = 0; c < CDR_COL__COUNT; c++)
-        if (r->col[c] == (int)i)
-            return cdr_column_name((enum cdr_column)c);
-    return NULL;
 }
 
 int
-cdr_reader_next(struct cdr_reader *r, struct cdr_row *row, struct cdr_diag *d)
+cdr_csv_reader_next(struct cdr_csv_reader *r, struct cdr_csv_row *row,
+                    struct cdr_diag *d)
 {
-    for (;;) {
-        if (r->rhead == r->nrows) {
-            if (r->fatal || r->eof) {
-                /* nothing queued */
-            } else {
-                r->last = NULL;
-                compact(r);
-                parse_more(r);
-            }
-        }
-        if (r->rhead == r->nrows) {
-            r->last = NULL;
-            if (r->fatal) {
-                cdr_diag_set(d, r->fatal, NULL, NULL, 0, "%s", r->fatal_msg);
-                if (r->fatal_detail[0] != '\0')
-                    cdr_diag_detail(d, "%s", r->fatal_detail);
-                cdr_diag_at(d, r->name, r->fatal_line, 0);
-                return r->fatal;
-            }
-            return 0;
-        }
-        const struct row_ref *rr = &r->rows[r->rhead++];
-        if (!r->have_header) {
-            take_header(r, rr);
-            continue;
-        }
-        r->record++;
-        r->last = rr;
-        fill_row(r, rr, row);
-        if (rr->nfields != r->ncols) {
-            cdr_diag_set(d, CDR_E_FIELD_COUNT, NULL, NULL, 0,
-                         "wrong number of fields: %zu, the header has %zu",
-                         rr->nfields, r->ncols);
-            cdr_diag_at(d, r->name, rr->line, 0);
-            return CDR_E_FIELD_COUNT;
-        }
-        if (rr->too_long) {
-            size_t i = (size_t)rr->too_long - 1;
-            const struct field_ref *fr = &r->fields[rr->first + i];
-            const char *label = column_label(r, i);
-            cdr_diag_set(d, CDR_E_TOO_LONG, label, r->data + fr->off, 40,
-                         "field too long");
-            cdr_diag_detail(d, "field %zu has %u bytes, at most %d allowed",
-                            i + 1, (unsigned)fr->len, CDR_MAX_FIELD);
-            cdr_diag_at(d, r->name, rr->line, 0);
-            return CDR_E_TOO_LONG;
-        }
-        return 1;
+    if (r->rhead == r->nrows && !r->fatal && !r->eof) {
+        r->last = NULL;
+        compact(r);
+        parse_more(r);
     }
+    if (r->rhead == r->nrows) {
+        r->last = NULL;
+        if (r->fatal) {
+            cdr_diag_set(d, r->fatal, NULL, NULL, 0, "%s", r->fatal_msg);
+            if (r->fatal_detail[0] != '\0')
+                cdr_diag_detail(d, "%s", r->fatal_detail);
+            cdr_diag_at(d, r->name, r->fatal_line, 0);
+            return r->fatal;
+        }
+        return 0;
+    }
+    const struct row_ref *rr = &r->rows[r->rhead++];
+    if (grow((void **)&r->out, &r->out_cap, rr->nfields, sizeof *r->out)) {
+        cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+        cdr_diag_at(d, r->name, rr->line, 0);
+        return CDR_E_NOMEM;
+    }
+    for (size_t i = 0; i < rr->nfields; i++) {
+        const struct field_ref *fr = &r->fields[rr->first + i];
+        r->out[i] = (struct cdr_slice){r->data + fr->off, fr->len};
+    }
+    r->last = rr;
+    row->field = r->out;
+    row->nfields = rr->nfields;
+    row->line = rr->line;
+    row->too_long = rr->too_long;
+    return 1;
+}
+
+const char *
+cdr_csv_reader_name(const struct cdr_csv_reader *r)
+{
+    return r->name;
 }
 
 struct cdr_slice
-cdr_reader_raw(const struct cdr_reader *r)
+cdr_csv_reader_raw(const struct cdr_csv_reader *r)
 {
     struct cdr_slice out = {"", 0};
     const struct row_ref *rr = r->last;
     if (rr == NULL)
         return out;
-    /* raw holds 3 * CDR_MAX_ROW bytes: each field at most doubles plus two
-     * quotes and a comma, and fields + separators <= CDR_MAX_ROW. */
+    /* raw holds 3 * max_row bytes: each field at most doubles plus two
+     * quotes and a comma, and fields + separators <= max_row. */
     char *o = r->raw;
     size_t pos = 0;
     for (size_t i = 0; i < rr->nfields; i++) {
@@ -558,13 +504,13 @@ cdr_reader_raw(const struct cdr_reader *r)
 }
 
 uint64_t
-cdr_reader_offset(const struct cdr_reader *r)
+cdr_csv_reader_offset(const struct cdr_csv_reader *r)
 {
     return r->offset;
 }
 
 void
-cdr_reader_close(struct cdr_reader *r)
+cdr_csv_reader_close(struct cdr_csv_reader *r)
 {
     if (r == NULL)
         return;
@@ -577,6 +523,7 @@ cdr_reader_close(struct cdr_reader *r)
     free(r->data);
     free(r->fields);
     free(r->rows);
+    free(r->out);
     free(r->raw);
     free(r);
 }

@@ -1,70 +1,115 @@
 /*
- * Streaming call-record CSV reader on libcsv.  Memory is bounded by one
- * record (CDR_MAX_ROW) plus libcsv's buffer, whatever the file size.
+ * Streaming CSV reader on libcsv, for every CSV file the project reads:
+ * call records (cdr_record_reader.h builds on it), the deck's csv: price
+ * lists, the capture's state file.  It hands out rows of fields, each with
+ * the physical line where it starts, and bounds memory by one record plus
+ * libcsv's buffer, whatever the file size.
  *
- * Header names are matched after lower-casing and dropping every byte that is
- * not a letter or digit ("Parent Call SID" == "parent_call_sid"); "callsid"
- * is accepted for "sid"; unknown columns are ignored.  A UTF-8 BOM, CRLF line
- * ends, quoted fields with commas and newlines are handled.
+ * A UTF-8 byte order mark is skipped, CRLF and LF both end a row, quoted
+ * fields may hold commas, quotes and line breaks; blank lines are skipped
+ * (and counted in line numbers).  libcsv runs in strict mode: a quote
+ * inside an unquoted field, or text after a closing quote, stops the file.
  */
 #ifndef REFEREE_CDR_CSV_READER_H
 #define REFEREE_CDR_CSV_READER_H
 
-#include "cdr/util/cdr_diag.h"
 #include "cdr/record/cdr_record.h"
+#include "cdr/util/cdr_diag.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
-struct cdr_reader;
+struct cdr_csv_reader;
 
 /*
- * Open path ("-" is standard input).  display_name is used in diagnostics
- * (NULL: path, or "<stdin>").  *out is returned for the caller to free with
- * cdr_reader_close().
+ * Bounds: a field of more than max_field bytes marks its row (too_long);
+ * a record of more than max_row bytes (fields plus one separator each),
+ * or one field whose text with its surrounding spaces passes 2 * max_row
+ * bytes, stops the file (CDR_E_CSV "record too long": unbalanced quotes,
+ * usually).  Both > 0.
  */
-int cdr_reader_open(struct cdr_reader **out, const char *path,
-                    const char *display_name, struct cdr_diag *d);
-
-/* Read from an already open stream (borrowed; not closed). For tests, fuzz. */
-int cdr_reader_open_stream(struct cdr_reader **out, FILE *f,
-                           const char *display_name, struct cdr_diag *d);
+struct cdr_csv_limits {
+    size_t max_field, max_row;
+};
 
 /*
- * Next data row.  Returns 1 with *row filled, 0 at end of file, or a negative
- * code with d filled (file, line, field, message):
- *  - CDR_E_FIELD_COUNT, CDR_E_TOO_LONG: this row is bad, the next call goes on
- *    with the following row (the caller rejects this one);
- *  - CDR_E_CSV, CDR_E_IO, CDR_E_NOMEM: the file cannot be read further.
- * Row slices live until the next call.  Blank lines are skipped (counted in
- * line numbers).  On CDR_E_FIELD_COUNT and CDR_E_TOO_LONG *row is filled as
- * far as the row goes (file, line, record, the columns it has), so the
- * caller can name the sid in its reject.  The first non-blank row is the
- * header; a known column named twice: the first one is used.  A record over
- * CDR_MAX_ROW bytes (fields plus separators) is CDR_E_CSV.
+ * Open path ("-" is standard input).  display_name names the file in
+ * diagnostics (NULL: path, or "<stdin>").  *out for the caller to free with
+ * cdr_csv_reader_close().
  */
-int cdr_reader_next(struct cdr_reader *r, struct cdr_row *row,
-                    struct cdr_diag *d);
+int cdr_csv_reader_open(struct cdr_csv_reader **out, const char *path,
+                        const char *display_name, struct cdr_csv_limits lim,
+                        struct cdr_diag *d);
 
-/* The raw text of the last row returned (or rejected), as a CSV line without
- * line end; for the rejects' "raw record".  Lives until the next call. */
-struct cdr_slice cdr_reader_raw(const struct cdr_reader *r);
+/* Read from an already open stream (borrowed; not closed). */
+int cdr_csv_reader_open_stream(struct cdr_csv_reader **out, FILE *f,
+                               const char *display_name,
+                               struct cdr_csv_limits lim, struct cdr_diag *d);
+
+/* One row.  The slices live until the next cdr_csv_reader_next(). */
+struct cdr_csv_row {
+    const struct cdr_slice *field;
+    size_t nfields;
+    long line;    /* physical line where the row starts, 1-based */
+    int too_long; /* 0, or 1 + the index of the first field over max_field */
+};
+
+/*
+ * Next row (the header too: the caller decides what the first row means).
+ * 1 with *row, 0 at end of file, or a negative code with d naming the file
+ * and line when the file cannot be read further: CDR_E_CSV (malformed
+ * quoting, record too long, unterminated quote), CDR_E_IO, CDR_E_NOMEM.
+ * Rows read before the problem are all returned first.
+ */
+int cdr_csv_reader_next(struct cdr_csv_reader *r, struct cdr_csv_row *row,
+                        struct cdr_diag *d);
+
+/* The last row returned, as a CSV line without line end (fields quoted
+ * only where needed); for the rejects' raw record.  Lives until the next
+ * call. */
+struct cdr_slice cdr_csv_reader_raw(const struct cdr_csv_reader *r);
+
+/* The name diagnostics use.  Borrowed, lives as long as r. */
+const char *cdr_csv_reader_name(const struct cdr_csv_reader *r);
 
 /*
  * Read at most n bytes per fread (default 1 MiB, at most 256 MiB).  Only
- * before the first cdr_reader_next(); 0 or -1.  Tests use it to put chunk
- * boundaries everywhere.
+ * before the first cdr_csv_reader_next(); 0 or -1.  Tests use it to put
+ * chunk boundaries everywhere.
  */
-int cdr_reader_set_chunk_size(struct cdr_reader *r, size_t n);
+int cdr_csv_reader_set_chunk_size(struct cdr_csv_reader *r, size_t n);
 
-/* Every byte read from the file, in order, is also passed to fn (the run
+/* Every byte read from the file, in order, is also passed to fn (a run
  * hashes its inputs this way, in the same pass).  Before the first
- * cdr_reader_next(). */
-typedef void (*cdr_reader_tap_fn)(void *ctx, const void *p, size_t n);
-void cdr_reader_set_tap(struct cdr_reader *r, cdr_reader_tap_fn fn, void *ctx);
+ * cdr_csv_reader_next(). */
+typedef void (*cdr_csv_tap_fn)(void *ctx, const void *p, size_t n);
+void cdr_csv_reader_set_tap(struct cdr_csv_reader *r, cdr_csv_tap_fn fn,
+                            void *ctx);
 
 /* Bytes consumed so far (for progress). */
-uint64_t cdr_reader_offset(const struct cdr_reader *r);
+uint64_t cdr_csv_reader_offset(const struct cdr_csv_reader *r);
 
-void cdr_reader_close(struct cdr_reader *r);
+/* NULL is a no-op. */
+void cdr_csv_reader_close(struct cdr_csv_reader *r);
+
+/*
+ * Header names as the project matches them: lower-cased, every byte that
+ * is not a letter or digit dropped ("Parent Call SID" is
+ * "parentcallsid").  Writes at most outsz - 1 bytes and a NUL; returns the
+ * full normalised length (>= outsz: it did not fit).
+ */
+size_t cdr_csv_normalise_name(const char *s, size_t n, char *out, size_t outsz);
+
+/*
+ * Map a header row onto the caller's columns: index[col] = the header
+ * position of column col, or -1 when the header does not name it.
+ * column_of(name) gives the caller's column for a normalised name, or -1
+ * for a column the caller does not know (ignored).  A column named twice:
+ * the first one wins.  index has ncols entries.
+ */
+void cdr_csv_map_header(const struct cdr_csv_row *header,
+                        int (*column_of)(const char *normalised), int *index,
+                        size_t ncols);
 
 #endif

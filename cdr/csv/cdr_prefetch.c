@@ -1,6 +1,6 @@
 #include "cdr/csv/cdr_prefetch.h"
 
-#include "cdr/csv/cdr_csv_reader.h"
+#include "cdr/csv/cdr_record_reader.h"
 #include "cdr/util/cdr_sha256.h"
 #include "cdr/record/cdr_validate.h"
 

@@ -1,5 +1,7 @@
 #include "cdr/record/cdr_record.h"
 
+#include <string.h>
+
 const char *
 cdr_column_name(enum cdr_column c)
 {
@@ -23,6 +25,28 @@ cdr_column_name(enum cdr_column c)
     if ((unsigned)c >= CDR_COL__COUNT)
         return "?";
     return names[c];
+}
+
+int
+cdr_column_of(const char *normalised)
+{
+    /* The carrier's console exports say "Call Sid" */
+    if (strcmp(normalised, "callsid") == 0)
+        return CDR_COL_SID;
+    for (int c = 0; c < CDR_COL__COUNT; c++) {
+        const char *name = cdr_column_name((enum cdr_column)c);
+        const char *n = normalised;
+        for (; *name != '\0'; name++) {
+            if (*name == '_')
+                continue;
+            if (*name != *n)
+                break;
+            n++;
+        }
+        if (*name == '\0' && *n == '\0')
+            return c;
+    }
+    return -1;
 }
 
 struct cdr_slice

@@ -37,6 +37,14 @@ enum cdr_column {
 /* snake_case name of a column ("parent_call_sid"). */
 const char *cdr_column_name(enum cdr_column c);
 
+/*
+ * The column a CSV header names, or -1 for one referee does not read.
+ * normalised is the header as cdr_csv_normalise_name() gives it
+ * (lower case, letters and digits only): a column's name without its
+ * underscores ("parentcallsid"), or "callsid" for sid.
+ */
+int cdr_column_of(const char *normalised);
+
 /* Bounds on untrusted input. */
 #define CDR_MAX_FIELD 1024 /* bytes in one field */
 #define CDR_MAX_SID 128    /* bytes in a sid */

@@ -5,7 +5,7 @@
  *      -o /tmp/bench_cdr_reader
  *   /tmp/bench_cdr_reader [-v] calls.csv
  */
-#include "cdr/csv/cdr_csv_reader.h"
+#include "cdr/csv/cdr_record_reader.h"
 #include "cdr/record/cdr_validate.h"
 
 #include <stdio.h>

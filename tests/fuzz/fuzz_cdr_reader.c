@@ -5,7 +5,7 @@
  * byte picks the reader's chunk size, so chunk boundaries fall anywhere; the
  * same bytes read with the default buffer must give the same results.
  */
-#include "cdr/csv/cdr_csv_reader.h"
+#include "cdr/csv/cdr_record_reader.h"
 #include "cdr/util/cdr_parse.h"
 #include "cdr/record/cdr_validate.h"
 

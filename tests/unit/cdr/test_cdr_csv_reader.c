@@ -1,4 +1,4 @@
-#include "cdr/csv/cdr_csv_reader.h"
+#include "cdr/csv/cdr_record_reader.h"
 
 #include <dirent.h>
 #include <setjmp.h>
@@ -433,8 +433,16 @@ test_record_over_the_row_limit_stops_the_file(void **state)
     assert_some_chunks_agree(b.p, b.n,
                              "1 L2 R1 sid=A from=1 RAW=A,1\n"
                              "-3 L3 record too long\n");
-    /* the same without a closing quote: a runaway quoted field */
+    /* the same without a closing quote: libcsv finds it at end of file */
     b.n -= 7;
+    assert_some_chunks_agree(b.p, b.n,
+                             "1 L2 R1 sid=A from=1 RAW=A,1\n"
+                             "-3 L3 unterminated quoted field\n");
+    /* a runaway quoted field stops the file once it passes twice the
+     * record bound, before it takes the memory of the rest of the file */
+    for (int i = 0; i < 2 * CDR_MAX_ROW; i++)
+        bput(&b, i % 100 == 99 ? "\n" : "x", 1);
+    bprintf(&b, "\"\nC,2\n");
     assert_some_chunks_agree(b.p, b.n,
                              "1 L2 R1 sid=A from=1 RAW=A,1\n"
                              "-3 L3 record too long\n");

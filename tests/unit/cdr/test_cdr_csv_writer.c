@@ -1,5 +1,5 @@
 #include "cdr/csv/cdr_csv_writer.h"
-#include "cdr/csv/cdr_csv_reader.h"
+#include "cdr/csv/cdr_record_reader.h"
 
 #include <dirent.h>
 #include <setjmp.h>
