@@ -404,6 +404,7 @@ cdr_link_record(const struct cdr_link_call *c, const char *file,
     r->end_time = c->end_time;
     r->has_end_time = c->has_end_time;
     r->duration = c->duration;
+    r->has_duration = 1; /* stored records are validated ones */
     r->file = file;
     r->line = c->line;
 }

@@ -67,6 +67,75 @@ cdr_direction_name(enum cdr_direction dir)
                                       : "trunking-terminating";
 }
 
+/* Lower case, '_' (and, if space_too, ' ') as '-'; 0 if it does not fit. */
+static size_t
+fold(struct cdr_slice v, char *out, size_t outsz, int space_too)
+{
+    if (v.n >= outsz)
+        return 0;
+    for (size_t i = 0; i < v.n; i++) {
+        char c = v.p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        else if (c == '_' || (space_too && c == ' '))
+            c = '-';
+        out[i] = c;
+    }
+    out[v.n] = '\0';
+    return v.n;
+}
+
+int
+cdr_direction_of(struct cdr_slice text, enum cdr_direction *out)
+{
+    char buf[32];
+    if (fold(text, buf, sizeof buf, 0) == 0)
+        return -1;
+    if (strcmp(buf, cdr_direction_name(CDR_DIR_TERMINATING)) == 0)
+        *out = CDR_DIR_TERMINATING;
+    else if (strcmp(buf, cdr_direction_name(CDR_DIR_ORIGINATING)) == 0)
+        *out = CDR_DIR_ORIGINATING;
+    else
+        return -1;
+    return 0;
+}
+
+static const char *const status_names[] = {
+    [CDR_ST_NONE] = "",
+    [CDR_ST_COMPLETED] = "completed",
+    [CDR_ST_BUSY] = "busy",
+    [CDR_ST_NO_ANSWER] = "no-answer",
+    [CDR_ST_FAILED] = "failed",
+    [CDR_ST_CANCELED] = "canceled",
+    [CDR_ST_IN_PROGRESS] = "in-progress",
+    [CDR_ST_UNOBSERVED] = "unobserved",
+    [CDR_ST_OTHER] = "",
+};
+
+const char *
+cdr_status_name(enum cdr_status s)
+{
+    if ((unsigned)s >= sizeof status_names / sizeof status_names[0])
+        return "";
+    return status_names[s];
+}
+
+enum cdr_status
+cdr_status_of(struct cdr_slice text)
+{
+    char buf[16];
+    if (text.n == 0)
+        return CDR_ST_NONE;
+    if (fold(text, buf, sizeof buf, 1) == 0)
+        return CDR_ST_OTHER;
+    if (strcmp(buf, "cancelled") == 0)
+        return CDR_ST_CANCELED;
+    for (int s = CDR_ST_COMPLETED; s < CDR_ST_OTHER; s++)
+        if (strcmp(buf, status_names[s]) == 0)
+            return (enum cdr_status)s;
+    return CDR_ST_OTHER;
+}
+
 int
 cdr_record_billable(const struct cdr_record *r)
 {

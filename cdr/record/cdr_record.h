@@ -81,8 +81,13 @@ enum cdr_status {
 };
 
 /*
- * A validated record.  Slices borrow from the cdr_row it was built from.
- * duration is always set: from the duration column, else end - start.
+ * A record: validated from a row (its slices borrow from the cdr_row it
+ * was built from), or built by referee-capture (slices borrow from the
+ * capture's strings).  status_text is the status as written; status its
+ * meaning.  From a row, duration is always set (the duration column, else
+ * end - start, else 0) and has_duration is 1; the capture leaves it 0
+ * where it does not know the length (a leg it could not see, a call still
+ * up).
  */
 struct cdr_record {
     struct cdr_slice sid, parent_call_sid, account_sid, trunk_sid;
@@ -94,7 +99,8 @@ struct cdr_record {
     int64_t start_time; /* UTC epoch seconds */
     int64_t end_time;   /* valid when has_end_time */
     int has_end_time;
-    int64_t duration; /* seconds, >= 0 */
+    int64_t duration; /* seconds, >= 0; valid when has_duration */
+    int has_duration;
     const char *file;
     long line;
 };
@@ -105,6 +111,19 @@ struct cdr_slice cdr_row_sid(const struct cdr_row *row);
 
 /* "trunking-terminating" or "trunking-originating". */
 const char *cdr_direction_name(enum cdr_direction dir);
+
+/* The direction a record's text names: either name, in any case, '_' for
+ * '-' ("Trunking_Originating").  0 and *out, or -1. */
+int cdr_direction_of(struct cdr_slice text, enum cdr_direction *out);
+
+/* "completed", "busy", "no-answer", "failed", "canceled", "in-progress",
+ * "unobserved"; "" for CDR_ST_NONE and CDR_ST_OTHER. */
+const char *cdr_status_name(enum cdr_status s);
+
+/* What a status text means: empty is CDR_ST_NONE; the names above in any
+ * case, with '_' or ' ' for '-' ("No Answer" in console exports) and the
+ * spelling "cancelled"; anything else CDR_ST_OTHER. */
+enum cdr_status cdr_status_of(struct cdr_slice text);
 
 /* Only these are billed: completed, or no status and duration > 0. */
 int cdr_record_billable(const struct cdr_record *r);

@@ -72,24 +72,6 @@ check_id(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
     return 0;
 }
 
-/* Lower case, '_' (and, if space_too, ' ') as '-'; 0 if it does not fit. */
-static size_t
-fold(struct cdr_slice v, char *out, size_t outsz, int space_too)
-{
-    if (v.n >= outsz)
-        return 0;
-    for (size_t i = 0; i < v.n; i++) {
-        char c = v.p[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        else if (c == '_' || (space_too && c == ' '))
-            c = '-';
-        out[i] = c;
-    }
-    out[v.n] = '\0';
-    return v.n;
-}
-
 static int
 check_addr(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
            struct cdr_slice v)
@@ -112,29 +94,6 @@ check_time(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
         return fail(d, row, CDR_E_BAD_TIME, c, v, NULL,
                     "a call cannot start or end before 1970");
     return 0;
-}
-
-static enum cdr_status
-status_of(struct cdr_slice v)
-{
-    static const struct {
-        const char *text;
-        enum cdr_status st;
-    } map[] = {
-        {"completed", CDR_ST_COMPLETED},     {"busy", CDR_ST_BUSY},
-        {"no-answer", CDR_ST_NO_ANSWER},     {"failed", CDR_ST_FAILED},
-        {"canceled", CDR_ST_CANCELED},       {"cancelled", CDR_ST_CANCELED},
-        {"in-progress", CDR_ST_IN_PROGRESS}, {"unobserved", CDR_ST_UNOBSERVED},
-    };
-    char buf[16];
-    if (v.n == 0)
-        return CDR_ST_NONE;
-    if (fold(v, buf, sizeof buf, 1) == 0) /* "No Answer" in console exports */
-        return CDR_ST_OTHER;
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(buf, map[i].text) == 0)
-            return map[i].st;
-    return CDR_ST_OTHER;
 }
 
 int
@@ -163,13 +122,7 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     struct cdr_slice dir = trimmed(row, CDR_COL_DIRECTION);
     if (dir.n == 0)
         return missing(d, row, CDR_COL_DIRECTION);
-    char buf[32];
-    fold(dir, buf, sizeof buf, 0);
-    if (dir.n < sizeof buf && strcmp(buf, "trunking-terminating") == 0)
-        rec->direction = CDR_DIR_TERMINATING;
-    else if (dir.n < sizeof buf && strcmp(buf, "trunking-originating") == 0)
-        rec->direction = CDR_DIR_ORIGINATING;
-    else
+    if (cdr_direction_of(dir, &rec->direction) != 0)
         return fail(d, row, CDR_E_BAD_DIRECTION, CDR_COL_DIRECTION, dir, NULL,
                     "expected trunking-terminating or trunking-originating");
 
@@ -222,9 +175,10 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     } else {
         rec->duration = 0;
     }
+    rec->has_duration = 1;
 
     rec->status_text = trimmed(row, CDR_COL_STATUS);
-    rec->status = status_of(rec->status_text);
+    rec->status = cdr_status_of(rec->status_text);
     if (rec->status == CDR_ST_UNOBSERVED)
         return fail(d, row, CDR_E_UNOBSERVED, CDR_COL_STATUS, rec->status_text,
                     NULL,

@@ -1,6 +1,7 @@
 #include "rating/run/rt_sink_csv.h"
 
 #include "cdr/csv/cdr_csv_writer.h"
+#include "cdr/csv/cdr_record_writer.h"
 #include "cdr/util/cdr_parse.h"
 #include "rating/price/rt_money.h"
 
@@ -71,11 +72,7 @@ csv_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
            sizeof charge_header / sizeof charge_header[0]);
     header(s->w[F_REJECTS], reject_header,
            sizeof reject_header / sizeof reject_header[0]);
-    for (int c = 0; c < CDR_COL__COUNT; c++)
-        cdr_writer_field_str(s->w[F_PENDING],
-                             cdr_column_name((enum cdr_column)c));
-    cdr_writer_end_row(s->w[F_PENDING]);
-    return 0;
+    return cdr_record_write_header(s->w[F_PENDING]);
 }
 
 static int
@@ -133,31 +130,8 @@ static int
 csv_pending(void *self, const struct cdr_record *r, struct cdr_diag *d)
 {
     struct csv_sink *s = self;
-    struct cdr_writer *w = s->w[F_PENDING];
-    char start[32], end[32];
     (void)d;
-    cdr_format_time(r->start_time, start, sizeof start);
-    if (r->has_end_time)
-        cdr_format_time(r->end_time, end, sizeof end);
-    else
-        end[0] = '\0';
-    /* Column order of enum cdr_column, as the header says. */
-    slice(w, r->sid);
-    slice(w, r->parent_call_sid);
-    slice(w, r->account_sid);
-    slice(w, r->trunk_sid);
-    cdr_writer_field_str(w, cdr_direction_name(r->direction));
-    slice(w, r->from);
-    slice(w, r->to);
-    cdr_writer_field_str(w, start);
-    cdr_writer_field_str(w, end);
-    cdr_writer_field_int(w, r->duration);
-    slice(w, r->status_text);
-    slice(w, r->price);
-    slice(w, r->price_unit);
-    slice(w, r->transfer_target);
-    slice(w, r->transfer_status);
-    return cdr_writer_end_row(w);
+    return cdr_record_write(s->w[F_PENDING], r);
 }
 
 /* JSON string with the escapes RFC 8259 requires. */
