@@ -4,6 +4,8 @@
  */
 #include "cdr/csv/cdr_csv_writer.h"
 
+#include "cdr/util/cdr_decimal.h"
+
 #include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -191,15 +193,8 @@ int
 cdr_writer_field_int(struct cdr_writer *w, int64_t v)
 {
     char buf[24];
-    char *p = buf + sizeof buf;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        *--p = '-';
-    return cdr_writer_field(w, p, (size_t)(buf + sizeof buf - p));
+    int n = cdr_decimal_format(v, 0, 0, buf, sizeof buf);
+    return cdr_writer_field(w, buf, (size_t)n);
 }
 
 int

@@ -1,6 +1,6 @@
 #include "cdr/csv/cdr_record_writer.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 
 #include <string.h>
 
@@ -40,7 +40,7 @@ time_field(struct cdr_writer *w, int has, int64_t t)
 {
     char buf[32] = "";
     if (has)
-        cdr_format_time(t, buf, sizeof buf);
+        cdr_time_format(t, buf, sizeof buf);
     cdr_writer_field_str(w, buf);
 }
 

@@ -5,7 +5,9 @@
  */
 #include "cdr/record/cdr_validate.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/record/cdr_addr.h"
+#include "cdr/util/cdr_decimal.h"
+#include "cdr/util/cdr_time.h"
 
 #include <string.h>
 
@@ -88,7 +90,7 @@ static int
 check_time(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
            struct cdr_slice v, int64_t *out)
 {
-    if (cdr_parse_time(v.p, v.p + v.n, out) != 0)
+    if (cdr_time_parse(v.p, v.p + v.n, out) != 0)
         return fail(d, row, CDR_E_BAD_TIME, c, v, NULL, EXPECT_TIME);
     if (*out < 0)
         return fail(d, row, CDR_E_BAD_TIME, c, v, NULL,
@@ -157,8 +159,8 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
 
     struct cdr_slice du = trimmed(row, CDR_COL_DURATION);
     if (du.n > 0) {
-        uint64_t v;
-        if (cdr_parse_uint64(du.p, du.p + du.n, &v) != 0)
+        int64_t v;
+        if (cdr_decimal_parse(du.p, du.n, 0, 0, 0, &v) != 0)
             return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_DURATION, du, NULL,
                         "expected whole seconds (digits only)");
         if (v > CDR_MAX_DURATION)
@@ -193,8 +195,7 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     rec->price = trimmed(row, CDR_COL_PRICE);
     if (rec->price.n > 0) {
         int64_t nano;
-        if (cdr_parse_decimal_nano(rec->price.p, rec->price.p + rec->price.n,
-                                   &nano) != 0)
+        if (cdr_decimal_parse(rec->price.p, rec->price.n, 9, 9, 1, &nano) != 0)
             return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_PRICE, rec->price,
                         NULL,
                         "expected an exact decimal such as -0.0150, at most "

@@ -1,6 +1,6 @@
 #include "rating/cli/rt_cli.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
 #include "cdr/util/cdr_sha256.h"
 #include "rating/run/rt_batch.h"
 #include "rating/cli/rt_cli_db.h"
@@ -72,8 +72,8 @@ struct cli {
 static int
 parse_long(const char *s, long *out)
 {
-    uint64_t v;
-    if (cdr_parse_uint64(s, s + strlen(s), &v) != 0 || v > (uint64_t)LONG_MAX)
+    int64_t v;
+    if (cdr_decimal_parse(s, strlen(s), 0, 0, 0, &v) != 0 || v > LONG_MAX)
         return -1;
     *out = (long)v;
     return 0;
@@ -218,7 +218,8 @@ print_summary(const struct rt_summary *s, const struct rt_deck *deck,
               int committed)
 {
     char total[48];
-    rt_money_format(s->total_nano, rt_deck_decimals(deck), total, sizeof total);
+    cdr_decimal_format(s->total_nano, 9, rt_deck_decimals(deck), total,
+                       sizeof total);
     fprintf(stderr,
             "referee-rate: %s: %ld rows, %ld calls, %ld components, "
             "%ld rejects (%ld duplicates), %ld pending, %ld files skipped, "

@@ -4,6 +4,7 @@
 #include "rating/deck/rt_deck.h"
 #include "rating/pg/rt_pg_migrate.h"
 #include "rating/pg/rt_sink_pg.h"
+#include "cdr/util/cdr_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +33,12 @@ rt_cli_db_check(struct rt_cli_db *c, const char *deck, int nfiles,
             return usage("--rerate re-prices stored calls: no input files");
         if (deck == NULL)
             return usage("--rerate needs --deck (the new prices)");
-        if (rt_deck_parse_date(c->from, strlen(c->from), &c->from_t) != 0) {
+        if (cdr_time_parse_date(c->from, strlen(c->from), &c->from_t) != 0) {
             fprintf(stderr, "referee-rate: --from: invalid time \"%s\"\n",
                     c->from);
             return RT_EXIT_USAGE;
         }
-        if (rt_deck_parse_date(c->to, strlen(c->to), &c->to_t) != 0) {
+        if (cdr_time_parse_date(c->to, strlen(c->to), &c->to_t) != 0) {
             fprintf(stderr, "referee-rate: --to: invalid time \"%s\"\n", c->to);
             return RT_EXIT_USAGE;
         }

@@ -2,7 +2,8 @@
  * The rate deck: storage, field checks, the index and lookups.  Loading
  * lives in rt_deck_yaml.c and rt_deck_csv.c.
  */
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
+#include "cdr/util/cdr_time.h"
 #include "rating/deck/rt_deck_int.h"
 
 #include <stdarg.h>
@@ -119,14 +120,27 @@ rt_deck_check_prefix(struct rt_deck_loader *ld, struct rt_pos pos,
     return 0;
 }
 
+/* What is wrong with a rate, in the words of the deck's messages. */
+static const char *
+rate_problem(int err)
+{
+    switch (err) {
+    case CDR_DEC_EMPTY: return "empty rate";
+    case CDR_DEC_NEGATIVE: return "negative rate";
+    case CDR_DEC_RANGE: return "rate too large";
+    case CDR_DEC_PLACES: return "more than 9 decimal places";
+    default: return cdr_decimal_strerror(err);
+    }
+}
+
 int
 rt_deck_check_rate(struct rt_deck_loader *ld, struct rt_pos pos, const char *s,
                    size_t n, int64_t *out)
 {
-    struct cdr_diag d;
-    cdr_diag_clear(&d);
-    if (rt_money_parse(s, n, 0, out, &d) != 0) {
-        rt_deck_error(ld, pos, CDR_E_DECK, "rate", s, n, "%s", d.message);
+    int err = cdr_decimal_parse(s, n, 9, RT_MAX_DECIMALS, 0, out);
+    if (err != 0) {
+        rt_deck_error(ld, pos, CDR_E_DECK, "rate", s, n, "%s",
+                      rate_problem(err));
         return -1;
     }
     if (n > RT_DECK_MAX_TEXT) { /* only zero padding can get here */
@@ -141,7 +155,7 @@ int
 rt_deck_check_date(struct rt_deck_loader *ld, struct rt_pos pos,
                    const char *field, const char *s, size_t n, int64_t *out)
 {
-    if (rt_deck_parse_date(s, n, out) != 0) {
+    if (cdr_time_parse_date(s, n, out) != 0) {
         rt_deck_error(ld, pos, CDR_E_DECK, field, s, n,
                       "invalid date: expected 2026-01-01 or "
                       "2026-01-01T00:00:00Z (or an offset like +02:00)");
@@ -160,86 +174,6 @@ rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
                       "each 1..86400 (60/60, 60/6)");
         return -1;
     }
-    return 0;
-}
-
-/* ---- dates ------------------------------------------------------------ */
-
-/* Exactly `width` digits at s[*i]; advances. */
-static int
-rt_digits(const char *s, size_t n, size_t *i, size_t width, int64_t *out)
-{
-    int64_t v = 0;
-    if (n - *i < width)
-        return -1;
-    for (size_t k = 0; k < width; k++) {
-        char c = s[*i + k];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *i += width;
-    *out = v;
-    return 0;
-}
-
-int
-rt_deck_parse_date(const char *s, size_t n, int64_t *out)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    size_t i = 0;
-    int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, off = 0;
-    if (rt_digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' ||
-        rt_digits(s, n, &i, 2, &mo) || i >= n || s[i++] != '-' ||
-        rt_digits(s, n, &i, 2, &d))
-        return -1;
-    if (mo < 1 || mo > 12)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap))
-        return -1;
-    if (i < n) {
-        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
-            return -1;
-        i++;
-        if (rt_digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' ||
-            rt_digits(s, n, &i, 2, &mi) || i >= n || s[i++] != ':' ||
-            rt_digits(s, n, &i, 2, &se))
-            return -1;
-        if (h > 23 || mi > 59 || se > 59)
-            return -1;
-        if (i < n && s[i] == '.') { /* only a zero fraction: no quiet drop */
-            i++;
-            size_t fd = i;
-            while (i < n && s[i] == '0')
-                i++;
-            if (i == fd)
-                return -1;
-        }
-        if (i >= n)
-            return -1; /* a time needs Z or an offset */
-        if (s[i] == 'Z' || s[i] == 'z') {
-            i++;
-        } else if (s[i] == '+' || s[i] == '-') {
-            int64_t sign = s[i] == '-' ? -1 : 1, oh, om = 0;
-            i++;
-            if (rt_digits(s, n, &i, 2, &oh))
-                return -1;
-            if (i < n && s[i] == ':')
-                i++;
-            if (i < n && rt_digits(s, n, &i, 2, &om))
-                return -1;
-            if (oh > 23 || om > 59)
-                return -1;
-            off = sign * (oh * 3600 + om * 60);
-        } else {
-            return -1;
-        }
-        if (i != n)
-            return -1;
-    }
-    *out = cdr_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-           h * 3600 + mi * 60 + se - off;
     return 0;
 }
 

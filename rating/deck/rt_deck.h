@@ -96,9 +96,4 @@ int rt_deck_price(const struct rt_deck *deck, enum rt_service service,
                   const char *from_digits, size_t from_n, int64_t at,
                   struct rt_price *out);
 
-/* A date as decks (and --from/--to) write it: "2026-01-01" (00:00 UTC) or
- * "2026-01-01T08:00:00Z" / "+02:00" / "+0200" (' ' for 'T' allowed; a
- * fraction of seconds only if all zeros).  Epoch seconds; 0 or -1. */
-int rt_deck_parse_date(const char *s, size_t n, int64_t *out);
-
 #endif

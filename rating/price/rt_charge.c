@@ -1,6 +1,7 @@
 #include "rating/price/rt_charge.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/record/cdr_addr.h"
+#include "cdr/util/cdr_time.h"
 #include "rating/deck/rt_increment.h"
 #include "rating/price/rt_money.h"
 #include "rating/price/rt_scenario.h"
@@ -44,7 +45,7 @@ price_component(const struct rt_deck *deck, const struct cdr_record *call,
                       from.digits, from.ndigits, call->start_time, &p) != 0) {
         if (billable) {
             char when[32];
-            cdr_format_time(call->start_time, when, sizeof when);
+            cdr_time_format(call->start_time, when, sizeof when);
             cdr_diag_set(d, CDR_E_NO_RATE, spec->to_field, spec->to->p,
                          spec->to->n, "no %s rate in force",
                          rt_service_name(spec->service));

@@ -47,71 +47,6 @@ rt_rounding_name(enum rt_rounding r)
     return "unknown";
 }
 
-int
-rt_money_parse(const char *p, size_t n, int allow_negative, int64_t *out_nano,
-               struct cdr_diag *d)
-{
-    const char *s = p;
-    const char *end = p + n;
-    int neg = 0;
-
-    if (n == 0)
-        return cdr_diag_set(d, CDR_E_BAD_NUMBER, NULL, p, n, "empty rate");
-    if (*s == '-') {
-        if (!allow_negative)
-            return cdr_diag_set(d, CDR_E_BAD_NUMBER, NULL, p, n,
-                                "negative rate");
-        neg = 1;
-        s++;
-    }
-
-    /* Whole part: at least one digit; accumulate as a non-negative value
-     * and check the bound before every step, so nothing ever overflows. */
-    const int64_t max_units = INT64_MAX / RT_NANO; /* 9223372036 */
-    int64_t units = 0;
-    const char *digits = s;
-    while (s < end && *s >= '0' && *s <= '9') {
-        units = units * 10 + (*s - '0');
-        if (units > max_units) /* checked every digit: never overflows */
-            return cdr_diag_set(d, CDR_E_LIMIT, NULL, p, n, "rate too large");
-        s++;
-    }
-    if (s == digits)
-        return cdr_diag_set(d, CDR_E_BAD_NUMBER, NULL, p, n,
-                            "not a decimal number");
-
-    int64_t frac = 0;
-    int places = 0;
-    if (s < end && *s == '.') {
-        s++;
-        const char *fd = s;
-        while (s < end && *s >= '0' && *s <= '9') {
-            if (places == RT_MAX_DECIMALS)
-                return cdr_diag_set(d, CDR_E_BAD_NUMBER, NULL, p, n,
-                                    "more than %d decimal places",
-                                    RT_MAX_DECIMALS);
-            frac = frac * 10 + (*s - '0');
-            places++;
-            s++;
-        }
-        if (s == fd)
-            return cdr_diag_set(d, CDR_E_BAD_NUMBER, NULL, p, n,
-                                "no digits after the decimal point");
-    }
-    if (s != end)
-        return cdr_diag_set(d, CDR_E_BAD_NUMBER, NULL, p, n,
-                            "not a decimal number");
-
-    frac *= rt_pow10[RT_MAX_DECIMALS - places];
-    /* units <= INT64_MAX / 10^9, but units * 10^9 + frac may still exceed
-     * INT64_MAX for the largest unit count. */
-    if (units == max_units && frac > INT64_MAX - units * RT_NANO)
-        return cdr_diag_set(d, CDR_E_LIMIT, NULL, p, n, "rate too large");
-    int64_t v = units * RT_NANO + frac;
-    *out_nano = neg ? -v : v;
-    return 0;
-}
-
 /*
  * q = v / unit rounded with mode.  C division truncates toward zero, so
  * q0 is the "down" result and r carries v's sign; everything else is an
@@ -167,40 +102,4 @@ rt_money_add(int64_t a, int64_t b, int64_t *out)
         return CDR_E_LIMIT;
     *out = a + b;
     return 0;
-}
-
-int
-rt_money_format(int64_t nano, int decimals, char *buf, size_t size)
-{
-    if (decimals < 0 || decimals > RT_MAX_DECIMALS || size == 0)
-        return -1;
-    /* Work on the magnitude as unsigned so INT64_MIN is fine. */
-    uint64_t mag = nano < 0 ? (uint64_t)0 - (uint64_t)nano : (uint64_t)nano;
-    uint64_t step = (uint64_t)rt_pow10[RT_MAX_DECIMALS - decimals];
-    if (mag % step != 0)
-        return -1; /* would drop digits: never round quietly */
-    uint64_t units = mag / (uint64_t)RT_NANO;
-    uint64_t frac = (mag % (uint64_t)RT_NANO) / step;
-
-    char tmp[40];
-    size_t len = 0;
-    /* Build backwards: fraction digits, point, whole digits, sign. */
-    for (int i = 0; i < decimals; i++) {
-        tmp[len++] = (char)('0' + frac % 10);
-        frac /= 10;
-    }
-    if (decimals > 0)
-        tmp[len++] = '.';
-    do {
-        tmp[len++] = (char)('0' + units % 10);
-        units /= 10;
-    } while (units != 0);
-    if (nano < 0)
-        tmp[len++] = '-';
-    if (len + 1 > size)
-        return -1;
-    for (size_t i = 0; i < len; i++)
-        buf[i] = tmp[len - 1 - i];
-    buf[len] = '\0';
-    return (int)len;
 }

@@ -34,16 +34,6 @@ int rt_rounding_parse(const char *s, size_t n, enum rt_rounding *out);
 const char *rt_rounding_name(enum rt_rounding r);
 
 /*
- * Strict rate parse: digits, optional '.' and 1..9 digits; a leading '-'
- * only when allow_negative.  No spaces, exponent or '+'.  0, or
- * CDR_E_BAD_NUMBER (syntax, more than 9 decimals) or CDR_E_LIMIT (beyond
- * +-9223372036.854775807) with d's code, value and message saying what is
- * wrong (field and position left to the caller).
- */
-int rt_money_parse(const char *p, size_t n, int allow_negative,
-                   int64_t *out_nano, struct cdr_diag *d);
-
-/*
  * rate_nano x seconds / 60 rounded to `decimals` places with mode; result in
  * nano (a multiple of 10^(9-decimals)).  Either sign of rate or seconds.
  * 0, or CDR_E_LIMIT when the rounded amount does not fit int64 nano or
@@ -54,13 +44,5 @@ int rt_money_amount(int64_t rate_nano, int64_t seconds, int decimals,
 
 /* a + b with overflow check: 0 or CDR_E_LIMIT. */
 int rt_money_add(int64_t a, int64_t b, int64_t *out);
-
-/*
- * Exact decimal text with exactly `decimals` places ("-0.004500", "12" for
- * decimals 0); buf of at least 32 bytes.  Returns the length, or -1 when
- * buf is too small or nano has non-zero digits beyond `decimals` places
- * (formatting never rounds: round with rt_money_amount first).
- */
-int rt_money_format(int64_t nano, int decimals, char *buf, size_t size);
 
 #endif

@@ -6,7 +6,7 @@
 #define REFEREE_RT_SCENARIO_H
 
 #include "cdr/util/cdr_diag.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/record/cdr_addr.h"
 #include "cdr/record/cdr_record.h"
 #include "rating/deck/rt_deck.h"
 #include "rating/run/rt_sink.h"

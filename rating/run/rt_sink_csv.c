@@ -2,7 +2,8 @@
 
 #include "cdr/csv/cdr_csv_writer.h"
 #include "cdr/csv/cdr_record_writer.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
+#include "cdr/util/cdr_time.h"
 #include "rating/price/rt_money.h"
 
 #include <errno.h>
@@ -87,8 +88,8 @@ csv_call(void *self, const struct rt_call *call, struct cdr_diag *d)
     for (int i = 0; i < call->n_components; i++) {
         const struct rt_component *c = &call->comp[i];
         char amount[48];
-        rt_money_format(c->amount_nano, s->run->decimals, amount,
-                        sizeof amount);
+        cdr_decimal_format(c->amount_nano, 9, s->run->decimals, amount,
+                           sizeof amount);
         slice(w, r->sid);
         slice(w, r->parent_call_sid);
         cdr_writer_field_str(w, rt_leg_name(call->leg));
@@ -177,7 +178,7 @@ write_summary(struct csv_sink *s, const struct rt_summary *sum)
     struct cdr_writer *w = s->w[F_SUMMARY];
     const struct rt_run_info *run = s->run;
     char when[32], money[48];
-    cdr_format_time(run->started_at, when, sizeof when);
+    cdr_time_format(run->started_at, when, sizeof when);
     json_printf(w,
                 "{\n  \"started_at\": \"%s\",\n  \"deck\": {\"name\": ", when);
     json_str(w, run->deck_name);
@@ -200,13 +201,14 @@ write_summary(struct csv_sink *s, const struct rt_summary *sum)
                 "\"pending\": %ld, \"skipped_files\": %ld},\n",
                 sum->rows_read, sum->calls, sum->components, sum->rejects,
                 sum->duplicates, sum->pending, sum->skipped_files);
-    rt_money_format(sum->total_nano, run->decimals, money, sizeof money);
+    cdr_decimal_format(sum->total_nano, 9, run->decimals, money, sizeof money);
     json_printf(w, "  \"total\": {\"currency\": ");
     json_str(w, run->currency);
     json_printf(w, ", \"amount\": \"%s\"},\n  \"totals\": [", money);
     for (size_t i = 0; i < sum->n_totals; i++) {
         const struct rt_totals *t = &sum->totals[i];
-        rt_money_format(t->amount_nano, run->decimals, money, sizeof money);
+        cdr_decimal_format(t->amount_nano, 9, run->decimals, money,
+                           sizeof money);
         json_printf(w, "%s\n    {\"currency\": ", i ? "," : "");
         json_str(w, t->currency);
         json_printf(w,

@@ -6,7 +6,7 @@
  * Children follow their parents a few hundred rows later, as in a carrier
  * export sorted by start time.  Deterministic.
  */
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -78,8 +78,8 @@ row(uint64_t id, uint64_t parent, const char *dir, const char *from,
     const char *to, int64_t start, int64_t dur)
 {
     char s[64], e[64];
-    cdr_format_time(start, s, sizeof s);
-    cdr_format_time(start + dur, e, sizeof e);
+    cdr_time_format(start, s, sizeof s);
+    cdr_time_format(start + dur, e, sizeof e);
     print_sid(id);
     printf(",");
     if (parent)

@@ -6,7 +6,9 @@
  * same bytes read with the default buffer must give the same results.
  */
 #include "cdr/csv/cdr_record_reader.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/record/cdr_addr.h"
+#include "cdr/util/cdr_decimal.h"
+#include "cdr/util/cdr_time.h"
 #include "cdr/record/cdr_validate.h"
 
 #include <stdint.h>
@@ -98,15 +100,22 @@ read_all(const uint8_t *data, size_t size, size_t chunk)
                     (a.host.p < s.p || a.host.p + a.host.n > s.p + s.n))
                     __builtin_trap();
             }
-            if (cdr_parse_time(s.p, s.p + s.n, &t) == 0) {
+            if (cdr_time_parse(s.p, s.p + s.n, &t) == 0) {
                 char buf[32];
-                cdr_format_time(t, buf, sizeof buf);
+                cdr_time_format(t, buf, sizeof buf);
                 int64_t back;
-                if (cdr_parse_time(buf, buf + strlen(buf), &back) != 0 ||
+                if (cdr_time_parse(buf, buf + strlen(buf), &back) != 0 ||
                     back != t)
                     __builtin_trap();
             }
-            (void)cdr_parse_decimal_nano(s.p, s.p + s.n, &v);
+            if (cdr_decimal_parse(s.p, s.n, 9, 9, 1, &v) == 0) {
+                char buf[48];
+                int64_t back;
+                if (cdr_decimal_format(v, 9, 9, buf, sizeof buf) < 0 ||
+                    cdr_decimal_parse(buf, strlen(buf), 9, 9, 1, &back) != 0 ||
+                    back != v)
+                    __builtin_trap();
+            }
         }
     }
     cdr_reader_close(r);

@@ -332,69 +332,6 @@ test_example_deck_prices_and_trunks(void **state)
 }
 
 static void
-test_dates_parse_to_utc_epoch_seconds(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *s;
-        int64_t want;
-    } ok[] = {
-        {"2026-01-01", T_2026_01_01},
-        {"1970-01-01", 0},
-        {"2024-02-29", 1709164800},
-        {"2000-03-01", 951868800},
-        {"2026-01-01T00:00:00Z", T_2026_01_01},
-        {"2026-01-01t00:00:01z", T_2026_01_01 + 1},
-        {"2026-01-01 00:00:00Z", T_2026_01_01},
-        {"2026-03-01T00:00:00+01:00", T_2026_03_01 - 3600},
-        {"2026-03-01T00:00:00+0100", T_2026_03_01 - 3600},
-        {"2026-03-01T00:00:00+01", T_2026_03_01 - 3600},
-        {"2026-02-28T19:30:00-04:30", T_2026_03_01},
-        {"2026-01-01T00:00:00.000Z", T_2026_01_01},
-        {"1969-12-31T23:59:59Z", -1},
-    };
-    for (size_t i = 0; i < N_ELEMS(ok); i++) {
-        int64_t t = 0;
-        if (rt_deck_parse_date(ok[i].s, strlen(ok[i].s), &t) != 0 ||
-            t != ok[i].want)
-            print_error("\"%s\": %lld\n", ok[i].s, (long long)t);
-        assert_int_equal(rt_deck_parse_date(ok[i].s, strlen(ok[i].s), &t), 0);
-        assert_int_equal(t, ok[i].want);
-    }
-    static const char *bad[] = {
-        "2026-02-29",
-        "2026-13-01",
-        "2026-00-10",
-        "2026-01-32",
-        "2026-1-01",
-        "26-01-01",
-        "2026-01-01T10:00:00",
-        "2026-01-01T24:00:00Z",
-        "2026-01-01T10:60:00Z",
-        "2026-01-01T10:00:60Z",
-        "2026-01-01T10:00Z",
-        "2026-01-01T10:00:00.5Z",
-        "2026-01-01T10:00:00+24:00",
-        "2026-01-01T10:00:00+01:60",
-        "2026-01-01Z",
-        "2026-01-01 ",
-        "2026/01/01",
-        "",
-        "2026-01-01T10:00:00ZZ",
-        "2026-01-01T10:00:00+1",
-        "2026-01-01T10:00:00.Z",
-        "today",
-    };
-    for (size_t i = 0; i < N_ELEMS(bad); i++) {
-        int64_t t = 42;
-        if (rt_deck_parse_date(bad[i], strlen(bad[i]), &t) == 0)
-            print_error("accepted \"%s\"\n", bad[i]);
-        assert_int_equal(rt_deck_parse_date(bad[i], strlen(bad[i]), &t), -1);
-        assert_int_equal(t, 42);
-    }
-}
-
-static void
 test_free_of_null_is_a_no_op(void **state)
 {
     (void)state;
@@ -428,7 +365,6 @@ main(void)
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_example_deck_prices_and_trunks),
-        cmocka_unit_test(test_dates_parse_to_utc_epoch_seconds),
         cmocka_unit_test(test_free_of_null_is_a_no_op),
     };
     int failed = 0;

@@ -1,0 +1,421 @@
+/*
+ * Addresses of call records and SIP messages: E.164 numbers, tel: URIs
+ * and sip:/sips: URIs (name-addr or addr-spec).  Strict: the whole range
+ * or nothing.
+ */
+#include "cdr/record/cdr_addr.h"
+
+#include "cdr/util/cdr_decimal.h"
+
+#include <string.h>
+#include <strings.h>
+
+static int
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int
+is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_alnum(char c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+
+static char
+to_lower(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        c = (char)(c - 'A' + 'a');
+    return c;
+}
+
+static int
+is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int
+word_eq(const char *p, const char *end, const char *w, size_t n)
+{
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (to_lower(p[i]) != to_lower(w[i]))
+            return 0;
+    return 1;
+}
+
+#define E164_MAX_DIGITS 15
+
+static int
+scheme_is(const char *p, const char *end, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    return word_eq(p, end, scheme, n);
+}
+
+/* "+"? DIGIT+ with at most max digits; fills digits. */
+static int
+plain_number(const char *p, const char *end, size_t max, struct cdr_addr *a)
+{
+    if (p < end && *p == '+')
+        p++;
+    if (p >= end)
+        return -1;
+    size_t n = 0;
+    for (; p < end; p++) {
+        if (!is_digit(*p) || n >= max)
+            return -1;
+        a->digits[n++] = *p;
+    }
+    a->digits[n] = '\0';
+    a->ndigits = n;
+    return 0;
+}
+
+/* RFC 3966 parameter/extension text: printable, no spaces or separators
+ * that would end a field. */
+static int
+param_chars_ok(const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"' ||
+            c == '@')
+            return -1;
+        if (c == '%' && (end - p < 3 || !is_hex(p[1]) || !is_hex(p[2])))
+            return -1;
+    }
+    return 0;
+}
+
+/* (sep name[=value])+ with non-empty names; p starts at a sep. */
+static int
+params_ok(const char *p, const char *end, char sep)
+{
+    while (p < end) {
+        if (*p != sep)
+            return -1;
+        p++;
+        const char *q = memchr(p, sep, (size_t)(end - p));
+        if (q == NULL)
+            q = end;
+        if (q == p || *p == '=' || param_chars_ok(p, q))
+            return -1;
+        p = q;
+    }
+    return 0;
+}
+
+/* Is ";name=value" among the ';' params in [p, end)?  Case-insensitive. */
+static int
+has_param_value(const char *p, const char *end, const char *name,
+                const char *value)
+{
+    size_t nn = strlen(name), vn = strlen(value);
+    while (p < end) {
+        const char *q = memchr(p + 1, ';', (size_t)(end - p - 1));
+        if (q == NULL)
+            q = end;
+        const char *s = p + 1;
+        if ((size_t)(q - s) == nn + 1 + vn && word_eq(s, q, name, nn) &&
+            s[nn] == '=' && word_eq(s + nn + 1, q, value, vn))
+            return 1;
+        p = q;
+    }
+    return 0;
+}
+
+static int
+parse_tel(const char *p, const char *end, struct cdr_addr *a)
+{
+    const char *semi = memchr(p, ';', (size_t)(end - p));
+    const char *nend = semi ? semi : end;
+    const char *s = p;
+    size_t n = 0;
+    if (s < nend && *s == '+')
+        s++;
+    for (; s < nend; s++) {
+        if (is_digit(*s)) {
+            if (n >= E164_MAX_DIGITS)
+                return -1;
+            a->digits[n++] = *s;
+        } else if (*s != '-' && *s != '.' && *s != '(' && *s != ')') {
+            return -1;
+        }
+    }
+    if (n == 0)
+        return -1;
+    if (semi && params_ok(semi, end, ';'))
+        return -1;
+    a->digits[n] = '\0';
+    a->ndigits = n;
+    a->kind = CDR_ADDR_TEL;
+    a->user.p = p;
+    a->user.n = (size_t)(nend - p);
+    return 0;
+}
+
+/* RFC 3261 user: unreserved / escaped / user-unreserved "&=+$,;?/" */
+static int
+sip_user_ok(const char *p, const char *end)
+{
+    if (p >= end)
+        return -1;
+    for (; p < end; p++) {
+        char c = *p;
+        if (is_alnum(c) || strchr("-_.!~*'()&=+$,;?/", c) != NULL) {
+            if (c == '\0')
+                return -1;
+            continue;
+        }
+        if (c == '%' && end - p >= 3 && is_hex(p[1]) && is_hex(p[2])) {
+            p += 2;
+            continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int
+sip_host_ok(const char *p, const char *end)
+{
+    if (p >= end)
+        return -1;
+    if (*p == '[') { /* IPv6 reference */
+        if (end - p < 4 || end[-1] != ']')
+            return -1;
+        for (const char *s = p + 1; s < end - 1; s++)
+            if (!is_hex(*s) && *s != ':' && *s != '.')
+                return -1;
+        return 0;
+    }
+    /* hostname or IPv4: labels of alnum and '-', not starting or ending
+     * with '-', separated by single dots; one trailing dot allowed. */
+    if (end - p > 1 && end[-1] == '.')
+        end--;
+    const char *label = p;
+    for (const char *s = p;; s++) {
+        if (s == end || *s == '.') {
+            if (s == label || *label == '-' || s[-1] == '-')
+                return -1;
+            if (s == end)
+                return 0;
+            label = s + 1;
+        } else if (!is_alnum(*s) && *s != '-') {
+            return -1;
+        }
+    }
+}
+
+/* Does the user part look like a number ("+"? DIGIT+)? */
+static int
+numeric_user(const char *p, const char *end)
+{
+    if (p < end && *p == '+')
+        p++;
+    if (p >= end)
+        return 0;
+    for (; p < end; p++)
+        if (!is_digit(*p))
+            return 0;
+    return 1;
+}
+
+static int
+parse_sip_uri(const char *p, const char *end, struct cdr_addr *a)
+{
+    p += scheme_is(p, end, "sips:") ? 5 : 4;
+    /* Headers and params cannot hold an unescaped '@', so the one '@' ends
+     * the user part (which itself may hold '?' and ';'). */
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    const char *hp = p;
+    a->user.p = p;
+    a->user.n = 0;
+    if (at != NULL) {
+        if (memchr(at + 1, '@', (size_t)(end - at - 1)) != NULL)
+            return -1;
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *uende = colon ? colon : at; /* a password is dropped */
+        if (sip_user_ok(p, uende))
+            return -1;
+        if (colon != NULL && colon + 1 < at && sip_user_ok(colon + 1, at))
+            return -1;
+        a->user.n = (size_t)(uende - p);
+        hp = at + 1;
+    }
+    const char *uend = end;
+    const char *qm = memchr(hp, '?', (size_t)(end - hp));
+    if (qm != NULL) { /* headers: hname=hvalue joined by '&' */
+        if (qm + 1 >= end || param_chars_ok(qm + 1, end))
+            return -1;
+        uend = qm;
+    }
+    const char *semi = memchr(hp, ';', (size_t)(uend - hp));
+    const char *hend = semi ? semi : uend;
+    const char *port = NULL;
+    if (hp < hend && *hp == '[') {
+        const char *rb = memchr(hp, ']', (size_t)(hend - hp));
+        if (rb == NULL)
+            return -1;
+        if (rb + 1 < hend) {
+            if (rb[1] != ':')
+                return -1;
+            port = rb + 1;
+        }
+    } else {
+        port = memchr(hp, ':', (size_t)(hend - hp));
+    }
+    const char *hostend = port ? port : hend;
+    if (sip_host_ok(hp, hostend))
+        return -1;
+    if (port != NULL) {
+        int64_t pv;
+        if (hend - port - 1 > 5 ||
+            cdr_decimal_parse(port + 1, (size_t)(hend - port - 1), 0, 0, 0,
+                              &pv) != 0 ||
+            pv == 0 || pv > 65535)
+            return -1;
+    }
+    if (semi && params_ok(semi, uend, ';'))
+        return -1;
+    a->host.p = hp;
+    a->host.n = (size_t)(hostend - hp);
+    a->kind = CDR_ADDR_SIP;
+    /* A user part that is a number ("+14155550100", "911") gives digits;
+     * one too long for digits[] is refused rather than taken as a name.
+     * With ";user=phone" the user part is a tel: number (RFC 3261 19.1.1),
+     * visual separators and all, and must be one. */
+    const char *ue = a->user.p + a->user.n;
+    if (semi != NULL && has_param_value(semi, uend, "user", "phone")) {
+        struct cdr_addr t;
+        memset(&t, 0, sizeof t);
+        if (parse_tel(a->user.p, ue, &t) != 0)
+            return -1;
+        memcpy(a->digits, t.digits, sizeof a->digits);
+        a->ndigits = t.ndigits;
+    } else if (numeric_user(a->user.p, ue) &&
+               plain_number(a->user.p, ue, sizeof a->digits - 1, a) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* "display name" or token words, then spaces, before '<'. */
+static int
+display_name_ok(const char *p, const char *end)
+{
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (p == end)
+        return 0;
+    if (*p == '"') {
+        const char *s = p + 1;
+        for (; s < end; s++) {
+            unsigned char c = (unsigned char)*s;
+            if (c == '\\') {
+                if (s + 1 >= end)
+                    return -1;
+                s++;
+                continue;
+            }
+            if (c == '"')
+                break;
+            if (c < 0x20 || c == 0x7f)
+                return -1;
+        }
+        return (s == end - 1 && *s == '"') ? 0 : -1;
+    }
+    /* token words; UTF-8 bytes are let through (names are not billed) */
+    for (const char *s = p; s < end; s++)
+        if (!is_alnum(*s) && (unsigned char)*s < 0x80 &&
+            (*s == '\0' || strchr(" \t-.!%*_+`'~", *s) == NULL))
+            return -1;
+    return 0;
+}
+
+static int
+parse_uri(const char *p, const char *end, struct cdr_addr *a)
+{
+    if (scheme_is(p, end, "tel:"))
+        return parse_tel(p + 4, end, a);
+    if (scheme_is(p, end, "sip:") || scheme_is(p, end, "sips:"))
+        return parse_sip_uri(p, end, a);
+    return -1;
+}
+
+int
+cdr_host_is_pstn(struct cdr_slice host, const char *termination_domain)
+{
+    static const char suffix[] = ".pstn.twilio.com";
+    const size_t ns = sizeof suffix - 1;
+    if (host.n > 1 && host.p[host.n - 1] == '.')
+        host.n--;
+    if (termination_domain != NULL && termination_domain[0] != '\0')
+        return host.n == strlen(termination_domain) &&
+               strncasecmp(host.p, termination_domain, host.n) == 0;
+    return host.n > ns && strncasecmp(host.p + host.n - ns, suffix, ns) == 0;
+}
+
+int
+cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out)
+{
+    struct cdr_addr a;
+    memset(&a, 0, sizeof a);
+    if (p >= end)
+        return -1;
+    /* The common case first: a bare E.164 number. */
+    if ((*p == '+' || is_digit(*p)) &&
+        plain_number(p, end, E164_MAX_DIGITS, &a) == 0) {
+        a.kind = CDR_ADDR_E164;
+        a.user.p = p;
+        a.user.n = (size_t)(end - p);
+        *out = a;
+        return 0;
+    }
+    memset(&a, 0, sizeof a);
+    for (const char *s = p; s < end; s++)
+        if (*s == '\0')
+            return -1;
+    const char *lt = NULL;
+    /* '<' outside a quoted display name starts a name-addr. */
+    {
+        int inq = 0;
+        for (const char *s = p; s < end; s++) {
+            if (inq && *s == '\\' && s + 1 < end) {
+                s++;
+                continue;
+            }
+            if (*s == '"')
+                inq = !inq;
+            else if (!inq && *s == '<') {
+                lt = s;
+                break;
+            }
+        }
+    }
+    int rc;
+    if (lt != NULL) {
+        const char *gt = memchr(lt, '>', (size_t)(end - lt));
+        if (gt == NULL || display_name_ok(p, lt))
+            return -1;
+        rc = parse_uri(lt + 1, gt, &a);
+        if (rc == 0 && gt + 1 < end) /* header params after '>' (;tag=) */
+            rc = params_ok(gt + 1, end, ';');
+    } else {
+        rc = parse_uri(p, end, &a);
+    }
+    if (rc != 0)
+        return -1;
+    *out = a;
+    return 0;
+}

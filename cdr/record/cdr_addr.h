@@ -1,0 +1,46 @@
+/*
+ * Addresses in a call record's from, to and transfer_target, and in SIP
+ * headers: the one parser both programs use, and the rule of what a PSTN
+ * destination is.
+ */
+#ifndef REFEREE_CDR_ADDR_H
+#define REFEREE_CDR_ADDR_H
+
+#include "cdr/record/cdr_record.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cdr_addr_kind {
+    CDR_ADDR_E164 = 1, /* +14155550100 or 14155550100 (digits only) */
+    CDR_ADDR_TEL,      /* tel:+14155550100 (params after ';' ignored) */
+    CDR_ADDR_SIP,      /* sip:user@host[:port][;params] or sips:, <> allowed */
+};
+
+/*
+ * An address in a from/to/Refer-To field.  digits: the number's digits
+ * without '+' or visual separators ('-', '.', '(', ')' inside tel:), empty if
+ * the user part is not a number.  user and host only for SIP (host lower-case
+ * comparison is the caller's job).  Slices borrow from the input.
+ */
+struct cdr_addr {
+    enum cdr_addr_kind kind;
+    struct cdr_slice user;
+    struct cdr_slice host;
+    char digits[32];
+    size_t ndigits;
+};
+
+/* 0 or -1 (malformed: empty, unknown scheme, no host, bad number ...). */
+int cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out);
+
+/*
+ * Whether a number at host is on the PSTN: host is the trunk's termination
+ * domain (case-insensitive; NULL or "": the trunk has none), else any
+ * "*.pstn.twilio.com".  A trailing dot (fully qualified) is the same host.
+ * The one rule for referee-rate (scenario) and referee-capture (how it
+ * writes a transfer target), which must agree.
+ */
+int cdr_host_is_pstn(struct cdr_slice host, const char *termination_domain);
+
+#endif
