@@ -2,7 +2,7 @@
 # through cap_pcap + cap_net, the delivered messages compared with golden
 # listings (expected/*.txt: time, transport, addresses, length, first line,
 # in order); the same through a HEP3 encode/decode round trip; the public
-# odd captures of /work/shared/captures when present (skipped otherwise).
+# odd captures of tests/fixtures/captures (see SOURCES.md there).
 add_executable(capnet_dump ${CMAKE_CURRENT_SOURCE_DIR}/capnet_dump.c)
 target_link_libraries(capnet_dump PRIVATE referee_capture)
 
@@ -29,10 +29,8 @@ endforeach()
 
 add_test(NAME capture/net_public_captures
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net_public.sh $<TARGET_FILE:capnet_dump>
-          ${PROJECT_SOURCE_DIR}/../shared/captures
-          ${PROJECT_SOURCE_DIR}/../../shared/captures)
-set_tests_properties(capture/net_public_captures PROPERTIES LABELS integration
-  SKIP_RETURN_CODE 77)
+          ${PROJECT_SOURCE_DIR}/tests/fixtures/captures)
+set_tests_properties(capture/net_public_captures PROPERTIES LABELS integration)
 
 # End to end on the SIPp flows: referee-capture -> records -> referee-rate,
 # from the recorded fixtures (offline), from the same messages sent as HEP3
