@@ -1,7 +1,7 @@
 #include "cdr/csv/cdr_prefetch.h"
 
 #include "cdr/csv/cdr_record_reader.h"
-#include "cdr/util/cdr_sha256.h"
+#include "cdr/util/cdr_digest.h"
 #include "cdr/record/cdr_validate.h"
 
 #include <pthread.h>
@@ -40,17 +40,16 @@ struct cdr_prefetch {
     size_t pos;
     int finished;
     /* worker side */
-    struct cdr_sha256 sha;
+    struct cdr_digest *dg;
     uint64_t bytes;
-    char hex[65];
+    char hex[CDR_DIGEST_HEX];
 };
 
 static void
 tap(void *ctx, const void *p, size_t n)
 {
     struct cdr_prefetch *pf = ctx;
-    cdr_sha256_update(&pf->sha, p, n);
-    pf->bytes += n;
+    cdr_digest_update(pf->dg, p, n);
 }
 
 static char *
@@ -181,8 +180,11 @@ worker(void *arg)
     }
     if (r != NULL)
         cdr_reader_close(r);
-    uint8_t digest[32];
-    cdr_sha256_final(&p->sha, digest, p->hex);
+    if (cdr_digest_final(p->dg, p->hex, &p->bytes) != 0 && rc == 0) {
+        rc = cdr_diag_set(&b->diag, CDR_E_IO, NULL, NULL, 0,
+                          "cannot compute the file's sha256 (libcrypto)");
+        cdr_diag_at(&b->diag, p->name, 0, 0);
+    }
     b->end = 1;
     b->rc = rc;
     publish(p);
@@ -207,7 +209,10 @@ cdr_prefetch_open(struct cdr_prefetch **out, const char *path,
         }
     }
     p->name = strcmp(path, "-") == 0 ? "<stdin>" : p->path;
-    cdr_sha256_init(&p->sha);
+    if ((p->dg = cdr_digest_new()) == NULL) {
+        cdr_prefetch_close(p);
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, NULL);
+    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->thread, NULL, worker, p) != 0) {
@@ -277,6 +282,7 @@ cdr_prefetch_close(struct cdr_prefetch *p)
     }
     for (int i = 0; i < NBATCH; i++)
         free(p->batches[i].mem);
+    cdr_digest_free(p->dg);
     free(p->path);
     free(p);
 }

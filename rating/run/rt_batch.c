@@ -3,7 +3,7 @@
 #include "cdr/csv/cdr_prefetch.h"
 #include "cdr/link/cdr_link.h"
 #include "cdr/util/cdr_hash.h"
-#include "cdr/util/cdr_sha256.h"
+#include "cdr/util/cdr_digest.h"
 #include "cdr/record/cdr_validate.h"
 #include "rating/price/rt_charge.h"
 #include "rating/price/rt_money.h"
@@ -574,7 +574,7 @@ run(struct batch *b, size_t n)
         /* A store is asked before reading; the hash taken while reading
          * then confirms the file did not change in between. */
         if (ops->file_seen != NULL && strcmp(f->path, "-") != 0 &&
-            cdr_sha256_file(f->path, f->sha256, &f->size) != 0) {
+            cdr_digest_file(f->path, f->sha256, &f->size) != 0) {
             cdr_diag_set(&sd, CDR_E_IO, NULL, NULL, 0, "cannot read: %s",
                          strerror(errno));
             cdr_diag_at(&sd, f->path, 0, 0);
