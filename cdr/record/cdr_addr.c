@@ -199,20 +199,29 @@ sip_host_ok(const char *p, const char *end)
                 return -1;
         return 0;
     }
-    /* hostname or IPv4: labels of alnum and '-', not starting or ending
-     * with '-', separated by single dots; one trailing dot allowed. */
-    if (end - p > 1 && end[-1] == '.')
+    return cdr_addr_hostname_ok(p, (size_t)(end - p)) ? 0 : -1;
+}
+
+int
+cdr_addr_hostname_ok(const char *p, size_t n)
+{
+    /* labels of alnum and '-', not starting or ending with '-', separated
+     * by single dots; one trailing dot allowed. */
+    const char *end = p + n;
+    if (n == 0)
+        return 0;
+    if (n > 1 && end[-1] == '.')
         end--;
     const char *label = p;
     for (const char *s = p;; s++) {
         if (s == end || *s == '.') {
             if (s == label || *label == '-' || s[-1] == '-')
-                return -1;
-            if (s == end)
                 return 0;
+            if (s == end)
+                return 1;
             label = s + 1;
         } else if (!is_alnum(*s) && *s != '-') {
-            return -1;
+            return 0;
         }
     }
 }
@@ -364,6 +373,16 @@ cdr_host_is_pstn(struct cdr_slice host, const char *termination_domain)
         return host.n == strlen(termination_domain) &&
                strncasecmp(host.p, termination_domain, host.n) == 0;
     return host.n > ns && strncasecmp(host.p + host.n - ns, suffix, ns) == 0;
+}
+
+int
+cdr_addr_is_pstn(const struct cdr_addr *a, const char *termination_domain)
+{
+    if (a->kind == CDR_ADDR_E164 || a->kind == CDR_ADDR_TEL)
+        return 1;
+    if (a->ndigits == 0)
+        return 0; /* sip:alice@...: never a number */
+    return cdr_host_is_pstn(a->host, termination_domain);
 }
 
 int

@@ -34,6 +34,11 @@ struct cdr_addr {
 /* 0 or -1 (malformed: empty, unknown scheme, no host, bad number ...). */
 int cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out);
 
+/* A host name or IPv4 address as a SIP URI may name it: labels of
+ * letters, digits and '-' (not at either end of a label) separated by
+ * single dots, one trailing dot allowed.  1 or 0. */
+int cdr_addr_hostname_ok(const char *p, size_t n);
+
 /*
  * Whether a number at host is on the PSTN: host is the trunk's termination
  * domain (case-insensitive; NULL or "": the trunk has none), else any
@@ -42,5 +47,13 @@ int cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out);
  * writes a transfer target), which must agree.
  */
 int cdr_host_is_pstn(struct cdr_slice host, const char *termination_domain);
+
+/*
+ * Is this address a PSTN destination?  tel: URIs and bare E.164 numbers
+ * are; a sip: URI is when its user part is a number and its host is on
+ * the PSTN (cdr_host_is_pstn).  Every other sip: URI, even
+ * sip:+13105550100@pbx.example.com, is a SIP destination.
+ */
+int cdr_addr_is_pstn(const struct cdr_addr *a, const char *termination_domain);
 
 #endif

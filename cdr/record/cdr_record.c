@@ -49,6 +49,19 @@ cdr_column_of(const char *normalised)
     return -1;
 }
 
+int
+cdr_id_ok(const char *p, size_t n)
+{
+    if (n == 0 || n > CDR_MAX_SID)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch <= 0x20 || ch >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
 struct cdr_slice
 cdr_row_sid(const struct cdr_row *row)
 {

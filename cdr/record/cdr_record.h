@@ -105,6 +105,10 @@ struct cdr_record {
     long line;
 };
 
+/* An id (a call sid, account or trunk sid, a Call-ID): 1..CDR_MAX_SID
+ * bytes of printable ASCII without spaces.  1 or 0. */
+int cdr_id_ok(const char *p, size_t n);
+
 /* The row's sid as far as a reject may name it: empty when the column is
  * absent, cut to CDR_MAX_SID bytes.  Borrows from the row. */
 struct cdr_slice cdr_row_sid(const struct cdr_row *row);

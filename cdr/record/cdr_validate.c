@@ -62,16 +62,13 @@ static int
 check_id(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
          struct cdr_slice v)
 {
+    if (v.n == 0 || cdr_id_ok(v.p, v.n))
+        return 0;
     if (v.n > CDR_MAX_SID)
         return fail(d, row, CDR_E_TOO_LONG, c, v, NULL,
                     "an id has at most 128 bytes");
-    for (size_t i = 0; i < v.n; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch <= 0x20 || ch >= 0x7f)
-            return fail(d, row, CDR_E_BAD_VALUE, c, v, "invalid id",
-                        "an id is printable ASCII without spaces");
-    }
-    return 0;
+    return fail(d, row, CDR_E_BAD_VALUE, c, v, "invalid id",
+                "an id is printable ASCII without spaces");
 }
 
 static int

@@ -176,3 +176,22 @@ cdr_diag_list_add(struct cdr_diag_list *l, const struct cdr_diag *d)
     }
     l->items[l->count++] = *d;
 }
+
+void
+cdr_problem(struct cdr_problems *p, const char *file, long line, long column,
+            int code, const char *field, const char *value, size_t vlen,
+            const char *fmt, ...)
+{
+    p->count++;
+    if (p->max > 0 && p->count > p->max)
+        return;
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    cdr_diag_set(&d, code, field, value, vlen, NULL);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d.message, sizeof d.message, fmt, ap);
+    va_end(ap);
+    cdr_diag_at(&d, file, line, column);
+    cdr_diag_list_add(p->list, &d);
+}

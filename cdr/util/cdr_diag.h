@@ -92,4 +92,23 @@ void cdr_diag_list_free(struct cdr_diag_list *l);
 /* Copies *d in. Never fails: on ENOMEM the entry is only counted. */
 void cdr_diag_list_add(struct cdr_diag_list *l, const struct cdr_diag *d);
 
+/*
+ * The problems of one checked file and what it loads (a deck and its
+ * price lists, a plans file), reported into a list shared with other
+ * files: every one is counted, the first max (0: all) are kept.
+ */
+struct cdr_problems {
+    struct cdr_diag_list *list; /* borrowed */
+    size_t count;               /* all of this file's problems */
+    size_t max;
+};
+
+/* Add a problem at file:line:column (0: no line or column): code, field
+ * and value (either may be NULL) as cdr_diag_set, a printf-style
+ * message. */
+void cdr_problem(struct cdr_problems *p, const char *file, long line,
+                 long column, int code, const char *field, const char *value,
+                 size_t vlen, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
+
 #endif

@@ -1,7 +1,6 @@
 #include "rating/cli/rt_cli.h"
 
 #include "cdr/util/cdr_decimal.h"
-#include "cdr/util/cdr_digest.h"
 #include "rating/run/rt_batch.h"
 #include "rating/cli/rt_cli_db.h"
 #include "rating/deck/rt_deck.h"
@@ -257,12 +256,6 @@ rt_cli_main(int argc, char **argv)
     }
     if (load_deck(c.deck_path, &deck) != 0)
         return RT_EXIT_DECK;
-    char deck_sha[65];
-    if (cdr_digest_file(c.deck_path, deck_sha, NULL) != 0) {
-        fprintf(stderr, "%s: %s\n", c.deck_path, strerror(errno));
-        rt_deck_free(deck);
-        return RT_EXIT_FAILURE;
-    }
 
     struct cdr_diag d;
     cdr_diag_clear(&d);
@@ -275,7 +268,7 @@ rt_cli_main(int argc, char **argv)
     }
     struct rt_batch_opts o = {
         .deck = deck,
-        .deck_sha256 = deck_sha,
+        .deck_sha256 = rt_deck_sha256(deck),
         .sink = &sink,
         .max_rejects = c.max_rejects,
         .progress = !c.quiet && isatty(STDERR_FILENO),

@@ -83,18 +83,13 @@ rt_deck_error(struct rt_deck_loader *ld, struct rt_pos pos, int code,
               const char *field, const char *value, size_t vlen,
               const char *fmt, ...)
 {
-    ld->n_errors++;
-    if (ld->n_errors > RT_DECK_MAX_ERRORS)
-        return;
-    struct cdr_diag d;
-    cdr_diag_clear(&d);
-    cdr_diag_set(&d, code, field, value, vlen, NULL);
+    char msg[CDR_DIAG_TEXT];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d.message, sizeof d.message, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cdr_diag_at(&d, pos.file, pos.line, pos.column);
-    cdr_diag_list_add(ld->errs, &d);
+    cdr_problem(&ld->probs, pos.file, pos.line, pos.column, code, field, value,
+                vlen, "%s", msg);
 }
 
 int
@@ -267,43 +262,66 @@ rt_deck_check_overlaps(struct rt_deck_loader *ld)
     free(idx);
 }
 
-static int
-rt_trunk_sid_order(const void *pa, const void *pb)
+/* ---- digest ----------------------------------------------------------- */
+
+void
+rt_deck_digest_line(struct rt_deck_loader *ld, const char *name,
+                    size_t name_len, const char hex[CDR_DIGEST_HEX])
 {
-    const struct rt_trunk *a = *(const struct rt_trunk *const *)pa;
-    const struct rt_trunk *b = *(const struct rt_trunk *const *)pb;
-    int c = strcmp(a->sid, b->sid);
-    if (c != 0)
-        return c;
-    return a < b ? -1 : a > b; /* file order among duplicates */
+    size_t need = ld->manifest_len + 64 + 2 + name_len + 2;
+    if (need > ld->manifest_cap) {
+        size_t cap = ld->manifest_cap ? ld->manifest_cap * 2 : 256;
+        while (cap < need)
+            cap *= 2;
+        char *m = realloc(ld->manifest, cap);
+        if (m == NULL) {
+            ld->manifest_oom = 1;
+            return;
+        }
+        ld->manifest = m;
+        ld->manifest_cap = cap;
+    }
+    char *o = ld->manifest + ld->manifest_len;
+    memcpy(o, hex, 64);
+    memcpy(o + 64, "  ", 2);
+    memcpy(o + 66, name, name_len);
+    o[66 + name_len] = '\n';
+    ld->manifest_len += 66 + name_len + 1;
+    ld->manifest[ld->manifest_len] = '\0';
 }
 
-static void
-rt_deck_index_trunks(struct rt_deck_loader *ld)
+void
+rt_deck_digest_add(struct rt_deck_loader *ld, const char *name, const char *p,
+                   size_t n)
+{
+    char hex[CDR_DIGEST_HEX];
+    struct cdr_digest *dg = cdr_digest_new();
+    if (dg == NULL) {
+        ld->manifest_oom = 1;
+        return;
+    }
+    cdr_digest_update(dg, p, n);
+    if (cdr_digest_final(dg, hex, NULL) != 0)
+        ld->manifest_oom = 1;
+    else
+        rt_deck_digest_line(ld, name, strlen(name), hex);
+    cdr_digest_free(dg);
+}
+
+int
+rt_deck_digest_finish(struct rt_deck_loader *ld)
 {
     struct rt_deck *dk = ld->deck;
-    if (dk->n_trunks == 0)
-        return;
-    dk->trunks_by_sid = malloc(dk->n_trunks * sizeof *dk->trunks_by_sid);
-    if (dk->trunks_by_sid == NULL) {
-        rt_deck_error(ld, (struct rt_pos){ld->yaml_file, 0, 0}, CDR_E_NOMEM,
-                      NULL, NULL, 0, "out of memory");
-        return;
+    struct cdr_digest *dg = cdr_digest_new();
+    if (ld->manifest_oom || ld->manifest == NULL || dg == NULL) {
+        cdr_digest_free(dg);
+        return -1;
     }
-    for (size_t i = 0; i < dk->n_trunks; i++)
-        dk->trunks_by_sid[i] = &dk->trunks[i];
-    qsort(dk->trunks_by_sid, dk->n_trunks, sizeof *dk->trunks_by_sid,
-          rt_trunk_sid_order);
-    for (size_t i = 1; i < dk->n_trunks; i++) {
-        const struct rt_trunk *t = dk->trunks_by_sid[i];
-        const struct rt_trunk *first = dk->trunks_by_sid[i - 1];
-        if (strcmp(t->sid, first->sid) != 0)
-            continue;
-        const struct rt_pos *at = &dk->trunk_pos[t - dk->trunks];
-        const struct rt_pos *was = &dk->trunk_pos[first - dk->trunks];
-        rt_deck_error(ld, *at, CDR_E_DECK, "sid", t->sid, strlen(t->sid),
-                      "duplicate trunk sid (also at line %ld)", was->line);
-    }
+    cdr_digest_update(dg, ld->manifest, ld->manifest_len);
+    int rc = cdr_digest_final(dg, dk->sha256, NULL);
+    cdr_digest_free(dg);
+    dk->manifest = rt_arena_strndup(&dk->arena, ld->manifest, ld->manifest_len);
+    return rc == 0 && dk->manifest != NULL ? 0 : -1;
 }
 
 void
@@ -331,7 +349,6 @@ rt_deck_finish(struct rt_deck_loader *ld)
         dk->trie[s].nodes[node].head = (int32_t)i;
     }
     rt_deck_check_overlaps(ld);
-    rt_deck_index_trunks(ld);
 }
 
 /* ---- the public side ------------------------------------------------ */
@@ -354,9 +371,7 @@ rt_deck_free(struct rt_deck *deck)
     free(deck->entries);
     rt_prefix_free(&deck->trie[0]);
     rt_prefix_free(&deck->trie[1]);
-    free(deck->trunks);
-    free(deck->trunks_by_sid);
-    free(deck->trunk_pos);
+    cdr_trunks_free(&deck->trunks);
     rt_arena_free(&deck->arena);
     free(deck);
 }
@@ -394,34 +409,31 @@ rt_deck_entries(const struct rt_deck *deck)
 size_t
 rt_deck_trunk_count(const struct rt_deck *deck)
 {
-    return deck->n_trunks;
+    return deck->trunks.n;
 }
 
-const struct rt_trunk *
+const struct cdr_trunk *
 rt_deck_trunk_at(const struct rt_deck *deck, size_t i)
 {
-    return i < deck->n_trunks ? &deck->trunks[i] : NULL;
+    return i < deck->trunks.n ? &deck->trunks.items[i] : NULL;
 }
 
-const struct rt_trunk *
+const struct cdr_trunk *
 rt_deck_trunk(const struct rt_deck *deck, const char *sid, size_t n)
 {
-    size_t lo = 0, hi = deck->n_trunks;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *m = deck->trunks_by_sid[mid]->sid;
-        size_t mn = strlen(m);
-        int c = memcmp(m, sid, mn < n ? mn : n);
-        if (c == 0)
-            c = mn < n ? -1 : mn > n;
-        if (c == 0)
-            return deck->trunks_by_sid[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return cdr_trunks_find(&deck->trunks, sid, n);
+}
+
+const char *
+rt_deck_sha256(const struct rt_deck *deck)
+{
+    return deck->sha256;
+}
+
+const char *
+rt_deck_manifest(const struct rt_deck *deck)
+{
+    return deck->manifest != NULL ? deck->manifest : "";
 }
 
 /* Among one prefix's entries in force at `at`: the longest matching

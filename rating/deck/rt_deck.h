@@ -1,11 +1,12 @@
 /*
- * The rate deck (contract: DESIGN.md "Rate deck YAML"): prices by service and
+ * The rate deck (rating/README.md, "The rate deck"): prices by service and
  * longest destination prefix (or the `sip` class), effective dates, optional
  * origin prefix, per-entry increments; and the trunks' transfer settings.
  */
 #ifndef REFEREE_RT_DECK_H
 #define REFEREE_RT_DECK_H
 
+#include "cdr/record/cdr_trunk.h"
 #include "cdr/util/cdr_diag.h"
 #include "rating/deck/rt_increment.h"
 #include "rating/price/rt_money.h"
@@ -20,22 +21,6 @@ enum rt_service {
     RT_SVC_ORIGINATION = 2,
 };
 const char *rt_service_name(enum rt_service s); /* "termination" ... */
-
-enum rt_caller_id {
-    RT_CALLER_ID_TRANSFEREE = 0, /* default */
-    RT_CALLER_ID_TRANSFEROR,
-};
-
-struct rt_trunk {
-    const char *sid;
-    int transfers;      /* default 0 for a listed trunk */
-    int pstn_transfers; /* default 0 */
-    enum rt_caller_id caller_id_for_target;
-    const char *termination_domain; /* NULL if not set; lower case */
-    /* Capture feeder: carrier signalling hosts as IP or CIDR strings. */
-    const char *const *carrier_addresses;
-    size_t n_carrier_addresses;
-};
 
 /*
  * Load and validate the whole deck: YAML syntax (line and column), unknown
@@ -64,10 +49,22 @@ enum rt_rounding rt_deck_rounding(const struct rt_deck *deck);
 size_t rt_deck_entries(const struct rt_deck *deck);
 
 /* The trunk with this sid, or NULL if the deck does not list it. */
-const struct rt_trunk *rt_deck_trunk(const struct rt_deck *deck,
-                                     const char *sid, size_t n);
+const struct cdr_trunk *rt_deck_trunk(const struct rt_deck *deck,
+                                      const char *sid, size_t n);
 size_t rt_deck_trunk_count(const struct rt_deck *deck);
-const struct rt_trunk *rt_deck_trunk_at(const struct rt_deck *deck, size_t i);
+const struct cdr_trunk *rt_deck_trunk_at(const struct rt_deck *deck, size_t i);
+
+/*
+ * The deck's sha256, stored with every run: the SHA-256 of the lines
+ * `sha256sum` prints for every file the deck loaded, the YAML first (by
+ * its base name) then each csv: list (by the name the deck gives it), in
+ * the order loaded:
+ *   cd rates && sha256sum example.yaml example-mobile.csv | sha256sum
+ * So a changed price list changes the deck's sha256.  rt_deck_manifest
+ * is those lines.  Both borrowed from the deck.
+ */
+const char *rt_deck_sha256(const struct rt_deck *deck);
+const char *rt_deck_manifest(const struct rt_deck *deck);
 
 /* What a lookup found.  Strings borrow from the deck. */
 struct rt_price {

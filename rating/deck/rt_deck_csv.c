@@ -1,12 +1,13 @@
 /*
  * csv: price lists (prefix,rate[,effective_from,effective_to,increment]),
- * read with libcsv in strict mode.  libcsv reports no positions, so line
- * feeds are counted in both callbacks (inside quoted fields too); blank
- * lines and a header row (first field "prefix") are skipped.
+ * read with the project's CSV reader.  Blank lines and a header row (first
+ * field "prefix") are skipped.  The bytes read are hashed on the way for
+ * the deck's sha256.
  */
 #include "rating/deck/rt_deck_int.h"
 
-#include <csv.h>
+#include "cdr/csv/cdr_csv_reader.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,47 +16,25 @@
 
 #define RT_CSV_FIELDS 5
 #define RT_CSV_PATH 4096
+#define RT_CSV_MAX_ROW 4096 /* bytes of one row: five short fields */
 
-#define RT_CSV_BUF 65536
-
-size_t rt_deck_csv_chunk = RT_CSV_BUF;
+size_t rt_deck_csv_chunk = 65536;
 
 static const char *const rt_csv_names[RT_CSV_FIELDS] = {
     "prefix", "rate", "effective_from", "effective_to", "increment",
 };
 
+/* One row, its fields as NUL-terminated copies. */
 struct rt_csv {
     struct rt_deck_loader *ld;
     enum rt_service service;
     const char *file; /* arena */
-    long line;        /* current physical line, 1-based */
-    long row_line;    /* line the current row started on */
-    size_t nfields;   /* fields seen in the current row */
-    int too_long;     /* a field beyond RT_DECK_MAX_TEXT */
-    int seen_row;     /* a non-blank row has been handled */
+    long row_line;    /* line the row starts on */
+    size_t nfields;
+    int too_long; /* a field beyond RT_DECK_MAX_TEXT */
     char field[RT_CSV_FIELDS][RT_DECK_MAX_TEXT + 1];
     size_t len[RT_CSV_FIELDS];
 };
-
-static void
-rt_csv_field(void *data, size_t n, void *priv)
-{
-    struct rt_csv *c = priv;
-    const char *s = data;
-    for (size_t i = 0; i < n; i++) /* quoted line feeds */
-        c->line += s[i] == '\n';
-    if (c->nfields < RT_CSV_FIELDS) {
-        if (n > RT_DECK_MAX_TEXT) {
-            c->too_long = 1;
-            n = 0;
-        }
-        if (n > 0)
-            memcpy(c->field[c->nfields], s, n);
-        c->field[c->nfields][n] = '\0';
-        c->len[c->nfields] = n;
-    }
-    c->nfields++;
-}
 
 static void
 rt_csv_row_entry(struct rt_csv *c)
@@ -121,21 +100,44 @@ rt_csv_row_entry(struct rt_csv *c)
 }
 
 static void
-rt_csv_row(int term, void *priv)
+tap(void *ctx, const void *p, size_t n)
 {
-    struct rt_csv *c = priv;
-    if (c->nfields > 0) {
-        int header = !c->seen_row && c->len[0] == 6 &&
-                     strcasecmp(c->field[0], "prefix") == 0;
-        c->seen_row = 1;
-        if (!header)
-            rt_csv_row_entry(c);
+    cdr_digest_update(ctx, p, n);
+}
+
+static void
+take_row(struct rt_csv *c, const struct cdr_csv_row *row)
+{
+    c->row_line = row->line;
+    c->nfields = row->nfields;
+    c->too_long = row->too_long != 0;
+    for (size_t i = 0; i < row->nfields && i < RT_CSV_FIELDS; i++) {
+        size_t n = row->field[i].n > RT_DECK_MAX_TEXT ? 0 : row->field[i].n;
+        memcpy(c->field[i], row->field[i].p, n);
+        c->field[i][n] = '\0';
+        c->len[i] = n;
     }
-    c->nfields = 0;
-    c->too_long = 0;
-    if (term == '\n')
-        c->line++;
-    c->row_line = c->line;
+}
+
+/* Every row of an open list: entries, or problems at their lines. */
+static void
+read_rows(struct rt_csv *c, struct cdr_csv_reader *r)
+{
+    struct cdr_csv_row row;
+    struct cdr_diag d;
+    int rc, first = 1;
+    while ((rc = cdr_csv_reader_next(r, &row, &d)) == 1) {
+        take_row(c, &row);
+        if (first && c->len[0] == 6 && strcasecmp(c->field[0], "prefix") == 0) {
+            first = 0;
+            continue; /* the header */
+        }
+        first = 0;
+        rt_csv_row_entry(c);
+    }
+    if (rc < 0)
+        rt_deck_error(c->ld, (struct rt_pos){c->file, d.line, 0}, d.code, NULL,
+                      NULL, 0, "malformed CSV: %s", d.message);
 }
 
 void
@@ -159,44 +161,30 @@ rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
                       "cannot open csv file: %s", strerror(errno));
         return;
     }
+    struct cdr_diag d;
+    struct cdr_csv_reader *r = NULL;
+    struct cdr_csv_limits lim = {RT_DECK_MAX_TEXT, RT_CSV_MAX_ROW};
     struct rt_csv *c = calloc(1, sizeof *c);
-    struct csv_parser p;
-    int csv_ok =
-        c != NULL && csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL |
-                                      CSV_APPEND_NULL) == 0;
-    if (c == NULL || !csv_ok ||
+    struct cdr_digest *dg = cdr_digest_new();
+    if (c == NULL || dg == NULL ||
         (c->file = rt_arena_strndup(&ld->deck->arena, path, strlen(path))) ==
-            NULL) {
+            NULL ||
+        cdr_csv_reader_open_stream(&r, f, c->file, lim, &d) != 0) {
         rt_deck_error(ld, pos, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-        if (csv_ok)
-            csv_free(&p);
-        free(c);
-        fclose(f);
-        return;
+    } else {
+        c->ld = ld;
+        c->service = service;
+        cdr_csv_reader_set_chunk_size(r, rt_deck_csv_chunk);
+        cdr_csv_reader_set_tap(r, tap, dg);
+        read_rows(c, r);
+        char hex[CDR_DIGEST_HEX];
+        if (cdr_digest_final(dg, hex, NULL) == 0)
+            rt_deck_digest_line(ld, name, n, hex);
+        else
+            ld->manifest_oom = 1;
     }
-    c->ld = ld;
-    c->service = service;
-    c->line = c->row_line = 1;
-
-    char buf[RT_CSV_BUF];
-    size_t chunk = rt_deck_csv_chunk;
-    if (chunk == 0 || chunk > sizeof buf)
-        chunk = sizeof buf;
-    size_t got;
-    int failed = 0;
-    while (!failed && (got = fread(buf, 1, chunk, f)) > 0) {
-        if (csv_parse(&p, buf, got, rt_csv_field, rt_csv_row, c) != got)
-            failed = 1;
-    }
-    if (!failed && ferror(f)) {
-        rt_deck_error(ld, (struct rt_pos){c->file, c->line, 0}, CDR_E_IO, NULL,
-                      NULL, 0, "read error: %s", strerror(errno));
-    } else if (failed || csv_fini(&p, rt_csv_field, rt_csv_row, c) != 0) {
-        rt_deck_error(ld, (struct rt_pos){c->file, c->line, 0}, CDR_E_DECK,
-                      NULL, NULL, 0, "malformed CSV: %s",
-                      csv_strerror(csv_error(&p)));
-    }
-    csv_free(&p);
-    free(c);
+    cdr_csv_reader_close(r);
     fclose(f);
+    cdr_digest_free(dg);
+    free(c);
 }

@@ -6,6 +6,8 @@
 #ifndef REFEREE_RT_DECK_INTERNAL_H
 #define REFEREE_RT_DECK_INTERNAL_H
 
+#include "cdr/util/cdr_digest.h"
+#include "cdr/util/cdr_yaml.h"
 #include "rating/deck/rt_deck.h"
 #include "rating/deck/rt_prefix.h"
 
@@ -60,20 +62,26 @@ struct rt_deck {
     struct rt_prefix trie[2]; /* by service - 1 */
     int32_t sip_head[2];
 
-    struct rt_trunk *trunks;  /* owned; file order */
-    struct rt_pos *trunk_pos; /* owned; where each trunk is written */
-    size_t n_trunks, cap_trunks;
-    const struct rt_trunk **trunks_by_sid; /* owned; sorted by sid */
+    struct cdr_trunks trunks;
+
+    /* The files it was loaded from, as `sha256sum` lists them ("<sha256>
+     * <name>" lines, in load order: the YAML, then each csv: list), and
+     * the SHA-256 of that text. */
+    char *manifest; /* arena */
+    char sha256[CDR_DIGEST_HEX];
 
     struct rt_arena arena;
 };
 
 struct rt_deck_loader {
     struct rt_deck *deck;
-    struct cdr_diag_list *errs; /* borrowed */
-    size_t n_errors;            /* all of them, kept or not */
-    const char *yaml_file;      /* arena */
-    const char *dir;            /* arena; the YAML's folder, "" for cwd */
+    struct cdr_problems probs; /* into the caller's list */
+    struct cdr_yaml y;
+    const char *yaml_file; /* arena */
+    const char *dir;       /* arena; the YAML's folder, "" for cwd */
+    char *manifest;        /* owned while loading */
+    size_t manifest_len, manifest_cap;
+    int manifest_oom;
 };
 
 /* Append a problem (up to RT_DECK_MAX_ERRORS kept). value may be NULL. */
@@ -106,7 +114,17 @@ void rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
 extern size_t rt_deck_csv_chunk;
 
 /* After parsing: link entries into the tries, fill default increments,
- * check overlapping ranges, sort trunks and check duplicate sids. */
+ * check overlapping ranges. */
 void rt_deck_finish(struct rt_deck_loader *ld);
+
+/* A file the deck loaded, for its digest: its sha256 and its name
+ * (relative to the YAML's folder, as the deck names it). */
+void rt_deck_digest_line(struct rt_deck_loader *ld, const char *name,
+                         size_t name_len, const char hex[CDR_DIGEST_HEX]);
+/* The same for bytes held in memory. */
+void rt_deck_digest_add(struct rt_deck_loader *ld, const char *name,
+                        const char *p, size_t n);
+/* The deck's sha256, of the manifest: 0 or -1 (no memory). */
+int rt_deck_digest_finish(struct rt_deck_loader *ld);
 
 #endif

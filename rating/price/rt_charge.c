@@ -19,7 +19,7 @@ struct comp_spec {
 
 static int
 price_component(const struct rt_deck *deck, const struct cdr_record *call,
-                const struct comp_spec *spec, const struct rt_trunk *trunk,
+                const struct comp_spec *spec, const struct cdr_trunk *trunk,
                 int index, struct rt_component *c, struct cdr_diag *d)
 {
     struct cdr_addr to, from;
@@ -73,7 +73,7 @@ price_component(const struct rt_deck *deck, const struct cdr_record *call,
 int
 rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
               const struct cdr_record *parent, enum rt_leg leg,
-              enum rt_scenario scn, const struct rt_trunk *trunk,
+              enum rt_scenario scn, const struct cdr_trunk *trunk,
               struct rt_call *out, struct cdr_diag *d)
 {
     struct comp_spec spec[2];

@@ -31,7 +31,7 @@
  */
 int rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
                   const struct cdr_record *parent, enum rt_leg leg,
-                  enum rt_scenario scn, const struct rt_trunk *trunk,
+                  enum rt_scenario scn, const struct cdr_trunk *trunk,
                   struct rt_call *out, struct cdr_diag *d);
 
 #endif

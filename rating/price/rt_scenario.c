@@ -27,13 +27,9 @@ rt_scenario_name(enum rt_scenario s)
 }
 
 int
-rt_addr_is_pstn(const struct cdr_addr *a, const struct rt_trunk *trunk)
+rt_addr_is_pstn(const struct cdr_addr *a, const struct cdr_trunk *trunk)
 {
-    if (a->kind == CDR_ADDR_E164 || a->kind == CDR_ADDR_TEL)
-        return 1;
-    if (a->ndigits == 0)
-        return 0; /* sip:alice@...: never a number */
-    return cdr_host_is_pstn(a->host,
+    return cdr_addr_is_pstn(a,
                             trunk != NULL ? trunk->termination_domain : NULL);
 }
 
@@ -50,7 +46,7 @@ rt_addr_is_emergency(const struct cdr_addr *a)
 }
 
 int
-rt_classify(enum cdr_direction dir, const struct rt_trunk *trunk,
+rt_classify(enum cdr_direction dir, const struct cdr_trunk *trunk,
             const struct cdr_slice *target, enum rt_scenario *out,
             struct cdr_diag *d)
 {

@@ -18,7 +18,7 @@
  * URI (even sip:+13105550100@pbx.example.com) is a SIP destination.
  * trunk may be NULL.
  */
-int rt_addr_is_pstn(const struct cdr_addr *a, const struct rt_trunk *trunk);
+int rt_addr_is_pstn(const struct cdr_addr *a, const struct cdr_trunk *trunk);
 
 /* 911 or 933, with or without +1 / 1, in any address form. */
 int rt_addr_is_emergency(const struct cdr_addr *a);
@@ -29,7 +29,7 @@ int rt_addr_is_emergency(const struct cdr_addr *a);
  * must allow transfers, and PSTN transfers for a PSTN target.  0 with *out,
  * or CDR_E_TRANSFER with d naming field "to", the value and the reason.
  */
-int rt_classify(enum cdr_direction dir, const struct rt_trunk *trunk,
+int rt_classify(enum cdr_direction dir, const struct cdr_trunk *trunk,
                 const struct cdr_slice *target, enum rt_scenario *out,
                 struct cdr_diag *d);
 

@@ -141,7 +141,7 @@ emit(struct batch *b, const struct rt_call *call)
     return 0;
 }
 
-static const struct rt_trunk *
+static const struct cdr_trunk *
 trunk_of(const struct batch *b, const struct cdr_record *parent,
          const struct cdr_record *child)
 {
@@ -174,7 +174,7 @@ link_child(struct batch *b, struct cdr_link_call *p,
 {
     struct cdr_record prec;
     cdr_link_record(p, file_name(b, p->file_index), &prec);
-    const struct rt_trunk *trunk = trunk_of(b, &prec, child);
+    const struct cdr_trunk *trunk = trunk_of(b, &prec, child);
     struct cdr_diag rd;
     enum rt_scenario scn;
     struct rt_call call = {.rec = child,

@@ -87,7 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         for (size_t i = 0; i < rt_deck_trunk_count(deck); i++) {
-            const struct rt_trunk *t = rt_deck_trunk_at(deck, i);
+            const struct cdr_trunk *t = rt_deck_trunk_at(deck, i);
             if (rt_deck_trunk(deck, t->sid, strlen(t->sid)) == NULL)
                 abort();
         }

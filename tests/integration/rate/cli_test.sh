@@ -61,6 +61,25 @@ golden)
     grep -q "\"sha256\": \"$sha\"" "$tmp/out/summary.json" ||
         die "input sha256 missing from summary.json"
     ;;
+deck_sha256_covers_its_price_lists)
+    # The deck's sha256 is that of `sha256sum` over every file it loads,
+    # the YAML first, then its csv: lists: an auditor can recompute it.
+    mkdir "$tmp/deck"
+    cp "$src/rates/example.yaml" "$src/rates/example-mobile.csv" "$tmp/deck/"
+    want=$(cd "$tmp/deck" && sha256sum example.yaml example-mobile.csv |
+        sha256sum | cut -d' ' -f1)
+    "$rate" --quiet --deck "$tmp/deck/example.yaml" --out "$tmp/a" "$calls" ||
+        die "exit $?"
+    grep -q "\"sha256\": \"$want\", \"currency\"" "$tmp/a/summary.json" ||
+        die "deck sha256 is not the digest of example.yaml and its list"
+    # A changed price list, the YAML untouched: another sha256.
+    sed -i 's/0\.0420/0.0421/' "$tmp/deck/example-mobile.csv"
+    "$rate" --quiet --deck "$tmp/deck/example.yaml" --out "$tmp/b" "$calls" ||
+        die "exit $?"
+    if grep -q "\"sha256\": \"$want\", \"currency\"" "$tmp/b/summary.json"; then
+        die "a changed csv: list left the deck's sha256 as it was"
+    fi
+    ;;
 order_independent)
     # Rows reversed: every child now comes before its parent.
     head -1 "$calls" > "$tmp/rev.csv"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -248,32 +249,37 @@ test_trunks_are_read_with_defaults(void **state)
 {
     const struct rt_deck *deck = *state;
     assert_int_equal(rt_deck_trunk_count(deck), 3);
-    const struct rt_trunk *a = rt_deck_trunk(deck, "TKA", 3);
+    const struct cdr_trunk *a = rt_deck_trunk(deck, "TKA", 3);
     assert_non_null(a);
     assert_ptr_equal(a, rt_deck_trunk_at(deck, 0));
     assert_int_equal(a->transfers, 0);
     assert_int_equal(a->pstn_transfers, 0);
-    assert_int_equal(a->caller_id_for_target, RT_CALLER_ID_TRANSFEREE);
+    assert_int_equal(a->caller_id_for_target, CDR_CALLER_ID_TRANSFEREE);
     assert_null(a->termination_domain);
     assert_int_equal(a->n_carrier_addresses, 0);
 
-    const struct rt_trunk *b = rt_deck_trunk(deck, "TKBX", 3);
+    const struct cdr_trunk *b = rt_deck_trunk(deck, "TKBX", 3);
     assert_non_null(b);
     assert_string_equal(b->sid, "TKB");
     assert_int_equal(b->transfers, 1);
     assert_int_equal(b->pstn_transfers, 1);
-    assert_int_equal(b->caller_id_for_target, RT_CALLER_ID_TRANSFEROR);
+    assert_int_equal(b->caller_id_for_target, CDR_CALLER_ID_TRANSFEROR);
     assert_string_equal(b->termination_domain, "acme.pstn.twilio.com");
     assert_int_equal(b->n_carrier_addresses, 4);
-    assert_string_equal(b->carrier_addresses[1], "192.0.2.0/24");
-    assert_string_equal(b->carrier_addresses[3], "::1");
+    assert_int_equal(b->carrier_addresses[1].family, AF_INET);
+    assert_int_equal(b->carrier_addresses[1].prefix, 24);
+    assert_memory_equal(b->carrier_addresses[1].ip, "\xc0\x00\x02\x00", 4);
+    assert_int_equal(b->carrier_addresses[3].family, AF_INET6);
+    assert_int_equal(b->carrier_addresses[3].prefix, 128);
+    assert_int_equal(b->carrier_addresses[3].ip[15], 1);
 
     /* one address may be written without a list */
-    const struct rt_trunk *c = rt_deck_trunk(deck, "TKC", 3);
+    const struct cdr_trunk *c = rt_deck_trunk(deck, "TKC", 3);
     assert_non_null(c);
     assert_ptr_equal(c, rt_deck_trunk_at(deck, 1));
     assert_int_equal(c->n_carrier_addresses, 1);
-    assert_string_equal(c->carrier_addresses[0], "198.51.100.7");
+    assert_int_equal(c->carrier_addresses[0].prefix, 32);
+    assert_memory_equal(c->carrier_addresses[0].ip, "\xc6\x33\x64\x07", 4);
 
     assert_null(rt_deck_trunk(deck, "TK", 2));
     assert_null(rt_deck_trunk(deck, "TKD", 3));
@@ -317,17 +323,17 @@ test_example_deck_prices_and_trunks(void **state)
         {ORIG, NULL, "1", T_2026_06_01, 0, "sip", "0.0034", "", 60, 60},
     };
     check_prices(deck, c, N_ELEMS(c));
-    const struct rt_trunk *t1 = rt_deck_trunk(deck, "TK0001", 6);
+    const struct cdr_trunk *t1 = rt_deck_trunk(deck, "TK0001", 6);
     assert_non_null(t1);
     assert_int_equal(t1->transfers, 1);
     assert_int_equal(t1->pstn_transfers, 1);
     assert_string_equal(t1->termination_domain, "example.pstn.twilio.com");
     assert_true(t1->n_carrier_addresses >= 2);
-    const struct rt_trunk *t2 = rt_deck_trunk(deck, "TK0002", 6);
+    const struct cdr_trunk *t2 = rt_deck_trunk(deck, "TK0002", 6);
     assert_non_null(t2);
     assert_int_equal(t2->transfers, 1);
     assert_int_equal(t2->pstn_transfers, 0);
-    assert_int_equal(t2->caller_id_for_target, RT_CALLER_ID_TRANSFEROR);
+    assert_int_equal(t2->caller_id_for_target, CDR_CALLER_ID_TRANSFEROR);
     rt_deck_free(deck);
 }
 

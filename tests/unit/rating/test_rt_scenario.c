@@ -7,18 +7,18 @@
 #include <string.h>
 #include <cmocka.h>
 
-static const struct rt_trunk both_on = {.sid = "TK1",
-                                        .transfers = 1,
-                                        .pstn_transfers = 1,
-                                        .termination_domain =
-                                            "t1.pstn.twilio.com"};
-static const struct rt_trunk pstn_off = {
+static const struct cdr_trunk both_on = {.sid = "TK1",
+                                         .transfers = 1,
+                                         .pstn_transfers = 1,
+                                         .termination_domain =
+                                             "t1.pstn.twilio.com"};
+static const struct cdr_trunk pstn_off = {
     .sid = "TK2", .transfers = 1, .pstn_transfers = 0};
-static const struct rt_trunk transfers_off = {
+static const struct cdr_trunk transfers_off = {
     .sid = "TK3", .transfers = 0, .pstn_transfers = 1};
 
 static int
-classify(enum cdr_direction dir, const struct rt_trunk *t, const char *target,
+classify(enum cdr_direction dir, const struct cdr_trunk *t, const char *target,
          enum rt_scenario *scn, struct cdr_diag *d)
 {
     struct cdr_slice s = {target, strlen(target)};
@@ -32,7 +32,7 @@ test_target_kind_rules(void **state)
     (void)state;
     static const struct {
         const char *target;
-        const struct rt_trunk *trunk;
+        const struct cdr_trunk *trunk;
         int pstn;
     } cases[] = {
         {"tel:+14152909007", &both_on, 1},
