@@ -5,32 +5,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The one table of codes: number, stable name, short text. */
+static const struct {
+    int code;
+    const char *name, *text;
+} codes[] = {
+    {CDR_OK, "ok", "success"},
+    {CDR_E_NOMEM, "no_memory", "out of memory"},
+    {CDR_E_IO, "io", "I/O error"},
+    {CDR_E_CSV, "csv", "malformed CSV"},
+    {CDR_E_MISSING, "missing", "missing required field"},
+    {CDR_E_BAD_TIME, "bad_time", "invalid timestamp"},
+    {CDR_E_BAD_NUMBER, "bad_number", "invalid number"},
+    {CDR_E_BAD_DIRECTION, "bad_direction", "not a trunk call"},
+    {CDR_E_BAD_URI, "bad_address", "malformed address"},
+    {CDR_E_TOO_LONG, "too_long", "field too long"},
+    {CDR_E_DUPLICATE, "duplicate", "duplicate call sid"},
+    {CDR_E_FIELD_COUNT, "field_count", "wrong number of fields"},
+    {CDR_E_UNOBSERVED, "unobserved", "leg not observed"},
+    {CDR_E_NO_RATE, "no_rate", "no rate in force"},
+    {CDR_E_TRANSFER, "transfer_refused", "transfer not allowed"},
+    {CDR_E_DECK, "deck", "rate deck error"},
+    {CDR_E_DB, "database", "database error"},
+    {CDR_E_USAGE, "usage", "usage error"},
+    {CDR_E_LIMIT, "limit", "limit reached"},
+    {CDR_E_BAD_VALUE, "bad_value", "invalid value"},
+    {CDR_E_TOO_MANY_REJECTS, "too_many_rejects", "too many rejects"},
+};
+
 const char *
 cdr_strerror(int code)
 {
-    switch (code) {
-    case CDR_OK: return "success";
-    case CDR_E_NOMEM: return "out of memory";
-    case CDR_E_IO: return "I/O error";
-    case CDR_E_CSV: return "malformed CSV";
-    case CDR_E_MISSING: return "missing required field";
-    case CDR_E_BAD_TIME: return "invalid timestamp";
-    case CDR_E_BAD_NUMBER: return "invalid number";
-    case CDR_E_BAD_DIRECTION: return "not a trunk call";
-    case CDR_E_BAD_URI: return "malformed address";
-    case CDR_E_TOO_LONG: return "field too long";
-    case CDR_E_DUPLICATE: return "duplicate call sid";
-    case CDR_E_FIELD_COUNT: return "wrong number of fields";
-    case CDR_E_UNOBSERVED: return "leg not observed";
-    case CDR_E_NO_RATE: return "no rate in force";
-    case CDR_E_TRANSFER: return "transfer not allowed";
-    case CDR_E_DECK: return "rate deck error";
-    case CDR_E_DB: return "database error";
-    case CDR_E_USAGE: return "usage error";
-    case CDR_E_LIMIT: return "limit reached";
-    case CDR_E_BAD_VALUE: return "invalid value";
-    default: return "unknown error";
-    }
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i].code == code)
+            return codes[i].text;
+    return "unknown error";
+}
+
+const char *
+cdr_code_name(int code)
+{
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i].code == code)
+            return codes[i].name;
+    return NULL;
 }
 
 void

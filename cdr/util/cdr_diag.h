@@ -8,6 +8,12 @@
 
 #include <stddef.h>
 
+/*
+ * Error and reject codes.  Their numbers are stable: a reject stores its
+ * code (rejects.csv's code column, referee.rejects.code, explained by
+ * referee.reject_codes), so a number is never reused or changed and new
+ * codes get new numbers.  cdr/README.md has the table.
+ */
 enum cdr_code {
     CDR_OK = 0,
     CDR_E_NOMEM = -1,
@@ -29,10 +35,16 @@ enum cdr_code {
     CDR_E_USAGE = -17,
     CDR_E_LIMIT = -18,     /* a configured bound was reached */
     CDR_E_BAD_VALUE = -19, /* text not allowed here (sid bytes, price unit) */
+    CDR_E_TOO_MANY_REJECTS = -20, /* the run's --max-rejects was passed */
 };
+#define CDR_CODE_MIN CDR_E_TOO_MANY_REJECTS
 
 /* Short fixed text for a code ("invalid timestamp"); never NULL. */
 const char *cdr_strerror(int code);
+
+/* The code's stable name ("bad_time"), or NULL for a number that is no
+ * code. */
+const char *cdr_code_name(int code);
 
 #define CDR_DIAG_FILE 512
 #define CDR_DIAG_FIELD 64

@@ -291,7 +291,5 @@ rt_cli_main(int argc, char **argv)
     rt_deck_free(deck);
     if (rc == 0)
         return RT_EXIT_OK;
-    return rc == CDR_E_LIMIT && strstr(d.message, "--max-rejects") != NULL
-               ? RT_EXIT_MAX_REJECTS
-               : RT_EXIT_FAILURE;
+    return rc == CDR_E_TOO_MANY_REJECTS ? RT_EXIT_MAX_REJECTS : RT_EXIT_FAILURE;
 }

@@ -100,7 +100,7 @@ reject(struct batch *b, const char *file, long line, struct cdr_slice sid,
         b->sum.duplicates++;
     if (b->o->max_rejects >= 0 && b->sum.rejects > b->o->max_rejects) {
         cdr_diag_clear(&sd);
-        cdr_diag_set(&sd, CDR_E_LIMIT, NULL, NULL, 0,
+        cdr_diag_set(&sd, CDR_E_TOO_MANY_REJECTS, NULL, NULL, 0,
                      "more than %ld records rejected (--max-rejects)",
                      b->o->max_rejects);
         cdr_diag_at(&sd, file, line, 0);

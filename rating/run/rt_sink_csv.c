@@ -40,8 +40,8 @@ static const char *const charge_header[] = {"call_sid",
                                             "deck",
                                             "carrier_price",
                                             "carrier_price_unit"};
-static const char *const reject_header[] = {"file",  "line",   "sid",
-                                            "field", "reason", "raw"};
+static const char *const reject_header[] = {"file",   "line", "sid", "field",
+                                            "reason", "raw",  "code"};
 
 static int
 header(struct cdr_writer *w, const char *const *names, size_t n)
@@ -124,6 +124,7 @@ csv_reject(void *self, const struct rt_reject *rej, struct cdr_diag *d)
     cdr_writer_field_str(w, rej->field);
     cdr_writer_field_str(w, rej->reason);
     slice(w, rej->raw);
+    cdr_writer_field_int(w, rej->code);
     return cdr_writer_end_row(w);
 }
 
