@@ -21,6 +21,7 @@
  */
 #include "cdr/csv/cdr_csv_reader.h"
 #include "cdr/csv/cdr_csv_writer.h"
+#include "cdr/util/cdr_array.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -93,17 +94,7 @@ struct cdr_csv_reader {
 static int
 grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (np == NULL)
-        return -1;
-    *p = np;
-    *cap = ncap;
-    return 0;
+    return cdr_array_grow(p, cap, need, elem, 64);
 }
 
 static void

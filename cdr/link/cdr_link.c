@@ -1,5 +1,6 @@
 #include "cdr/link/cdr_link.h"
 
+#include "cdr/util/cdr_array.h"
 #include "cdr/util/cdr_hash.h"
 
 #include <stdlib.h>
@@ -156,14 +157,9 @@ wait_head_for(struct cdr_link *l, const char *sid, size_t n, int create)
     struct wait_head *w = cdr_hmap_get(&l->waits, h, sid, n, wait_eq);
     if (w != NULL || !create)
         return w;
-    if (l->waits.count == l->worder_cap) {
-        size_t nc = l->worder_cap ? l->worder_cap * 2 : 64;
-        struct wait_head **no = realloc(l->worder, nc * sizeof *no);
-        if (no == NULL)
-            return NULL;
-        l->worder = no;
-        l->worder_cap = nc;
-    }
+    if (cdr_array_grow((void **)&l->worder, &l->worder_cap, l->waits.count + 1,
+                       sizeof *l->worder, 64) != 0)
+        return NULL;
     w = arena_alloc(l, sizeof *w);
     char *key = arena_alloc(l, n ? n : 1);
     if (w == NULL || key == NULL)
@@ -224,13 +220,9 @@ cdr_link_add(struct cdr_link *l, const struct cdr_record *rec,
         w = wait_head_for(l, rec->parent_call_sid.p, rec->parent_call_sid.n, 1);
         if (w == NULL)
             return CDR_E_NOMEM;
-    } else if (l->ncalls == l->calls_cap) {
-        size_t nc = l->calls_cap ? l->calls_cap * 2 : 1024;
-        struct cdr_link_call **ncalls = realloc(l->calls, nc * sizeof *ncalls);
-        if (ncalls == NULL)
-            return CDR_E_NOMEM;
-        l->calls = ncalls;
-        l->calls_cap = nc;
+    } else if (cdr_array_grow((void **)&l->calls, &l->calls_cap, l->ncalls + 1,
+                              sizeof *l->calls, 1024) != 0) {
+        return CDR_E_NOMEM;
     }
     struct cdr_link_call *c;
     size_t size = sizeof *c + total;

@@ -5,42 +5,11 @@
  */
 #include "cdr/record/cdr_addr.h"
 
+#include "cdr/util/cdr_ascii.h"
 #include "cdr/util/cdr_decimal.h"
 
 #include <string.h>
 #include <strings.h>
-
-static int
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int
-is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_alnum(char c)
-{
-    return is_digit(c) || is_alpha(c);
-}
-
-static char
-to_lower(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        c = (char)(c - 'A' + 'a');
-    return c;
-}
-
-static int
-is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 
 static int
 word_eq(const char *p, const char *end, const char *w, size_t n)
@@ -48,7 +17,7 @@ word_eq(const char *p, const char *end, const char *w, size_t n)
     if ((size_t)(end - p) < n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (to_lower(p[i]) != to_lower(w[i]))
+        if (cdr_to_lower(p[i]) != cdr_to_lower(w[i]))
             return 0;
     return 1;
 }
@@ -72,7 +41,7 @@ plain_number(const char *p, const char *end, size_t max, struct cdr_addr *a)
         return -1;
     size_t n = 0;
     for (; p < end; p++) {
-        if (!is_digit(*p) || n >= max)
+        if (!cdr_is_digit(*p) || n >= max)
             return -1;
         a->digits[n++] = *p;
     }
@@ -91,7 +60,7 @@ param_chars_ok(const char *p, const char *end)
         if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"' ||
             c == '@')
             return -1;
-        if (c == '%' && (end - p < 3 || !is_hex(p[1]) || !is_hex(p[2])))
+        if (c == '%' && (end - p < 3 || !cdr_is_hex(p[1]) || !cdr_is_hex(p[2])))
             return -1;
     }
     return 0;
@@ -144,7 +113,7 @@ parse_tel(const char *p, const char *end, struct cdr_addr *a)
     if (s < nend && *s == '+')
         s++;
     for (; s < nend; s++) {
-        if (is_digit(*s)) {
+        if (cdr_is_digit(*s)) {
             if (n >= E164_MAX_DIGITS)
                 return -1;
             a->digits[n++] = *s;
@@ -172,12 +141,12 @@ sip_user_ok(const char *p, const char *end)
         return -1;
     for (; p < end; p++) {
         char c = *p;
-        if (is_alnum(c) || strchr("-_.!~*'()&=+$,;?/", c) != NULL) {
+        if (cdr_is_alnum(c) || strchr("-_.!~*'()&=+$,;?/", c) != NULL) {
             if (c == '\0')
                 return -1;
             continue;
         }
-        if (c == '%' && end - p >= 3 && is_hex(p[1]) && is_hex(p[2])) {
+        if (c == '%' && end - p >= 3 && cdr_is_hex(p[1]) && cdr_is_hex(p[2])) {
             p += 2;
             continue;
         }
@@ -195,7 +164,7 @@ sip_host_ok(const char *p, const char *end)
         if (end - p < 4 || end[-1] != ']')
             return -1;
         for (const char *s = p + 1; s < end - 1; s++)
-            if (!is_hex(*s) && *s != ':' && *s != '.')
+            if (!cdr_is_hex(*s) && *s != ':' && *s != '.')
                 return -1;
         return 0;
     }
@@ -220,7 +189,7 @@ cdr_addr_hostname_ok(const char *p, size_t n)
             if (s == end)
                 return 1;
             label = s + 1;
-        } else if (!is_alnum(*s) && *s != '-') {
+        } else if (!cdr_is_alnum(*s) && *s != '-') {
             return 0;
         }
     }
@@ -235,7 +204,7 @@ numeric_user(const char *p, const char *end)
     if (p >= end)
         return 0;
     for (; p < end; p++)
-        if (!is_digit(*p))
+        if (!cdr_is_digit(*p))
             return 0;
     return 1;
 }
@@ -346,7 +315,7 @@ display_name_ok(const char *p, const char *end)
     }
     /* token words; UTF-8 bytes are let through (names are not billed) */
     for (const char *s = p; s < end; s++)
-        if (!is_alnum(*s) && (unsigned char)*s < 0x80 &&
+        if (!cdr_is_alnum(*s) && (unsigned char)*s < 0x80 &&
             (*s == '\0' || strchr(" \t-.!%*_+`'~", *s) == NULL))
             return -1;
     return 0;
@@ -393,7 +362,7 @@ cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out)
     if (p >= end)
         return -1;
     /* The common case first: a bare E.164 number. */
-    if ((*p == '+' || is_digit(*p)) &&
+    if ((*p == '+' || cdr_is_digit(*p)) &&
         plain_number(p, end, E164_MAX_DIGITS, &a) == 0) {
         a.kind = CDR_ADDR_E164;
         a.user.p = p;

@@ -1,5 +1,7 @@
 #include "cdr/util/cdr_decimal.h"
 
+#include "cdr/util/cdr_ascii.h"
+
 #include <string.h>
 
 __extension__ typedef unsigned __int128 cdr_u128;
@@ -25,12 +27,6 @@ cdr_decimal_strerror(int err)
     }
 }
 
-static int
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 int
 cdr_decimal_parse(const char *p, size_t n, int scale, int max_places,
                   int allow_negative, int64_t *out)
@@ -50,7 +46,7 @@ cdr_decimal_parse(const char *p, size_t n, int scale, int max_places,
     const uint64_t max_whole = (uint64_t)INT64_MAX / unit;
     uint64_t whole = 0;
     const char *digits = s;
-    for (; s < end && is_digit(*s); s++) {
+    for (; s < end && cdr_is_digit(*s); s++) {
         uint64_t dgt = (uint64_t)(*s - '0');
         if (whole > (max_whole - dgt) / 10)
             return CDR_DEC_RANGE;
@@ -62,7 +58,7 @@ cdr_decimal_parse(const char *p, size_t n, int scale, int max_places,
     int places = 0;
     if (s < end && *s == '.') {
         const char *fd = ++s;
-        for (; s < end && is_digit(*s); s++) {
+        for (; s < end && cdr_is_digit(*s); s++) {
             if (places == max_places)
                 return CDR_DEC_PLACES;
             frac = frac * 10 + (uint64_t)(*s - '0');

@@ -1,5 +1,7 @@
 #include "cdr/util/cdr_diag.h"
 
+#include "cdr/util/cdr_array.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,15 +184,10 @@ cdr_diag_list_free(struct cdr_diag_list *l)
 void
 cdr_diag_list_add(struct cdr_diag_list *l, const struct cdr_diag *d)
 {
-    if (l->count == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 8;
-        struct cdr_diag *n = realloc(l->items, ncap * sizeof *n);
-        if (n == NULL) {
-            l->dropped++;
-            return;
-        }
-        l->items = n;
-        l->cap = ncap;
+    if (cdr_array_grow((void **)&l->items, &l->cap, l->count + 1,
+                       sizeof *l->items, 8) != 0) {
+        l->dropped++;
+        return;
     }
     l->items[l->count++] = *d;
 }

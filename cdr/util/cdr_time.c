@@ -4,27 +4,9 @@
  */
 #include "cdr/util/cdr_time.h"
 
+#include "cdr/util/cdr_ascii.h"
+
 #include <stdio.h>
-
-static int
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int
-is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static char
-to_lower(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        c = (char)(c - 'A' + 'a');
-    return c;
-}
 
 /* Exactly n digits at *pp (not past end); advances on success. */
 static int
@@ -35,7 +17,7 @@ fixed_digits(const char **pp, const char *end, int n, unsigned *out)
     if (end - s < n)
         return -1;
     for (int i = 0; i < n; i++) {
-        if (!is_digit(s[i]))
+        if (!cdr_is_digit(s[i]))
             return -1;
         v = v * 10 + (unsigned)(s[i] - '0');
     }
@@ -142,6 +124,16 @@ make_time(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi,
     return 0;
 }
 
+/* A UTC offset of hours and minutes, signed; 0 or -1 out of range. */
+static int
+offset_minutes(int neg, unsigned oh, unsigned om, int *out)
+{
+    if (oh > 23 || om > 59)
+        return -1;
+    *out = neg ? -(int)(oh * 60 + om) : (int)(oh * 60 + om);
+    return 0;
+}
+
 /* How strict parse_iso is. */
 enum {
     ISO_DATE_ONLY_OK = 1,  /* "2026-01-01" alone: 00:00 UTC that day */
@@ -168,9 +160,9 @@ parse_iso(const char *p, const char *end, int flags, int64_t *out)
         return -1;
     if (p < end && *p == '.') { /* fraction: at least one digit, dropped */
         p++;
-        if (p >= end || !is_digit(*p))
+        if (p >= end || !cdr_is_digit(*p))
             return -1;
-        for (; p < end && is_digit(*p); p++)
+        for (; p < end && cdr_is_digit(*p); p++)
             if (*p != '0' && (flags & ISO_FRACTION_ZERO))
                 return -1; /* a deck date never drops a fraction quietly */
     }
@@ -190,11 +182,8 @@ parse_iso(const char *p, const char *end, int flags, int64_t *out)
             if (fixed_digits(&p, end, 2, &om))
                 return -1;
         }
-        if (oh > 23 || om > 59)
+        if (offset_minutes(neg, oh, om, &offset) != 0)
             return -1;
-        offset = (int)(oh * 60 + om);
-        if (neg)
-            offset = -offset;
     } else {
         return -1;
     }
@@ -209,7 +198,7 @@ word_eq(const char *p, const char *end, const char *w, size_t n)
     if ((size_t)(end - p) < n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (to_lower(p[i]) != to_lower(w[i]))
+        if (cdr_to_lower(p[i]) != cdr_to_lower(w[i]))
             return 0;
     return 1;
 }
@@ -224,7 +213,7 @@ parse_rfc2822(const char *p, const char *end, int64_t *out)
                                        "May", "Jun", "Jul", "Aug",
                                        "Sep", "Oct", "Nov", "Dec"};
     int wday = -1;
-    if (end - p >= 4 && is_alpha(p[0])) {
+    if (end - p >= 4 && cdr_is_alpha(p[0])) {
         for (int i = 0; i < 7; i++)
             if (word_eq(p, end, wdays[i], 3))
                 wday = i;
@@ -235,10 +224,10 @@ parse_rfc2822(const char *p, const char *end, int64_t *out)
             return -1;
     }
     unsigned d = 0, mo = 0, y, h, mi, s = 0;
-    if (p >= end || !is_digit(*p))
+    if (p >= end || !cdr_is_digit(*p))
         return -1;
     d = (unsigned)(*p++ - '0');
-    if (p < end && is_digit(*p))
+    if (p < end && cdr_is_digit(*p))
         d = d * 10 + (unsigned)(*p++ - '0');
     if (expect(&p, end, ' '))
         return -1;
@@ -264,13 +253,9 @@ parse_rfc2822(const char *p, const char *end, int64_t *out)
         int neg = *p == '-';
         unsigned oh, om;
         p++;
-        if (fixed_digits(&p, end, 2, &oh) || fixed_digits(&p, end, 2, &om))
+        if (fixed_digits(&p, end, 2, &oh) || fixed_digits(&p, end, 2, &om) ||
+            offset_minutes(neg, oh, om, &offset) != 0)
             return -1;
-        if (oh > 23 || om > 59)
-            return -1;
-        offset = (int)(oh * 60 + om);
-        if (neg)
-            offset = -offset;
     } else if (end - p == 2 && word_eq(p, end, "UT", 2)) {
         p += 2;
     } else if (end - p == 3 && word_eq(p, end, "GMT", 3)) {
@@ -302,8 +287,8 @@ cdr_time_parse(const char *p, const char *end, int64_t *out)
         return -1;
     /* ISO starts with a 4-digit year; RFC 2822 with a weekday or a 1-2
      * digit day followed by a space. */
-    if (end - p >= 5 && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) &&
-        is_digit(p[3]) && p[4] == '-')
+    if (end - p >= 5 && cdr_is_digit(p[0]) && cdr_is_digit(p[1]) &&
+        cdr_is_digit(p[2]) && cdr_is_digit(p[3]) && p[4] == '-')
         return parse_iso(p, end, 0, out);
     return parse_rfc2822(p, end, out);
 }

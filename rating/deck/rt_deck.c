@@ -2,6 +2,7 @@
  * The rate deck: storage, field checks, the index and lookups.  Loading
  * lives in rt_deck_yaml.c and rt_deck_csv.c.
  */
+#include "cdr/util/cdr_array.h"
 #include "cdr/util/cdr_decimal.h"
 #include "cdr/util/cdr_time.h"
 #include "rating/deck/rt_deck_int.h"
@@ -178,16 +179,11 @@ int
 rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e)
 {
     struct rt_deck *dk = ld->deck;
-    if (dk->n_entries == dk->cap_entries) {
-        size_t cap = dk->cap_entries ? dk->cap_entries * 2 : 64;
-        if (cap > (size_t)INT32_MAX)
-            return CDR_E_NOMEM;
-        struct rt_entry *n = realloc(dk->entries, cap * sizeof *n);
-        if (n == NULL)
-            return CDR_E_NOMEM;
-        dk->entries = n;
-        dk->cap_entries = cap;
-    }
+    /* entries are linked by int32 indexes */
+    if (dk->n_entries >= (size_t)INT32_MAX ||
+        cdr_array_grow((void **)&dk->entries, &dk->cap_entries,
+                       dk->n_entries + 1, sizeof *dk->entries, 64) != 0)
+        return CDR_E_NOMEM;
     dk->entries[dk->n_entries++] = *e;
     return 0;
 }
@@ -269,17 +265,10 @@ rt_deck_digest_line(struct rt_deck_loader *ld, const char *name,
                     size_t name_len, const char hex[CDR_DIGEST_HEX])
 {
     size_t need = ld->manifest_len + 64 + 2 + name_len + 2;
-    if (need > ld->manifest_cap) {
-        size_t cap = ld->manifest_cap ? ld->manifest_cap * 2 : 256;
-        while (cap < need)
-            cap *= 2;
-        char *m = realloc(ld->manifest, cap);
-        if (m == NULL) {
-            ld->manifest_oom = 1;
-            return;
-        }
-        ld->manifest = m;
-        ld->manifest_cap = cap;
+    if (cdr_array_grow((void **)&ld->manifest, &ld->manifest_cap, need, 1,
+                       256) != 0) {
+        ld->manifest_oom = 1;
+        return;
     }
     char *o = ld->manifest + ld->manifest_len;
     memcpy(o, hex, 64);

@@ -3,22 +3,19 @@
  */
 #include "rating/deck/rt_prefix.h"
 
+#include "cdr/util/cdr_array.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 static int32_t
 rt_prefix_new_node(struct rt_prefix *t)
 {
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        if (cap > (size_t)INT32_MAX)
-            return -1;
-        struct rt_prefix_node *n = realloc(t->nodes, cap * sizeof *n);
-        if (n == NULL)
-            return -1;
-        t->nodes = n;
-        t->cap = cap;
-    }
+    /* nodes are named by int32 indexes */
+    if (t->count >= (size_t)INT32_MAX ||
+        cdr_array_grow((void **)&t->nodes, &t->cap, t->count + 1,
+                       sizeof *t->nodes, 256) != 0)
+        return -1;
     struct rt_prefix_node *node = &t->nodes[t->count];
     memset(node->child, 0, sizeof node->child);
     node->head = -1;

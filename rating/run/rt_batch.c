@@ -2,6 +2,7 @@
 
 #include "cdr/csv/cdr_prefetch.h"
 #include "cdr/link/cdr_link.h"
+#include "cdr/util/cdr_array.h"
 #include "cdr/util/cdr_hash.h"
 #include "cdr/util/cdr_digest.h"
 #include "cdr/record/cdr_validate.h"
@@ -409,14 +410,9 @@ collect_parent(void *ctx, struct cdr_link_call *c)
     if (l->n > 0 && l->v[l->n - 1].n == p.n &&
         memcmp(l->v[l->n - 1].p, p.p, p.n) == 0)
         return 0; /* siblings are queued together */
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 256;
-        struct cdr_slice *nv = realloc(l->v, nc * sizeof *nv);
-        if (nv == NULL)
-            return CDR_E_NOMEM;
-        l->v = nv;
-        l->cap = nc;
-    }
+    if (cdr_array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v, 256) !=
+        0)
+        return CDR_E_NOMEM;
     l->v[l->n++] = p;
     return 0;
 }
