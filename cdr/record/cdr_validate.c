@@ -6,6 +6,7 @@
 #include "cdr/record/cdr_validate.h"
 
 #include "cdr/record/cdr_addr.h"
+#include "cdr/util/cdr_ascii.h"
 #include "cdr/util/cdr_decimal.h"
 #include "cdr/util/cdr_time.h"
 
@@ -95,15 +96,13 @@ check_time(struct cdr_diag *d, const struct cdr_row *row, enum cdr_column c,
     return 0;
 }
 
-int
-cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
-             struct cdr_diag *d)
+/* Below, each step checks some fields in the documented order and fills
+ * rec as far as it got; the first problem ends the record. */
+
+static int
+check_ids(const struct cdr_row *row, struct cdr_record *rec, struct cdr_diag *d)
 {
     int rc;
-    memset(rec, 0, sizeof *rec);
-    rec->file = row->file;
-    rec->line = row->line;
-
     rec->sid = trimmed(row, CDR_COL_SID);
     if (rec->sid.n == 0)
         return missing(d, row, CDR_COL_SID);
@@ -114,17 +113,23 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     rec->trunk_sid = trimmed(row, CDR_COL_TRUNK_SID);
     if ((rc = check_id(d, row, CDR_COL_PARENT_CALL_SID,
                        rec->parent_call_sid)) != 0 ||
-        (rc = check_id(d, row, CDR_COL_ACCOUNT_SID, rec->account_sid)) != 0 ||
-        (rc = check_id(d, row, CDR_COL_TRUNK_SID, rec->trunk_sid)) != 0)
+        (rc = check_id(d, row, CDR_COL_ACCOUNT_SID, rec->account_sid)) != 0)
         return rc;
+    return check_id(d, row, CDR_COL_TRUNK_SID, rec->trunk_sid);
+}
 
+/* direction, from, to */
+static int
+check_parties(const struct cdr_row *row, struct cdr_record *rec,
+              struct cdr_diag *d)
+{
+    int rc;
     struct cdr_slice dir = trimmed(row, CDR_COL_DIRECTION);
     if (dir.n == 0)
         return missing(d, row, CDR_COL_DIRECTION);
     if (cdr_direction_of(dir, &rec->direction) != 0)
         return fail(d, row, CDR_E_BAD_DIRECTION, CDR_COL_DIRECTION, dir, NULL,
                     "expected trunking-terminating or trunking-originating");
-
     rec->from = trimmed(row, CDR_COL_FROM);
     if (rec->from.n == 0)
         return missing(d, row, CDR_COL_FROM);
@@ -133,9 +138,14 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
     rec->to = trimmed(row, CDR_COL_TO);
     if (rec->to.n == 0)
         return missing(d, row, CDR_COL_TO);
-    if ((rc = check_addr(d, row, CDR_COL_TO, rec->to)) != 0)
-        return rc;
+    return check_addr(d, row, CDR_COL_TO, rec->to);
+}
 
+static int
+check_times(const struct cdr_row *row, struct cdr_record *rec,
+            struct cdr_diag *d)
+{
+    int rc;
     struct cdr_slice st = trimmed(row, CDR_COL_START_TIME);
     if (st.n == 0)
         return missing(d, row, CDR_COL_START_TIME);
@@ -143,18 +153,25 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
         0)
         return rc;
     struct cdr_slice et = trimmed(row, CDR_COL_END_TIME);
-    if (et.n > 0) {
-        if ((rc = check_time(d, row, CDR_COL_END_TIME, et, &rec->end_time)) !=
-            0)
-            return rc;
-        if (rec->end_time < rec->start_time)
-            return fail(d, row, CDR_E_BAD_TIME, CDR_COL_END_TIME, et,
-                        "end before start",
-                        "end_time must not be earlier than start_time");
-        rec->has_end_time = 1;
-    }
+    if (et.n == 0)
+        return 0;
+    if ((rc = check_time(d, row, CDR_COL_END_TIME, et, &rec->end_time)) != 0)
+        return rc;
+    if (rec->end_time < rec->start_time)
+        return fail(d, row, CDR_E_BAD_TIME, CDR_COL_END_TIME, et,
+                    "end before start",
+                    "end_time must not be earlier than start_time");
+    rec->has_end_time = 1;
+    return 0;
+}
 
+/* The duration column, else end - start, else 0. */
+static int
+check_duration(const struct cdr_row *row, struct cdr_record *rec,
+               struct cdr_diag *d)
+{
     struct cdr_slice du = trimmed(row, CDR_COL_DURATION);
+    rec->has_duration = 1;
     if (du.n > 0) {
         int64_t v;
         if (cdr_decimal_parse(du.p, du.n, 0, 0, 0, &v) != 0)
@@ -164,18 +181,23 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
             return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_DURATION, du,
                         "duration out of range",
                         "a call lasts at most 31 days (2678400 seconds)");
-        rec->duration = (int64_t)v;
+        rec->duration = v;
     } else if (rec->has_end_time) {
         rec->duration = rec->end_time - rec->start_time;
         if (rec->duration > CDR_MAX_DURATION)
-            return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_END_TIME, et,
-                        "duration out of range",
+            return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_END_TIME,
+                        trimmed(row, CDR_COL_END_TIME), "duration out of range",
                         "end_time - start_time is more than 31 days");
     } else {
         rec->duration = 0;
     }
-    rec->has_duration = 1;
+    return 0;
+}
 
+static int
+check_status(const struct cdr_row *row, struct cdr_record *rec,
+             struct cdr_diag *d)
+{
     rec->status_text = trimmed(row, CDR_COL_STATUS);
     rec->status = cdr_status_of(rec->status_text);
     if (rec->status == CDR_ST_UNOBSERVED)
@@ -184,33 +206,54 @@ cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
                     "referee-capture could not see this leg; it is not "
                     "billed");
     /* Billed by its length, which nothing gives: zero would be a guess. */
+    struct cdr_slice du = trimmed(row, CDR_COL_DURATION);
     if (rec->status == CDR_ST_COMPLETED && du.n == 0 && !rec->has_end_time)
         return fail(d, row, CDR_E_MISSING, CDR_COL_DURATION, du,
                     "a completed call needs a duration or an end_time",
                     "both are empty: the call's length is unknown");
+    return 0;
+}
 
+/* The carrier's own price, kept for audits. */
+static int
+check_price(const struct cdr_row *row, struct cdr_record *rec,
+            struct cdr_diag *d)
+{
     rec->price = trimmed(row, CDR_COL_PRICE);
-    if (rec->price.n > 0) {
-        int64_t nano;
-        if (cdr_decimal_parse(rec->price.p, rec->price.n, 9, 9, 1, &nano) != 0)
-            return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_PRICE, rec->price,
-                        NULL,
-                        "expected an exact decimal such as -0.0150, at most "
-                        "9 decimal places");
-    }
+    int64_t nano;
+    if (rec->price.n > 0 &&
+        cdr_decimal_parse(rec->price.p, rec->price.n, 9, 9, 1, &nano) != 0)
+        return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_PRICE, rec->price, NULL,
+                    "expected an exact decimal such as -0.0150, at most "
+                    "9 decimal places");
     rec->price_unit = trimmed(row, CDR_COL_PRICE_UNIT);
-    if (rec->price_unit.n > 0) {
-        int ok = rec->price_unit.n == 3;
-        for (size_t i = 0; ok && i < 3; i++) {
-            char c = rec->price_unit.p[i];
-            ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-        }
-        if (!ok)
-            return fail(d, row, CDR_E_BAD_VALUE, CDR_COL_PRICE_UNIT,
-                        rec->price_unit, "invalid currency code",
-                        "expected a 3-letter ISO 4217 code such as USD");
-    }
+    if (rec->price_unit.n == 0)
+        return 0;
+    int ok = rec->price_unit.n == 3;
+    for (size_t i = 0; ok && i < 3; i++)
+        ok = cdr_is_alpha(rec->price_unit.p[i]);
+    if (!ok)
+        return fail(d, row, CDR_E_BAD_VALUE, CDR_COL_PRICE_UNIT,
+                    rec->price_unit, "invalid currency code",
+                    "expected a 3-letter ISO 4217 code such as USD");
+    return 0;
+}
 
+int
+cdr_validate(const struct cdr_row *row, struct cdr_record *rec,
+             struct cdr_diag *d)
+{
+    int rc;
+    memset(rec, 0, sizeof *rec);
+    rec->file = row->file;
+    rec->line = row->line;
+    if ((rc = check_ids(row, rec, d)) != 0 ||
+        (rc = check_parties(row, rec, d)) != 0 ||
+        (rc = check_times(row, rec, d)) != 0 ||
+        (rc = check_duration(row, rec, d)) != 0 ||
+        (rc = check_status(row, rec, d)) != 0 ||
+        (rc = check_price(row, rec, d)) != 0)
+        return rc;
     rec->transfer_target = trimmed(row, CDR_COL_TRANSFER_TARGET);
     if (rec->transfer_target.n > 0 &&
         (rc = check_addr(d, row, CDR_COL_TRANSFER_TARGET,

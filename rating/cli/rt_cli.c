@@ -78,6 +78,31 @@ parse_long(const char *s, long *out)
     return 0;
 }
 
+/* The combinations, once every option is read. */
+static int
+check_args(struct cli *c)
+{
+    if (c->check_deck != NULL)
+        return 0;
+    int dbrc = rt_cli_db_check(&c->db, c->deck_path, c->nfiles, c->out);
+    if (dbrc != 0)
+        return dbrc;
+    if (c->db.migrate && c->deck_path == NULL && c->nfiles == 0)
+        return 0; /* --migrate alone */
+    if (c->deck_path == NULL) {
+        fprintf(stderr, "referee-rate: --deck is required\n"
+                        "Try referee-rate --help.\n");
+        return RT_EXIT_USAGE;
+    }
+    if (c->nfiles == 0 && !c->db.rerate) {
+        fprintf(stderr, "referee-rate: no input files (use - for stdin)\n");
+        return RT_EXIT_USAGE;
+    }
+    if (c->out == NULL)
+        c->out = "rated";
+    return 0;
+}
+
 static int
 parse_args(struct cli *c, int argc, char **argv)
 {
@@ -152,25 +177,7 @@ parse_args(struct cli *c, int argc, char **argv)
     }
     c->files = argv + optind;
     c->nfiles = argc - optind;
-    if (c->check_deck != NULL)
-        return 0;
-    int dbrc = rt_cli_db_check(&c->db, c->deck_path, c->nfiles, c->out);
-    if (dbrc != 0)
-        return dbrc;
-    if (c->db.migrate && c->deck_path == NULL && c->nfiles == 0)
-        return 0; /* --migrate alone */
-    if (c->deck_path == NULL) {
-        fprintf(stderr, "referee-rate: --deck is required\n"
-                        "Try referee-rate --help.\n");
-        return RT_EXIT_USAGE;
-    }
-    if (c->nfiles == 0 && !c->db.rerate) {
-        fprintf(stderr, "referee-rate: no input files (use - for stdin)\n");
-        return RT_EXIT_USAGE;
-    }
-    if (c->out == NULL)
-        c->out = "rated";
-    return 0;
+    return check_args(c);
 }
 
 static void

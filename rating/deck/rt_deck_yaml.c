@@ -48,20 +48,20 @@ static const char *const rt_price_keys[] = {
     "effective_from", "effective_to", "increment", "from_prefix",
 };
 
-static void
-rt_yaml_price(struct rt_deck_loader *ld, const yaml_node_t *map,
-              enum rt_service service)
-{
-    struct rt_arena *a = &ld->deck->arena;
-    const char *field = rt_service_name(service);
-    if (cdr_yaml_expect(&ld->y, map, YAML_MAPPING_NODE, field,
-                        "a price entry ({prefix: ..., rate: ...})") != 0)
-        return;
+/* The keys of one price entry: the value (and key node) of each. */
+struct price_keys {
+    const yaml_node_t *val[N_ELEMS(rt_price_keys)];
+    const yaml_node_t *key[N_ELEMS(rt_price_keys)];
+};
 
-    const yaml_node_t *val[N_ELEMS(rt_price_keys)] = {0};
-    const yaml_node_t *key[N_ELEMS(rt_price_keys)] = {0};
+/* 0, or -1 after reporting an unknown or repeated key. */
+static int
+price_keys_of(struct rt_deck_loader *ld, const yaml_node_t *map,
+              struct price_keys *pk)
+{
     unsigned seen = 0;
     int ok = 1;
+    memset(pk, 0, sizeof *pk);
     CDR_YAML_FOR_PAIRS(&ld->y, map, p, k, v)
     {
         int i = cdr_yaml_key(&ld->y, k, rt_price_keys, N_ELEMS(rt_price_keys),
@@ -70,26 +70,147 @@ rt_yaml_price(struct rt_deck_loader *ld, const yaml_node_t *map,
             ok = 0;
             continue;
         }
-        key[i] = k;
-        val[i] = v;
+        pk->key[i] = k;
+        pk->val[i] = v;
     }
+    return ok ? 0 : -1;
+}
 
+/* { csv: FILE }, alone. */
+static void
+price_csv(struct rt_deck_loader *ld, const struct price_keys *pk, int ok,
+          enum rt_service service)
+{
     const char *s;
     size_t len;
-    if (val[PK_CSV] != NULL) {
-        for (size_t i = 0; i < N_ELEMS(rt_price_keys); i++) {
-            if (i != PK_CSV && key[i] != NULL) {
-                rt_deck_error(ld, rt_yaml_pos(ld, key[i]), CDR_E_DECK,
-                              rt_price_keys[i], NULL, 0,
-                              "a csv: entry takes no other keys");
-                ok = 0;
-            }
+    for (size_t i = 0; i < N_ELEMS(rt_price_keys); i++) {
+        if (i != PK_CSV && pk->key[i] != NULL) {
+            rt_deck_error(ld, rt_yaml_pos(ld, pk->key[i]), CDR_E_DECK,
+                          rt_price_keys[i], NULL, 0,
+                          "a csv: entry takes no other keys");
+            ok = 0;
         }
-        if (cdr_yaml_scalar(&ld->y, val[PK_CSV], "csv", &s, &len) == 0 && ok)
-            rt_deck_load_csv(ld, rt_yaml_pos(ld, val[PK_CSV]), service, s, len);
+    }
+    if (cdr_yaml_scalar(&ld->y, pk->val[PK_CSV], "csv", &s, &len) == 0 && ok)
+        rt_deck_load_csv(ld, rt_yaml_pos(ld, pk->val[PK_CSV]), service, s, len);
+}
+
+/* What the entry prices: a prefix or the sip class.  0 or -1. */
+static int
+price_target(struct rt_deck_loader *ld, const struct price_keys *pk,
+             struct rt_pos at, struct rt_entry *e)
+{
+    const char *s;
+    size_t len;
+    const yaml_node_t *prefix = pk->val[PK_PREFIX], *class = pk->val[PK_CLASS];
+    if (prefix != NULL && class != NULL) {
+        rt_deck_error(ld, rt_yaml_pos(ld, pk->key[PK_CLASS]), CDR_E_DECK,
+                      "class", NULL, 0,
+                      "an entry has a prefix or a class, not both");
+        return -1;
+    }
+    if (prefix != NULL) {
+        if (cdr_yaml_scalar(&ld->y, prefix, "prefix", &s, &len) != 0 ||
+            rt_deck_check_prefix(ld, rt_yaml_pos(ld, prefix), "prefix", s,
+                                 len) != 0)
+            return -1;
+        e->prefix = rt_arena_strndup(&ld->deck->arena, s, len);
+        return 0;
+    }
+    if (class == NULL) {
+        rt_deck_error(ld, at, CDR_E_DECK, "prefix", NULL, 0,
+                      "a price entry needs prefix, class or csv");
+        return -1;
+    }
+    if (cdr_yaml_scalar(&ld->y, class, "class", &s, &len) != 0)
+        return -1;
+    if (len != 3 || memcmp(s, "sip", 3) != 0) {
+        rt_deck_error(ld, rt_yaml_pos(ld, class), CDR_E_DECK, "class", s, len,
+                      "unknown class (only sip)");
+        return -1;
+    }
+    e->is_sip = 1;
+    e->prefix = "sip";
+    return 0;
+}
+
+static int
+price_rate(struct rt_deck_loader *ld, const struct price_keys *pk,
+           struct rt_pos at, struct rt_entry *e)
+{
+    const char *s;
+    size_t len;
+    const yaml_node_t *v = pk->val[PK_RATE];
+    if (v == NULL) {
+        rt_deck_error(ld, at, CDR_E_DECK, "rate", NULL, 0, "missing rate");
+        return -1;
+    }
+    if (cdr_yaml_scalar(&ld->y, v, "rate", &s, &len) != 0 ||
+        rt_deck_check_rate(ld, rt_yaml_pos(ld, v), s, len, &e->rate_nano) != 0)
+        return -1;
+    e->rate_text = rt_arena_strndup(&ld->deck->arena, s, len);
+    return 0;
+}
+
+/* A date key, when given.  0 or -1. */
+static int
+price_date(struct rt_deck_loader *ld, const yaml_node_t *v, const char *field,
+           int64_t *out)
+{
+    const char *s;
+    size_t len;
+    if (v == NULL)
+        return 0;
+    if (cdr_yaml_scalar(&ld->y, v, field, &s, &len) != 0 ||
+        rt_deck_check_date(ld, rt_yaml_pos(ld, v), field, s, len, out) != 0)
+        return -1;
+    return 0;
+}
+
+/* increment and from_prefix, when given.  0 or -1. */
+static int
+price_options(struct rt_deck_loader *ld, const struct price_keys *pk,
+              struct rt_entry *e)
+{
+    const char *s;
+    size_t len;
+    int ok = 1;
+    const yaml_node_t *inc = pk->val[PK_INCREMENT];
+    if (inc != NULL) {
+        if (cdr_yaml_scalar(&ld->y, inc, "increment", &s, &len) != 0 ||
+            rt_deck_check_increment(ld, rt_yaml_pos(ld, inc), s, len,
+                                    &e->inc) != 0)
+            ok = 0;
+        e->has_inc = 1;
+    }
+    const yaml_node_t *fp = pk->val[PK_FROM_PREFIX];
+    if (fp != NULL) {
+        if (cdr_yaml_scalar(&ld->y, fp, "from_prefix", &s, &len) != 0 ||
+            rt_deck_check_prefix(ld, rt_yaml_pos(ld, fp), "from_prefix", s,
+                                 len) != 0) {
+            ok = 0;
+        } else {
+            e->from_prefix = rt_arena_strndup(&ld->deck->arena, s, len);
+            e->from_len = len;
+        }
+    }
+    return ok ? 0 : -1;
+}
+
+static void
+rt_yaml_price(struct rt_deck_loader *ld, const yaml_node_t *map,
+              enum rt_service service)
+{
+    if (cdr_yaml_expect(&ld->y, map, YAML_MAPPING_NODE,
+                        rt_service_name(service),
+                        "a price entry ({prefix: ..., rate: ...})") != 0)
+        return;
+    struct price_keys pk;
+    int ok = price_keys_of(ld, map, &pk) == 0;
+    if (pk.val[PK_CSV] != NULL) {
+        price_csv(ld, &pk, ok, service);
         return;
     }
-
     struct rt_pos at = rt_yaml_pos(ld, map);
     struct rt_entry e;
     memset(&e, 0, sizeof e);
@@ -101,83 +222,20 @@ rt_yaml_price(struct rt_deck_loader *ld, const yaml_node_t *map,
     e.line = at.line;
     e.column = at.column;
     e.from_prefix = "";
-
-    if (val[PK_PREFIX] != NULL && val[PK_CLASS] != NULL) {
-        rt_deck_error(ld, rt_yaml_pos(ld, key[PK_CLASS]), CDR_E_DECK, "class",
-                      NULL, 0, "an entry has a prefix or a class, not both");
-        ok = 0;
-    } else if (val[PK_PREFIX] != NULL) {
-        if (cdr_yaml_scalar(&ld->y, val[PK_PREFIX], "prefix", &s, &len) != 0 ||
-            rt_deck_check_prefix(ld, rt_yaml_pos(ld, val[PK_PREFIX]), "prefix",
-                                 s, len) != 0)
-            ok = 0;
-        else
-            e.prefix = rt_arena_strndup(a, s, len);
-    } else if (val[PK_CLASS] != NULL) {
-        if (cdr_yaml_scalar(&ld->y, val[PK_CLASS], "class", &s, &len) != 0) {
-            ok = 0;
-        } else if (len != 3 || memcmp(s, "sip", 3) != 0) {
-            rt_deck_error(ld, rt_yaml_pos(ld, val[PK_CLASS]), CDR_E_DECK,
-                          "class", s, len, "unknown class (only sip)");
-            ok = 0;
-        } else {
-            e.is_sip = 1;
-            e.prefix = "sip";
-        }
-    } else {
-        rt_deck_error(ld, at, CDR_E_DECK, "prefix", NULL, 0,
-                      "a price entry needs prefix, class or csv");
-        ok = 0;
-    }
-
-    if (val[PK_RATE] == NULL) {
-        rt_deck_error(ld, at, CDR_E_DECK, "rate", NULL, 0, "missing rate");
-        ok = 0;
-    } else if (cdr_yaml_scalar(&ld->y, val[PK_RATE], "rate", &s, &len) != 0 ||
-               rt_deck_check_rate(ld, rt_yaml_pos(ld, val[PK_RATE]), s, len,
-                                  &e.rate_nano) != 0) {
-        ok = 0;
-    } else {
-        e.rate_text = rt_arena_strndup(a, s, len);
-    }
-
-    if (val[PK_FROM] != NULL &&
-        (cdr_yaml_scalar(&ld->y, val[PK_FROM], "effective_from", &s, &len) !=
-             0 ||
-         rt_deck_check_date(ld, rt_yaml_pos(ld, val[PK_FROM]), "effective_from",
-                            s, len, &e.from) != 0))
-        ok = 0;
-    if (val[PK_TO] != NULL &&
-        (cdr_yaml_scalar(&ld->y, val[PK_TO], "effective_to", &s, &len) != 0 ||
-         rt_deck_check_date(ld, rt_yaml_pos(ld, val[PK_TO]), "effective_to", s,
-                            len, &e.to) != 0))
-        ok = 0;
+    /* each check reports its own problem: run them all */
+    ok &= price_target(ld, &pk, at, &e) == 0;
+    ok &= price_rate(ld, &pk, at, &e) == 0;
+    ok &= price_date(ld, pk.val[PK_FROM], "effective_from", &e.from) == 0;
+    ok &= price_date(ld, pk.val[PK_TO], "effective_to", &e.to) == 0;
     if (ok && e.to <= e.from) { /* only when both are given */
-        s = rt_yaml_text(val[PK_TO], &len);
-        rt_deck_error(ld, rt_yaml_pos(ld, val[PK_TO]), CDR_E_DECK,
+        size_t len;
+        const char *s = rt_yaml_text(pk.val[PK_TO], &len);
+        rt_deck_error(ld, rt_yaml_pos(ld, pk.val[PK_TO]), CDR_E_DECK,
                       "effective_to", s, len,
                       "effective_to must be after effective_from");
         ok = 0;
     }
-    if (val[PK_INCREMENT] != NULL) {
-        if (cdr_yaml_scalar(&ld->y, val[PK_INCREMENT], "increment", &s, &len) !=
-                0 ||
-            rt_deck_check_increment(ld, rt_yaml_pos(ld, val[PK_INCREMENT]), s,
-                                    len, &e.inc) != 0)
-            ok = 0;
-        e.has_inc = 1;
-    }
-    if (val[PK_FROM_PREFIX] != NULL) {
-        if (cdr_yaml_scalar(&ld->y, val[PK_FROM_PREFIX], "from_prefix", &s,
-                            &len) != 0 ||
-            rt_deck_check_prefix(ld, rt_yaml_pos(ld, val[PK_FROM_PREFIX]),
-                                 "from_prefix", s, len) != 0) {
-            ok = 0;
-        } else {
-            e.from_prefix = rt_arena_strndup(a, s, len);
-            e.from_len = len;
-        }
-    }
+    ok &= price_options(ld, &pk, &e) == 0;
     if (!ok)
         return;
     if (e.prefix == NULL || e.rate_text == NULL || e.from_prefix == NULL ||

@@ -522,6 +522,61 @@ emit_calls(struct batch *b)
     return 0;
 }
 
+/* Was this input loaded by an earlier run?  Skips it if so (1), else 0;
+ * negative on failure.  A store is asked before reading; the hash taken
+ * while reading then confirms the file did not change in between. */
+static int
+skip_if_seen(struct batch *b, struct rt_input_file *f)
+{
+    struct cdr_diag sd;
+    cdr_diag_clear(&sd);
+    const struct rt_sink_ops *ops = b->sink->ops;
+    if (ops->file_seen == NULL)
+        return 0;
+    if (strcmp(f->path, "-") != 0 &&
+        cdr_digest_file(f->path, f->sha256, &f->size) != 0) {
+        cdr_diag_set(&sd, CDR_E_IO, NULL, NULL, 0, "cannot read: %s",
+                     strerror(errno));
+        cdr_diag_at(&sd, f->path, 0, 0);
+        return fail(b, &sd);
+    }
+    if (b->o->force || f->sha256[0] == '\0')
+        return 0;
+    int seen = 0;
+    if (ops->file_seen(b->sink->self, f->sha256, &seen, &sd) != 0)
+        return fail(b, &sd);
+    if (!seen)
+        return 0;
+    f->skipped = 1;
+    b->sum.skipped_files++;
+    if (b->o->on_skip != NULL)
+        b->o->on_skip(b->o->ctx, f);
+    return 1;
+}
+
+static int
+read_inputs(struct batch *b, size_t n)
+{
+    /* Every row is a sid to remember.  Exports run 150 to 300 bytes a row;
+     * a low guess only costs a doubling later, a high one idle memory. */
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(b->files[i].path, &st) == 0 && S_ISREG(st.st_mode))
+            bytes += (uint64_t)st.st_size;
+    }
+    if (cdr_link_reserve(b->link, (size_t)(bytes / 200)) != 0)
+        return nomem(b);
+    for (size_t i = 0; i < n; i++) {
+        int rc = skip_if_seen(b, &b->files[i]);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && (rc = read_file(b, i)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int
 run(struct batch *b, size_t n)
 {
@@ -555,42 +610,8 @@ run(struct batch *b, size_t n)
         if (rc != 0)
             return b->d->code != 0 ? rc : fail(b, &sd);
     }
-    /* Every row is a sid to remember.  Exports run 150 to 300 bytes a row;
-     * a low guess only costs a doubling later, a high one idle memory. */
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct stat st;
-        if (stat(b->files[i].path, &st) == 0 && S_ISREG(st.st_mode))
-            bytes += (uint64_t)st.st_size;
-    }
-    if (cdr_link_reserve(b->link, (size_t)(bytes / 200)) != 0)
-        return nomem(b);
-    for (size_t i = 0; i < n; i++) {
-        struct rt_input_file *f = &b->files[i];
-        /* A store is asked before reading; the hash taken while reading
-         * then confirms the file did not change in between. */
-        if (ops->file_seen != NULL && strcmp(f->path, "-") != 0 &&
-            cdr_digest_file(f->path, f->sha256, &f->size) != 0) {
-            cdr_diag_set(&sd, CDR_E_IO, NULL, NULL, 0, "cannot read: %s",
-                         strerror(errno));
-            cdr_diag_at(&sd, f->path, 0, 0);
-            return fail(b, &sd);
-        }
-        if (ops->file_seen != NULL && !b->o->force && f->sha256[0] != '\0') {
-            int seen = 0;
-            if (ops->file_seen(b->sink->self, f->sha256, &seen, &sd) != 0)
-                return fail(b, &sd);
-            if (seen) {
-                f->skipped = 1;
-                b->sum.skipped_files++;
-                if (b->o->on_skip != NULL)
-                    b->o->on_skip(b->o->ctx, f);
-                continue;
-            }
-        }
-        if ((rc = read_file(b, i)) != 0)
-            return rc;
-    }
+    if ((rc = read_inputs(b, n)) != 0)
+        return rc;
     /* After the input, so a child both pending and in a file read again is
      * taken from the file. */
     if (ops->stored_pending != NULL) {
