@@ -209,53 +209,61 @@ numeric_user(const char *p, const char *end)
     return 1;
 }
 
-static int
-parse_sip_uri(const char *p, const char *end, struct cdr_addr *a)
+int
+cdr_uri_split(struct cdr_slice uri, struct cdr_uri *out)
 {
-    p += scheme_is(p, end, "sips:") ? 5 : 4;
-    /* Headers and params cannot hold an unescaped '@', so the one '@' ends
-     * the user part (which itself may hold '?' and ';'). */
-    const char *at = memchr(p, '@', (size_t)(end - p));
+    memset(out, 0, sizeof *out);
+    const char *p = uri.p, *end = uri.p + uri.n;
+    const char *colon = p ? memchr(p, ':', uri.n) : NULL;
+    if (colon == NULL)
+        return -1;
+    out->scheme = (struct cdr_slice){p, (size_t)(colon - p)};
+    int tel = scheme_is(p, colon + 1, "tel:");
+    if (!tel && !scheme_is(p, colon + 1, "sip:") &&
+        !scheme_is(p, colon + 1, "sips:"))
+        return -1;
+    p = colon + 1;
+    /* The user part ends at the first '@': no part before the host holds
+     * one unescaped, and a Replaces header written with a bare '@' (some
+     * stacks do) must not move the host. */
+    const char *at = tel ? NULL : memchr(p, '@', (size_t)(end - p));
     const char *hp = p;
-    a->user.p = p;
-    a->user.n = 0;
     if (at != NULL) {
-        if (memchr(at + 1, '@', (size_t)(end - at - 1)) != NULL)
-            return -1;
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *uende = colon ? colon : at; /* a password is dropped */
-        if (sip_user_ok(p, uende))
-            return -1;
-        if (colon != NULL && colon + 1 < at && sip_user_ok(colon + 1, at))
-            return -1;
-        a->user.n = (size_t)(uende - p);
+        const char *pw = memchr(p, ':', (size_t)(at - p));
+        out->user = (struct cdr_slice){p, (size_t)((pw ? pw : at) - p)};
+        if (pw != NULL)
+            out->password = (struct cdr_slice){pw + 1, (size_t)(at - pw - 1)};
+        out->has_user = 1;
         hp = at + 1;
     }
-    const char *uend = end;
     const char *qm = memchr(hp, '?', (size_t)(end - hp));
-    if (qm != NULL) { /* headers: hname=hvalue joined by '&' */
-        if (qm + 1 >= end || param_chars_ok(qm + 1, end))
-            return -1;
-        uend = qm;
+    const char *body_end = qm ? qm : end;
+    if (qm != NULL) {
+        out->headers = (struct cdr_slice){qm + 1, (size_t)(end - qm - 1)};
+        out->has_headers = 1;
     }
-    const char *semi = memchr(hp, ';', (size_t)(uend - hp));
-    const char *hend = semi ? semi : uend;
+    const char *semi = memchr(hp, ';', (size_t)(body_end - hp));
+    const char *hend = semi ? semi : body_end;
+    if (semi != NULL) {
+        out->params =
+            (struct cdr_slice){semi + 1, (size_t)(body_end - semi - 1)};
+        out->has_params = 1;
+    }
+    if (tel) { /* the number is the user part; a tel: URI has no host */
+        out->user = (struct cdr_slice){hp, (size_t)(hend - hp)};
+        out->has_user = 1;
+        return out->user.n > 0 ? 0 : -1;
+    }
     const char *port = NULL;
-    if (hp < hend && *hp == '[') {
+    if (hp < hend && *hp == '[') { /* IPv6 reference */
         const char *rb = memchr(hp, ']', (size_t)(hend - hp));
-        if (rb == NULL)
+        if (rb == NULL || (rb + 1 < hend && rb[1] != ':'))
             return -1;
-        if (rb + 1 < hend) {
-            if (rb[1] != ':')
-                return -1;
-            port = rb + 1;
-        }
+        port = rb + 1 < hend ? rb + 1 : NULL;
     } else {
         port = memchr(hp, ':', (size_t)(hend - hp));
     }
-    const char *hostend = port ? port : hend;
-    if (sip_host_ok(hp, hostend))
-        return -1;
+    out->host = (struct cdr_slice){hp, (size_t)((port ? port : hend) - hp)};
     if (port != NULL) {
         int64_t pv;
         if (hend - port - 1 > 5 ||
@@ -263,18 +271,51 @@ parse_sip_uri(const char *p, const char *end, struct cdr_addr *a)
                               &pv) != 0 ||
             pv == 0 || pv > 65535)
             return -1;
+        out->port = (unsigned)pv;
     }
-    if (semi && params_ok(semi, uend, ';'))
+    return out->host.n > 0 ? 0 : -1;
+}
+
+/* Every part of a split sip: URI checked against RFC 3261's grammar. */
+static int
+sip_parts_ok(const struct cdr_uri *u)
+{
+    const char *uend = u->user.p + u->user.n;
+    if (u->has_user && sip_user_ok(u->user.p, uend))
         return -1;
-    a->host.p = hp;
-    a->host.n = (size_t)(hostend - hp);
+    if (u->password.n > 0 &&
+        sip_user_ok(u->password.p, u->password.p + u->password.n))
+        return -1;
+    if (sip_host_ok(u->host.p, u->host.p + u->host.n))
+        return -1;
+    /* params_ok wants the separator: the slice starts after it */
+    if (u->has_params &&
+        params_ok(u->params.p - 1, u->params.p + u->params.n, ';'))
+        return -1;
+    if (u->has_headers &&
+        (u->headers.n == 0 ||
+         param_chars_ok(u->headers.p, u->headers.p + u->headers.n)))
+        return -1;
+    return 0;
+}
+
+static int
+parse_sip_uri(const char *p, const char *end, struct cdr_addr *a)
+{
+    struct cdr_uri u;
+    if (cdr_uri_split((struct cdr_slice){p, (size_t)(end - p)}, &u) != 0 ||
+        sip_parts_ok(&u) != 0)
+        return -1;
+    a->user = u.has_user ? u.user : (struct cdr_slice){u.host.p, 0};
+    a->host = u.host;
     a->kind = CDR_ADDR_SIP;
     /* A user part that is a number ("+14155550100", "911") gives digits;
      * one too long for digits[] is refused rather than taken as a name.
      * With ";user=phone" the user part is a tel: number (RFC 3261 19.1.1),
      * visual separators and all, and must be one. */
     const char *ue = a->user.p + a->user.n;
-    if (semi != NULL && has_param_value(semi, uend, "user", "phone")) {
+    if (u.has_params && has_param_value(u.params.p - 1, u.params.p + u.params.n,
+                                        "user", "phone")) {
         struct cdr_addr t;
         memset(&t, 0, sizeof t);
         if (parse_tel(a->user.p, ue, &t) != 0)

@@ -34,6 +34,26 @@ struct cdr_addr {
 /* 0 or -1 (malformed: empty, unknown scheme, no host, bad number ...). */
 int cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out);
 
+/*
+ * The parts of a sip:, sips: or tel: URI (without <> or a display name):
+ *   scheme ":" [user [":" password] "@"] host [":" port] [";" params]
+ *   ["?" headers]
+ * where the user part ends at the first '@' and the headers start at the
+ * first '?' after it; a tel: URI has its number as user and no host.
+ * Slices of the URI; a part's has_ flag says it was there (even empty).
+ * This is the one way both programs cut a URI: cdr_parse_addr then checks
+ * each part's characters, referee-capture takes wire URIs as they come.
+ */
+struct cdr_uri {
+    struct cdr_slice scheme, user, password, host, params, headers;
+    unsigned port; /* 1..65535; 0: none */
+    int has_user, has_params, has_headers;
+};
+
+/* 0, or -1: no ':', an unknown scheme, no host (sip), no number (tel), a
+ * port outside 1..65535, an IPv6 reference without its ']'. */
+int cdr_uri_split(struct cdr_slice uri, struct cdr_uri *out);
+
 /* A host name or IPv4 address as a SIP URI may name it: labels of
  * letters, digits and '-' (not at either end of a label) separated by
  * single dots, one trailing dot allowed.  1 or 0. */

@@ -439,6 +439,39 @@ ipv4(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
     return ip_payload(n, m, proto, pl, end, complete, depth);
 }
 
+/*
+ * An IPv6 fragment header at *q: an atomic fragment goes on with its next
+ * header; the last missing fragment gives the whole fragmentable part,
+ * which may start with more extension headers (*q, *end point into it).
+ * 0 to go on with *nh, -1 when there is nothing (yet) to go on with.
+ */
+static int
+ipv6_fragment(struct cap_net *n, struct cap_meta *m, int complete, uint8_t *nh,
+              const uint8_t **q, const uint8_t **end)
+{
+    if (*end - *q < 8 || !complete) {
+        n->st.truncated++;
+        return -1;
+    }
+    const uint8_t *f = *q;
+    uint8_t fnh = f[0];
+    uint16_t fo = cap_be16(f + 2);
+    uint32_t off = (uint32_t)(fo & 0xfff8);
+    int more = fo & 1;
+    uint32_t id = cap_be32(f + 4);
+    *q = f + 8;
+    *nh = fnh;
+    if (!more && off == 0) /* atomic fragment (RFC 6946) */
+        return 0;
+    const uint8_t *whole;
+    size_t wlen;
+    if (!frag_add(n, m, id, fnh, off, more, *q, *end, &whole, &wlen))
+        return -1;
+    *q = whole;
+    *end = whole + wlen;
+    return 0;
+}
+
 static int
 ipv6(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
      const uint8_t *end, unsigned depth)
@@ -491,35 +524,10 @@ ipv6(struct cap_net *n, struct cap_meta *m, const uint8_t *p,
             q += hl;
             continue;
         }
-        case 44: { /* fragment */
-            if (end - q < 8) {
-                n->st.truncated++;
+        case 44: /* fragment */
+            if (ipv6_fragment(n, m, complete, &nh, &q, &end) != 0)
                 return 0;
-            }
-            if (!complete) {
-                n->st.truncated++;
-                return 0;
-            }
-            uint8_t fnh = q[0];
-            uint16_t fo = cap_be16(q + 2);
-            uint32_t off = (uint32_t)(fo & 0xfff8);
-            int more = fo & 1;
-            uint32_t id = cap_be32(q + 4);
-            q += 8;
-            if (!more && off == 0) { /* atomic fragment (RFC 6946) */
-                nh = fnh;
-                continue;
-            }
-            const uint8_t *whole;
-            size_t wlen;
-            if (!frag_add(n, m, id, fnh, off, more, q, end, &whole, &wlen))
-                return 0;
-            /* the fragmentable part may start with more extension headers */
-            q = whole;
-            end = whole + wlen;
-            nh = fnh;
             continue;
-        }
         case 59: /* no next header */ return 0;
         case 50: /* ESP: encrypted */ n->st.not_udp_tcp++; return 0;
         default: return ip_payload(n, m, nh, q, end, complete, depth);

@@ -5,6 +5,8 @@
  */
 #include "cdr/capture/sip/cap_sip.h"
 
+#include "cdr/record/cdr_addr.h"
+
 #include <string.h>
 
 const char *
@@ -282,49 +284,35 @@ parse_cseq(struct cap_sip_msg *m)
     return 0;
 }
 
-int
-cap_sip_parse(const char *p, const char *end, struct cap_sip_msg *m)
+/* The start line, after at most CAP_SIP_MAX_JUNK bytes of junk lines
+ * (from start).  Its beginning, or NULL; *next is the line after it. */
+static const char *
+find_start_line(const char *start, const char *p, const char *end,
+                struct cap_sip_msg *m, const char **next)
 {
-    memset(m, 0, offsetof(struct cap_sip_msg, headers));
-    m->nheaders = 0;
-    m->cseq = 0;
-    m->cseq_method = CAP_SIP_OTHER;
-    m->cseq_method_text = (struct cdr_slice){NULL, 0};
-    m->body = (struct cdr_slice){NULL, 0};
-    m->has_content_length = 0;
-
-    if (p == NULL || end <= p)
-        return CAP_SIP_E_EMPTY;
-    const char *start = p;
-    while (p < end && (*p == '\r' || *p == '\n' || is_ws(*p) || *p == '\0'))
-        p++;
-    if (p == end)
-        return CAP_SIP_E_EMPTY;
-
-    /* The start line, after at most CAP_SIP_MAX_JUNK bytes of junk lines. */
-    const char *next, *e;
     for (;;) {
-        e = line_end(p, end, &next);
+        const char *e = line_end(p, end, next);
         if (parse_start_line(p, e, m) == 0)
-            break;
-        if (next == end || next - start > CAP_SIP_MAX_JUNK)
-            return CAP_SIP_E_START_LINE;
-        p = next;
+            return p;
+        if (*next == end || *next - start > CAP_SIP_MAX_JUNK)
+            return NULL;
+        p = *next;
     }
-    const char *msg_start = p;
-    if (end - msg_start > CAP_SIP_MAX_MSG)
-        end = msg_start + CAP_SIP_MAX_MSG; /* judged again below */
-    p = next;
+}
 
-    /* Header lines up to the empty line. */
-    int have_blank = 0;
+/* Header lines from *pp up to the empty line, which *pp then follows.
+ * 0, 1 when the message ends before an empty line, or a CAP_SIP_E_*
+ * code. */
+static int
+read_headers(const char **pp, const char *end, struct cap_sip_msg *m)
+{
+    const char *p = *pp, *next, *e;
     struct cap_sip_header *cur = NULL;
     while (p < end) {
         e = line_end(p, end, &next);
         if (e == p) { /* empty line: end of headers */
-            have_blank = 1;
-            p = next;
-            break;
+            *pp = next;
+            return 0;
         }
         if (next == end && e == end) /* last line cut before its LF */
             return CAP_SIP_E_TRUNCATED;
@@ -351,10 +339,13 @@ cap_sip_parse(const char *p, const char *end, struct cap_sip_msg *m)
         cur->value = (struct cdr_slice){c + 1, (size_t)(e - (c + 1))};
         p = next;
     }
-    if (!have_blank)
-        return (end - msg_start >= CAP_SIP_MAX_MSG) ? CAP_SIP_E_TOO_BIG
-                                                    : CAP_SIP_E_TRUNCATED;
+    return 1;
+}
 
+/* Values trimmed; the first of each known header, and how many. */
+static void
+index_headers(struct cap_sip_msg *m)
+{
     for (size_t i = 0; i < m->nheaders; i++) {
         struct cap_sip_header *h = &m->headers[i];
         h->value = cap_sip_trim(h->value);
@@ -363,33 +354,72 @@ cap_sip_parse(const char *p, const char *end, struct cap_sip_msg *m)
         if (m->nhdr[h->id]++ == 0)
             m->hdr[h->id] = h->value;
     }
+}
 
-    if (m->nhdr[CAP_H_CONTENT_LENGTH] > 0) {
-        struct cdr_slice v = m->hdr[CAP_H_CONTENT_LENGTH];
-        uint64_t cl;
-        if (parse_uint(v.p, v.p + v.n, CAP_SIP_MAX_MSG, &cl) != 0)
-            return CAP_SIP_E_CONTENT_LENGTH;
-        /* A repeated Content-Length must agree. */
-        for (size_t i = 0; i < m->nheaders; i++) {
-            struct cdr_slice w = m->headers[i].value;
-            uint64_t c2;
-            if (m->headers[i].id != CAP_H_CONTENT_LENGTH)
-                continue;
-            if (parse_uint(w.p, w.p + w.n, CAP_SIP_MAX_MSG, &c2) != 0 ||
-                c2 != cl)
-                return CAP_SIP_E_CONTENT_LENGTH;
-        }
-        if ((uint64_t)(end - p) < cl)
-            return (end - msg_start >= CAP_SIP_MAX_MSG) ? CAP_SIP_E_TOO_BIG
-                                                        : CAP_SIP_E_TRUNCATED;
-        m->has_content_length = 1;
-        m->body = (struct cdr_slice){p, (size_t)cl};
-    } else {
+/* The body from p: Content-Length bytes (every Content-Length agreeing),
+ * else the rest.  too_big: the message was cut at CAP_SIP_MAX_MSG. */
+static int
+read_body(const char *p, const char *end, int too_big, struct cap_sip_msg *m)
+{
+    if (m->nhdr[CAP_H_CONTENT_LENGTH] == 0) {
         m->body = (struct cdr_slice){p, (size_t)(end - p)};
+        return 0;
     }
+    struct cdr_slice v = m->hdr[CAP_H_CONTENT_LENGTH];
+    uint64_t cl;
+    if (parse_uint(v.p, v.p + v.n, CAP_SIP_MAX_MSG, &cl) != 0)
+        return CAP_SIP_E_CONTENT_LENGTH;
+    for (size_t i = 0; i < m->nheaders; i++) {
+        struct cdr_slice w = m->headers[i].value;
+        uint64_t c2;
+        if (m->headers[i].id != CAP_H_CONTENT_LENGTH)
+            continue;
+        if (parse_uint(w.p, w.p + w.n, CAP_SIP_MAX_MSG, &c2) != 0 || c2 != cl)
+            return CAP_SIP_E_CONTENT_LENGTH;
+    }
+    if ((uint64_t)(end - p) < cl)
+        return too_big ? CAP_SIP_E_TOO_BIG : CAP_SIP_E_TRUNCATED;
+    m->has_content_length = 1;
+    m->body = (struct cdr_slice){p, (size_t)cl};
+    return 0;
+}
+
+int
+cap_sip_parse(const char *p, const char *end, struct cap_sip_msg *m)
+{
+    memset(m, 0, offsetof(struct cap_sip_msg, headers));
+    m->nheaders = 0;
+    m->cseq = 0;
+    m->cseq_method = CAP_SIP_OTHER;
+    m->cseq_method_text = (struct cdr_slice){NULL, 0};
+    m->body = (struct cdr_slice){NULL, 0};
+    m->has_content_length = 0;
+
+    if (p == NULL || end <= p)
+        return CAP_SIP_E_EMPTY;
+    const char *start = p;
+    while (p < end && (*p == '\r' || *p == '\n' || is_ws(*p) || *p == '\0'))
+        p++;
+    if (p == end)
+        return CAP_SIP_E_EMPTY;
+    const char *next;
+    const char *msg_start = find_start_line(start, p, end, m, &next);
+    if (msg_start == NULL)
+        return CAP_SIP_E_START_LINE;
+    if (end - msg_start > CAP_SIP_MAX_MSG)
+        end = msg_start + CAP_SIP_MAX_MSG; /* judged again below */
+    int too_big = end - msg_start >= CAP_SIP_MAX_MSG;
+    p = next;
+    int rc = read_headers(&p, end, m);
+    if (rc == 1)
+        return too_big ? CAP_SIP_E_TOO_BIG : CAP_SIP_E_TRUNCATED;
+    if (rc != 0)
+        return rc;
+    index_headers(m);
+    if ((rc = read_body(p, end, too_big, m)) != 0)
+        return rc;
     m->raw = (struct cdr_slice){msg_start,
                                 (size_t)(m->body.p + m->body.n - msg_start)};
-
     if (m->nhdr[CAP_H_CALL_ID] == 0 || m->nhdr[CAP_H_CSEQ] == 0 ||
         m->nhdr[CAP_H_FROM] == 0 || m->nhdr[CAP_H_TO] == 0 ||
         m->hdr[CAP_H_CALL_ID].n == 0)
@@ -532,68 +562,16 @@ cap_sip_uri(struct cdr_slice s, struct cap_sip_uri *out)
 {
     memset(out, 0, sizeof *out);
     s = cap_sip_trim(s);
-    if (s.p == NULL)
+    struct cdr_uri u;
+    if (s.p == NULL || cdr_uri_split(s, &u) != 0)
         return -1;
-    const char *p = s.p, *e = s.p + s.n;
-    const char *colon = memchr(p, ':', (size_t)(e - p));
-    if (colon == NULL)
-        return -1;
-    out->scheme = (struct cdr_slice){p, (size_t)(colon - p)};
-    int tel = cap_sip_eq(out->scheme, "tel");
-    if (!tel && !cap_sip_eq(out->scheme, "sip") &&
-        !cap_sip_eq(out->scheme, "sips"))
-        return -1;
-    p = colon + 1;
-    const char *qm = memchr(p, '?', (size_t)(e - p));
-    const char *body_end = qm ? qm : e;
-    if (qm != NULL)
-        out->headers = (struct cdr_slice){qm + 1, (size_t)(e - qm - 1)};
-    if (tel) {
-        const char *sc = memchr(p, ';', (size_t)(body_end - p));
-        out->user = (struct cdr_slice){p, (size_t)((sc ? sc : body_end) - p)};
-        if (sc != NULL)
-            out->params =
-                (struct cdr_slice){sc + 1, (size_t)(body_end - sc - 1)};
-        return out->user.n > 0 ? 0 : -1;
-    }
-    /* The user part ends at the last '@' before the host (a user may
-       contain ';' in telephone-subscriber form, but not '@'). */
-    const char *at = NULL;
-    for (const char *q = p; q < body_end; q++) {
-        if (*q == '@')
-            at = q;
-    }
-    const char *h = p;
-    if (at != NULL) {
-        const char *pw = memchr(p, ':', (size_t)(at - p));
-        out->user = (struct cdr_slice){p, (size_t)((pw ? pw : at) - p)};
-        h = at + 1;
-    } else {
-        out->user = (struct cdr_slice){p, 0};
-    }
-    const char *sc = memchr(h, ';', (size_t)(body_end - h));
-    const char *host_end = sc ? sc : body_end;
-    if (sc != NULL)
-        out->params = (struct cdr_slice){sc + 1, (size_t)(body_end - sc - 1)};
-    const char *pe = host_end;
-    if (h < host_end && *h == '[') { /* IPv6 reference */
-        const char *rb = memchr(h, ']', (size_t)(host_end - h));
-        if (rb == NULL)
-            return -1;
-        out->host = (struct cdr_slice){h, (size_t)(rb + 1 - h)};
-        pe = rb + 1;
-    } else {
-        const char *pc = memchr(h, ':', (size_t)(host_end - h));
-        out->host = (struct cdr_slice){h, (size_t)((pc ? pc : host_end) - h)};
-        pe = pc ? pc : host_end;
-    }
-    if (pe < host_end) {
-        uint64_t port;
-        if (*pe != ':' || parse_uint(pe + 1, host_end, 65535, &port) != 0)
-            return -1;
-        out->port = (unsigned)port;
-    }
-    return out->host.n > 0 ? 0 : -1;
+    out->scheme = u.scheme;
+    out->user = u.has_user ? u.user : (struct cdr_slice){u.host.p, 0};
+    out->host = u.host;
+    out->params = u.params;
+    out->headers = u.headers;
+    out->port = u.port;
+    return 0;
 }
 
 int

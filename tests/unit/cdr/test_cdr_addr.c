@@ -195,10 +195,63 @@ test_host_is_pstn_at_the_termination_domain_or_twilio(void **state)
     assert_false(cdr_host_is_pstn(h, NULL));
 }
 
+static void
+check_split(const char *uri, const char *user, const char *host, unsigned port,
+            const char *params, const char *headers)
+{
+    struct cdr_uri u;
+    if (cdr_uri_split((struct cdr_slice){uri, strlen(uri)}, &u) != 0)
+        fail_msg("\"%s\" refused", uri);
+#define PART(f, want)                                                          \
+    if (strlen(want) != u.f.n || memcmp(u.f.p, want, u.f.n) != 0)              \
+        fail_msg("\"%s\": " #f " is \"%.*s\", want \"%s\"", uri, (int)u.f.n,   \
+                 u.f.p ? u.f.p : "", want);
+    PART(user, user)
+    PART(host, host)
+    PART(params, params)
+    PART(headers, headers)
+#undef PART
+    assert_int_equal(u.port, port);
+}
+
+/* The one way both programs cut a URI. */
+static void
+test_uris_split_into_their_parts(void **state)
+{
+    (void)state;
+    check_split("sip:+14155550100@mytrunk.pstn.twilio.com;user=phone",
+                "+14155550100", "mytrunk.pstn.twilio.com", 0, "user=phone", "");
+    check_split("sips:alice:secret@[2001:db8::1]:5061;transport=tls?x=1",
+                "alice", "[2001:db8::1]", 5061, "transport=tls", "x=1");
+    check_split("sip:pbx.example.com", "", "pbx.example.com", 0, "", "");
+    /* a user may hold '?' and ';' (RFC 3261 user-unreserved) */
+    check_split("sip:a?b;c@host:5060", "a?b;c", "host", 5060, "", "");
+    /* a Replaces header with a bare '@' does not move the host */
+    check_split("sip:bob@biloxi.example.com?Replaces=12345@192.0.2.3%3Bto-tag",
+                "bob", "biloxi.example.com", 0, "",
+                "Replaces=12345@192.0.2.3%3Bto-tag");
+    check_split("tel:+1-415-555-0100;ext=7", "+1-415-555-0100", "", 0, "ext=7",
+                "");
+    check_split("SIP:Bob@Host", "Bob", "Host", 0, "", "");
+    static const char *bad[] = {
+        "",          "sip",           "http://x",
+        "sip:",      "sip:@",         "sip:a@",
+        "sip:a@h:0", "sip:a@h:65536", "sip:a@h:123456",
+        "sip:[::1",  "sip:[::1]x",    "tel:",
+        "tel:;x=1",  "mailto:a@b",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct cdr_uri u;
+        if (cdr_uri_split((struct cdr_slice){bad[i], strlen(bad[i])}, &u) == 0)
+            fail_msg("\"%s\" accepted", bad[i]);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uris_split_into_their_parts),
         cmocka_unit_test(
             test_e164_numbers_with_or_without_plus_give_their_digits),
         cmocka_unit_test(test_tel_uris_drop_visual_separators_and_params),
