@@ -4,10 +4,11 @@
 #include "cdr/csv/cdr_record_writer.h"
 #include "cdr/util/cdr_decimal.h"
 #include "cdr/util/cdr_time.h"
+#include "cdr/util/cdr_utf8.h"
 #include "rating/price/rt_money.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,108 +137,135 @@ csv_pending(void *self, const struct cdr_record *r, struct cdr_diag *d)
     return cdr_record_write(s->w[F_PENDING], r);
 }
 
-/* JSON string with the escapes RFC 8259 requires. */
-static void
-json_str(struct cdr_writer *w, const char *s)
+/* A JSON string of s: invalid UTF-8 (a path's bytes) becomes U+FFFD, as
+ * jansson takes only valid strings. */
+static json_t *
+jstr(const char *s)
 {
-    char buf[8];
-    cdr_writer_raw(w, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            buf[0] = '\\';
-            buf[1] = (char)*p;
-            cdr_writer_raw(w, buf, 2);
-        } else if (*p < 0x20) {
-            int n = snprintf(buf, sizeof buf, "\\u%04x", *p);
-            cdr_writer_raw(w, buf, (size_t)n);
-        } else {
-            cdr_writer_raw(w, (const char *)p, 1);
+    size_t n = strlen(s);
+    char stack[512];
+    char *buf = 3 * n + 1 <= sizeof stack ? stack : malloc(3 * n + 1);
+    if (buf == NULL)
+        return NULL;
+    int len = cdr_utf8_clean(s, n, buf, 3 * n + 1);
+    json_t *j = len < 0 ? NULL : json_stringn(buf, (size_t)len);
+    if (buf != stack)
+        free(buf);
+    return j;
+}
+
+/* An exact amount with the deck's places, as a string. */
+static json_t *
+jmoney(int64_t nano, int decimals)
+{
+    char buf[48];
+    if (cdr_decimal_format(nano, 9, decimals, buf, sizeof buf) < 0)
+        return NULL;
+    return json_string(buf);
+}
+
+static json_t *
+summary_deck(const struct rt_run_info *run)
+{
+    return json_pack("{s:o*, s:s?, s:o*, s:i}", "name", jstr(run->deck_name),
+                     "sha256", run->deck_sha256, "currency",
+                     jstr(run->currency), "decimals", run->decimals);
+}
+
+static json_t *
+summary_inputs(const struct rt_run_info *run)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < run->n_files; i++) {
+        const struct rt_input_file *f = &run->files[i];
+        json_t *o =
+            json_pack("{s:o*, s:s, s:I, s:I, s:b}", "path", jstr(f->path),
+                      "sha256", f->sha256, "bytes", (json_int_t)f->size, "rows",
+                      (json_int_t)f->rows, "skipped", f->skipped);
+        if (o == NULL || json_array_append_new(list, o) != 0) {
+            json_decref(list);
+            return NULL;
         }
     }
-    cdr_writer_raw(w, "\"", 1);
+    return list;
 }
 
-static void json_printf(struct cdr_writer *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-json_printf(struct cdr_writer *w, const char *fmt, ...)
+static json_t *
+summary_totals(const struct rt_summary *sum, int decimals)
 {
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        cdr_writer_raw(w, buf,
-                       (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-static void
-write_summary(struct csv_sink *s, const struct rt_summary *sum)
-{
-    struct cdr_writer *w = s->w[F_SUMMARY];
-    const struct rt_run_info *run = s->run;
-    char when[32], money[48];
-    cdr_time_format(run->started_at, when, sizeof when);
-    json_printf(w,
-                "{\n  \"started_at\": \"%s\",\n  \"deck\": {\"name\": ", when);
-    json_str(w, run->deck_name);
-    json_printf(w, ", \"sha256\": \"%s\", \"currency\": ", run->deck_sha256);
-    json_str(w, run->currency);
-    json_printf(w, ", \"decimals\": %d},\n  \"inputs\": [", run->decimals);
-    for (size_t i = 0; i < run->n_files; i++) {
-        const struct rt_input_file *f = &run->files[i];
-        json_printf(w, "%s\n    {\"path\": ", i ? "," : "");
-        json_str(w, f->path);
-        json_printf(w,
-                    ", \"sha256\": \"%s\", \"bytes\": %llu, \"rows\": %ld, "
-                    "\"skipped\": %s}",
-                    f->sha256, (unsigned long long)f->size, f->rows,
-                    f->skipped ? "true" : "false");
-    }
-    json_printf(w,
-                "\n  ],\n  \"counts\": {\"rows\": %ld, \"calls\": %ld, "
-                "\"components\": %ld, \"rejects\": %ld, \"duplicates\": %ld, "
-                "\"pending\": %ld, \"skipped_files\": %ld},\n",
-                sum->rows_read, sum->calls, sum->components, sum->rejects,
-                sum->duplicates, sum->pending, sum->skipped_files);
-    cdr_decimal_format(sum->total_nano, 9, run->decimals, money, sizeof money);
-    json_printf(w, "  \"total\": {\"currency\": ");
-    json_str(w, run->currency);
-    json_printf(w, ", \"amount\": \"%s\"},\n  \"totals\": [", money);
-    for (size_t i = 0; i < sum->n_totals; i++) {
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < sum->n_totals; i++) {
         const struct rt_totals *t = &sum->totals[i];
-        cdr_decimal_format(t->amount_nano, 9, run->decimals, money,
-                           sizeof money);
-        json_printf(w, "%s\n    {\"currency\": ", i ? "," : "");
-        json_str(w, t->currency);
-        json_printf(w,
-                    ", \"scenario\": \"%s\", \"components\": %ld, "
-                    "\"amount\": \"%s\"}",
-                    rt_scenario_name(t->scenario), t->components, money);
+        json_t *o =
+            json_pack("{s:o*, s:s, s:I, s:o*}", "currency", jstr(t->currency),
+                      "scenario", rt_scenario_name(t->scenario), "components",
+                      (json_int_t)t->components, "amount",
+                      jmoney(t->amount_nano, decimals));
+        if (o == NULL || json_array_append_new(list, o) != 0) {
+            json_decref(list);
+            return NULL;
+        }
     }
-    json_printf(w, "\n  ],\n  \"elapsed_ms\": %lld\n}\n",
-                (long long)sum->elapsed_ms);
+    return list;
+}
+
+/* summary.json's document (fields: rating/README.md); NULL on no memory. */
+static json_t *
+summary_json(const struct csv_sink *s, const struct rt_summary *sum)
+{
+    const struct rt_run_info *run = s->run;
+    char when[32];
+    cdr_time_format(run->started_at, when, sizeof when);
+    json_t *counts = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rows",
+        (json_int_t)sum->rows_read, "calls", (json_int_t)sum->calls,
+        "components", (json_int_t)sum->components, "rejects",
+        (json_int_t)sum->rejects, "duplicates", (json_int_t)sum->duplicates,
+        "pending", (json_int_t)sum->pending, "skipped_files",
+        (json_int_t)sum->skipped_files);
+    json_t *total = json_pack("{s:o*, s:o*}", "currency", jstr(run->currency),
+                              "amount", jmoney(sum->total_nano, run->decimals));
+    /* "o" takes each reference over, NULL included (the pack then fails
+     * and frees the rest) */
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "started_at", when,
+                     "deck", summary_deck(run), "inputs", summary_inputs(run),
+                     "counts", counts, "total", total, "totals",
+                     summary_totals(sum, run->decimals), "elapsed_ms",
+                     (json_int_t)sum->elapsed_ms);
+}
+
+static int
+write_summary(struct csv_sink *s, const struct rt_summary *sum,
+              struct cdr_diag *d)
+{
+    json_t *doc = summary_json(s, sum);
+    char *text =
+        doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (text == NULL)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                            "cannot build summary.json");
+    cdr_writer_raw(s->w[F_SUMMARY], text, strlen(text));
+    cdr_writer_raw(s->w[F_SUMMARY], "\n", 1);
+    free(text);
+    return 0;
 }
 
 static int
 csv_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
 {
     struct csv_sink *s = self;
-    write_summary(s, sum);
+    int rc = write_summary(s, sum, d);
+    if (rc != 0)
+        return rc;
     /* Every file on disk first: a write error (a full disk) must fail the
      * run before any old file is replaced. */
-    for (int i = 0; i < F_COUNT; i++) {
-        int rc = cdr_writer_prepare(s->w[i], d);
-        if (rc != 0)
+    for (int i = 0; i < F_COUNT; i++)
+        if ((rc = cdr_writer_prepare(s->w[i], d)) != 0)
             return rc;
-    }
-    for (int i = 0; i < F_COUNT; i++) { /* summary.json last */
-        int rc = cdr_writer_commit(s->w[i], d);
-        if (rc != 0)
+    for (int i = 0; i < F_COUNT; i++) /* summary.json last */
+        if ((rc = cdr_writer_commit(s->w[i], d)) != 0)
             return rc;
-    }
     return 0;
 }
 
