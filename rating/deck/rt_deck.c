@@ -2,6 +2,7 @@
  * The rate deck: storage, field checks, the index and lookups.  Loading
  * lives in rt_deck_yaml.c and rt_deck_csv.c.
  */
+#include "cdr/record/cdr_validate.h"
 #include "cdr/util/cdr_array.h"
 #include "cdr/util/cdr_decimal.h"
 #include "cdr/util/cdr_time.h"
@@ -173,6 +174,53 @@ rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
     return 0;
 }
 
+static const char *
+fee_name(unsigned which)
+{
+    return which == RT_FEE_CONNECT ? "connect_fee" : "minimum_charge";
+}
+
+int
+rt_deck_check_fee(struct rt_deck_loader *ld, struct rt_pos pos, unsigned which,
+                  const char *s, size_t n, struct rt_fees *fees, unsigned *has)
+{
+    int64_t v;
+    int err = cdr_decimal_parse(s, n, 9, RT_MAX_DECIMALS, 0, &v);
+    if (err != 0) {
+        rt_deck_error(ld, pos, CDR_E_DECK, fee_name(which), s, n, "%s%s",
+                      err == CDR_DEC_NEGATIVE ? "a fee cannot be negative"
+                      : err == CDR_DEC_PLACES ? "more than 9 decimal places"
+                                              : cdr_decimal_strerror(err),
+                      err == CDR_DEC_NEGATIVE || err == CDR_DEC_PLACES
+                          ? ""
+                          : " (an exact decimal such as 0.0100)");
+        return -1;
+    }
+    if (which == RT_FEE_CONNECT)
+        fees->connect_fee_nano = v;
+    else
+        fees->minimum_nano = v;
+    *has |= which;
+    return 0;
+}
+
+int
+rt_deck_check_free_seconds(struct rt_deck_loader *ld, struct rt_pos pos,
+                           const char *s, size_t n, struct rt_fees *fees,
+                           unsigned *has)
+{
+    int64_t v;
+    if (cdr_decimal_parse(s, n, 0, 0, 0, &v) != 0 || v > CDR_MAX_DURATION) {
+        rt_deck_error(ld, pos, CDR_E_DECK, "free_seconds", s, n,
+                      "free_seconds must be whole seconds, 0..%d",
+                      CDR_MAX_DURATION);
+        return -1;
+    }
+    fees->free_seconds = v;
+    *has |= RT_FEE_FREE;
+    return 0;
+}
+
 /* ---- building --------------------------------------------------------- */
 
 int
@@ -313,12 +361,54 @@ rt_deck_digest_finish(struct rt_deck_loader *ld)
     return rc == 0 && dk->manifest != NULL ? 0 : -1;
 }
 
+/* A fee with digits below the deck's decimals could not be added to a
+ * rounded amount without a second rounding: a deck error. */
+static void
+check_fee_places(struct rt_deck_loader *ld, struct rt_pos at,
+                 const struct rt_fees *f, unsigned has)
+{
+    const struct rt_deck *dk = ld->deck;
+    static const unsigned which[] = {RT_FEE_CONNECT, RT_FEE_MINIMUM};
+    for (size_t i = 0; ld->decimals_ok && i < 2; i++) {
+        if (!(has & which[i]))
+            continue;
+        int64_t v =
+            which[i] == RT_FEE_CONNECT ? f->connect_fee_nano : f->minimum_nano;
+        char grid[48], text[48];
+        if (cdr_decimal_format(v, 9, dk->decimals, grid, sizeof grid) >= 0)
+            continue;
+        int n = cdr_decimal_format(v, 9, 9, text, sizeof text);
+        while (n > 1 && text[n - 1] == '0' && text[n - 2] != '.')
+            text[--n] = '\0';
+        rt_deck_error(ld, at, CDR_E_DECK, fee_name(which[i]), text, (size_t)n,
+                      "%s has more decimal places than the deck's decimals "
+                      "(%d)",
+                      fee_name(which[i]), dk->decimals);
+    }
+}
+
+/* The entry's own fees, the deck's for the rest. */
+static void
+inherit_fees(struct rt_fees *f, unsigned has, const struct rt_fees *deck)
+{
+    if (!(has & RT_FEE_CONNECT))
+        f->connect_fee_nano = deck->connect_fee_nano;
+    if (!(has & RT_FEE_MINIMUM))
+        f->minimum_nano = deck->minimum_nano;
+    if (!(has & RT_FEE_FREE))
+        f->free_seconds = deck->free_seconds;
+}
+
 void
 rt_deck_finish(struct rt_deck_loader *ld)
 {
     struct rt_deck *dk = ld->deck;
+    check_fee_places(ld, ld->fees_at, &dk->fees, ld->deck_fees);
     for (size_t i = 0; i < dk->n_entries; i++) {
         struct rt_entry *e = &dk->entries[i];
+        check_fee_places(ld, (struct rt_pos){e->file, e->line, e->column},
+                         &e->fees, e->has_fees);
+        inherit_fees(&e->fees, e->has_fees, &dk->fees);
         if (!e->has_inc)
             e->inc = dk->increment;
         int s = e->service == RT_SVC_ORIGINATION;
@@ -481,5 +571,6 @@ rt_deck_price(const struct rt_deck *deck, enum rt_service service,
     out->matched = e->prefix;
     out->from_prefix = e->from_prefix;
     out->increment = e->inc;
+    out->fees = e->fees;
     return 0;
 }

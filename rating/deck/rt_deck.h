@@ -66,6 +66,18 @@ const struct cdr_trunk *rt_deck_trunk_at(const struct rt_deck *deck, size_t i);
 const char *rt_deck_sha256(const struct rt_deck *deck);
 const char *rt_deck_manifest(const struct rt_deck *deck);
 
+/*
+ * A component's fees (rating/README.md, "Fees"), each the entry's, else
+ * the deck's, else none: connect_fee is added once to a billed component,
+ * minimum_charge is the least a billed component costs, and a component
+ * of free_seconds or fewer is not billed at all.
+ */
+struct rt_fees {
+    int64_t connect_fee_nano; /* >= 0, on the deck's decimals grid */
+    int64_t minimum_nano;     /* >= 0, on the deck's decimals grid */
+    int64_t free_seconds;     /* >= 0 */
+};
+
 /* What a lookup found.  Strings borrow from the deck. */
 struct rt_price {
     int64_t rate_nano;             /* per minute */
@@ -73,6 +85,7 @@ struct rt_price {
     const char *matched;           /* destination prefix digits, or "sip" */
     const char *from_prefix;       /* "" when the entry has none */
     struct rt_increment increment; /* the entry's, else the deck's */
+    struct rt_fees fees;           /* the entry's, else the deck's */
 };
 
 /*

@@ -1,8 +1,13 @@
 /*
- * csv: price lists (prefix,rate[,effective_from,effective_to,increment]),
- * read with the project's CSV reader.  Blank lines and a header row (first
- * field "prefix") are skipped.  The bytes read are hashed on the way for
- * the deck's sha256.
+ * csv: price lists, read with the project's CSV reader.  With a header
+ * (a first row whose first field names a column) the columns are read by
+ * name, in any order: prefix and rate, and any of effective_from,
+ * effective_to, increment, from_prefix, connect_fee, minimum_charge,
+ * free_seconds (a row may stop before the last columns: they are then
+ * empty).  Without one they are positional:
+ * prefix,rate[,effective_from,effective_to,increment].  Blank lines are
+ * skipped; empty optional fields are absent.  The bytes read are hashed on
+ * the way for the deck's sha256.
  */
 #include "rating/deck/rt_deck_int.h"
 
@@ -12,44 +17,184 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#define RT_CSV_FIELDS 5
 #define RT_CSV_PATH 4096
-#define RT_CSV_MAX_ROW 4096 /* bytes of one row: five short fields */
+#define RT_CSV_MAX_ROW 4096 /* bytes of one row: a few short fields */
 
 size_t rt_deck_csv_chunk = 65536;
 
-static const char *const rt_csv_names[RT_CSV_FIELDS] = {
-    "prefix", "rate", "effective_from", "effective_to", "increment",
+enum {
+    C_PREFIX,
+    C_RATE,
+    C_FROM,
+    C_TO,
+    C_INCREMENT,
+    C_FROM_PREFIX,
+    C_CONNECT_FEE,
+    C_MINIMUM_CHARGE,
+    C_FREE_SECONDS,
+    C__COUNT,
+    C_POSITIONAL = 5, /* without a header: the first five */
+};
+static const char *const rt_csv_names[C__COUNT] = {
+    "prefix",      "rate",        "effective_from", "effective_to", "increment",
+    "from_prefix", "connect_fee", "minimum_charge", "free_seconds",
 };
 
-/* One row, its fields as NUL-terminated copies. */
+/* One list being read: its column map and the row at hand, its fields as
+ * NUL-terminated copies by column. */
 struct rt_csv {
     struct rt_deck_loader *ld;
     enum rt_service service;
-    const char *file; /* arena */
-    long row_line;    /* line the row starts on */
+    const char *file;  /* arena */
+    int header;        /* columns by name */
+    int col[C__COUNT]; /* field index of each column, -1 absent */
+    size_t ncols;      /* fields a row has (header mode) */
+    long row_line;     /* line the row starts on */
     size_t nfields;
     int too_long; /* a field beyond RT_DECK_MAX_TEXT */
-    char field[RT_CSV_FIELDS][RT_DECK_MAX_TEXT + 1];
-    size_t len[RT_CSV_FIELDS];
+    char field[C__COUNT][RT_DECK_MAX_TEXT + 1];
+    size_t len[C__COUNT];
 };
+
+/* The column a header name is, or -1. */
+static int
+column_of(const char *normalised)
+{
+    for (int c = 0; c < C__COUNT; c++) {
+        char n[32];
+        cdr_csv_normalise_name(rt_csv_names[c], strlen(rt_csv_names[c]), n,
+                               sizeof n);
+        if (strcmp(n, normalised) == 0)
+            return c;
+    }
+    return -1;
+}
+
+/* A first row whose first field names a column is the header: every
+ * field must name one, once; prefix and rate are required.  1 when it is
+ * a header (problems reported), 0 when it is data. */
+static int
+take_header(struct rt_csv *c, const struct cdr_csv_row *row)
+{
+    char n[64];
+    if (row->nfields == 0 ||
+        cdr_csv_normalise_name(row->field[0].p, row->field[0].n, n, sizeof n) >=
+            sizeof n ||
+        column_of(n) < 0)
+        return 0;
+    struct rt_pos at = {c->file, row->line, 0};
+    c->header = 1;
+    c->ncols = row->nfields;
+    for (size_t i = 0; i < row->nfields; i++) {
+        struct cdr_slice f = row->field[i];
+        int col = cdr_csv_normalise_name(f.p, f.n, n, sizeof n) < sizeof n
+                      ? column_of(n)
+                      : -1;
+        if (col < 0)
+            rt_deck_error(c->ld, at, CDR_E_DECK, NULL, f.p, f.n,
+                          "unknown column (known: prefix, rate, "
+                          "effective_from, effective_to, increment, "
+                          "from_prefix, connect_fee, minimum_charge, "
+                          "free_seconds)");
+        else if (c->col[col] >= 0)
+            rt_deck_error(c->ld, at, CDR_E_DECK, rt_csv_names[col], f.p, f.n,
+                          "column named twice");
+        else
+            c->col[col] = (int)i;
+    }
+    for (int col = C_PREFIX; col <= C_RATE; col++)
+        if (c->col[col] < 0)
+            rt_deck_error(c->ld, at, CDR_E_DECK, rt_csv_names[col], NULL, 0,
+                          "the header has no %s column", rt_csv_names[col]);
+    return 1;
+}
+
+/* The row's fields by column; 0, or -1 after reporting a wrong count. */
+static int
+take_row(struct rt_csv *c, const struct cdr_csv_row *row)
+{
+    struct rt_pos at = {c->file, row->line, 0};
+    c->row_line = row->line;
+    c->nfields = row->nfields;
+    c->too_long = row->too_long != 0;
+    /* fewer fields than the header: the missing ones are empty */
+    if (c->header && row->nfields > c->ncols) {
+        rt_deck_error(c->ld, at, CDR_E_DECK, NULL, NULL, 0,
+                      "expected at most %zu fields as the header has, got %zu",
+                      c->ncols, row->nfields);
+        return -1;
+    }
+    if (!c->header && (row->nfields < 2 || row->nfields > C_POSITIONAL)) {
+        rt_deck_error(c->ld, at, CDR_E_DECK, NULL, NULL, 0,
+                      "expected 2 to 5 fields (prefix,rate[,effective_from,"
+                      "effective_to,increment]), got %zu",
+                      row->nfields);
+        return -1;
+    }
+    for (int col = 0; col < C__COUNT; col++) {
+        int i = c->header ? c->col[col] : (col < C_POSITIONAL ? col : -1);
+        size_t n = 0;
+        if (i >= 0 && (size_t)i < row->nfields)
+            n = row->field[i].n > RT_DECK_MAX_TEXT ? 0 : row->field[i].n;
+        if (n > 0)
+            memcpy(c->field[col], row->field[i].p, n);
+        c->field[col][n] = '\0';
+        c->len[col] = n;
+    }
+    return 0;
+}
+
+/* The optional columns of a row, where given.  0 or -1. */
+static int
+row_options(struct rt_csv *c, struct rt_pos at, struct rt_entry *e)
+{
+    struct rt_deck_loader *ld = c->ld;
+    int ok = 1;
+    if (c->len[C_FROM] > 0)
+        ok &= rt_deck_check_date(ld, at, rt_csv_names[C_FROM], c->field[C_FROM],
+                                 c->len[C_FROM], &e->from) == 0;
+    if (c->len[C_TO] > 0)
+        ok &= rt_deck_check_date(ld, at, rt_csv_names[C_TO], c->field[C_TO],
+                                 c->len[C_TO], &e->to) == 0;
+    if (ok && e->to <= e->from) {
+        rt_deck_error(ld, at, CDR_E_DECK, "effective_to", c->field[C_TO],
+                      c->len[C_TO],
+                      "effective_to must be after effective_from");
+        ok = 0;
+    }
+    if (c->len[C_INCREMENT] > 0) {
+        ok &= rt_deck_check_increment(ld, at, c->field[C_INCREMENT],
+                                      c->len[C_INCREMENT], &e->inc) == 0;
+        e->has_inc = 1;
+    }
+    if (c->len[C_FROM_PREFIX] > 0) {
+        if (rt_deck_check_prefix(ld, at, "from_prefix", c->field[C_FROM_PREFIX],
+                                 c->len[C_FROM_PREFIX]) != 0)
+            ok = 0;
+        else
+            e->from_len = c->len[C_FROM_PREFIX];
+    }
+    if (c->len[C_CONNECT_FEE] > 0)
+        ok &= rt_deck_check_fee(ld, at, RT_FEE_CONNECT, c->field[C_CONNECT_FEE],
+                                c->len[C_CONNECT_FEE], &e->fees,
+                                &e->has_fees) == 0;
+    if (c->len[C_MINIMUM_CHARGE] > 0)
+        ok &= rt_deck_check_fee(
+                  ld, at, RT_FEE_MINIMUM, c->field[C_MINIMUM_CHARGE],
+                  c->len[C_MINIMUM_CHARGE], &e->fees, &e->has_fees) == 0;
+    if (c->len[C_FREE_SECONDS] > 0)
+        ok &= rt_deck_check_free_seconds(ld, at, c->field[C_FREE_SECONDS],
+                                         c->len[C_FREE_SECONDS], &e->fees,
+                                         &e->has_fees) == 0;
+    return ok ? 0 : -1;
+}
 
 static void
 rt_csv_row_entry(struct rt_csv *c)
 {
     struct rt_deck_loader *ld = c->ld;
     struct rt_pos at = {c->file, c->row_line, 0};
-    int ok = 1;
-
-    if (c->nfields < 2 || c->nfields > RT_CSV_FIELDS) {
-        rt_deck_error(ld, at, CDR_E_DECK, NULL, NULL, 0,
-                      "expected 2 to 5 fields (prefix,rate[,effective_from,"
-                      "effective_to,increment]), got %zu",
-                      c->nfields);
-        return;
-    }
     if (c->too_long) {
         rt_deck_error(ld, at, CDR_E_DECK, NULL, NULL, 0,
                       "field longer than %d characters", RT_DECK_MAX_TEXT);
@@ -64,37 +209,21 @@ rt_csv_row_entry(struct rt_csv *c)
     e.file = c->file;
     e.line = c->row_line;
     e.from_prefix = "";
-
-    if (rt_deck_check_prefix(ld, at, "prefix", c->field[0], c->len[0]) != 0)
-        ok = 0;
-    if (rt_deck_check_rate(ld, at, c->field[1], c->len[1], &e.rate_nano) != 0)
-        ok = 0;
-    /* optional columns may be empty */
-    if (c->nfields > 2 && c->len[2] > 0 &&
-        rt_deck_check_date(ld, at, rt_csv_names[2], c->field[2], c->len[2],
-                           &e.from) != 0)
-        ok = 0;
-    if (c->nfields > 3 && c->len[3] > 0 &&
-        rt_deck_check_date(ld, at, rt_csv_names[3], c->field[3], c->len[3],
-                           &e.to) != 0)
-        ok = 0;
-    if (ok && e.to <= e.from) {
-        rt_deck_error(ld, at, CDR_E_DECK, "effective_to", c->field[3],
-                      c->len[3], "effective_to must be after effective_from");
-        ok = 0;
-    }
-    if (c->nfields > 4 && c->len[4] > 0) {
-        if (rt_deck_check_increment(ld, at, c->field[4], c->len[4], &e.inc) !=
-            0)
-            ok = 0;
-        e.has_inc = 1;
-    }
+    int ok = 1;
+    ok &= rt_deck_check_prefix(ld, at, "prefix", c->field[C_PREFIX],
+                               c->len[C_PREFIX]) == 0;
+    ok &= rt_deck_check_rate(ld, at, c->field[C_RATE], c->len[C_RATE],
+                             &e.rate_nano) == 0;
+    ok &= row_options(c, at, &e) == 0;
     if (!ok)
         return;
     struct rt_arena *a = &ld->deck->arena;
-    e.prefix = rt_arena_strndup(a, c->field[0], c->len[0]);
-    e.rate_text = rt_arena_strndup(a, c->field[1], c->len[1]);
-    if (e.prefix == NULL || e.rate_text == NULL ||
+    e.prefix = rt_arena_strndup(a, c->field[C_PREFIX], c->len[C_PREFIX]);
+    e.rate_text = rt_arena_strndup(a, c->field[C_RATE], c->len[C_RATE]);
+    if (e.from_len > 0)
+        e.from_prefix =
+            rt_arena_strndup(a, c->field[C_FROM_PREFIX], e.from_len);
+    if (e.prefix == NULL || e.rate_text == NULL || e.from_prefix == NULL ||
         rt_deck_add_entry(ld, &e) != 0)
         rt_deck_error(ld, at, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
 }
@@ -105,20 +234,6 @@ tap(void *ctx, const void *p, size_t n)
     cdr_digest_update(ctx, p, n);
 }
 
-static void
-take_row(struct rt_csv *c, const struct cdr_csv_row *row)
-{
-    c->row_line = row->line;
-    c->nfields = row->nfields;
-    c->too_long = row->too_long != 0;
-    for (size_t i = 0; i < row->nfields && i < RT_CSV_FIELDS; i++) {
-        size_t n = row->field[i].n > RT_DECK_MAX_TEXT ? 0 : row->field[i].n;
-        memcpy(c->field[i], row->field[i].p, n);
-        c->field[i][n] = '\0';
-        c->len[i] = n;
-    }
-}
-
 /* Every row of an open list: entries, or problems at their lines. */
 static void
 read_rows(struct rt_csv *c, struct cdr_csv_reader *r)
@@ -127,13 +242,10 @@ read_rows(struct rt_csv *c, struct cdr_csv_reader *r)
     struct cdr_diag d;
     int rc, first = 1;
     while ((rc = cdr_csv_reader_next(r, &row, &d)) == 1) {
-        take_row(c, &row);
-        if (first && c->len[0] == 6 && strcasecmp(c->field[0], "prefix") == 0) {
-            first = 0;
-            continue; /* the header */
-        }
-        first = 0;
-        rt_csv_row_entry(c);
+        if (first && (first = 0, take_header(c, &row)))
+            continue;
+        if (take_row(c, &row) == 0)
+            rt_csv_row_entry(c);
     }
     if (rc < 0)
         rt_deck_error(c->ld, (struct rt_pos){c->file, d.line, 0}, d.code, NULL,
@@ -174,6 +286,8 @@ rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
     } else {
         c->ld = ld;
         c->service = service;
+        for (int col = 0; col < C__COUNT; col++)
+            c->col[col] = -1;
         cdr_csv_reader_set_chunk_size(r, rt_deck_csv_chunk);
         cdr_csv_reader_set_tap(r, tap, dg);
         read_rows(c, r);

@@ -34,6 +34,13 @@ struct rt_pos {
     long line, column;
 };
 
+/* Which fees an entry (or the deck) sets itself. */
+enum {
+    RT_FEE_CONNECT = 1,
+    RT_FEE_MINIMUM = 2,
+    RT_FEE_FREE = 4,
+};
+
 struct rt_entry {
     int64_t rate_nano;
     int64_t from, to;        /* [from, to); INT64_MIN / INT64_MAX if open */
@@ -43,6 +50,9 @@ struct rt_entry {
     size_t from_len;
     struct rt_increment inc; /* the entry's, else the deck's once loaded */
     int has_inc;
+    struct rt_fees fees; /* the entry's (has_fees), else the deck's once
+                            loaded */
+    unsigned has_fees;   /* RT_FEE_* */
     int is_sip;
     enum rt_service service;
     int32_t next;     /* next entry of the same trie node, -1 */
@@ -56,6 +66,7 @@ struct rt_deck {
     int decimals;
     enum rt_rounding rounding;
     struct rt_increment increment;
+    struct rt_fees fees; /* the deck's defaults */
 
     struct rt_entry *entries; /* owned */
     size_t n_entries, cap_entries;
@@ -79,6 +90,9 @@ struct rt_deck_loader {
     struct cdr_yaml y;
     const char *yaml_file; /* arena */
     const char *dir;       /* arena; the YAML's folder, "" for cwd */
+    struct rt_pos fees_at; /* where the deck's own fees are written */
+    unsigned deck_fees;    /* RT_FEE_*: set at the top level */
+    int decimals_ok;       /* decimals was read: fees can be checked */
     char *manifest;        /* owned while loading */
     size_t manifest_len, manifest_cap;
     int manifest_oom;
@@ -100,6 +114,17 @@ int rt_deck_check_date(struct rt_deck_loader *ld, struct rt_pos pos,
                        int64_t *out);
 int rt_deck_check_increment(struct rt_deck_loader *ld, struct rt_pos pos,
                             const char *s, size_t n, struct rt_increment *out);
+/* connect_fee or minimum_charge (which: RT_FEE_CONNECT / RT_FEE_MINIMUM):
+ * an exact, non-negative decimal, set in fees and flagged in *has.  Its
+ * places are checked against the deck's decimals when the deck is whole
+ * (rt_deck_finish), as decimals may come later in the file. */
+int rt_deck_check_fee(struct rt_deck_loader *ld, struct rt_pos pos,
+                      unsigned which, const char *s, size_t n,
+                      struct rt_fees *fees, unsigned *has);
+/* free_seconds: whole seconds, at most a call's longest duration. */
+int rt_deck_check_free_seconds(struct rt_deck_loader *ld, struct rt_pos pos,
+                               const char *s, size_t n, struct rt_fees *fees,
+                               unsigned *has);
 
 /* Copy e in (strings must already be in the arena).  0 or CDR_E_NOMEM. */
 int rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e);
@@ -113,8 +138,9 @@ void rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
  * tests lower it to check that results do not depend on chunking. */
 extern size_t rt_deck_csv_chunk;
 
-/* After parsing: link entries into the tries, fill default increments,
- * check overlapping ranges. */
+/* After parsing: check fees against the deck's decimals, link entries
+ * into the tries, fill default increments and fees, check overlapping
+ * ranges. */
 void rt_deck_finish(struct rt_deck_loader *ld);
 
 /* A file the deck loaded, for its digest: its sha256 and its name

@@ -42,10 +42,14 @@ enum {
     PK_TO,
     PK_INCREMENT,
     PK_FROM_PREFIX,
+    PK_CONNECT_FEE,
+    PK_MINIMUM_CHARGE,
+    PK_FREE_SECONDS,
 };
 static const char *const rt_price_keys[] = {
-    "prefix",         "class",        "csv",       "rate",
-    "effective_from", "effective_to", "increment", "from_prefix",
+    "prefix",         "class",          "csv",          "rate",
+    "effective_from", "effective_to",   "increment",    "from_prefix",
+    "connect_fee",    "minimum_charge", "free_seconds",
 };
 
 /* The keys of one price entry: the value (and key node) of each. */
@@ -167,6 +171,38 @@ price_date(struct rt_deck_loader *ld, const yaml_node_t *v, const char *field,
     return 0;
 }
 
+/* The entry's own fees, when given.  0 or -1. */
+static int
+price_fees(struct rt_deck_loader *ld, const struct price_keys *pk,
+           struct rt_entry *e)
+{
+    static const struct {
+        int key;
+        unsigned which;
+    } fees[] = {{PK_CONNECT_FEE, RT_FEE_CONNECT},
+                {PK_MINIMUM_CHARGE, RT_FEE_MINIMUM},
+                {PK_FREE_SECONDS, RT_FEE_FREE}};
+    int ok = 1;
+    for (size_t i = 0; i < N_ELEMS(fees); i++) {
+        const yaml_node_t *v = pk->val[fees[i].key];
+        const char *s;
+        size_t len;
+        if (v == NULL)
+            continue;
+        if (cdr_yaml_scalar(&ld->y, v, rt_price_keys[fees[i].key], &s, &len) !=
+            0) {
+            ok = 0;
+        } else if (fees[i].which == RT_FEE_FREE) {
+            ok &= rt_deck_check_free_seconds(ld, rt_yaml_pos(ld, v), s, len,
+                                             &e->fees, &e->has_fees) == 0;
+        } else {
+            ok &= rt_deck_check_fee(ld, rt_yaml_pos(ld, v), fees[i].which, s,
+                                    len, &e->fees, &e->has_fees) == 0;
+        }
+    }
+    return ok ? 0 : -1;
+}
+
 /* increment and from_prefix, when given.  0 or -1. */
 static int
 price_options(struct rt_deck_loader *ld, const struct price_keys *pk,
@@ -236,6 +272,7 @@ rt_yaml_price(struct rt_deck_loader *ld, const yaml_node_t *map,
         ok = 0;
     }
     ok &= price_options(ld, &pk, &e) == 0;
+    ok &= price_fees(ld, &pk, &e) == 0;
     if (!ok)
         return;
     if (e.prefix == NULL || e.rate_text == NULL || e.from_prefix == NULL ||
@@ -281,11 +318,75 @@ enum {
     TOP_TERMINATION,
     TOP_ORIGINATION,
     TOP_TRUNKS,
+    TOP_CONNECT_FEE,
+    TOP_MINIMUM_CHARGE,
+    TOP_FREE_SECONDS,
 };
 static const char *const rt_top_keys[] = {
-    "deck",      "currency",    "decimals",    "rounding",
-    "increment", "termination", "origination", "trunks",
+    "deck",        "currency",       "decimals",     "rounding",
+    "increment",   "termination",    "origination",  "trunks",
+    "connect_fee", "minimum_charge", "free_seconds",
 };
+
+/* The top level's scalars: the deck's name, currency, decimals, rounding,
+ * default increment and fees. */
+static void
+top_scalar(struct rt_deck_loader *ld, int key, const yaml_node_t *v)
+{
+    struct rt_deck *dk = ld->deck;
+    const char *s;
+    size_t len;
+    if (cdr_yaml_scalar(&ld->y, v, rt_top_keys[key], &s, &len) != 0)
+        return;
+    struct rt_pos at = rt_yaml_pos(ld, v);
+    switch (key) {
+    case TOP_DECK:
+        if (rt_check_token(s, len, 64) != 0)
+            rt_deck_error(ld, at, CDR_E_DECK, "deck", s, len,
+                          "deck name must be 1 to 64 printable "
+                          "characters without spaces");
+        else if ((dk->name = rt_arena_strndup(&dk->arena, s, len)) == NULL)
+            cdr_yaml_nomem(&ld->y, v);
+        break;
+    case TOP_CURRENCY:
+        if (len != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
+            s[2] < 'A' || s[2] > 'Z')
+            rt_deck_error(ld, at, CDR_E_DECK, "currency", s, len,
+                          "currency must be 3 upper-case letters");
+        else
+            memcpy(dk->currency, s, 4 - 1);
+        break;
+    case TOP_DECIMALS:
+        if (len != 1 || s[0] < '0' || s[0] > '0' + RT_MAX_DECIMALS ||
+            v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+            rt_deck_error(ld, at, CDR_E_DECK, "decimals", s, len,
+                          "decimals must be an integer 0..%d", RT_MAX_DECIMALS);
+        } else {
+            dk->decimals = s[0] - '0';
+            ld->decimals_ok = 1;
+        }
+        break;
+    case TOP_ROUNDING:
+        if (rt_rounding_parse(s, len, &dk->rounding) != 0)
+            rt_deck_error(ld, at, CDR_E_DECK, "rounding", s, len,
+                          "rounding must be half-up, half-even, up or down");
+        break;
+    case TOP_INCREMENT:
+        rt_deck_check_increment(ld, at, s, len, &dk->increment);
+        break;
+    case TOP_CONNECT_FEE:
+    case TOP_MINIMUM_CHARGE:
+        ld->fees_at = at;
+        rt_deck_check_fee(
+            ld, at, key == TOP_CONNECT_FEE ? RT_FEE_CONNECT : RT_FEE_MINIMUM, s,
+            len, &dk->fees, &ld->deck_fees);
+        break;
+    case TOP_FREE_SECONDS:
+        rt_deck_check_free_seconds(ld, at, s, len, &dk->fees, &ld->deck_fees);
+        break;
+    default: break;
+    }
+}
 
 static void
 rt_yaml_top(struct rt_deck_loader *ld, const yaml_node_t *root)
@@ -295,63 +396,16 @@ rt_yaml_top(struct rt_deck_loader *ld, const yaml_node_t *root)
                         "a mapping (deck:, currency:, ...) at the top") != 0)
         return;
     unsigned seen = 0;
-    const char *s;
-    size_t len;
     CDR_YAML_FOR_PAIRS(&ld->y, root, p, k, v)
     {
         int i =
             cdr_yaml_key(&ld->y, k, rt_top_keys, N_ELEMS(rt_top_keys), &seen);
         switch (i) {
-        case TOP_DECK:
-            if (cdr_yaml_scalar(&ld->y, v, "deck", &s, &len) != 0)
-                break;
-            if (rt_check_token(s, len, 64) != 0)
-                rt_deck_error(ld, rt_yaml_pos(ld, v), CDR_E_DECK, "deck", s,
-                              len,
-                              "deck name must be 1 to 64 printable "
-                              "characters without spaces");
-            else if ((dk->name = rt_arena_strndup(&dk->arena, s, len)) == NULL)
-                cdr_yaml_nomem(&ld->y, v);
-            break;
-        case TOP_CURRENCY:
-            if (cdr_yaml_scalar(&ld->y, v, "currency", &s, &len) != 0)
-                break;
-            if (len != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' ||
-                s[1] > 'Z' || s[2] < 'A' || s[2] > 'Z')
-                rt_deck_error(ld, rt_yaml_pos(ld, v), CDR_E_DECK, "currency", s,
-                              len, "currency must be 3 upper-case letters");
-            else
-                memcpy(dk->currency, s, 4 - 1);
-            break;
-        case TOP_DECIMALS:
-            if (cdr_yaml_scalar(&ld->y, v, "decimals", &s, &len) != 0)
-                break;
-            if (len != 1 || s[0] < '0' || s[0] > '0' + RT_MAX_DECIMALS ||
-                v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-                rt_deck_error(ld, rt_yaml_pos(ld, v), CDR_E_DECK, "decimals", s,
-                              len, "decimals must be an integer 0..%d",
-                              RT_MAX_DECIMALS);
-            else
-                dk->decimals = s[0] - '0';
-            break;
-        case TOP_ROUNDING:
-            if (cdr_yaml_scalar(&ld->y, v, "rounding", &s, &len) != 0)
-                break;
-            if (rt_rounding_parse(s, len, &dk->rounding) != 0)
-                rt_deck_error(ld, rt_yaml_pos(ld, v), CDR_E_DECK, "rounding", s,
-                              len,
-                              "rounding must be half-up, half-even, up "
-                              "or down");
-            break;
-        case TOP_INCREMENT:
-            if (cdr_yaml_scalar(&ld->y, v, "increment", &s, &len) == 0)
-                rt_deck_check_increment(ld, rt_yaml_pos(ld, v), s, len,
-                                        &dk->increment);
-            break;
+        case -1: break;
         case TOP_TERMINATION: rt_yaml_prices(ld, v, RT_SVC_TERMINATION); break;
         case TOP_ORIGINATION: rt_yaml_prices(ld, v, RT_SVC_ORIGINATION); break;
         case TOP_TRUNKS: cdr_trunks_read(&dk->trunks, &ld->y, v); break;
-        default: break;
+        default: top_scalar(ld, i, v); break;
         }
     }
     static const int required[] = {TOP_DECK, TOP_CURRENCY, TOP_DECIMALS,
@@ -421,8 +475,8 @@ rt_deck_load(struct rt_deck **out, const char *path, struct cdr_diag_list *errs)
         goto nomem;
 
     rt_yaml_load_file(&ld, path);
-    if (ld.probs.count == 0)
-        rt_deck_finish(&ld);
+    /* even after problems, so one pass lists overlaps and fees too */
+    rt_deck_finish(&ld);
     if (ld.probs.count == 0 && rt_deck_digest_finish(&ld) != 0)
         rt_deck_error(&ld, (struct rt_pos){ld.yaml_file, 0, 0}, CDR_E_NOMEM,
                       NULL, NULL, 0, "cannot compute the deck's sha256");

@@ -17,6 +17,24 @@ struct comp_spec {
     const char *to_field;
 };
 
+/*
+ * The amount of a billed component: rate x billable / 60 rounded once to
+ * the deck's decimals by its rounding, then the connect fee added and the
+ * minimum applied, both exactly (they are on the decimals grid).
+ */
+static int
+component_amount(const struct rt_deck *deck, const struct rt_price *p,
+                 int64_t billable, int64_t *out)
+{
+    int64_t a;
+    if (rt_money_amount(p->rate_nano, billable, rt_deck_decimals(deck),
+                        rt_deck_rounding(deck), &a) != 0 ||
+        rt_money_add(a, p->fees.connect_fee_nano, &a) != 0)
+        return CDR_E_LIMIT;
+    *out = a < p->fees.minimum_nano ? p->fees.minimum_nano : a;
+    return 0;
+}
+
 static int
 price_component(const struct rt_deck *deck, const struct cdr_record *call,
                 const struct comp_spec *spec, const struct cdr_trunk *trunk,
@@ -59,12 +77,11 @@ price_component(const struct rt_deck *deck, const struct cdr_record *call,
     snprintf(c->matched, sizeof c->matched, "%s", p.matched);
     c->rate_nano = p.rate_nano;
     c->rate_text = p.rate_text;
-    if (!billable)
+    /* free seconds: a component this short is not billed at all */
+    if (!billable || call->duration <= p.fees.free_seconds)
         return 0;
     c->billable_seconds = rt_increment_billable(p.increment, call->duration);
-    if (rt_money_amount(p.rate_nano, c->billable_seconds,
-                        rt_deck_decimals(deck), rt_deck_rounding(deck),
-                        &c->amount_nano) != 0)
+    if (component_amount(deck, &p, c->billable_seconds, &c->amount_nano) != 0)
         return cdr_diag_set(d, CDR_E_LIMIT, "duration", NULL, 0,
                             "amount out of range");
     return 0;
