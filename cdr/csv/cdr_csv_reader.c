@@ -403,11 +403,12 @@ cdr_csv_normalise_name(const char *s, size_t n, char *out, size_t outsz)
     return o;
 }
 
-void
+size_t
 cdr_csv_map_header(const struct cdr_csv_row *header,
                    int (*column_of)(const char *normalised), int *index,
                    size_t ncols)
 {
+    size_t twice = 0;
     for (size_t c = 0; c < ncols; c++)
         index[c] = -1;
     for (size_t i = 0; i < header->nfields; i++) {
@@ -416,9 +417,14 @@ cdr_csv_map_header(const struct cdr_csv_row *header,
                                    sizeof key) >= sizeof key)
             continue; /* longer than any name of ours */
         int c = column_of(key);
-        if (c >= 0 && (size_t)c < ncols && index[c] < 0)
-            index[c] = (int)i; /* first one wins */
+        if (c < 0 || (size_t)c >= ncols)
+            continue;
+        if (index[c] < 0)
+            index[c] = (int)i;
+        else if (twice == 0)
+            twice = i + 1;
     }
+    return twice;
 }
 
 int

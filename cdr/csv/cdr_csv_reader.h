@@ -105,11 +105,12 @@ size_t cdr_csv_normalise_name(const char *s, size_t n, char *out, size_t outsz);
  * Map a header row onto the caller's columns: index[col] = the header
  * position of column col, or -1 when the header does not name it.
  * column_of(name) gives the caller's column for a normalised name, or -1
- * for a column the caller does not know (ignored).  A column named twice:
- * the first one wins.  index has ncols entries.
+ * for a column the caller does not know (ignored).  index has ncols
+ * entries.  0, or when a column is named twice ("Sid" and "Call Sid") the
+ * 1-based position of the second name (index keeps the first).
  */
-void cdr_csv_map_header(const struct cdr_csv_row *header,
-                        int (*column_of)(const char *normalised), int *index,
-                        size_t ncols);
+size_t cdr_csv_map_header(const struct cdr_csv_row *header,
+                          int (*column_of)(const char *normalised), int *index,
+                          size_t ncols);
 
 #endif

@@ -123,15 +123,17 @@ worker(void *arg)
         return NULL;
     struct cdr_reader *r = NULL;
     int rc = cdr_reader_open(&r, p->path, p->name, &b->diag);
-    if (rc == 0)
+    if (rc == 0) {
         cdr_reader_set_tap(r, tap, p);
+        cdr_reader_require_columns(r);
+    }
     struct cdr_row row, copy;
     struct cdr_diag d;
     while (rc == 0) {
         rc = cdr_reader_next(r, &row, &d);
         if (rc == 0) /* end of file */
             break;
-        int bad_row = rc == CDR_E_FIELD_COUNT || rc == CDR_E_TOO_LONG;
+        int bad_row = cdr_reader_row_error(rc);
         if (rc < 0 && !bad_row) {
             b->diag = d;
             break;

@@ -14,6 +14,8 @@ struct cdr_reader {
     size_t ncols;
     int col[CDR_COL__COUNT]; /* header index of each known column, or -1 */
     long record;
+    struct cdr_diag failed; /* a file error of the header: sticky */
+    int require;            /* a missing required column is a file error */
 };
 
 static const struct cdr_csv_limits record_limits = {CDR_MAX_FIELD, CDR_MAX_ROW};
@@ -83,16 +85,75 @@ column_label(const struct cdr_reader *r, size_t i)
     return NULL;
 }
 
+/* The columns every record needs: a file without one is a file error,
+ * named once, not a reject on every row. */
+static const enum cdr_column required[] = {CDR_COL_SID, CDR_COL_DIRECTION,
+                                           CDR_COL_FROM, CDR_COL_TO,
+                                           CDR_COL_START_TIME};
+
+void
+cdr_reader_require_columns(struct cdr_reader *r)
+{
+    r->require = 1;
+}
+
+/* Which column a header field names, or -1. */
+static int
+column_of_field(struct cdr_slice f)
+{
+    char key[64];
+    if (cdr_csv_normalise_name(f.p, f.n, key, sizeof key) >= sizeof key)
+        return -1;
+    return cdr_column_of(key);
+}
+
+/* Map the header: 0, or a file error (a column named twice, a required
+ * one missing) that stops the file; later calls return it again. */
+static int
+take_header(struct cdr_reader *r, const struct cdr_csv_row *h,
+            struct cdr_diag *d)
+{
+    size_t twice = cdr_csv_map_header(h, cdr_column_of, r->col, CDR_COL__COUNT);
+    r->ncols = h->nfields;
+    r->have_header = 1;
+    if (twice > 0) {
+        /* "Sid" and "Call Sid", "To" and "to": which one is meant? */
+        struct cdr_slice f = h->field[twice - 1];
+        enum cdr_column c = (enum cdr_column)column_of_field(f);
+        cdr_diag_set(d, CDR_E_CSV, cdr_column_name(c), f.p, f.n,
+                     "column named twice");
+        cdr_diag_detail(d, "fields %d and %zu of the header both name %s",
+                        r->col[c] + 1, twice, cdr_column_name(c));
+    } else {
+        size_t i = 0;
+        while (i < sizeof required / sizeof required[0] &&
+               r->col[required[i]] >= 0)
+            i++;
+        if (!r->require || i == sizeof required / sizeof required[0])
+            return 0;
+        const char *col = cdr_column_name(required[i]);
+        cdr_diag_set(d, CDR_E_MISSING, col, NULL, 0,
+                     "the header has no %s column", col);
+        cdr_diag_detail(d, "every record needs sid, direction, from, to and "
+                           "start_time");
+    }
+    cdr_diag_at(d, cdr_csv_reader_name(r->csv), h->line, 0);
+    r->failed = *d;
+    return d->code;
+}
+
 int
 cdr_reader_next(struct cdr_reader *r, struct cdr_row *row, struct cdr_diag *d)
 {
     struct cdr_csv_row in;
     int rc;
-    while ((rc = cdr_csv_reader_next(r->csv, &in, d)) == 1 && !r->have_header) {
-        cdr_csv_map_header(&in, cdr_column_of, r->col, CDR_COL__COUNT);
-        r->ncols = in.nfields;
-        r->have_header = 1;
+    if (r->failed.code != 0) {
+        *d = r->failed;
+        return d->code;
     }
+    while ((rc = cdr_csv_reader_next(r->csv, &in, d)) == 1 && !r->have_header)
+        if ((rc = take_header(r, &in, d)) != 0)
+            return rc;
     if (rc != 1)
         return rc;
     const char *name = cdr_csv_reader_name(r->csv);

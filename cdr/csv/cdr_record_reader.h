@@ -35,16 +35,33 @@ int cdr_reader_open_stream(struct cdr_reader **out, FILE *f,
  * code with d filled (file, line, field, message):
  *  - CDR_E_FIELD_COUNT, CDR_E_TOO_LONG: this row is bad, the next call goes on
  *    with the following row (the caller rejects this one);
- *  - CDR_E_CSV, CDR_E_IO, CDR_E_NOMEM: the file cannot be read further.
+ *  - CDR_E_CSV, CDR_E_MISSING, CDR_E_IO, CDR_E_NOMEM: the file cannot be
+ *    read further.
  * Row slices live until the next call.  Blank lines are skipped (counted in
  * line numbers).  On CDR_E_FIELD_COUNT and CDR_E_TOO_LONG *row is filled as
  * far as the row goes (file, line, record, the columns it has), so the
  * caller can name the sid in its reject.  The first non-blank row is the
- * header; a known column named twice: the first one is used.  A record over
- * CDR_MAX_ROW bytes (fields plus separators) is CDR_E_CSV.
+ * header: a known column named twice (CDR_E_CSV), and with
+ * cdr_reader_require_columns a required column missing (CDR_E_MISSING:
+ * sid, direction, from, to, start_time), is an error of the file, at the
+ * header's line.  A record over CDR_MAX_ROW bytes
+ * (fields plus separators) is CDR_E_CSV.
  */
 int cdr_reader_next(struct cdr_reader *r, struct cdr_row *row,
                     struct cdr_diag *d);
+
+/* A file without a column every record needs (sid, direction, from, to,
+ * start_time) is an error of the file, not a reject on each row.  Before
+ * the first cdr_reader_next(). */
+void cdr_reader_require_columns(struct cdr_reader *r);
+
+/* Is a negative cdr_reader_next() result about that row only (the file
+ * goes on), not the file? */
+static inline int
+cdr_reader_row_error(int rc)
+{
+    return rc == CDR_E_FIELD_COUNT || rc == CDR_E_TOO_LONG;
+}
 
 /* The raw text of the last row returned (or rejected), as a CSV line without
  * line end; for the rejects' "raw record".  Lives until the next call. */

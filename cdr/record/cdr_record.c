@@ -122,6 +122,8 @@ static const char *const status_names[] = {
     [CDR_ST_CANCELED] = "canceled",
     [CDR_ST_IN_PROGRESS] = "in-progress",
     [CDR_ST_UNOBSERVED] = "unobserved",
+    [CDR_ST_QUEUED] = "queued",
+    [CDR_ST_RINGING] = "ringing",
     [CDR_ST_OTHER] = "",
 };
 

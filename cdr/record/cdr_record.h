@@ -77,7 +77,9 @@ enum cdr_status {
     CDR_ST_CANCELED,
     CDR_ST_IN_PROGRESS,
     CDR_ST_UNOBSERVED, /* referee-capture could not see this leg */
-    CDR_ST_OTHER,      /* any other text: recorded, never billed */
+    CDR_ST_QUEUED,     /* the carrier's, for a call not yet placed */
+    CDR_ST_RINGING,
+    CDR_ST_OTHER, /* any other text: not in the vocabulary (rejected) */
 };
 
 /*
@@ -121,7 +123,8 @@ const char *cdr_direction_name(enum cdr_direction dir);
 int cdr_direction_of(struct cdr_slice text, enum cdr_direction *out);
 
 /* "completed", "busy", "no-answer", "failed", "canceled", "in-progress",
- * "unobserved"; "" for CDR_ST_NONE and CDR_ST_OTHER. */
+ * "unobserved", "queued", "ringing"; "" for CDR_ST_NONE and
+ * CDR_ST_OTHER. */
 const char *cdr_status_name(enum cdr_status s);
 
 /* What a status text means: empty is CDR_ST_NONE; the names above in any

@@ -181,6 +181,19 @@ check_duration(const struct cdr_row *row, struct cdr_record *rec,
             return fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_DURATION, du,
                         "duration out of range",
                         "a call lasts at most 31 days (2678400 seconds)");
+        /* A length the call's own times cannot hold is believed by no one:
+         * 2678400 s on a call that ended two minutes after it started. */
+        if (rec->has_end_time &&
+            v > rec->end_time - rec->start_time + CDR_DURATION_SLACK) {
+            fail(d, row, CDR_E_BAD_NUMBER, CDR_COL_DURATION, du,
+                 "duration longer than the call", NULL);
+            cdr_diag_detail(d,
+                            "duration %lld s, but end_time - start_time is "
+                            "%lld s",
+                            (long long)v,
+                            (long long)(rec->end_time - rec->start_time));
+            return CDR_E_BAD_NUMBER;
+        }
         rec->duration = v;
     } else if (rec->has_end_time) {
         rec->duration = rec->end_time - rec->start_time;
@@ -205,6 +218,13 @@ check_status(const struct cdr_row *row, struct cdr_record *rec,
                     NULL,
                     "referee-capture could not see this leg; it is not "
                     "billed");
+    /* The carrier's vocabulary is closed: a status outside it ("complete",
+     * a typo) would be billed at zero without anyone noticing. */
+    if (rec->status == CDR_ST_OTHER)
+        return fail(d, row, CDR_E_BAD_VALUE, CDR_COL_STATUS, rec->status_text,
+                    "unknown status",
+                    "known: completed, busy, no-answer, failed, canceled, "
+                    "in-progress, queued, ringing (or empty)");
     /* Billed by its length, which nothing gives: zero would be a guess. */
     struct cdr_slice du = trimmed(row, CDR_COL_DURATION);
     if (rec->status == CDR_ST_COMPLETED && du.n == 0 && !rec->has_end_time)

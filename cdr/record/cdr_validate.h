@@ -10,6 +10,11 @@
 /* Longest call accepted, in seconds (31 days); longer is taken as bad data. */
 #define CDR_MAX_DURATION 2678400
 
+/* How many seconds a duration may exceed end_time - start_time: the
+ * capture rounds the talk time up and both times down (a shorter duration
+ * is normal: the time before the answer is not talk time). */
+#define CDR_DURATION_SLACK 1
+
 /*
  * Checks, in this order, stopping at the first problem:
  * sid (required, <= CDR_MAX_SID), direction (required; trunking-terminating /

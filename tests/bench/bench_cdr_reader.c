@@ -33,7 +33,7 @@ main(int argc, char **argv)
     struct cdr_row row;
     struct cdr_record rec;
     while ((rc = cdr_reader_next(r, &row, &d)) != 0) {
-        if (rc == CDR_E_CSV || rc == CDR_E_IO || rc == CDR_E_NOMEM)
+        if (rc < 0 && !cdr_reader_row_error(rc))
             break;
         rows++;
         if (rc < 0 || (validate && cdr_validate(&row, &rec, &d) != 0))

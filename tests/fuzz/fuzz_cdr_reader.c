@@ -62,7 +62,7 @@ read_all(const uint8_t *data, size_t size, size_t chunk)
         struct cdr_row row;
         int rc = cdr_reader_next(r, &row, &d);
         h = mix(h, &rc, sizeof rc);
-        if (rc == 0 || rc == CDR_E_CSV || rc == CDR_E_IO || rc == CDR_E_NOMEM) {
+        if (rc == 0 || (rc < 0 && !cdr_reader_row_error(rc))) {
             h = mix(h, &d.line, sizeof d.line);
             break;
         }

@@ -164,6 +164,37 @@ bad_csv_fails_run)
     [ $? -eq 1 ] || die "unterminated quote should fail the run"
     grep -q 'open-quote.csv:2' "$tmp/err" || { cat "$tmp/err"; die "no file:line"; }
     ;;
+header_errors_fail_the_file)
+    # A required column missing, or a column named twice: one error for the
+    # file (exit 1, nothing written), not a reject on every row.
+    printf 'sid,direction,from,start_time\nCA1,trunking-terminating,+1,2026-05-10T00:00:00Z\nCA2,trunking-terminating,+1,2026-05-10T00:00:00Z\n' > "$tmp/no-to.csv"
+    "$rate" --deck "$deck" --out "$tmp/out" "$tmp/no-to.csv" 2> "$tmp/err"
+    [ $? -eq 1 ] || die "a file without to should fail the run"
+    grep -q 'no-to.csv:1: to: the header has no to column' "$tmp/err" ||
+        { cat "$tmp/err"; die "no file error for the missing column"; }
+    [ ! -e "$tmp/out/charges.csv" ] || die "something was written"
+    printf 'Sid,Call Sid,direction,from,to,start_time\nA,B,trunking-terminating,+14155550100,+12125550100,2026-05-10T00:00:00Z\n' > "$tmp/twice.csv"
+    "$rate" --deck "$deck" --out "$tmp/out" "$tmp/twice.csv" 2> "$tmp/err"
+    [ $? -eq 1 ] || die "a column named twice should fail the run"
+    grep -q 'twice.csv:1: sid: column named twice "Call Sid"' "$tmp/err" ||
+        { cat "$tmp/err"; die "no file error for the column named twice"; }
+    ;;
+status_and_duration_are_checked)
+    # An unknown status is rejected (it was billed at zero); a duration the
+    # call's own times cannot hold is rejected with both values.
+    cat > "$tmp/in.csv" <<'CSV'
+sid,direction,from,to,start_time,end_time,duration,status
+W1,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,2026-05-10T10:02:00Z,120,complete
+L1,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,2026-05-10T10:02:00Z,2678400,completed
+G1,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,2026-05-10T10:02:00Z,100,completed
+CSV
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$tmp/in.csv" || die "exit $?"
+    grep -qF "$tmp/in.csv,2,W1,status,\"unknown status \"\"complete\"\" (known: completed," "$tmp/out/rejects.csv" ||
+        { cat "$tmp/out/rejects.csv"; die "no reject for the unknown status"; }
+    grep -qF "$tmp/in.csv,3,L1,duration,\"duration longer than the call \"\"2678400\"\" (duration 2678400 s, but end_time - start_time is 120 s)\"" "$tmp/out/rejects.csv" ||
+        { cat "$tmp/out/rejects.csv"; die "no reject for the long duration"; }
+    grep -q '^G1,' "$tmp/out/charges.csv" || die "G1 not billed"
+    ;;
 reject_reasons)
     # One row per reason; each must be in rejects.csv with its line and
     # field, and the good rows still rated.

@@ -80,7 +80,7 @@ transcript(const char *data, size_t len, size_t chunk)
             bprintf(&b, "EOF\n");
             break;
         }
-        if (rc == CDR_E_CSV || rc == CDR_E_IO || rc == CDR_E_NOMEM) {
+        if (rc < 0 && !cdr_reader_row_error(rc)) {
             bprintf(&b, "%d L%ld %s\n", rc, d.line, d.message);
             break;
         }
@@ -330,12 +330,16 @@ test_every_fixture_reads_the_same_in_every_chunk_size(void **state)
 }
 
 static void
-test_header_names_are_normalised_and_first_duplicate_wins(void **state)
+test_header_names_are_normalised_and_a_column_named_twice_stops_the_file(
+    void **state)
 {
     (void)state;
+    /* "CALL_SID" and "Sid", "Parent Call SID" and "parent-call-sid": which
+     * one is meant is anybody's guess */
     check_text("CALL_SID,Parent Call SID,parent-call-sid,Sid,x y z,To\n"
                "a,b,c,d,e,f\n",
-               "1 L2 R1 sid=a parent_call_sid=b to=f RAW=a,b,c,d,e,f\nEOF\n");
+               "-3 L1 column named twice\n");
+    check_text("sid,to,To\nA,B,C\n", "-3 L1 column named twice\n");
     check_text("Call Sid,ParentCallSid\nA,B\n",
                "1 L2 R1 sid=A parent_call_sid=B RAW=A,B\nEOF\n");
     /* punctuation of any length is dropped; long names are not ours */
@@ -344,6 +348,34 @@ test_header_names_are_normalised_and_first_duplicate_wins(void **state)
         "_-_-_-_-_-_-_-_-_-_ i d\",tosidtosidtosidtosidtosidtosidto\n"
         "A,B\n",
         "1 L2 R1 sid=A RAW=A,B\nEOF\n");
+}
+
+/* A file without a column every record needs is one error of the file,
+ * at its header, and stays so: not a reject on each of its rows. */
+static void
+test_a_missing_required_column_is_an_error_of_the_file(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "sid,direction,from,start_time\nA,trunking-terminating,+1,x\n";
+    FILE *f = fmemopen((void *)(uintptr_t)text, sizeof text - 1, "rb");
+    assert_non_null(f);
+    struct cdr_reader *r;
+    struct cdr_diag d;
+    struct cdr_row row;
+    cdr_diag_clear(&d);
+    assert_int_equal(cdr_reader_open_stream(&r, f, "t.csv", &d), 0);
+    cdr_reader_require_columns(r);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(cdr_reader_next(r, &row, &d), CDR_E_MISSING);
+        assert_int_equal(cdr_reader_row_error(CDR_E_MISSING), 0);
+        assert_string_equal(d.message, "the header has no to column");
+        assert_string_equal(d.field, "to");
+        assert_string_equal(d.file, "t.csv");
+        assert_int_equal(d.line, 1);
+    }
+    cdr_reader_close(r);
+    fclose(f);
 }
 
 static void
@@ -545,8 +577,10 @@ main(void)
         cmocka_unit_test(test_unterminated_quote_stops_the_file_at_its_record),
         cmocka_unit_test(test_every_fixture_reads_the_same_in_every_chunk_size),
         cmocka_unit_test(
-            test_header_names_are_normalised_and_first_duplicate_wins),
+            test_header_names_are_normalised_and_a_column_named_twice_stops_the_file),
         cmocka_unit_test(test_blank_lines_are_skipped_but_counted),
+        cmocka_unit_test(
+            test_a_missing_required_column_is_an_error_of_the_file),
         cmocka_unit_test(test_empty_file_and_header_only_file_have_no_rows),
         cmocka_unit_test(test_bom_prefix_alone_is_not_mistaken_for_a_bom),
         cmocka_unit_test(

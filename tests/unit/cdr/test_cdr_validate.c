@@ -224,10 +224,8 @@ test_status_text_maps_to_its_enum(void **state)
         {"canceled", CDR_ST_CANCELED},
         {"cancelled", CDR_ST_CANCELED},
         {"in-progress", CDR_ST_IN_PROGRESS},
-        {"queued", CDR_ST_OTHER},
-        {"ringing", CDR_ST_OTHER},
-        {"complete", CDR_ST_OTHER},
-        {"completed-but-much-longer-than-any", CDR_ST_OTHER},
+        {"queued", CDR_ST_QUEUED},
+        {"Ringing", CDR_ST_RINGING},
         {"", CDR_ST_NONE},
         {NULL, CDR_ST_NONE},
     };
@@ -238,6 +236,49 @@ test_status_text_maps_to_its_enum(void **state)
         if (rec.status != cases[i].st)
             fail_msg("\"%s\": %d", cases[i].in, (int)rec.status);
     }
+}
+
+/* The carrier's vocabulary is closed: anything else is a reject naming
+ * the field and the known values, never a call billed at zero. */
+static void
+test_unknown_status_is_rejected_with_the_known_values(void **state)
+{
+    (void)state;
+    static const char *bad[] = {"complete", "weird",
+                                "completed-but-much-longer-than-any"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct cdr_record rec;
+        struct cdr_diag d;
+        assert_int_equal(check(CDR_COL_STATUS, bad[i], &rec, &d),
+                         CDR_E_BAD_VALUE);
+        assert_string_equal(d.field, "status");
+        assert_string_equal(d.message, "unknown status");
+        assert_non_null(strstr(d.detail, "completed, busy, no-answer"));
+    }
+}
+
+/* A duration longer than end_time - start_time (beyond the 1 s the
+ * capture's rounding can add) contradicts the call's own times: rejected
+ * with both values.  A shorter one is normal (ringing before the answer). */
+static void
+test_duration_longer_than_its_times_is_rejected(void **state)
+{
+    (void)state;
+    struct cdr_record rec;
+    struct cdr_diag d;
+    /* end - start = 120 s */
+    assert_int_equal(check(CDR_COL_DURATION, "2678400", &rec, &d),
+                     CDR_E_BAD_NUMBER);
+    assert_string_equal(d.field, "duration");
+    assert_string_equal(d.message, "duration longer than the call");
+    assert_string_equal(d.detail,
+                        "duration 2678400 s, but end_time - start_time is "
+                        "120 s");
+    assert_int_equal(check(CDR_COL_DURATION, "122", &rec, &d),
+                     CDR_E_BAD_NUMBER);
+    assert_int_equal(check(CDR_COL_DURATION, "121", &rec, &d), 0);
+    assert_int_equal(check(CDR_COL_DURATION, "3", &rec, &d), 0);
+    assert_int_equal(rec.duration, 3);
 }
 
 static void
@@ -349,6 +390,8 @@ main(void)
         cmocka_unit_test(test_diag_prints_compiler_style_with_escaped_value),
         cmocka_unit_test(test_direction_accepts_underscore_and_any_case),
         cmocka_unit_test(test_status_text_maps_to_its_enum),
+        cmocka_unit_test(test_unknown_status_is_rejected_with_the_known_values),
+        cmocka_unit_test(test_duration_longer_than_its_times_is_rejected),
         cmocka_unit_test(test_missing_duration_comes_from_end_minus_start),
         cmocka_unit_test(
             test_no_duration_and_no_end_time_is_zero_unless_completed),
