@@ -313,20 +313,55 @@ parse_sip_uri(const char *p, const char *end, struct cdr_addr *a)
      * one too long for digits[] is refused rather than taken as a name.
      * With ";user=phone" the user part is a tel: number (RFC 3261 19.1.1),
      * visual separators and all, and must be one. */
-    const char *ue = a->user.p + a->user.n;
+    /* Percent-escapes are the same user (RFC 3261 19.1.4): sip:%2B49...@
+     * is the number +49..., a PSTN target like its plain form. */
+    char dec[CDR_MAX_FIELD + 1];
+    const char *up = a->user.p, *ue = a->user.p + a->user.n;
+    if (memchr(up, '%', a->user.n) != NULL) {
+        int dn = cdr_uri_unescape(a->user, dec, sizeof dec);
+        if (dn < 0)
+            return -1;
+        up = dec;
+        ue = dec + dn;
+    }
     if (u.has_params && has_param_value(u.params.p - 1, u.params.p + u.params.n,
                                         "user", "phone")) {
         struct cdr_addr t;
         memset(&t, 0, sizeof t);
-        if (parse_tel(a->user.p, ue, &t) != 0)
+        if (parse_tel(up, ue, &t) != 0)
             return -1;
         memcpy(a->digits, t.digits, sizeof a->digits);
         a->ndigits = t.ndigits;
-    } else if (numeric_user(a->user.p, ue) &&
-               plain_number(a->user.p, ue, sizeof a->digits - 1, a) != 0) {
+    } else if (numeric_user(up, ue) &&
+               plain_number(up, ue, sizeof a->digits - 1, a) != 0) {
         return -1;
     }
     return 0;
+}
+
+int
+cdr_uri_unescape(struct cdr_slice s, char *buf, size_t size)
+{
+    size_t o = 0;
+    if (size == 0)
+        return -1;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (c == '%') {
+            if (i + 2 >= s.n)
+                return -1;
+            int hi = cdr_hex_value(s.p[i + 1]), lo = cdr_hex_value(s.p[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (o + 1 >= size)
+            return -1;
+        buf[o++] = c;
+    }
+    buf[o] = '\0';
+    return (int)o;
 }
 
 /* "display name" or token words, then spaces, before '<'. */

@@ -50,6 +50,10 @@ struct cdr_uri {
     int has_user, has_params, has_headers;
 };
 
+/* Percent-decode a URI part into buf (size bytes, NUL-terminated): its
+ * length, or -1 if it does not fit or an escape is malformed. */
+int cdr_uri_unescape(struct cdr_slice s, char *buf, size_t size);
+
 /* 0, or -1: no ':', an unknown scheme, no host (sip), no number (tel), a
  * port outside 1..65535, an IPv6 reference without its ']'. */
 int cdr_uri_split(struct cdr_slice uri, struct cdr_uri *out);

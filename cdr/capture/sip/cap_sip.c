@@ -595,40 +595,10 @@ cap_sip_uri_header(struct cdr_slice headers, const char *name,
     return -1;
 }
 
-static int
-hexval(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    c = (char)lower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int
 cap_sip_unescape(struct cdr_slice s, char *buf, size_t size)
 {
-    size_t o = 0;
-    if (size == 0)
-        return -1;
-    for (size_t i = 0; i < s.n; i++) {
-        char c = s.p[i];
-        if (c == '%') {
-            if (i + 2 >= s.n)
-                return -1;
-            int hi = hexval(s.p[i + 1]), lo = hexval(s.p[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (o + 1 >= size)
-            return -1;
-        buf[o++] = c;
-    }
-    buf[o] = '\0';
-    return (int)o;
+    return cdr_uri_unescape(s, buf, size);
 }
 
 int

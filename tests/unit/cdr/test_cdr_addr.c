@@ -123,7 +123,8 @@ test_sip_uris_give_user_host_and_number_digits(void **state)
         {"sip:pbx.example.com.", 0, CDR_ADDR_SIP, "", "", "pbx.example.com."},
         {"<sip:bob@b.example.com?Replaces=abc%40host%3Bto-tag%3D1>", 0,
          CDR_ADDR_SIP, "", "bob", "b.example.com"},
-        {"sip:%2B1415@host", 0, CDR_ADDR_SIP, "", "%2B1415", "host"},
+        /* escapes are decoded for the number (RFC 3261 19.1.4) */
+        {"sip:%2B1415@host", 0, CDR_ADDR_SIP, "1415", "%2B1415", "host"},
         {"sip:+1-415-555-0100@gw.example.com;user=phone", 0, CDR_ADDR_SIP,
          "14155550100", "+1-415-555-0100", "gw.example.com"},
         {"sip:+1.415.555.0100;isub=12@gw.example.com;USER=Phone", 0,
@@ -214,6 +215,40 @@ check_split(const char *uri, const char *user, const char *host, unsigned port,
     assert_int_equal(u.port, port);
 }
 
+/* Percent-escapes are the same user: a PSTN target written escaped is
+ * still a number at the PSTN host (it was priced as a SIP target). */
+static void
+test_escaped_user_parts_are_decoded_for_their_number(void **state)
+{
+    (void)state;
+    struct cdr_addr a;
+    const char *s = "sip:%2B4915112345678@example.pstn.twilio.com";
+    assert_int_equal(cdr_parse_addr(s, s + strlen(s), &a), 0);
+    assert_string_equal(a.digits, "4915112345678");
+    assert_true(cdr_addr_is_pstn(&a, NULL));
+    assert_true(cdr_addr_is_pstn(&a, "example.pstn.twilio.com"));
+    s = "sip:%39%311@pbx.example.com"; /* 911, at a PBX */
+    assert_int_equal(cdr_parse_addr(s, s + strlen(s), &a), 0);
+    assert_string_equal(a.digits, "911");
+    s = "sip:%41lice@pbx.example.com"; /* Alice: a name, not a number */
+    assert_int_equal(cdr_parse_addr(s, s + strlen(s), &a), 0);
+    assert_int_equal(a.ndigits, 0);
+    assert_false(cdr_addr_is_pstn(&a, NULL));
+    s = "sip:%2B1-415%2E555@h;user=phone";
+    assert_int_equal(cdr_parse_addr(s, s + strlen(s), &a), 0);
+    assert_string_equal(a.digits, "1415555");
+    char buf[8];
+    assert_int_equal(cdr_uri_unescape((struct cdr_slice){"a%2", 3}, buf, 8),
+                     -1);
+    assert_int_equal(cdr_uri_unescape((struct cdr_slice){"a%zz", 4}, buf, 8),
+                     -1);
+    assert_int_equal(cdr_uri_unescape((struct cdr_slice){"%41bc", 5}, buf, 8),
+                     3);
+    assert_string_equal(buf, "Abc");
+    assert_int_equal(
+        cdr_uri_unescape((struct cdr_slice){"abcdefgh", 8}, buf, 8), -1);
+}
+
 /* The one way both programs cut a URI. */
 static void
 test_uris_split_into_their_parts(void **state)
@@ -252,6 +287,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uris_split_into_their_parts),
+        cmocka_unit_test(test_escaped_user_parts_are_decoded_for_their_number),
         cmocka_unit_test(
             test_e164_numbers_with_or_without_plus_give_their_digits),
         cmocka_unit_test(test_tel_uris_drop_visual_separators_and_params),
