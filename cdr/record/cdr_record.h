@@ -82,6 +82,14 @@ enum cdr_status {
     CDR_ST_OTHER, /* any other text: not in the vocabulary (rejected) */
 };
 
+/* What validation noticed about the carrier's price, which only feeds the
+ * audit: the call is rated either way. */
+enum cdr_price_note {
+    CDR_PRICE_OK = 0,
+    CDR_PRICE_PRECISE,    /* more than 9 decimal places: kept as written */
+    CDR_PRICE_UNREADABLE, /* not an exact decimal: dropped (price empty) */
+};
+
 /*
  * A record: validated from a row (its slices borrow from the cdr_row it
  * was built from), or built by referee-capture (slices borrow from the
@@ -103,6 +111,7 @@ struct cdr_record {
     int has_end_time;
     int64_t duration; /* seconds, >= 0; valid when has_duration */
     int has_duration;
+    enum cdr_price_note price_note;
     const char *file;
     long line;
 };

@@ -235,6 +235,17 @@ print_summary(const struct rt_summary *s, const struct rt_deck *deck,
             s->skipped_files, total, rt_deck_currency(deck),
             (long long)(s->elapsed_ms / 1000),
             (long long)(s->elapsed_ms % 1000));
+    const struct rt_warnings *w = &s->warnings;
+    long nw = w->child_late + w->child_other_account + w->price_precise +
+              w->price_unreadable;
+    if (nw > 0) /* rated all the same: worth a look, not a failure */
+        fprintf(stderr,
+                "referee-rate: %ld warnings: %ld children more than a day "
+                "after their parent, %ld on another account than their "
+                "parent, %ld carrier prices over 9 places (kept), %ld "
+                "unreadable (dropped)\n",
+                nw, w->child_late, w->child_other_account, w->price_precise,
+                w->price_unreadable);
 }
 
 int

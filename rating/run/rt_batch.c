@@ -4,6 +4,7 @@
 #include "cdr/link/cdr_link.h"
 #include "cdr/util/cdr_array.h"
 #include "cdr/util/cdr_hash.h"
+#include "cdr/util/cdr_time.h"
 #include "cdr/util/cdr_digest.h"
 #include "cdr/record/cdr_validate.h"
 #include "rating/price/rt_charge.h"
@@ -169,12 +170,47 @@ label_key(const struct cdr_record *child)
 
 /* Rate a child whose parent is stored as p; fi: the child's file (its
  * calls row names the file, so --force of that file supersedes it). */
+/* A child is created by a REFER during its parent: one that starts before
+ * it is a broken link (rejected: 1); one that starts more than a day after
+ * it, or on another account, is odd but priced as linked (counted: 0).
+ * Negative on failure. */
+#define CHILD_LATE_SECONDS 86400
+
+static int
+check_child_link(struct batch *b, const struct cdr_record *parent,
+                 const struct cdr_record *child, struct cdr_slice raw)
+{
+    if (child->start_time < parent->start_time) {
+        char c[32], p[32];
+        struct cdr_diag rd;
+        cdr_time_format(child->start_time, c, sizeof c);
+        cdr_time_format(parent->start_time, p, sizeof p);
+        cdr_diag_set(&rd, CDR_E_BAD_TIME, "start_time", c, strlen(c),
+                     "a transferred leg starts before its parent");
+        cdr_diag_detail(&rd, "the parent %.*s starts at %s", (int)parent->sid.n,
+                        parent->sid.p, p);
+        int rc = reject_rec(b, child, &rd, raw);
+        return rc != 0 ? rc : 1;
+    }
+    if (child->start_time - parent->start_time > CHILD_LATE_SECONDS)
+        b->sum.warnings.child_late++;
+    if (child->account_sid.n > 0 && parent->account_sid.n > 0 &&
+        (child->account_sid.n != parent->account_sid.n ||
+         memcmp(child->account_sid.p, parent->account_sid.p,
+                child->account_sid.n) != 0))
+        b->sum.warnings.child_other_account++;
+    return 0;
+}
+
 static int
 link_child(struct batch *b, struct cdr_link_call *p,
            const struct cdr_record *child, size_t fi, struct cdr_slice raw)
 {
     struct cdr_record prec;
     cdr_link_record(p, file_name(b, p->file_index), &prec);
+    int lrc = check_child_link(b, &prec, child, raw);
+    if (lrc != 0)
+        return lrc > 0 ? 0 : lrc;
     const struct cdr_trunk *trunk = trunk_of(b, &prec, child);
     struct cdr_diag rd;
     enum rt_scenario scn;
@@ -242,6 +278,10 @@ process_record(struct batch *b, const struct cdr_record *rec, size_t fi,
 {
     struct cdr_link_call *c;
     struct cdr_diag rd;
+    if (origin == FROM_INPUT && rec->price_note == CDR_PRICE_PRECISE)
+        b->sum.warnings.price_precise++;
+    if (origin == FROM_INPUT && rec->price_note == CDR_PRICE_UNREADABLE)
+        b->sum.warnings.price_unreadable++;
     /* A child pending from an earlier run that this run's input holds
      * again (a file rated again): the input's copy stands, quietly. */
     if (origin == FROM_PENDING &&

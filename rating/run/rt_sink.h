@@ -117,8 +117,17 @@ struct rt_store_report {
     int64_t total_nano;     /* of the charges stored by this run */
 };
 
+/* What a run noticed and still rated (rating/README.md, "Warnings"). */
+struct rt_warnings {
+    long child_late;          /* a child starting > 1 day after its parent */
+    long child_other_account; /* a child on another account than its parent */
+    long price_precise;       /* carrier price with > 9 places, kept */
+    long price_unreadable;    /* carrier price not a decimal, dropped */
+};
+
 struct rt_summary {
     long rows_read, calls, components, rejects, pending, duplicates;
+    struct rt_warnings warnings;
     long skipped_files;
     int64_t total_nano;                    /* in the deck's currency */
     struct rt_totals totals[RT_SCN_COUNT]; /* per scenario that occurred */

@@ -225,11 +225,18 @@ summary_json(const struct csv_sink *s, const struct rt_summary *sum)
         (json_int_t)sum->skipped_files);
     json_t *total = json_pack("{s:o*, s:o*}", "currency", jstr(run->currency),
                               "amount", jmoney(sum->total_nano, run->decimals));
+    const struct rt_warnings *w = &sum->warnings;
+    json_t *warnings = json_pack(
+        "{s:I, s:I, s:I, s:I}", "child_late", (json_int_t)w->child_late,
+        "child_other_account", (json_int_t)w->child_other_account,
+        "carrier_price_precise", (json_int_t)w->price_precise,
+        "carrier_price_unreadable", (json_int_t)w->price_unreadable);
     /* "o" takes each reference over, NULL included (the pack then fails
      * and frees the rest) */
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "started_at", when,
-                     "deck", summary_deck(run), "inputs", summary_inputs(run),
-                     "counts", counts, "total", total, "totals",
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "started_at",
+                     when, "deck", summary_deck(run), "inputs",
+                     summary_inputs(run), "counts", counts, "warnings",
+                     warnings, "total", total, "totals",
                      summary_totals(sum, run->decimals), "elapsed_ms",
                      (json_int_t)sum->elapsed_ms);
 }

@@ -195,6 +195,32 @@ CSV
         { cat "$tmp/out/rejects.csv"; die "no reject for the long duration"; }
     grep -q '^G1,' "$tmp/out/charges.csv" || die "G1 not billed"
     ;;
+child_links_and_prices_are_checked)
+    # A child that starts before its parent is a broken link: rejected.  One
+    # more than a day after it, or on another account, is priced as linked
+    # and counted.  An odd carrier price keeps its call.
+    h='sid,parent_call_sid,account_sid,trunk_sid,direction,from,to,start_time,duration,status,price'
+    cat > "$tmp/in.csv" <<CSV
+$h
+P1,,AC1,TK0001,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,60,completed,
+E1,P1,AC1,TK0001,trunking-terminating,+12125550100,sip:a@pbx.example.com,2026-05-10T09:59:00Z,30,completed,
+P2,,AC1,TK0001,trunking-terminating,+14155550101,+12125550101,2026-05-10T10:00:00Z,60,completed,
+L2,P2,AC2,TK0001,trunking-terminating,+12125550101,sip:b@pbx.example.com,2026-05-11T10:00:01Z,30,completed,0.0000000001
+S1,,AC1,TK0001,trunking-terminating,+14155550102,+12125550102,2026-05-10T11:00:00Z,60,completed,1e-3
+CSV
+    "$rate" --deck "$deck" --out "$tmp/out" "$tmp/in.csv" 2> "$tmp/err" ||
+        { cat "$tmp/err"; die "exit $?"; }
+    grep -qF "$tmp/in.csv,3,E1,start_time,\"a transferred leg starts before its parent" "$tmp/out/rejects.csv" ||
+        { cat "$tmp/out/rejects.csv"; die "no reject for the early child"; }
+    grep -q '^L2,P2,child,termination-sip,' "$tmp/out/charges.csv" || die "L2 not billed"
+    grep -q ',0.0000000001,$' "$tmp/out/charges.csv" || die "the precise price was not kept"
+    grep -q '^S1,,single,none,.*,USD,example-us,,$' "$tmp/out/charges.csv" ||
+        { cat "$tmp/out/charges.csv"; die "S1 not billed with its price dropped"; }
+    [ "$(jget "$tmp/out/summary.json" 'd["warnings"]')" = \
+        "{'child_late': 1, 'child_other_account': 1, 'carrier_price_precise': 1, 'carrier_price_unreadable': 1}" ] ||
+        die "warnings are not counted"
+    grep -q 'referee-rate: 4 warnings' "$tmp/err" || { cat "$tmp/err"; die "no warning line"; }
+    ;;
 reject_reasons)
     # One row per reason; each must be in rejects.csv with its line and
     # field, and the good rows still rated.
