@@ -6,6 +6,7 @@
 #include "cdr/util/cdr_time.h"
 #include "cdr/util/cdr_utf8.h"
 #include "rating/price/rt_money.h"
+#include "rating/run/rt_out_folder.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -20,6 +21,7 @@ static const char *const file_names[F_COUNT] = {"charges.csv", "rejects.csv",
 
 struct csv_sink {
     char *folder;
+    struct rt_out_folder *out; /* this run's, published at commit */
     struct cdr_writer *w[F_COUNT];
     const struct rt_run_info *run;
 };
@@ -63,13 +65,12 @@ csv_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
 {
     struct csv_sink *s = self;
     s->run = run;
-    for (int i = 0; i < F_COUNT; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", s->folder, file_names[i]);
-        int rc = cdr_writer_open(&s->w[i], path, d);
-        if (rc != 0)
-            return rc;
-    }
+    int rc = rt_out_folder_open(&s->out, s->folder, file_names, F_COUNT, d);
+    for (int i = 0; rc == 0 && i < F_COUNT; i++)
+        rc = cdr_writer_open(&s->w[i],
+                             rt_out_folder_path(s->out, file_names[i]), d);
+    if (rc != 0)
+        return rc;
     header(s->w[F_CHARGES], charge_header,
            sizeof charge_header / sizeof charge_header[0]);
     header(s->w[F_REJECTS], reject_header,
@@ -265,23 +266,30 @@ csv_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
     int rc = write_summary(s, sum, d);
     if (rc != 0)
         return rc;
-    /* Every file on disk first: a write error (a full disk) must fail the
-     * run before any old file is replaced. */
+    /* Every file complete in the run's folder, then the folder published
+     * in one rename: the earlier output stays whole until then. */
     for (int i = 0; i < F_COUNT; i++)
-        if ((rc = cdr_writer_prepare(s->w[i], d)) != 0)
-            return rc;
-    for (int i = 0; i < F_COUNT; i++) /* summary.json last */
         if ((rc = cdr_writer_commit(s->w[i], d)) != 0)
             return rc;
-    return 0;
+    return rt_out_folder_publish(s->out, d);
+}
+
+/* The run's writers and folder go; nothing of it outlives the run. */
+static void
+end_run(struct csv_sink *s)
+{
+    for (int i = 0; i < F_COUNT; i++) {
+        cdr_writer_free(s->w[i]);
+        s->w[i] = NULL;
+    }
+    rt_out_folder_free(s->out);
+    s->out = NULL;
 }
 
 static void
 csv_abort(void *self)
 {
-    struct csv_sink *s = self;
-    for (int i = 0; i < F_COUNT; i++)
-        cdr_writer_abort(s->w[i]);
+    end_run(self);
 }
 
 static void
@@ -290,8 +298,7 @@ csv_free(void *self)
     struct csv_sink *s = self;
     if (s == NULL)
         return;
-    for (int i = 0; i < F_COUNT; i++)
-        cdr_writer_free(s->w[i]);
+    end_run(s);
     free(s->folder);
     free(s);
 }
@@ -309,12 +316,6 @@ static const struct rt_sink_ops csv_ops = {
 int
 rt_sink_csv_open(struct rt_sink *out, const char *folder, struct cdr_diag *d)
 {
-    if (mkdir(folder, 0777) != 0 && errno != EEXIST) {
-        cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0,
-                     "cannot create output folder: %s", strerror(errno));
-        cdr_diag_at(d, folder, 0, 0);
-        return CDR_E_IO;
-    }
     struct csv_sink *s = calloc(1, sizeof *s);
     if (s == NULL || (s->folder = strdup(folder)) == NULL) {
         free(s);

@@ -1,9 +1,8 @@
 /*
  * The CSV folder sink: charges.csv, rejects.csv, pending.csv and
- * summary.json in one folder.  Each is written under a temporary name and
- * renamed at commit, summary.json last, so a folder whose summary.json names
- * this run holds this run's complete output; a failed run leaves the
- * previous output as it was.
+ * summary.json in one folder, published whole at commit
+ * (rt_out_folder.h): a reader sees the earlier run's four files or this
+ * run's, and a failed or killed run leaves the earlier output as it was.
  */
 #ifndef REFEREE_RT_SINK_CSV_H
 #define REFEREE_RT_SINK_CSV_H
@@ -11,7 +10,8 @@
 #include "cdr/util/cdr_diag.h"
 #include "rating/run/rt_sink.h"
 
-/* The folder is created if missing (one level).  out->self is freed by
+/* The folder is created at commit if missing (one level); it must hold
+ * nothing but these four files.  out->self is freed by
  * out->ops->free(out->self). */
 int rt_sink_csv_open(struct rt_sink *out, const char *folder,
                      struct cdr_diag *d);

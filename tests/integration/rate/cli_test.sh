@@ -164,6 +164,53 @@ bad_csv_fails_run)
     [ $? -eq 1 ] || die "unterminated quote should fail the run"
     grep -q 'open-quote.csv:2' "$tmp/err" || { cat "$tmp/err"; die "no file:line"; }
     ;;
+folder_is_published_whole)
+    # The four files are published in one rename of the folder: an obstacle
+    # on one of them can no longer leave the folder half old, half new.
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" || die "exit $?"
+    cp -r "$tmp/out" "$tmp/before"
+    # a directory where summary.json goes: refused before anything changes
+    rm "$tmp/out/summary.json" && mkdir "$tmp/out/summary.json"
+    cp -r "$tmp/out" "$tmp/before2"
+    "$rate" --deck "$deck" --out "$tmp/out" "$calls" 2> "$tmp/err"
+    [ $? -eq 1 ] || die "a directory in the way should fail the run"
+    grep -q "not referee-rate's" "$tmp/err" || { cat "$tmp/err"; die "no message"; }
+    diff -r "$tmp/before2" "$tmp/out" || die "the failed run changed the output"
+    rmdir "$tmp/out/summary.json" && cp "$tmp/before/summary.json" "$tmp/out/"
+    # a file of someone else's in the folder: refused, left alone
+    echo mine > "$tmp/out/notes.txt"
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" 2>/dev/null
+    [ $? -eq 1 ] || die "a foreign file should fail the run"
+    [ -f "$tmp/out/notes.txt" ] || die "the foreign file was removed"
+    rm "$tmp/out/notes.txt"
+    # an immutable summary.json (where the file system can make one): the
+    # new output is published all the same, the old one set aside
+    if chattr +i "$tmp/out/summary.json" 2>/dev/null; then
+        "$rate" --quiet --deck "$deck" --out "$tmp/out" "$tmp/before/pending.csv" "$calls"
+        rc=$?
+        for f in "$tmp"/.out.run-*/summary.json; do chattr -i "$f" 2>/dev/null; done
+        [ $rc -eq 0 ] || die "an immutable old file should not fail the run ($rc)"
+        [ "$(jget "$tmp/out/summary.json" 'len(d["inputs"])')" = 2 ] ||
+            die "the new output was not published"
+    fi
+    # a run killed while it reads: the output stays, and the next run
+    # removes the folder the dead run left
+    mkfifo "$tmp/fifo"
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$tmp/fifo" &
+    pid=$!
+    exec 3> "$tmp/fifo"
+    head -2 "$calls" >&3
+    sleep 1
+    kill -9 $pid; wait $pid 2>/dev/null
+    exec 3>&-
+    ls -d "$tmp"/.out.run-* > /dev/null 2>&1 || die "no run folder while killed"
+    cp -r "$tmp/out" "$tmp/before3"
+    diff -r "$tmp/before3" "$tmp/out" || die "the killed run changed the output"
+    "$rate" --quiet --deck "$deck" --out "$tmp/out" "$calls" || die "exit $?"
+    if ls -d "$tmp"/.out.run-* 2>/dev/null; then die "a dead run's folder was left"; fi
+    ls -A "$tmp/out" | grep -q '^\.' && die "hidden files in the output"
+    [ "$(ls "$tmp/out" | wc -l)" -eq 4 ] || { ls -A "$tmp/out"; die "not four files"; }
+    ;;
 header_errors_fail_the_file)
     # A required column missing, or a column named twice: one error for the
     # file (exit 1, nothing written), not a reject on every row.
