@@ -36,8 +36,9 @@ enum cdr_code {
     CDR_E_LIMIT = -18,     /* a configured bound was reached */
     CDR_E_BAD_VALUE = -19, /* text not allowed here (sid bytes, price unit) */
     CDR_E_TOO_MANY_REJECTS = -20, /* the run's --max-rejects was passed */
+    CDR_E_NO_PLAN = -21,          /* no price plan for the account */
 };
-#define CDR_CODE_MIN CDR_E_TOO_MANY_REJECTS
+#define CDR_CODE_MIN CDR_E_NO_PLAN
 
 /* Short fixed text for a code ("invalid timestamp"); never NULL. */
 const char *cdr_strerror(int code);

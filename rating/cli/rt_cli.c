@@ -4,6 +4,7 @@
 #include "rating/run/rt_batch.h"
 #include "rating/cli/rt_cli_db.h"
 #include "rating/deck/rt_deck.h"
+#include "rating/deck/rt_plans.h"
 #include "rating/price/rt_money.h"
 #include "rating/run/rt_sink_csv.h"
 
@@ -17,7 +18,7 @@
 
 static const char usage_text[] =
     "Usage: referee-rate --deck DECK.yaml [--out DIR] [options] FILE.csv...\n"
-    "       referee-rate --check-deck DECK.yaml\n"
+    "       referee-rate --check-deck DECK.yaml [--plans PLANS.yaml]\n"
     "\n"
     "Rates call-record CSV exports (\"-\" reads standard input) against a "
     "rate\n"
@@ -27,7 +28,11 @@ static const char usage_text[] =
     "  --deck FILE         rate deck (YAML); validated whole before any input\n"
     "  --out DIR           write charges.csv, rejects.csv, pending.csv and\n"
     "                      summary.json to DIR (default: rated/)\n"
-    "  --check-deck FILE   only validate the deck and list every problem\n"
+    "  --plans FILE        price plans (YAML): each component also gets the\n"
+    "                      price of the plan of its account (the sell side)\n"
+    "  --check-deck FILE   only validate the deck (and --plans) and list "
+    "every\n"
+    "                      problem\n"
     "  --max-rejects N     fail the run (nothing written) when more than N\n"
     "                      records are rejected\n"
     "  --quiet             no progress line and no summary line\n"
@@ -55,13 +60,13 @@ static const char usage_text[] =
     "  1   run failed: unreadable or malformed input file, I/O or\n"
     "      database error (the database is left as before the run);\n"
     "      nothing written, earlier output untouched\n"
-    "  2   the rate deck is invalid; nothing read or written\n"
+    "  2   the rate deck or the plans are invalid; nothing read or written\n"
     "  3   more records rejected than --max-rejects; nothing written\n"
     "  64  bad command line\n";
 
 struct cli {
     struct rt_cli_db db; /* --db and friends: rt_cli_db.c */
-    const char *deck_path, *out, *check_deck;
+    const char *deck_path, *out, *check_deck, *plans_path;
     long max_rejects;
     int quiet;
     char **files;
@@ -84,6 +89,12 @@ check_args(struct cli *c)
 {
     if (c->check_deck != NULL)
         return 0;
+    /* until the database stores the sell side: never drop it unseen */
+    if (c->plans_path != NULL && c->db.db != NULL) {
+        fprintf(stderr, "referee-rate: --plans does not work with --db yet; "
+                        "use --out\n");
+        return RT_EXIT_USAGE;
+    }
     int dbrc = rt_cli_db_check(&c->db, c->deck_path, c->nfiles, c->out);
     if (dbrc != 0)
         return dbrc;
@@ -108,6 +119,7 @@ parse_args(struct cli *c, int argc, char **argv)
 {
     enum {
         O_DECK = 256,
+        O_PLANS,
         O_OUT,
         O_CHECK,
         O_MAXREJ,
@@ -124,6 +136,7 @@ parse_args(struct cli *c, int argc, char **argv)
     };
     static const struct option opts[] = {
         {"deck", required_argument, NULL, O_DECK},
+        {"plans", required_argument, NULL, O_PLANS},
         {"out", required_argument, NULL, O_OUT},
         {"check-deck", required_argument, NULL, O_CHECK},
         {"max-rejects", required_argument, NULL, O_MAXREJ},
@@ -147,6 +160,7 @@ parse_args(struct cli *c, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case O_DECK: c->deck_path = optarg; break;
+        case O_PLANS: c->plans_path = optarg; break;
         case O_OUT: c->out = optarg; break;
         case O_CHECK: c->check_deck = optarg; break;
         case O_MAXREJ:
@@ -188,25 +202,67 @@ print_diag(const struct cdr_diag *d)
     fprintf(stderr, "%s\n", buf);
 }
 
+/* Print every problem of a loaded file and the count; rc is the load's. */
+static void
+print_problems(const char *path, const char *what, int rc,
+               struct cdr_diag_list *errs)
+{
+    for (size_t i = 0; i < errs->count; i++)
+        print_diag(&errs->items[i]);
+    if (errs->dropped > 0)
+        fprintf(stderr, "%s: %zu more problems not listed (out of memory)\n",
+                path, errs->dropped);
+    if (rc != 0 && errs->count == 0)
+        fprintf(stderr, "%s: %s invalid\n", path, what);
+    if (rc != 0)
+        fprintf(stderr, "referee-rate: %s: %zu problem%s; nothing rated\n",
+                path, errs->count + errs->dropped,
+                errs->count + errs->dropped == 1 ? "" : "s");
+    cdr_diag_list_free(errs);
+}
+
 static int
 load_deck(const char *path, struct rt_deck **deck)
 {
     struct cdr_diag_list errs;
     cdr_diag_list_init(&errs);
     int rc = rt_deck_load(deck, path, &errs);
-    for (size_t i = 0; i < errs.count; i++)
-        print_diag(&errs.items[i]);
-    if (errs.dropped > 0)
-        fprintf(stderr, "%s: %zu more problems not listed (out of memory)\n",
-                path, errs.dropped);
-    if (rc != 0 && errs.count == 0)
-        fprintf(stderr, "%s: rate deck invalid\n", path);
-    if (rc != 0)
-        fprintf(stderr, "referee-rate: %s: %zu problem%s; nothing rated\n",
-                path, errs.count + errs.dropped,
-                errs.count + errs.dropped == 1 ? "" : "s");
-    cdr_diag_list_free(&errs);
+    print_problems(path, "rate deck", rc, &errs);
     return rc;
+}
+
+/* The plans file and its decks; *plans stays NULL without --plans. */
+static int
+load_plans(const char *path, struct rt_plans **plans)
+{
+    *plans = NULL;
+    if (path == NULL)
+        return 0;
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    int rc = rt_plans_load(plans, path, &errs);
+    print_problems(path, "plans file", rc, &errs);
+    return rc;
+}
+
+/* --check-deck: the deck, and the plans when given, nothing else. */
+static int
+check_only(const struct cli *c)
+{
+    struct rt_deck *deck = NULL;
+    struct rt_plans *plans = NULL;
+    int deck_rc = load_deck(c->check_deck, &deck);
+    int plans_rc = load_plans(c->plans_path, &plans);
+    if (deck_rc == 0)
+        fprintf(stderr, "%s: ok: deck \"%s\", %zu prices, %zu trunks\n",
+                c->check_deck, rt_deck_name(deck), rt_deck_entries(deck),
+                rt_deck_trunk_count(deck));
+    if (plans_rc == 0 && plans != NULL)
+        fprintf(stderr, "%s: ok: %zu plans\n", c->plans_path,
+                rt_plans_count(plans));
+    rt_deck_free(deck);
+    rt_plans_free(plans);
+    return deck_rc == 0 && plans_rc == 0 ? RT_EXIT_OK : RT_EXIT_DECK;
 }
 
 static void
@@ -248,6 +304,9 @@ print_summary(const struct rt_summary *s, const struct rt_deck *deck,
                 w->price_unreadable);
 }
 
+static int rate(const struct cli *c, const struct rt_deck *deck,
+                const struct rt_plans *plans);
+
 int
 rt_cli_main(int argc, char **argv)
 {
@@ -262,31 +321,43 @@ rt_cli_main(int argc, char **argv)
             return rc;
     }
 
+    if (c.check_deck != NULL)
+        return check_only(&c);
     struct rt_deck *deck = NULL;
-    if (c.check_deck != NULL) {
-        if (load_deck(c.check_deck, &deck) != 0)
-            return RT_EXIT_DECK;
-        fprintf(stderr, "%s: ok: deck \"%s\", %zu prices, %zu trunks\n",
-                c.check_deck, rt_deck_name(deck), rt_deck_entries(deck),
-                rt_deck_trunk_count(deck));
+    struct rt_plans *plans = NULL;
+    /* both checked whole before any input is read */
+    int deck_rc = load_deck(c.deck_path, &deck);
+    if (load_plans(c.plans_path, &plans) != 0 || deck_rc != 0) {
         rt_deck_free(deck);
-        return RT_EXIT_OK;
-    }
-    if (load_deck(c.deck_path, &deck) != 0)
+        rt_plans_free(plans);
         return RT_EXIT_DECK;
+    }
+    rc = rate(&c, deck, plans);
+    rt_plans_free(plans);
+    rt_deck_free(deck);
+    return rc;
+}
 
+/* The run itself, once the deck (and plans) are valid. */
+static int
+rate(const struct cli *cp, const struct rt_deck *deck,
+     const struct rt_plans *plans)
+{
+    struct cli c = *cp;
+    int rc;
     struct cdr_diag d;
     cdr_diag_clear(&d);
     struct rt_sink sink;
     if ((c.db.db != NULL ? rt_cli_db_open_sink(&c.db, &sink, &d)
                          : rt_sink_csv_open(&sink, c.out, &d)) != 0) {
         print_diag(&d);
-        rt_deck_free(deck);
         return RT_EXIT_FAILURE;
     }
     struct rt_batch_opts o = {
         .deck = deck,
         .deck_sha256 = rt_deck_sha256(deck),
+        .plans = plans,
+        .plans_sha256 = plans ? rt_plans_sha256(plans) : NULL,
         .sink = &sink,
         .max_rejects = c.max_rejects,
         .progress = !c.quiet && isatty(STDERR_FILENO),
@@ -306,7 +377,6 @@ rt_cli_main(int argc, char **argv)
     if (!c.quiet)
         print_summary(&sum, deck, rc == 0);
     sink.ops->free(sink.self);
-    rt_deck_free(deck);
     if (rc == 0)
         return RT_EXIT_OK;
     return rc == CDR_E_TOO_MANY_REJECTS ? RT_EXIT_MAX_REJECTS : RT_EXIT_FAILURE;

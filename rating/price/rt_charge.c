@@ -35,20 +35,67 @@ component_amount(const struct rt_deck *deck, const struct rt_price *p,
     return 0;
 }
 
-static int
-price_component(const struct rt_deck *deck, const struct cdr_record *call,
-                const struct comp_spec *spec, const struct cdr_trunk *trunk,
-                int index, struct rt_component *c, struct cdr_diag *d)
-{
+/* A component's addresses, parsed once for both sides. */
+struct comp_addrs {
     struct cdr_addr to, from;
-    if (cdr_parse_addr(spec->to->p, spec->to->p + spec->to->n, &to) != 0)
+    int sip; /* the destination is a SIP URI: the sip class prices it */
+};
+
+/* One side of a component, by deck (the carrier's, or plan's for the sell
+ * side: then a missing rate says so). */
+static int
+price_side(const struct rt_deck *deck, const char *plan,
+           const struct cdr_record *call, const struct comp_spec *spec,
+           const struct comp_addrs *a, struct rt_side *s, struct cdr_diag *d)
+{
+    memset(s, 0, sizeof *s);
+    struct rt_price p;
+    int billable = cdr_record_billable(call);
+    if (rt_deck_price(deck, spec->service, a->to.digits, a->to.ndigits, a->sip,
+                      a->from.digits, a->from.ndigits, call->start_time,
+                      &p) != 0) {
+        if (billable) {
+            char when[32];
+            cdr_time_format(call->start_time, when, sizeof when);
+            cdr_diag_set(d, CDR_E_NO_RATE, spec->to_field, spec->to->p,
+                         spec->to->n, "no %s%s rate in force",
+                         plan ? "sell " : "", rt_service_name(spec->service));
+            cdr_diag_detail(d, "%s at %s%s%s",
+                            a->sip ? "sip class" : "any prefix", when,
+                            plan ? " in plan " : "", plan ? plan : "");
+            return CDR_E_NO_RATE;
+        }
+        s->rate_text = "";
+        return 0; /* not billed: zero, with no rate to show */
+    }
+    snprintf(s->matched, sizeof s->matched, "%s", p.matched);
+    s->rate_nano = p.rate_nano;
+    s->rate_text = p.rate_text;
+    /* free seconds: a component this short is not billed at all */
+    if (!billable || call->duration <= p.fees.free_seconds)
+        return 0;
+    s->billable_seconds = rt_increment_billable(p.increment, call->duration);
+    if (component_amount(deck, &p, s->billable_seconds, &s->amount_nano) != 0)
+        return cdr_diag_set(d, CDR_E_LIMIT, "duration", NULL, 0,
+                            "amount out of range");
+    return 0;
+}
+
+static int
+price_component(const struct rt_charge_decks *decks,
+                const struct cdr_record *call, const struct comp_spec *spec,
+                const struct cdr_trunk *trunk, int index,
+                struct rt_component *c, struct cdr_diag *d)
+{
+    struct comp_addrs a;
+    if (cdr_parse_addr(spec->to->p, spec->to->p + spec->to->n, &a.to) != 0)
         return cdr_diag_set(d, CDR_E_BAD_URI, spec->to_field, spec->to->p,
                             spec->to->n, "malformed address");
     /* An origin that is not a number simply matches no from_prefix. */
-    if (cdr_parse_addr(spec->from->p, spec->from->p + spec->from->n, &from) !=
+    if (cdr_parse_addr(spec->from->p, spec->from->p + spec->from->n, &a.from) !=
         0)
-        from.ndigits = 0;
-    int sip = !rt_addr_is_pstn(&to, trunk);
+        a.from.ndigits = 0;
+    a.sip = !rt_addr_is_pstn(&a.to, trunk);
 
     memset(c, 0, sizeof *c);
     c->index = index;
@@ -56,42 +103,26 @@ price_component(const struct rt_deck *deck, const struct cdr_record *call,
     c->from = *spec->from;
     c->to = *spec->to;
     c->duration = call->duration;
-
-    struct rt_price p;
-    int billable = cdr_record_billable(call);
-    if (rt_deck_price(deck, spec->service, to.digits, to.ndigits, sip,
-                      from.digits, from.ndigits, call->start_time, &p) != 0) {
-        if (billable) {
-            char when[32];
-            cdr_time_format(call->start_time, when, sizeof when);
-            cdr_diag_set(d, CDR_E_NO_RATE, spec->to_field, spec->to->p,
-                         spec->to->n, "no %s rate in force",
-                         rt_service_name(spec->service));
-            cdr_diag_detail(d, "%s at %s", sip ? "sip class" : "any prefix",
-                            when);
-            return CDR_E_NO_RATE;
-        }
-        c->rate_text = "";
-        return 0; /* not billed: zero, with no rate to show */
-    }
-    snprintf(c->matched, sizeof c->matched, "%s", p.matched);
-    c->rate_nano = p.rate_nano;
-    c->rate_text = p.rate_text;
-    /* free seconds: a component this short is not billed at all */
-    if (!billable || call->duration <= p.fees.free_seconds)
+    struct rt_side cost;
+    int rc = price_side(decks->cost, NULL, call, spec, &a, &cost, d);
+    if (rc != 0)
+        return rc;
+    memcpy(c->matched, cost.matched, sizeof c->matched);
+    c->rate_nano = cost.rate_nano;
+    c->rate_text = cost.rate_text;
+    c->billable_seconds = cost.billable_seconds;
+    c->amount_nano = cost.amount_nano;
+    if (decks->sell == NULL)
         return 0;
-    c->billable_seconds = rt_increment_billable(p.increment, call->duration);
-    if (component_amount(deck, &p, c->billable_seconds, &c->amount_nano) != 0)
-        return cdr_diag_set(d, CDR_E_LIMIT, "duration", NULL, 0,
-                            "amount out of range");
-    return 0;
+    return price_side(decks->sell, decks->plan, call, spec, &a, &c->sell, d);
 }
 
 int
-rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
-              const struct cdr_record *parent, enum rt_leg leg,
-              enum rt_scenario scn, const struct cdr_trunk *trunk,
-              struct rt_call *out, struct cdr_diag *d)
+rt_charge_leg(const struct rt_charge_decks *decks,
+              const struct cdr_record *call, const struct cdr_record *parent,
+              enum rt_leg leg, enum rt_scenario scn,
+              const struct cdr_trunk *trunk, struct rt_call *out,
+              struct cdr_diag *d)
 {
     struct comp_spec spec[2];
     int n = 1;
@@ -130,7 +161,7 @@ rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
         }
     }
     for (int i = 0; i < n; i++) {
-        int rc = price_component(deck, call, &spec[i], trunk, i + 1,
+        int rc = price_component(decks, call, &spec[i], trunk, i + 1,
                                  &out->comp[i], d);
         if (rc != 0)
             return rc;

@@ -20,8 +20,18 @@
 #include "rating/deck/rt_deck.h"
 #include "rating/run/rt_sink.h"
 
+/* The decks that price a leg: the carrier's (the cost), and the plan's
+ * for the sell side (NULL: no plans; plan names it in messages). */
+struct rt_charge_decks {
+    const struct rt_deck *cost;
+    const struct rt_deck *sell;
+    const char *plan;
+};
+
 /*
- * Fill out->comp / n_components for `leg`.  For RT_LEG_CHILD, parent is the
+ * Fill out->comp / n_components for `leg`, each component priced by the
+ * cost deck and, when there is one, the sell deck (comp[i].sell) with the
+ * same rules.  For RT_LEG_CHILD, parent is the
  * parent's record and scn the child's scenario; otherwise parent is NULL and
  * the call is priced as a parent/single leg.  A billable leg whose component
  * has no rate in force fails with CDR_E_NO_RATE (d names the field and
@@ -29,7 +39,8 @@
  * amount, at the rate in force if there is one.  out->rec, leg and scenario
  * are the caller's.
  */
-int rt_charge_leg(const struct rt_deck *deck, const struct cdr_record *call,
+int rt_charge_leg(const struct rt_charge_decks *decks,
+                  const struct cdr_record *call,
                   const struct cdr_record *parent, enum rt_leg leg,
                   enum rt_scenario scn, const struct cdr_trunk *trunk,
                   struct rt_call *out, struct cdr_diag *d);

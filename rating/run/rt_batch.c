@@ -118,6 +118,44 @@ reject_rec(struct batch *b, const struct cdr_record *rec,
     return reject(b, rec->file, rec->line, rec->sid, rd, raw);
 }
 
+/* The sell side's totals, per currency (plans may sell in several). */
+static int
+add_sell(struct batch *b, const struct rt_call *call)
+{
+    const char *cur = rt_deck_currency(call->plan_deck);
+    int dec = rt_deck_decimals(call->plan_deck);
+    struct rt_summary *s = &b->sum;
+    size_t i = 0;
+    while (i < s->n_sell && strcmp(s->sell[i].currency, cur) != 0)
+        i++;
+    struct cdr_diag sd;
+    cdr_diag_clear(&sd);
+    if (i == RT_MAX_SELL_CURRENCIES) {
+        cdr_diag_set(&sd, CDR_E_LIMIT, "plan", NULL, 0,
+                     "more than %d sell currencies in one run",
+                     RT_MAX_SELL_CURRENCIES);
+        return fail(b, &sd);
+    }
+    struct rt_sell_total *t = &s->sell[i];
+    if (i == s->n_sell) {
+        memset(t, 0, sizeof *t);
+        memcpy(t->currency, cur, 3);
+        s->n_sell++;
+    }
+    if (dec > t->decimals)
+        t->decimals = dec;
+    for (int k = 0; k < call->n_components; k++) {
+        if (rt_money_add(t->amount_nano, call->comp[k].sell.amount_nano,
+                         &t->amount_nano) != 0) {
+            cdr_diag_set(&sd, CDR_E_LIMIT, "amount", NULL, 0,
+                         "sell total out of range");
+            return fail(b, &sd);
+        }
+        t->components++;
+    }
+    return 0;
+}
+
 static int
 emit(struct batch *b, const struct rt_call *call)
 {
@@ -140,7 +178,7 @@ emit(struct batch *b, const struct rt_call *call)
         t->components++;
         b->sum.components++;
     }
-    return 0;
+    return call->plan_deck != NULL ? add_sell(b, call) : 0;
 }
 
 static const struct cdr_trunk *
@@ -170,6 +208,37 @@ label_key(const struct cdr_record *child)
 
 /* Rate a child whose parent is stored as p; fi: the child's file (its
  * calls row names the file, so --force of that file supersedes it). */
+/* The decks that price rec's leg: the carrier's, and with plans the plan
+ * in force for rec's own account at its start (a child's plan is its own
+ * account's, not its parent's).  0, or CDR_E_NO_RATE with d naming
+ * account_sid when the account has no plan then. */
+static int
+leg_decks(const struct batch *b, const struct cdr_record *rec,
+          struct rt_charge_decks *out, struct rt_call *call, struct cdr_diag *d)
+{
+    *out = (struct rt_charge_decks){b->o->deck, NULL, NULL};
+    if (b->o->plans == NULL)
+        return 0;
+    const struct rt_plan *plan = rt_plans_find(
+        b->o->plans, rec->account_sid.p, rec->account_sid.n, rec->start_time);
+    if (plan == NULL) {
+        char when[32];
+        cdr_time_format(rec->start_time, when, sizeof when);
+        cdr_diag_set(d, CDR_E_NO_PLAN, "account_sid", rec->account_sid.p,
+                     rec->account_sid.n, "no plan for the account");
+        cdr_diag_detail(d,
+                        "none in force at %s (a listed account takes "
+                        "only its own plans, others the default_plan)",
+                        when);
+        return CDR_E_NO_PLAN;
+    }
+    out->sell = plan->deck;
+    out->plan = plan->name;
+    call->plan = plan->name;
+    call->plan_deck = plan->deck;
+    return 0;
+}
+
 /* A child is created by a REFER during its parent: one that starts before
  * it is a broken link (rejected: 1); one that starts more than a day after
  * it, or on another account, is odd but priced as linked (counted: 0).
@@ -217,8 +286,10 @@ link_child(struct batch *b, struct cdr_link_call *p,
     struct rt_call call = {.rec = child,
                            .leg = RT_LEG_CHILD,
                            .file_index = fi < b->nfiles ? (long)fi : -1};
-    if (rt_classify(prec.direction, trunk, &child->to, &scn, &rd) != 0 ||
-        rt_charge_leg(b->o->deck, child, &prec, RT_LEG_CHILD, scn, trunk, &call,
+    struct rt_charge_decks decks;
+    if (leg_decks(b, child, &decks, &call, &rd) != 0 ||
+        rt_classify(prec.direction, trunk, &child->to, &scn, &rd) != 0 ||
+        rt_charge_leg(&decks, child, &prec, RT_LEG_CHILD, scn, trunk, &call,
                       &rd) != 0)
         return reject_rec(b, child, &rd, raw);
     call.scenario = scn;
@@ -549,8 +620,10 @@ emit_calls(struct batch *b)
             rc = emit(b, &call);
         } else {
             struct cdr_diag rd;
+            struct rt_charge_decks decks;
             cdr_diag_clear(&rd);
-            if (rt_charge_leg(b->o->deck, &rec, NULL, call.leg, call.scenario,
+            if (leg_decks(b, &rec, &decks, &call, &rd) != 0 ||
+                rt_charge_leg(&decks, &rec, NULL, call.leg, call.scenario,
                               trunk_of(b, &rec, NULL), &call, &rd) != 0)
                 rc = reject_rec(b, &rec, &rd, NO_RAW);
             else
@@ -632,6 +705,7 @@ run(struct batch *b, size_t n)
         .deck_sha256 = b->o->deck_sha256,
         .currency = rt_deck_currency(b->o->deck),
         .decimals = rt_deck_decimals(b->o->deck),
+        .plans_sha256 = b->o->plans ? b->o->plans_sha256 : NULL,
         .files = b->files,
         .n_files = n,
         .started_at = (int64_t)time(NULL),

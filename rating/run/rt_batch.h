@@ -8,17 +8,22 @@
 
 #include "cdr/util/cdr_diag.h"
 #include "rating/deck/rt_deck.h"
+#include "rating/deck/rt_plans.h"
 #include "rating/run/rt_sink.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct rt_batch_opts {
-    const struct rt_deck *deck; /* borrowed */
+    const struct rt_deck *deck; /* borrowed: the carrier's, the cost */
     const char *deck_sha256;    /* hex */
-    struct rt_sink *sink;       /* borrowed; the driver calls begin..commit */
-    long max_rejects;           /* fail the run above this; < 0: no limit */
-    int progress;               /* progress line on stderr */
+    /* Borrowed, NULL without: each leg's sell price from the plan of its
+     * own account at its start. */
+    const struct rt_plans *plans;
+    const char *plans_sha256; /* hex, with plans */
+    struct rt_sink *sink;     /* borrowed; the driver calls begin..commit */
+    long max_rejects;         /* fail the run above this; < 0: no limit */
+    int progress;             /* progress line on stderr */
     int force;
     enum rt_run_kind kind;
     int64_t rerate_from, rerate_to;

@@ -34,6 +34,16 @@ enum rt_scenario {
 #define RT_SCN_COUNT 5
 const char *rt_scenario_name(enum rt_scenario s); /* "termination-sip" ... */
 
+/* A component priced by one deck: the carrier's (the cost) or a plan's
+ * (the sell price). */
+struct rt_side {
+    char matched[40]; /* prefix digits or "sip"; "" without a rate */
+    int64_t rate_nano;
+    const char *rate_text;    /* as in the deck */
+    int64_t billable_seconds; /* after increments; 0 when not billed */
+    int64_t amount_nano;      /* rounded to the deck's decimals, fees in */
+};
+
 /* One charge component: rate x duration for one service. */
 struct rt_component {
     int index; /* 1 or 2 */
@@ -45,6 +55,7 @@ struct rt_component {
     int64_t duration;         /* seconds of the leg */
     int64_t billable_seconds; /* after increments; 0 when not billable */
     int64_t amount_nano;      /* rounded to the deck's decimals */
+    struct rt_side sell;      /* the plan's price, when there are plans */
 };
 
 /* An accepted call and its components (0 when not rated, e.g. pending). */
@@ -55,6 +66,10 @@ struct rt_call {
     int n_components;
     struct rt_component comp[2];
     long file_index; /* into rt_run_info.files; -1 for stored rows */
+    /* The plan that priced the sell side, NULL without plans; its deck
+     * gives the sell currency and decimals. */
+    const char *plan;
+    const struct rt_deck *plan_deck;
     /* 1 when this parent was rated in an earlier run (found in the sink's
      * store for a child of this run): only its leg and scenario change. */
     int relabel_only;
@@ -79,6 +94,7 @@ struct rt_run_info {
     int64_t rerate_from, rerate_to;
     const char *deck_name, *deck_sha256, *currency;
     int decimals;
+    const char *plans_sha256; /* NULL: no plans */
     /* Borrowed until commit or abort (unlike everything else): the driver
      * fills in sha256, size, rows and skipped while it reads, and a sink
      * with a store records them at commit. */
@@ -125,9 +141,21 @@ struct rt_warnings {
     long price_unreadable;    /* carrier price not a decimal, dropped */
 };
 
+/* The sell side's total in one currency: the sum of every component's
+ * sell amount, exact; decimals is the most any plan in it uses. */
+struct rt_sell_total {
+    char currency[4];
+    int decimals;
+    long components;
+    int64_t amount_nano;
+};
+#define RT_MAX_SELL_CURRENCIES 32
+
 struct rt_summary {
     long rows_read, calls, components, rejects, pending, duplicates;
     struct rt_warnings warnings;
+    struct rt_sell_total sell[RT_MAX_SELL_CURRENCIES]; /* with plans */
+    size_t n_sell;
     long skipped_files;
     int64_t total_nano;                    /* in the deck's currency */
     struct rt_totals totals[RT_SCN_COUNT]; /* per scenario that occurred */

@@ -42,7 +42,13 @@ static const char *const charge_header[] = {"call_sid",
                                             "currency",
                                             "deck",
                                             "carrier_price",
-                                            "carrier_price_unit"};
+                                            "carrier_price_unit",
+                                            "plan",
+                                            "sell_matched_prefix",
+                                            "sell_rate",
+                                            "sell_billable_seconds",
+                                            "sell_amount",
+                                            "sell_currency"};
 static const char *const reject_header[] = {"file",   "line", "sid", "field",
                                             "reason", "raw",  "code"};
 
@@ -58,6 +64,28 @@ static int
 slice(struct cdr_writer *w, struct cdr_slice s)
 {
     return cdr_writer_field(w, s.p ? s.p : "", s.n);
+}
+
+/* The sell side of a component: empty without plans. */
+static void
+sell_fields(struct cdr_writer *w, const struct rt_call *call,
+            const struct rt_component *c)
+{
+    if (call->plan_deck == NULL) {
+        for (int i = 0; i < 6; i++)
+            cdr_writer_field(w, "", 0);
+        return;
+    }
+    char amount[48];
+    cdr_decimal_format(c->sell.amount_nano, 9,
+                       rt_deck_decimals(call->plan_deck), amount,
+                       sizeof amount);
+    cdr_writer_field_str(w, call->plan);
+    cdr_writer_field_str(w, c->sell.matched);
+    cdr_writer_field_str(w, c->sell.rate_text);
+    cdr_writer_field_int(w, c->sell.billable_seconds);
+    cdr_writer_field_str(w, amount);
+    cdr_writer_field_str(w, rt_deck_currency(call->plan_deck));
 }
 
 static int
@@ -109,6 +137,7 @@ csv_call(void *self, const struct rt_call *call, struct cdr_diag *d)
         cdr_writer_field_str(w, s->run->deck_name);
         slice(w, r->price);
         slice(w, r->price_unit);
+        sell_fields(w, call, c);
         cdr_writer_end_row(w);
     }
     return 0;
@@ -210,6 +239,23 @@ summary_totals(const struct rt_summary *sum, int decimals)
     return list;
 }
 
+static json_t *
+summary_sell(const struct rt_summary *sum)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < sum->n_sell; i++) {
+        const struct rt_sell_total *t = &sum->sell[i];
+        json_t *o = json_pack("{s:s, s:I, s:o*}", "currency", t->currency,
+                              "components", (json_int_t)t->components, "amount",
+                              jmoney(t->amount_nano, t->decimals));
+        if (o == NULL || json_array_append_new(list, o) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
 /* summary.json's document (fields: rating/README.md); NULL on no memory. */
 static json_t *
 summary_json(const struct csv_sink *s, const struct rt_summary *sum)
@@ -234,12 +280,15 @@ summary_json(const struct csv_sink *s, const struct rt_summary *sum)
         "carrier_price_unreadable", (json_int_t)w->price_unreadable);
     /* "o" takes each reference over, NULL included (the pack then fails
      * and frees the rest) */
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "started_at",
-                     when, "deck", summary_deck(run), "inputs",
-                     summary_inputs(run), "counts", counts, "warnings",
-                     warnings, "total", total, "totals",
-                     summary_totals(sum, run->decimals), "elapsed_ms",
-                     (json_int_t)sum->elapsed_ms);
+    json_t *plans = run->plans_sha256 == NULL
+                        ? json_null()
+                        : json_pack("{s:s}", "sha256", run->plans_sha256);
+    return json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "started_at",
+        when, "deck", summary_deck(run), "plans", plans, "inputs",
+        summary_inputs(run), "counts", counts, "warnings", warnings, "total",
+        total, "totals", summary_totals(sum, run->decimals), "sell_totals",
+        summary_sell(sum), "elapsed_ms", (json_int_t)sum->elapsed_ms);
 }
 
 static int

@@ -66,6 +66,81 @@ golden)
     [ "$(jget "$tmp/out/summary.json" 'd["inputs"][0]["sha256"]')" = "$sha" ] ||
         die "input sha256 missing from summary.json"
     ;;
+golden_plans)
+    # The example with rates/plans.yaml: every component also gets its sell
+    # price from the plan of its own account at its own start.  By hand:
+    # retail (USD, 4 places, half-up, 60/60, connect fee 0.0050 on every
+    # billed component; 1800 origination 60/6 without fee), for AC001
+    # until 2026-06-01 and for AC002 (not listed: the default):
+    #  CA01 single  Term 1 0.0100 x 180s = 0.0300 + 0.0050     = 0.0350
+    #  CA02 parent  Term 44 0.0300 x 300 = 0.1500 + 0.0050      = 0.1550
+    #  CA03 child   term-sip Term(C->B) 44 x 180 = 0.0900 + fee = 0.0950
+    #  CA04 parent  Term 1 x 240 = 0.0400 + 0.0050               = 0.0450
+    #  CA05 child   term-pstn Term(A->B) 1 x 120 = 0.0200 + fee = 0.0250
+    #                         Term(A->C) 4915 0.0800 x 120 = 0.1600 + fee
+    #                                                          = 0.1650
+    #  CA06 parent  Orig 1800 0.0250 x 66 (60/6) = 0.0275, no fee = 0.0275
+    #  CA07 child   orig-sip Orig(A->C) sip 0.0060 x 300 + fee   = 0.0350
+    #  CA08 parent  Orig 1 0.0090 x 60 + fee                     = 0.0140
+    #  CA09 child   orig-pstn Orig(A->B) 1 0.0090 x 180 + fee    = 0.0320
+    #                         Term(B->C) 1 0.0100 x 180 + fee    = 0.0350
+    #  CA10 parent  Term 1 x 120 + fee                           = 0.0250
+    #  CA11 child   busy: no fee, no amount                      = 0.0000
+    #  CA12 single  Term 1 x 60 + fee                            = 0.0150
+    #  CA16 parent  starts 2026-05-31T23:58Z: retail, Term 44 x 420
+    #               = 0.2100 + 0.0050                            = 0.2150
+    #  CA22 single  failed                                       = 0.0000
+    #  USD: 16 components                                        = 0.9185
+    # europe (EUR, 2 places, up, 30/6, minimum 0.05, 3 free seconds), for
+    # AC003 and for AC001 from 2026-06-01:
+    #  CA14 single  Term 1 0.0150 x 48s (30/6 of 45) = 0.012 -> 0.02,
+    #               under the minimum                            = 0.05
+    #  CA17 child   starts 2026-06-01T00:01Z: europe, its own start (its
+    #               parent CA16 is on retail): term-sip Term(C->B) 44
+    #               0.0200 x 204s (30/6 of 200) = 0.068 -> 0.07  = 0.07
+    #  EUR: 2 components                                         = 0.12
+    # The cost side is the golden case's, unchanged (0.422900 USD).
+    (cd "$src" && "$rate" --quiet --deck rates/example.yaml \
+        --plans rates/plans.yaml --out "$tmp/out" rates/example-calls.csv) ||
+        die "exit $?"
+    diff -u "$src/tests/fixtures/golden/plans/charges.csv" "$tmp/out/charges.csv" ||
+        die "charges differ"
+    cut -d, -f1-17 "$tmp/out/charges.csv" | tail -n +2 | sort > "$tmp/a"
+    cut -d, -f1-17 "$golden/charges.csv" | tail -n +2 | sort > "$tmp/b"
+    diff -u "$tmp/b" "$tmp/a" || die "plans changed the cost side"
+    [ "$(jget "$tmp/out/summary.json" 'd["sell_totals"]')" = \
+        "[{'currency': 'USD', 'components': 16, 'amount': '0.9185'}, {'currency': 'EUR', 'components': 2, 'amount': '0.12'}]" ] ||
+        die "sell totals differ"
+    [ "$(jget "$tmp/out/summary.json" 'len(d["plans"]["sha256"])')" = 64 ] ||
+        die "no plans sha256"
+    ;;
+plans_rejects_and_checks)
+    # A record with no plan, and a component with no sell rate, are
+    # rejected like a missing cost rate; a bad plans file is exit 2.
+    cp "$src/rates/example.yaml" "$src/rates/example-mobile.csv" "$tmp/"
+    printf 'plans:\n  - { name: p, deck: p.yaml }\naccounts:\n  - { account_sid: AC1, plan: p }\n' > "$tmp/plans.yaml"
+    printf 'deck: p\ncurrency: USD\ndecimals: 4\nrounding: up\ntermination:\n  - { prefix: "1", rate: "0.01" }\n' > "$tmp/p.yaml"
+    cat > "$tmp/in.csv" <<'CSV'
+sid,account_sid,direction,from,to,start_time,duration,status
+A1,AC1,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,60,completed
+A2,AC1,trunking-terminating,+14155550100,+442071838750,2026-05-10T10:00:00Z,60,completed
+A3,AC2,trunking-terminating,+14155550100,+12125550100,2026-05-10T10:00:00Z,60,completed
+CSV
+    "$rate" --quiet --deck "$tmp/example.yaml" --plans "$tmp/plans.yaml" \
+        --out "$tmp/out" "$tmp/in.csv" || die "exit $?"
+    grep -qF "$tmp/in.csv,3,A2,to,\"no sell termination rate in force" "$tmp/out/rejects.csv" ||
+        { cat "$tmp/out/rejects.csv"; die "no reject for the missing sell rate"; }
+    grep -qF "$tmp/in.csv,4,A3,account_sid,\"no plan for the account \"\"AC2\"\"" "$tmp/out/rejects.csv" ||
+        { cat "$tmp/out/rejects.csv"; die "no reject for the missing plan"; }
+    grep -q '^A1,.*,p,1,0.01,60,0.0100,USD$' "$tmp/out/charges.csv" || die "A1"
+    printf 'plans:\n  - { name: p, deck: p.yaml }\naccounts:\n  - { account_sid: AC1, plan: q }\n' > "$tmp/bad.yaml"
+    "$rate" --deck "$tmp/example.yaml" --plans "$tmp/bad.yaml" --out "$tmp/out2" "$tmp/in.csv" 2> "$tmp/err"
+    [ $? -eq 2 ] || die "an unknown plan should be exit 2"
+    grep -q 'bad.yaml:4:.*plan: unknown plan "q"' "$tmp/err" || { cat "$tmp/err"; die "no message"; }
+    [ ! -e "$tmp/out2" ] || die "something was written"
+    "$rate" --check-deck "$tmp/example.yaml" --plans "$tmp/bad.yaml" 2>/dev/null
+    [ $? -eq 2 ] || die "--check-deck with a bad plans file should be exit 2"
+    ;;
 deck_sha256_covers_its_price_lists)
     # The deck's sha256 is that of `sha256sum` over every file it loads,
     # the YAML first, then its csv: lists: an auditor can recompute it.
@@ -260,8 +335,8 @@ CSV
     grep -qF "$tmp/in.csv,3,E1,start_time,\"a transferred leg starts before its parent" "$tmp/out/rejects.csv" ||
         { cat "$tmp/out/rejects.csv"; die "no reject for the early child"; }
     grep -q '^L2,P2,child,termination-sip,' "$tmp/out/charges.csv" || die "L2 not billed"
-    grep -q ',0.0000000001,$' "$tmp/out/charges.csv" || die "the precise price was not kept"
-    grep -q '^S1,,single,none,.*,USD,example-us,,$' "$tmp/out/charges.csv" ||
+    grep -q ',0.0000000001,,' "$tmp/out/charges.csv" || die "the precise price was not kept"
+    grep -q '^S1,,single,none,.*,USD,example-us,,,' "$tmp/out/charges.csv" ||
         { cat "$tmp/out/charges.csv"; die "S1 not billed with its price dropped"; }
     [ "$(jget "$tmp/out/summary.json" 'd["warnings"]')" = \
         "{'child_late': 1, 'child_other_account': 1, 'carrier_price_precise': 1, 'carrier_price_unreadable': 1}" ] ||

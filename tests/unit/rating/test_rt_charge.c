@@ -108,9 +108,10 @@ rate_child(enum cdr_direction dir, const char *target, enum rt_scenario scn,
     struct cdr_diag d;
     cdr_diag_clear(&d);
     memset(out, 0, sizeof *out);
-    assert_int_equal(
-        rt_charge_leg(deck, &child, &parent, RT_LEG_CHILD, scn, NULL, out, &d),
-        0);
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &child, &parent, RT_LEG_CHILD, scn, NULL,
+                                   out, &d),
+                     0);
 }
 
 static void
@@ -121,7 +122,8 @@ test_parent_of_termination_is_term_a_to_b(void **state)
         call(CDR_DIR_TERMINATING, "+14155550100", "+442071234567", 300);
     struct rt_call c;
     struct cdr_diag d;
-    assert_int_equal(rt_charge_leg(deck, &p, NULL, RT_LEG_PARENT,
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &p, NULL, RT_LEG_PARENT,
                                    RT_SCN_TERMINATION_SIP, NULL, &c, &d),
                      0);
     /* 0.0200 x 300 s / 60 = 0.1 */
@@ -138,9 +140,10 @@ test_parent_of_origination_is_orig_a_to_b(void **state)
         call(CDR_DIR_ORIGINATING, "+442071234567", "+14155550100", 300);
     struct rt_call c;
     struct cdr_diag d;
-    assert_int_equal(
-        rt_charge_leg(deck, &p, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
-        0);
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &p, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL,
+                                   &c, &d),
+                     0);
     /* 0.0010 x 5 min */
     const struct want w[] = {{RT_SVC_ORIGINATION, "+442071234567",
                               "+14155550100", "1", 300, 5000000}};
@@ -215,7 +218,8 @@ test_busy_child_gets_zero_billable_seconds_and_zero_amount(void **state)
     child.status = CDR_ST_BUSY;
     struct rt_call c;
     struct cdr_diag d;
-    assert_int_equal(rt_charge_leg(deck, &child, &parent, RT_LEG_CHILD,
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &child, &parent, RT_LEG_CHILD,
                                    RT_SCN_TERMINATION_PSTN, NULL, &c, &d),
                      0);
     assert_int_equal(c.n_components, 2);
@@ -235,14 +239,16 @@ test_no_status_bills_only_with_positive_duration(void **state)
     r.status = CDR_ST_NONE;
     struct rt_call c;
     struct cdr_diag d;
-    assert_int_equal(
-        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
-        0);
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL,
+                                   &c, &d),
+                     0);
     assert_int_equal(c.comp[0].amount_nano, 5000000); /* 0.01 x 0.5 */
     r.duration = 0;
-    assert_int_equal(
-        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
-        0);
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL,
+                                   &c, &d),
+                     0);
     assert_int_equal(c.comp[0].billable_seconds, 0);
 }
 
@@ -255,17 +261,19 @@ test_billable_component_without_rate_is_rejected(void **state)
     struct rt_call c;
     struct cdr_diag d;
     cdr_diag_clear(&d);
-    assert_int_equal(
-        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
-        CDR_E_NO_RATE);
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL,
+                                   &c, &d),
+                     CDR_E_NO_RATE);
     assert_string_equal(d.field, "to");
     assert_string_equal(d.value, "+81312345678");
     assert_non_null(strstr(d.message, "no termination rate"));
     /* not billed: no rate needed */
     r.status = CDR_ST_FAILED;
-    assert_int_equal(
-        rt_charge_leg(deck, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
-        0);
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL,
+                                   &c, &d),
+                     0);
     assert_int_equal(c.comp[0].amount_nano, 0);
 }
 
@@ -282,7 +290,8 @@ test_child_without_rate_names_whose_number(void **state)
     struct rt_call c;
     struct cdr_diag d;
     cdr_diag_clear(&d);
-    assert_int_equal(rt_charge_leg(deck, &k, &p, RT_LEG_CHILD,
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &k, &p, RT_LEG_CHILD,
                                    RT_SCN_TERMINATION_PSTN, NULL, &c, &d),
                      CDR_E_NO_RATE);
     assert_string_equal(d.field, "parent's to");
@@ -290,7 +299,8 @@ test_child_without_rate_names_whose_number(void **state)
     p = call(CDR_DIR_TERMINATING, "+14155550100", "+14155550122", 60);
     k = call(CDR_DIR_TERMINATING, "+14155550122", "+81312345678", 60);
     cdr_diag_clear(&d);
-    assert_int_equal(rt_charge_leg(deck, &k, &p, RT_LEG_CHILD,
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &k, &p, RT_LEG_CHILD,
                                    RT_SCN_TERMINATION_PSTN, NULL, &c, &d),
                      CDR_E_NO_RATE);
     assert_string_equal(d.field, "to");

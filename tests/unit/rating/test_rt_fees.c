@@ -100,9 +100,10 @@ rate_single(const struct rt_deck *deck, const struct cdr_record *r,
     struct rt_call c;
     struct cdr_diag d;
     memset(&c, 0, sizeof c);
-    assert_int_equal(
-        rt_charge_leg(deck, r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL, &c, &d),
-        0);
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   r, NULL, RT_LEG_SINGLE, RT_SCN_NONE, NULL,
+                                   &c, &d),
+                     0);
     assert_int_equal(c.n_components, 1);
     if (c.comp[0].billable_seconds != billable ||
         c.comp[0].amount_nano != amount_nano)
@@ -185,7 +186,8 @@ test_connect_fee_is_added_to_each_component(void **state)
     struct rt_call c;
     struct cdr_diag d;
     memset(&c, 0, sizeof c);
-    assert_int_equal(rt_charge_leg(deck, &child, &parent, RT_LEG_CHILD,
+    assert_int_equal(rt_charge_leg(&(struct rt_charge_decks){deck, NULL, NULL},
+                                   &child, &parent, RT_LEG_CHILD,
                                    RT_SCN_TERMINATION_PSTN, NULL, &c, &d),
                      0);
     assert_int_equal(c.n_components, 2);
