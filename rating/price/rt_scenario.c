@@ -45,6 +45,18 @@ rt_addr_is_emergency(const struct cdr_addr *a)
     return 0;
 }
 
+struct cdr_slice
+rt_target_caller_id(const struct cdr_record *parent,
+                    const struct cdr_trunk *trunk)
+{
+    int transferor = trunk != NULL &&
+                     trunk->caller_id_for_target == CDR_CALLER_ID_TRANSFEROR;
+    /* the transferee is the carrier's party: B on termination, A on
+     * origination; the transferor is the PBX's: the other one */
+    int show_from = (parent->direction == CDR_DIR_ORIGINATING) != transferor;
+    return show_from ? parent->from : parent->to;
+}
+
 int
 rt_classify(enum cdr_direction dir, const struct cdr_trunk *trunk,
             const struct cdr_slice *target, enum rt_scenario *out,

@@ -24,6 +24,16 @@ int rt_addr_is_pstn(const struct cdr_addr *a, const struct cdr_trunk *trunk);
 int rt_addr_is_emergency(const struct cdr_addr *a);
 
 /*
+ * The caller ID a transfer's target is shown: the transferee's number by
+ * default (termination: B, the party the PBX called; origination: A, the
+ * caller), the transferor's with caller_id_for_target: transferor
+ * (termination: A; origination: B).  A and B are the parent's from and to;
+ * trunk may be NULL (the carrier's default).
+ */
+struct cdr_slice rt_target_caller_id(const struct cdr_record *parent,
+                                     const struct cdr_trunk *trunk);
+
+/*
  * Scenario of a child leg whose target is `target`, on a parent of direction
  * dir.  trunk (may be NULL: not listed in the deck, no switch is checked)
  * must allow transfers, and PSTN transfers for a PSTN target.  0 with *out,

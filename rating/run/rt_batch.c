@@ -293,6 +293,7 @@ link_child(struct batch *b, struct cdr_link_call *p,
                       &rd) != 0)
         return reject_rec(b, child, &rd, raw);
     call.scenario = scn;
+    call.target_caller_id = rt_target_caller_id(&prec, trunk);
     int rc = emit(b, &call);
     if (rc != 0)
         return rc;

@@ -70,6 +70,9 @@ struct rt_call {
      * gives the sell currency and decimals. */
     const char *plan;
     const struct rt_deck *plan_deck;
+    /* A child: the number its target was shown, by the trunk's
+     * caller_id_for_target (the transferee's by default); else empty. */
+    struct cdr_slice target_caller_id;
     /* 1 when this parent was rated in an earlier run (found in the sink's
      * store for a child of this run): only its leg and scenario change. */
     int relabel_only;

@@ -48,7 +48,8 @@ static const char *const charge_header[] = {"call_sid",
                                             "sell_rate",
                                             "sell_billable_seconds",
                                             "sell_amount",
-                                            "sell_currency"};
+                                            "sell_currency",
+                                            "target_caller_id"};
 static const char *const reject_header[] = {"file",   "line", "sid", "field",
                                             "reason", "raw",  "code"};
 
@@ -138,6 +139,7 @@ csv_call(void *self, const struct rt_call *call, struct cdr_diag *d)
         slice(w, r->price);
         slice(w, r->price_unit);
         sell_fields(w, call, c);
+        slice(w, call->target_caller_id);
         cdr_writer_end_row(w);
     }
     return 0;

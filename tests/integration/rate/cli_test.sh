@@ -132,7 +132,7 @@ CSV
         { cat "$tmp/out/rejects.csv"; die "no reject for the missing sell rate"; }
     grep -qF "$tmp/in.csv,4,A3,account_sid,\"no plan for the account \"\"AC2\"\"" "$tmp/out/rejects.csv" ||
         { cat "$tmp/out/rejects.csv"; die "no reject for the missing plan"; }
-    grep -q '^A1,.*,p,1,0.01,60,0.0100,USD$' "$tmp/out/charges.csv" || die "A1"
+    grep -q '^A1,.*,p,1,0.01,60,0.0100,USD,$' "$tmp/out/charges.csv" || die "A1"
     printf 'plans:\n  - { name: p, deck: p.yaml }\naccounts:\n  - { account_sid: AC1, plan: q }\n' > "$tmp/bad.yaml"
     "$rate" --deck "$tmp/example.yaml" --plans "$tmp/bad.yaml" --out "$tmp/out2" "$tmp/in.csv" 2> "$tmp/err"
     [ $? -eq 2 ] || die "an unknown plan should be exit 2"

@@ -180,10 +180,35 @@ test_malformed_target_is_a_bad_uri(void **state)
     assert_string_equal(d.field, "to");
 }
 
+/* The target is shown the transferee by default (termination: B, the
+ * party the PBX called; origination: A, the caller), the transferor with
+ * caller_id_for_target: transferor. */
+static void
+test_target_caller_id_follows_the_trunk_setting(void **state)
+{
+    (void)state;
+    struct cdr_record p;
+    memset(&p, 0, sizeof p);
+    p.from = (struct cdr_slice){"+1A", 3};
+    p.to = (struct cdr_slice){"+1B", 3};
+    struct cdr_trunk transferor = {.sid = "TKX",
+                                   .transfers = 1,
+                                   .caller_id_for_target =
+                                       CDR_CALLER_ID_TRANSFEROR};
+    p.direction = CDR_DIR_TERMINATING;
+    assert_memory_equal(rt_target_caller_id(&p, NULL).p, "+1B", 3);
+    assert_memory_equal(rt_target_caller_id(&p, &both_on).p, "+1B", 3);
+    assert_memory_equal(rt_target_caller_id(&p, &transferor).p, "+1A", 3);
+    p.direction = CDR_DIR_ORIGINATING;
+    assert_memory_equal(rt_target_caller_id(&p, NULL).p, "+1A", 3);
+    assert_memory_equal(rt_target_caller_id(&p, &transferor).p, "+1B", 3);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_target_caller_id_follows_the_trunk_setting),
         cmocka_unit_test(test_target_kind_rules),
         cmocka_unit_test(test_emergency_numbers_in_every_form_are_refused),
         cmocka_unit_test(test_scenario_table_is_direction_times_target_kind),
