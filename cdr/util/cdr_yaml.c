@@ -110,11 +110,61 @@ syntax_error(struct cdr_yaml *y, const yaml_parser_t *parser, const char *text,
                     "invalid YAML: %s", problem);
 }
 
+/* A first pass over the events: the bounds, before libyaml builds the
+ * document (deep flow nesting is slow to build, aliases multiply the
+ * walk).  0, or -1 after reporting what was too much where. */
+static int
+check_bounds(struct cdr_yaml *y, const char *text, size_t len)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return 0; /* the load reports it */
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    long depth = 0, aliases = 0, nodes = 0;
+    int rc = 0, done = 0;
+    while (!done && rc == 0) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&parser, &e))
+            break; /* a syntax error: the load reports it */
+        const char *what = NULL;
+        switch (e.type) {
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++depth > CDR_YAML_MAX_DEPTH)
+                what = "is nested deeper than 64 levels";
+            nodes++;
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: depth--; break;
+        case YAML_ALIAS_EVENT:
+            if (++aliases > CDR_YAML_MAX_ALIASES)
+                what = "has more than 100 aliases";
+            break;
+        case YAML_SCALAR_EVENT: nodes++; break;
+        case YAML_STREAM_END_EVENT: done = 1; break;
+        default: break;
+        }
+        if (what == NULL && nodes > CDR_YAML_MAX_NODES)
+            what = "has more than 10000000 values";
+        if (what != NULL) {
+            cdr_problem(y->probs, y->file, (long)e.start_mark.line + 1,
+                        (long)e.start_mark.column + 1, CDR_E_LIMIT, NULL, NULL,
+                        0, "%s %s", y->what, what);
+            rc = -1;
+        }
+        yaml_event_delete(&e);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int
 cdr_yaml_load(struct cdr_yaml *y, const char *text, size_t len)
 {
     yaml_parser_t parser;
     y->loaded = 0;
+    if (check_bounds(y, text, len) != 0)
+        return -1;
     if (!yaml_parser_initialize(&parser)) {
         cdr_problem(y->probs, y->file, 0, 0, CDR_E_NOMEM, NULL, NULL, 0,
                     "out of memory");

@@ -13,6 +13,13 @@
 #include <stddef.h>
 #include <yaml.h>
 
+/* Bounds on a YAML file, checked on libyaml's events before the document
+ * is built (a file past them costs nothing): nesting, aliases (each one
+ * makes the walk visit its node again) and nodes. */
+#define CDR_YAML_MAX_DEPTH 64
+#define CDR_YAML_MAX_ALIASES 100
+#define CDR_YAML_MAX_NODES 10000000L
+
 struct cdr_yaml {
     yaml_document_t doc;
     int loaded;
@@ -34,9 +41,9 @@ int cdr_yaml_read_file(const char *path, const char *what, size_t max,
 /*
  * Parse text[0..len) as exactly one YAML document (y->file, y->what,
  * y->code and y->probs set by the caller first).  Syntax errors (with
- * their line and column), an empty file and a second document are
- * reported.  0 with the document loaded, or -1.  Free with cdr_yaml_free
- * either way.
+ * their line and column), a file past the bounds above, an empty file and
+ * a second document are reported.  0 with the document loaded, or -1.
+ * Free with cdr_yaml_free either way.
  */
 int cdr_yaml_load(struct cdr_yaml *y, const char *text, size_t len);
 void cdr_yaml_free(struct cdr_yaml *y);

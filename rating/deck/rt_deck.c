@@ -227,6 +227,15 @@ int
 rt_deck_add_entry(struct rt_deck_loader *ld, const struct rt_entry *e)
 {
     struct rt_deck *dk = ld->deck;
+    if (dk->n_entries >= RT_DECK_MAX_ENTRIES) {
+        if (!ld->too_many_entries)
+            rt_deck_error(ld, (struct rt_pos){e->file, e->line, e->column},
+                          CDR_E_LIMIT, NULL, NULL, 0,
+                          "more than %d price entries in the deck",
+                          RT_DECK_MAX_ENTRIES);
+        ld->too_many_entries = 1;
+        return 0; /* reported: not out of memory */
+    }
     /* entries are linked by int32 indexes */
     if (dk->n_entries >= (size_t)INT32_MAX ||
         cdr_array_grow((void **)&dk->entries, &dk->cap_entries,

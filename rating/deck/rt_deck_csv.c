@@ -12,8 +12,10 @@
 #include "rating/deck/rt_deck_int.h"
 
 #include "cdr/csv/cdr_csv_reader.h"
+#include "cdr/util/cdr_array.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,14 +236,24 @@ tap(void *ctx, const void *p, size_t n)
     cdr_digest_update(ctx, p, n);
 }
 
-/* Every row of an open list: entries, or problems at their lines. */
+/* Every row of an open list: entries, or problems at their lines; the
+ * reading stops where the deck's files pass RT_DECK_MAX_BYTES. */
 static void
 read_rows(struct rt_csv *c, struct cdr_csv_reader *r)
 {
     struct cdr_csv_row row;
     struct cdr_diag d;
     int rc, first = 1;
+    uint64_t before = c->ld->bytes;
     while ((rc = cdr_csv_reader_next(r, &row, &d)) == 1) {
+        c->ld->bytes = before + cdr_csv_reader_offset(r);
+        if (c->ld->bytes > RT_DECK_MAX_BYTES) {
+            rt_deck_error(c->ld, (struct rt_pos){c->file, row.line, 0},
+                          CDR_E_LIMIT, NULL, NULL, 0,
+                          "the deck's files hold more than %ld bytes",
+                          RT_DECK_MAX_BYTES);
+            return;
+        }
         if (first && (first = 0, take_header(c, &row)))
             continue;
         if (take_row(c, &row) == 0)
@@ -250,6 +262,35 @@ read_rows(struct rt_csv *c, struct cdr_csv_reader *r)
     if (rc < 0)
         rt_deck_error(c->ld, (struct rt_pos){c->file, d.line, 0}, d.code, NULL,
                       NULL, 0, "malformed CSV: %s", d.message);
+}
+
+/* A list is loaded once: named again (by alias or by hand) it would add
+ * every entry twice, and a list named a hundred times takes the memory of
+ * a hundred.  The same path, or the same file through another path, is a
+ * deck error.  0 the first time, -1 after. */
+static int
+named_before(struct rt_deck_loader *ld, struct rt_pos pos, const char *path)
+{
+    char real[RT_CSV_PATH];
+    const char *key = realpath(path, real) != NULL ? real : path;
+    for (size_t i = 0; i < ld->n_lists; i++) {
+        if (strcmp(ld->list_paths[i], key) != 0)
+            continue;
+        rt_deck_error(ld, pos, CDR_E_DECK, "csv", path, strlen(path),
+                      "csv list named twice (also at line %ld)",
+                      ld->lists[i].line);
+        return -1;
+    }
+    const char *copy = rt_arena_strndup(&ld->deck->arena, key, strlen(key));
+    if (copy == NULL ||
+        cdr_array_grow((void **)&ld->lists, &ld->cap_lists, ld->n_lists + 1,
+                       sizeof *ld->lists, 8) != 0 ||
+        cdr_array_grow((void **)&ld->list_paths, &ld->cap_paths,
+                       ld->n_lists + 1, sizeof *ld->list_paths, 8) != 0)
+        return 0; /* no memory to remember it: load it all the same */
+    ld->lists[ld->n_lists] = pos;
+    ld->list_paths[ld->n_lists++] = copy;
+    return 0;
 }
 
 void
@@ -266,6 +307,8 @@ rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
     memcpy(path, ld->dir, dl);
     memcpy(path + dl, name, n);
     path[dl + n] = '\0';
+    if (named_before(ld, pos, path) != 0)
+        return;
 
     FILE *f = fopen(path, "rb");
     if (f == NULL) {

@@ -17,6 +17,10 @@
 #define RT_DECK_MAX_ERRORS 100       /* kept in the list; more are counted */
 #define RT_DECK_MAX_YAML (16L << 20) /* bytes; big lists go in csv files */
 #define RT_DECK_MAX_TEXT 64          /* rate text, csv field */
+/* What a deck may load in all: its files' bytes and its entries (a list
+ * named many times, or a huge one, must fail, not take the machine). */
+#define RT_DECK_MAX_BYTES (512L << 20)
+#define RT_DECK_MAX_ENTRIES 5000000
 
 /* Strings and small arrays that live as long as the deck. */
 struct rt_arena_block;
@@ -96,6 +100,11 @@ struct rt_deck_loader {
     char *manifest;        /* owned while loading */
     size_t manifest_len, manifest_cap;
     int manifest_oom;
+    uint64_t bytes;          /* read so far, the YAML and every list */
+    struct rt_pos *lists;    /* owned: where each csv: list is named */
+    const char **list_paths; /* owned array of arena paths */
+    size_t n_lists, cap_lists, cap_paths;
+    int too_many_entries; /* reported once */
 };
 
 /* Append a problem (up to RT_DECK_MAX_ERRORS kept). value may be NULL. */

@@ -437,6 +437,7 @@ rt_yaml_load_file(struct rt_deck_loader *ld, const char *path)
     }
     const char *slash = strrchr(path, '/');
     rt_deck_digest_add(ld, slash ? slash + 1 : path, text, len);
+    ld->bytes += len;
     ld->y.file = ld->yaml_file;
     ld->y.what = "rate deck";
     ld->y.code = CDR_E_DECK;
@@ -481,6 +482,8 @@ rt_deck_load(struct rt_deck **out, const char *path, struct cdr_diag_list *errs)
         rt_deck_error(&ld, (struct rt_pos){ld.yaml_file, 0, 0}, CDR_E_NOMEM,
                       NULL, NULL, 0, "cannot compute the deck's sha256");
     free(ld.manifest);
+    free(ld.lists);
+    free(ld.list_paths);
     if (ld.probs.count > RT_DECK_MAX_ERRORS) {
         struct cdr_diag d;
         cdr_diag_clear(&d);
