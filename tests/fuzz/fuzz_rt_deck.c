@@ -1,10 +1,13 @@
 /*
- * Fuzz the rate deck loader: the input is a YAML deck, optionally followed
- * by a line "#csv" and the content of list.csv (which the deck can name
- * with `csv: list.csv`), so the csv reader is fuzzed too.  Both go to files
- * in a private temporary folder because rt_deck_load reads paths.
+ * Fuzz the rate deck loader and the plans loader: the input is a YAML
+ * deck, optionally followed by a line "#csv" and the content of list.csv
+ * (which the deck can name with `csv: list.csv`), optionally followed by
+ * a line "#plans" and a plans file (which can name the deck as deck.yaml).
+ * They go to files in a private temporary folder because the loaders read
+ * paths.
  */
 #include "rating/deck/rt_deck.h"
+#include "rating/deck/rt_plans.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,13 +21,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char fz_dir[64];
 static char fz_yaml[128];
 static char fz_csv[128];
+static char fz_plans[128];
 
 static void
 fz_cleanup(void)
 {
     unlink(fz_yaml);
     unlink(fz_csv);
+    unlink(fz_plans);
     rmdir(fz_dir);
+}
+
+/* Where sep starts in data[from..size), or size. */
+static size_t
+fz_find(const uint8_t *data, size_t from, size_t size, const char *sep)
+{
+    size_t n = strlen(sep);
+    for (size_t i = from; i + n <= size; i++)
+        if (memcmp(data + i, sep, n) == 0)
+            return i;
+    return size;
+}
+
+/* The plans file over the deck: a plans object exactly when no problem,
+ * and lookups on what loaded. */
+static void
+fz_plans_check(void)
+{
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    struct rt_plans *p = NULL;
+    int rc = rt_plans_load(&p, fz_plans, &errs);
+    if ((rc == 0) != (p != NULL) || (rc == 0) != (errs.count == 0))
+        abort();
+    if (p != NULL) {
+        static const char *const accounts[] = {"AC001", "AC002", ""};
+        for (size_t i = 0; i < sizeof accounts / sizeof accounts[0]; i++) {
+            const struct rt_plan *pl =
+                rt_plans_find(p, accounts[i], strlen(accounts[i]), 1780272000);
+            if (pl != NULL && (pl->name == NULL || pl->deck == NULL))
+                abort();
+        }
+        if (strlen(rt_plans_sha256(p)) != 64)
+            abort();
+        rt_plans_free(p);
+    }
+    cdr_diag_list_free(&errs);
 }
 
 static int
@@ -48,21 +90,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         snprintf(fz_yaml, sizeof fz_yaml, "%s/deck.yaml", fz_dir);
         snprintf(fz_csv, sizeof fz_csv, "%s/list.csv", fz_dir);
+        snprintf(fz_plans, sizeof fz_plans, "%s/plans.yaml", fz_dir);
         atexit(fz_cleanup);
     }
 
-    static const char sep[] = "\n#csv\n";
-    size_t ylen = size, cstart = size;
-    for (size_t i = 0; i + sizeof sep - 1 <= size; i++) {
-        if (memcmp(data + i, sep, sizeof sep - 1) == 0) {
-            ylen = i + 1;
-            cstart = i + sizeof sep - 1;
-            break;
-        }
-    }
+    size_t pat = fz_find(data, 0, size, "\n#plans\n");
+    size_t pstart = pat < size ? pat + 8 : size;
+    size_t cat = fz_find(data, 0, pat, "\n#csv\n");
+    size_t ylen = cat < pat ? cat + 1 : (pat < size ? pat + 1 : size);
+    size_t cstart = cat < pat ? cat + 6 : pat;
     if (fz_write(fz_yaml, data, ylen) != 0 ||
-        fz_write(fz_csv, data + cstart, size - cstart) != 0)
+        fz_write(fz_csv, data + cstart, pat - cstart) != 0 ||
+        fz_write(fz_plans, data + pstart, size - pstart) != 0)
         abort();
+    if (pat < size)
+        fz_plans_check();
 
     struct cdr_diag_list errs;
     cdr_diag_list_init(&errs);
