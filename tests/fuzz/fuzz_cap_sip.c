@@ -8,7 +8,7 @@
  */
 #include "cdr/capture/track/cap_config.h"
 #include "cdr/capture/sip/cap_sip.h"
-#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/track/cap_tracker.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -45,7 +45,7 @@ enum cap_call_status {
 };
 const char *cap_call_status_name(enum cap_call_status s);
 
-struct cap_transfer; /* cap_transfer.h */
+struct cap_transfer; /* cap_track_int.h */
 
 /*
  * One followed dialog.  Strings are owned by the entry (NUL-terminated,

@@ -13,7 +13,7 @@
 #ifndef REFEREE_CAP_WRITER_H
 #define REFEREE_CAP_WRITER_H
 
-#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/track/cap_tracker.h"
 #include "cdr/util/cdr_diag.h"
 
 #include <stdint.h>

@@ -8,7 +8,7 @@
 #define REFEREE_TEST_TRACKER_HELPERS_H
 
 #include "cdr/capture/track/cap_config.h"
-#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/track/cap_tracker.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>

@@ -14,8 +14,8 @@
  * All times are capture times, so a pcap file read offline gives the same
  * records as the live capture did.
  */
-#ifndef REFEREE_CAP_TRANSFER_H
-#define REFEREE_CAP_TRANSFER_H
+#ifndef REFEREE_CAP_TRACKER_H
+#define REFEREE_CAP_TRACKER_H
 
 #include "cdr/capture/track/cap_config.h"
 #include "cdr/capture/source/cap_packet.h"
