@@ -20,22 +20,6 @@ struct cap_dialog_table {
     struct class_list cls[CAP_DC__COUNT];
 };
 
-const char *
-cap_call_status_name(enum cap_call_status s)
-{
-    switch (s) {
-    case CAP_ST_COMPLETED: return "completed";
-    case CAP_ST_BUSY: return "busy";
-    case CAP_ST_NO_ANSWER: return "no-answer";
-    case CAP_ST_FAILED: return "failed";
-    case CAP_ST_CANCELED: return "canceled";
-    case CAP_ST_IN_PROGRESS: return "in-progress";
-    case CAP_ST_UNOBSERVED: return "unobserved";
-    case CAP_ST_NONE: break;
-    }
-    return "";
-}
-
 char *
 cap_strndup(const char *p, size_t n, size_t max)
 {

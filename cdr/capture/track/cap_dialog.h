@@ -12,6 +12,7 @@
 #define REFEREE_CAP_DIALOG_H
 
 #include "cdr/capture/source/cap_packet.h"
+#include "cdr/record/cdr_record.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,19 +32,6 @@ enum cap_call_state {
     CAP_CS_CONFIRMED,  /* 200 to the INVITE */
     CAP_CS_ENDED,      /* BYE, CANCEL or a final failure */
 };
-
-/* Call status of a record, as referee-rate reads it. */
-enum cap_call_status {
-    CAP_ST_NONE = 0,
-    CAP_ST_COMPLETED,
-    CAP_ST_BUSY,
-    CAP_ST_NO_ANSWER,
-    CAP_ST_FAILED,
-    CAP_ST_CANCELED,
-    CAP_ST_IN_PROGRESS,
-    CAP_ST_UNOBSERVED,
-};
-const char *cap_call_status_name(enum cap_call_status s);
 
 struct cap_transfer; /* cap_track_int.h */
 
@@ -65,12 +53,12 @@ struct cap_dialog {
     size_t call_id_len;
     /* a call (every class but ALIAS) */
     enum cap_call_state state;
-    enum cap_call_status status;
-    int final_code;        /* final response to the INVITE, 0 if none */
-    int direction;         /* CDR_DIR_TERMINATING / _ORIGINATING */
-    const char *trunk_sid; /* borrowed from the config */
-    char *from, *to;       /* record form: E.164 or the URI */
-    char *referred_by;     /* the INVITE's Referred-By URI, or NULL */
+    enum cdr_status status; /* of the record; CDR_ST_NONE while open */
+    int final_code;         /* final response to the INVITE, 0 if none */
+    int direction;          /* CDR_DIR_TERMINATING / _ORIGINATING */
+    const char *trunk_sid;  /* borrowed from the config */
+    char *from, *to;        /* record form: E.164 or the URI */
+    char *referred_by;      /* the INVITE's Referred-By URI, or NULL */
     uint32_t invite_cseq;
     int64_t t_invite_us, t_answer_us, t_end_us;
     /* still early: an ACK of a final response not seen (a lost 200, if a

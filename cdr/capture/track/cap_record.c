@@ -182,10 +182,39 @@ cap_rec_xfer_status(const struct cap_transfer *x, char *buf, size_t size)
 }
 
 static int
-emit(struct cap_tracker *t, const struct cap_record *r)
+emit(struct cap_tracker *t, const struct cdr_record *r)
 {
     t->st.records++;
     return t->emit ? t->emit(t->emit_ctx, r) : 0;
+}
+
+/* A slice of one of our strings; NULL (none) is "". */
+static struct cdr_slice
+str(const char *s)
+{
+    return s != NULL ? (struct cdr_slice){s, strlen(s)}
+                     : (struct cdr_slice){"", 0};
+}
+
+/* The record fields every record of d shares; the capture knows no
+ * account or price. */
+static struct cdr_record
+record_of(const struct cap_dialog *d, enum cdr_status st)
+{
+    struct cdr_record r = {
+        .parent_call_sid = str(NULL),
+        .account_sid = str(NULL),
+        .trunk_sid = str(d->trunk_sid),
+        .status_text = str(cdr_status_name(st)),
+        .price = str(NULL),
+        .price_unit = str(NULL),
+        .transfer_target = str(NULL),
+        .transfer_status = str(NULL),
+        .direction = d->direction == CDR_DIR_ORIGINATING ? CDR_DIR_ORIGINATING
+                                                         : CDR_DIR_TERMINATING,
+        .status = st,
+    };
+    return r;
 }
 
 static int
@@ -206,20 +235,13 @@ emit_unobserved_child(struct cap_tracker *t, struct cap_dialog *d)
                  x->cseq);
     }
     int64_t start = x->t_accept_us ? x->t_accept_us : x->t_refer_us;
-    struct cap_record r = {
-        .sid = sid,
-        .parent_call_sid = d->call_id,
-        .direction = cdr_direction_name((enum cdr_direction)d->direction),
-        .from = d->direction == CDR_DIR_ORIGINATING ? (d->from ? d->from : "")
-                                                    : (d->to ? d->to : ""),
-        .to = x->target_rec ? x->target_rec : "",
-        .start_time = floor_sec(start),
-        .status = cap_call_status_name(CAP_ST_UNOBSERVED),
-        .trunk_sid = d->trunk_sid ? d->trunk_sid : "",
-        .transfer_target = "",
-        .transfer_status = "",
-    };
-    return emit(t, &r);
+    struct cdr_record r = record_of(d, CDR_ST_UNOBSERVED);
+    r.sid = str(sid);
+    r.parent_call_sid = str(d->call_id);
+    r.from = str(d->direction == CDR_DIR_ORIGINATING ? d->from : d->to);
+    r.to = str(x->target_rec);
+    r.start_time = floor_sec(start);
+    return emit(t, &r); /* no end, no duration: the leg was not seen */
 }
 
 int
@@ -231,23 +253,19 @@ cap_rec_emit_call(struct cap_tracker *t, struct cap_dialog *d)
         cap_xfer_pending_remove(t, x);
         cap_rec_xfer_status(x, xs, sizeof xs);
     }
-    struct cap_record r = {
-        .sid = d->call_id,
-        .parent_call_sid = d->parent_sid ? d->parent_sid : "",
-        .direction = cdr_direction_name((enum cdr_direction)d->direction),
-        .from = d->from ? d->from : "",
-        .to = d->to ? d->to : "",
-        .start_time = floor_sec(d->t_invite_us),
-        .status = cap_call_status_name(d->status),
-        .trunk_sid = d->trunk_sid ? d->trunk_sid : "",
-        .transfer_target = x && x->target_uri ? x->target_uri : "",
-        .transfer_status = xs,
-    };
+    struct cdr_record r = record_of(d, d->status);
+    r.sid = str(d->call_id);
+    r.parent_call_sid = str(d->parent_sid);
+    r.from = str(d->from);
+    r.to = str(d->to);
+    r.start_time = floor_sec(d->t_invite_us);
+    r.transfer_target = str(x != NULL ? x->target_uri : NULL);
+    r.transfer_status = str(xs);
     if (d->state == CAP_CS_ENDED) {
         r.end_time = floor_sec(d->t_end_us);
         r.has_end_time = 1;
         r.has_duration = 1;
-        r.duration = d->status == CAP_ST_COMPLETED
+        r.duration = d->status == CDR_ST_COMPLETED
                          ? ceil_sec(d->t_end_us - d->t_answer_us)
                          : 0;
     }

@@ -271,7 +271,7 @@ load_dialog(struct cap_tracker *t, char **f, size_t nf, struct cap_dialog **out)
         return -1;
     static const size_t ix[] = {2, 3, 4, 5, 11, 12, 13, 14, 15};
     static const int64_t hi[] = {
-        CAP_CS_ENDED,    CAP_ST_UNOBSERVED, 699,       2,
+        CAP_CS_ENDED,    CDR_ST_UNOBSERVED, 699,       2,
         UINT32_MAX,      INT64_MAX,         INT64_MAX, INT64_MAX,
         CAP_DC_WAIT_XFER};
     for (size_t i = 0; i < 9; i++) {
@@ -295,7 +295,7 @@ load_dialog(struct cap_tracker *t, char **f, size_t nf, struct cap_dialog **out)
     if (d == NULL)
         return -2;
     d->state = (enum cap_call_state)v[0];
-    d->status = (enum cap_call_status)v[1];
+    d->status = (enum cdr_status)v[1];
     d->final_code = (int)v[2];
     d->direction = (int)v[3];
     char *tk = get_str(f[6], &ok);

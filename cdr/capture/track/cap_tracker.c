@@ -56,7 +56,7 @@ cap_track_add_dialog(struct cap_tracker *t, struct cdr_slice cid,
 /* ---- call states ---- */
 
 static int
-end_call(struct cap_tracker *t, struct cap_dialog *d, enum cap_call_status st,
+end_call(struct cap_tracker *t, struct cap_dialog *d, enum cdr_status st,
          int code)
 {
     d->state = CAP_CS_ENDED;
@@ -65,7 +65,7 @@ end_call(struct cap_tracker *t, struct cap_dialog *d, enum cap_call_status st,
     int rc = 0;
     if (code >= 300 && d->t_answer_us == 0)
         rc = cap_xfer_child_outcome(t, d, code);
-    else if (st == CAP_ST_CANCELED && d->t_answer_us == 0)
+    else if (st == CDR_ST_CANCELED && d->t_answer_us == 0)
         rc = cap_xfer_child_outcome(t, d, 487);
     if (rc != 0)
         return rc;
@@ -103,9 +103,9 @@ sweep(struct cap_tracker *t)
         d->final_code = d->state == CAP_CS_CHALLENGED ? d->final_code : 0;
         t->ev_us = d->class_since_us; /* ended when last heard of */
         rc = end_call(t, d,
-                      d->state == CAP_CS_CHALLENGED ? CAP_ST_FAILED
-                      : d->t_cancel_us != 0         ? CAP_ST_CANCELED
-                                                    : CAP_ST_NO_ANSWER,
+                      d->state == CAP_CS_CHALLENGED ? CDR_ST_FAILED
+                      : d->t_cancel_us != 0         ? CDR_ST_CANCELED
+                                                    : CDR_ST_NO_ANSWER,
                       0);
         if (d->cls == CAP_DC_EARLY) /* cannot happen; never loop */
             cap_dialog_set_class(t->tab, d, CAP_DC_LINGER, now);
@@ -115,7 +115,7 @@ sweep(struct cap_tracker *t)
            (d = cap_dialog_oldest(t->tab, CAP_DC_CONFIRMED)) != NULL &&
            d->class_since_us + t->o.dialog_timeout * CAP_US < now) {
         t->st.dialogs_timed_out++;
-        d->status = CAP_ST_IN_PROGRESS;
+        d->status = CDR_ST_IN_PROGRESS;
         rc = cap_rec_emit_call(t, d);
     }
     while (rc == 0 &&
@@ -217,14 +217,14 @@ invite_response(struct cap_tracker *t, struct cap_dialog *d,
         d->state = CAP_CS_CHALLENGED; /* a new INVITE with credentials */
         return 0;
     }
-    enum cap_call_status st;
+    enum cdr_status st;
     switch (m->status) {
     case 486:
-    case 600: st = CAP_ST_BUSY; break;
+    case 600: st = CDR_ST_BUSY; break;
     case 408:
-    case 480: st = CAP_ST_NO_ANSWER; break;
-    case 487: st = CAP_ST_CANCELED; break;
-    default: st = CAP_ST_FAILED; break;
+    case 480: st = CDR_ST_NO_ANSWER; break;
+    case 487: st = CDR_ST_CANCELED; break;
+    default: st = CDR_ST_FAILED; break;
     }
     return end_call(t, d, st, m->status);
 }
@@ -271,9 +271,9 @@ bye(struct cap_tracker *t, struct cap_dialog *d)
             return rc;
     }
     if (d->state == CAP_CS_CONFIRMED)
-        return end_call(t, d, CAP_ST_COMPLETED, 0);
+        return end_call(t, d, CDR_ST_COMPLETED, 0);
     if (d->state != CAP_CS_ENDED)
-        return end_call(t, d, CAP_ST_CANCELED, 0);
+        return end_call(t, d, CDR_ST_CANCELED, 0);
     return 0;
 }
 
@@ -312,7 +312,7 @@ request(struct cap_tracker *t, const struct cap_meta *meta,
             return 0;
         }
         if (d->state == CAP_CS_CHALLENGED)
-            return end_call(t, d, CAP_ST_CANCELED, 0);
+            return end_call(t, d, CDR_ST_CANCELED, 0);
         return 0;
     case CAP_SIP_REFER:
         if (d->state == CAP_CS_ENDED)
@@ -407,7 +407,7 @@ flush_class(struct cap_tracker *t, enum cap_dialog_class cls, int in_progress)
     struct cap_dialog *d;
     while ((d = cap_dialog_oldest(t->tab, cls)) != NULL) {
         if (in_progress)
-            d->status = CAP_ST_IN_PROGRESS;
+            d->status = CDR_ST_IN_PROGRESS;
         int r = cap_rec_emit_call(t, d);
         if (rc == 0)
             rc = r;

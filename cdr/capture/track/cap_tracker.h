@@ -19,32 +19,22 @@
 
 #include "cdr/capture/track/cap_config.h"
 #include "cdr/capture/source/cap_packet.h"
+#include "cdr/record/cdr_record.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 /*
- * One call record, as referee-rate reads it.  Strings are NUL-terminated,
- * "" when empty, borrowed for the duration of the callback only.
+ * Records are struct cdr_record (cdr/record/cdr_record.h), the one record
+ * type of both programs.  Its slices point into the tracker's own strings
+ * (NUL-terminated, "" when empty; account_sid, price and price_unit always
+ * empty) and are borrowed for the duration of the callback only.
+ * status_text is cdr_status_name(status); has_duration is 0 where the
+ * capture does not know the length (an unobserved leg, a call still up),
+ * has_end_time 0 for a call still up; file is NULL.
+ * Returns 0, or a negative value to stop the capture (e.g. disk full).
  */
-struct cap_record {
-    const char *sid;
-    const char *parent_call_sid;
-    const char *direction; /* trunking-terminating / trunking-originating */
-    const char *from, *to;
-    int64_t start_time; /* UTC epoch seconds */
-    int64_t end_time;
-    int has_end_time;
-    int64_t duration; /* whole seconds, rounded up */
-    int has_duration;
-    const char *status;
-    const char *trunk_sid;
-    const char *transfer_target; /* parents only */
-    const char *transfer_status; /* parents only */
-};
-
-/* Returns 0, or a negative value to stop the capture (e.g. disk full). */
-typedef int (*cap_record_fn)(void *ctx, const struct cap_record *r);
+typedef int (*cap_record_fn)(void *ctx, const struct cdr_record *r);
 
 struct cap_tracker_opts {
     size_t max_dialogs;     /* default 200000 */
