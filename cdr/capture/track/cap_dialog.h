@@ -43,9 +43,8 @@ struct cap_transfer; /* cap_track_int.h */
 
 struct cap_dialog {
     /* table links: private to cap_dialog.c */
-    struct cap_dialog *hnext;
     struct cap_dialog *cprev, *cnext;
-    uint64_t hash;
+    uint64_t hash; /* cdr_hash of the Call-ID */
     enum cap_dialog_class cls;
     int64_t class_since_us; /* when it entered (or last touched) its class */
 

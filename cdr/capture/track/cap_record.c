@@ -11,6 +11,7 @@
  */
 #include "cdr/capture/track/cap_track_int.h"
 #include "cdr/record/cdr_record.h"
+#include "cdr/util/cdr_hash.h"
 #include "cdr/util/cdr_parse.h"
 
 #include <stdio.h>
@@ -222,15 +223,11 @@ emit_unobserved_child(struct cap_tracker *t, struct cap_dialog *d)
 {
     struct cap_transfer *x = d->xfer;
     char sid[CDR_MAX_SID + 1];
-    size_t cl = strlen(d->call_id);
-    /* A stable sid that names the parent and the REFER. */
+    /* A stable sid that names the parent and the REFER; a Call-ID too
+     * long to quote is named by its cdr_hash (whose values are pinned). */
     int w = snprintf(sid, sizeof sid, "%s;refer=%u", d->call_id, x->cseq);
     if (w < 0 || (size_t)w > CDR_MAX_SID) {
-        uint64_t h = 1469598103934665603u;
-        for (size_t i = 0; i < cl; i++) {
-            h ^= (unsigned char)d->call_id[i];
-            h *= 1099511628211u;
-        }
+        uint64_t h = cdr_hash(d->call_id, strlen(d->call_id));
         snprintf(sid, sizeof sid, "xfer-%016llx-%u", (unsigned long long)h,
                  x->cseq);
     }

@@ -16,19 +16,21 @@
 #include "cdr/capture/sip/cap_sip.h"
 #include "cdr/capture/track/cap_dialog.h"
 #include "cdr/capture/track/cap_tracker.h"
+#include "cdr/util/cdr_hash.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define CAP_US 1000000
-#define CAP_PENDING_BUCKETS 4096 /* power of two */
+
+struct cap_pending_key;
 
 /* A REFER of a followed call and what is known of its outcome.  Owned by
  * its parent dialog (d->xfer). */
 struct cap_transfer {
     struct cap_transfer *pprev, *pnext; /* pending list: awaiting a child */
-    struct cap_transfer *kprev, *knext; /* same, in its target's bucket */
-    uint64_t khash;
+    struct cap_transfer *kprev, *knext; /* same, among those to its target */
+    struct cap_pending_key *pk;         /* those, while pending */
     int in_pending;
     struct cap_dialog *parent; /* the owner */
     char *target_uri;     /* Refer-To URI without ?headers (transfer_target) */
@@ -57,10 +59,9 @@ struct cap_tracker {
     void *emit_ctx;
     struct cap_dialog_table *tab;
     struct cap_transfer *phead, *ptail; /* pending, by REFER time */
-    /* pending again, by target key: a new INVITE looks at one bucket */
-    struct {
-        struct cap_transfer *head, *tail;
-    } kb[CAP_PENDING_BUCKETS];
+    /* pending again, by target key (struct cap_pending_key *, each a list
+       in REFER order): a new INVITE looks at those to its target only */
+    struct cdr_hmap pending;
     struct cap_stats st;
     /* now_us: the clock for timeouts, never steps back (capture times and
        the source's ticks); ev_us: the time of the message being handled,
@@ -83,9 +84,13 @@ void cap_track_remove_dialog(struct cap_tracker *t, struct cap_dialog *d);
 /* ---- cap_transfer.c ---- */
 
 void cap_xfer_free(struct cap_transfer *x); /* NULL is a no-op */
+/* Free the pending index (the transfers are their dialogs'). */
+void cap_xfer_pending_free(struct cap_tracker *t);
 /* Take x off the pending lists (no-op if it is not there). */
 void cap_xfer_pending_remove(struct cap_tracker *t, struct cap_transfer *x);
-/* Put x (with a target_key) on the pending lists, at their ends. */
+/* Put x (with a target_key) on the pending lists, at their ends; out of
+ * memory, it stays off them (no child is looked for, the NOTIFYs still
+ * give its outcome). */
 void cap_xfer_pending_append(struct cap_tracker *t, struct cap_transfer *x);
 /* Is the outcome of x known (its parent may be written)? */
 int cap_xfer_resolved(const struct cap_transfer *x);

@@ -391,7 +391,8 @@ cap_tracker_new(const struct cap_config *cfg,
     t->emit = fn;
     t->emit_ctx = ctx;
     t->tab = cap_dialog_table_new(t->o.max_dialogs);
-    if (t->tab == NULL) {
+    if (t->tab == NULL || cdr_hmap_init(&t->pending, 64) != 0) {
+        cap_dialog_table_free(t->tab, NULL);
         free(t);
         return NULL;
     }
@@ -446,5 +447,6 @@ cap_tracker_free(struct cap_tracker *t)
     if (t == NULL)
         return;
     cap_dialog_table_free(t->tab, cap_xfer_free);
+    cap_xfer_pending_free(t);
     free(t);
 }

@@ -20,15 +20,27 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static uint64_t
-key_hash(const char *s)
+/* The pending transfers to one target key, in REFER order: an entry of
+ * the tracker's pending map, there while the list is not empty. */
+struct cap_pending_key {
+    struct cap_transfer *head, *tail;
+    uint64_t hash; /* cdr_hash of key */
+    size_t n;
+    char key[]; /* n bytes and a NUL */
+};
+
+static int
+pending_key_eq(const void *entry, const void *key, size_t n)
 {
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211u;
-    }
-    return h;
+    const struct cap_pending_key *k = entry;
+    return k->n == n && memcmp(k->key, key, n) == 0;
+}
+
+static struct cap_pending_key *
+pending_key_find(const struct cap_tracker *t, const char *key)
+{
+    size_t n = strlen(key);
+    return cdr_hmap_get(&t->pending, cdr_hash(key, n), key, n, pending_key_eq);
 }
 
 /* ---- keys ---- */
@@ -101,22 +113,53 @@ cap_xfer_pending_remove(struct cap_tracker *t, struct cap_transfer *x)
     else
         t->ptail = x->pprev;
     x->pprev = x->pnext = NULL;
-    size_t b = x->khash & (CAP_PENDING_BUCKETS - 1);
+    struct cap_pending_key *k = x->pk;
     if (x->kprev)
         x->kprev->knext = x->knext;
     else
-        t->kb[b].head = x->knext;
+        k->head = x->knext;
     if (x->knext)
         x->knext->kprev = x->kprev;
     else
-        t->kb[b].tail = x->kprev;
+        k->tail = x->kprev;
     x->kprev = x->knext = NULL;
+    x->pk = NULL;
     x->in_pending = 0;
+    if (k->head == NULL) {
+        cdr_hmap_remove(&t->pending, k->hash, k->key, k->n, pending_key_eq);
+        free(k);
+    }
+}
+
+/* The list of key, created empty if there is none; NULL out of memory. */
+static struct cap_pending_key *
+pending_key_get(struct cap_tracker *t, const char *key)
+{
+    struct cap_pending_key *k = pending_key_find(t, key);
+    if (k != NULL)
+        return k;
+    size_t n = strlen(key);
+    k = malloc(sizeof *k + n + 1);
+    if (k == NULL)
+        return NULL;
+    k->head = k->tail = NULL;
+    k->hash = cdr_hash(key, n);
+    k->n = n;
+    memcpy(k->key, key, n + 1);
+    if (cdr_hmap_put(&t->pending, k->hash, k->key, n, pending_key_eq, k,
+                     NULL) != 0) {
+        free(k);
+        return NULL;
+    }
+    return k;
 }
 
 void
 cap_xfer_pending_append(struct cap_tracker *t, struct cap_transfer *x)
 {
+    struct cap_pending_key *k = pending_key_get(t, x->target_key);
+    if (k == NULL)
+        return;
     x->pprev = t->ptail;
     x->pnext = NULL;
     if (t->ptail)
@@ -124,16 +167,25 @@ cap_xfer_pending_append(struct cap_tracker *t, struct cap_transfer *x)
     else
         t->phead = x;
     t->ptail = x;
-    x->khash = key_hash(x->target_key);
-    size_t b = x->khash & (CAP_PENDING_BUCKETS - 1);
-    x->kprev = t->kb[b].tail;
+    x->pk = k;
+    x->kprev = k->tail;
     x->knext = NULL;
-    if (t->kb[b].tail)
-        t->kb[b].tail->knext = x;
+    if (k->tail)
+        k->tail->knext = x;
     else
-        t->kb[b].head = x;
-    t->kb[b].tail = x;
+        k->head = x;
+    k->tail = x;
     x->in_pending = 1;
+}
+
+void
+cap_xfer_pending_free(struct cap_tracker *t)
+{
+    size_t i = 0;
+    struct cap_pending_key *k;
+    while ((k = cdr_hmap_next(&t->pending, &i)) != NULL)
+        free(k);
+    cdr_hmap_free(&t->pending);
 }
 
 void
@@ -207,12 +259,11 @@ cap_xfer_match_child(struct cap_tracker *t, const struct cap_meta *meta,
     for (int i = 0; i < 2 && best == NULL; i++) {
         if (!has[i])
             continue;
-        uint64_t h = key_hash(k[i]);
-        for (struct cap_transfer *x = t->kb[h & (CAP_PENDING_BUCKETS - 1)].head;
-             x != NULL; x = x->knext) {
-            if (x->khash != h || x->child_seen ||
-                strcmp(k[i], x->target_key) != 0 ||
-                x->t_refer_us > t->ev_us + CAP_US || !may_be_child(t, meta, x))
+        struct cap_pending_key *pk = pending_key_find(t, k[i]);
+        for (struct cap_transfer *x = pk ? pk->head : NULL; x != NULL;
+             x = x->knext) {
+            if (x->child_seen || x->t_refer_us > t->ev_us + CAP_US ||
+                !may_be_child(t, meta, x))
                 continue;
             if (rb != NULL && x->referred_by != NULL &&
                 strcmp(rb, x->referred_by) != 0)

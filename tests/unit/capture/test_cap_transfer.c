@@ -743,6 +743,70 @@ test_concurrent_transfers_to_one_target(void **state)
     assert_non_null(strstr(f->out.lines[4], "d1|q1|"));
 }
 
+/* An unobserved child's sid quotes its parent's Call-ID while it fits in
+ * a sid; a longer one is named by its cdr_hash, the project's one hash. */
+static void
+test_unobserved_child_sid_of_a_long_call_id_is_its_hash(void **state)
+{
+    struct fx *f = *state;
+    char cid[2][CDR_MAX_SID + 1], want[2][2 * CDR_MAX_SID + 64];
+    for (int i = 0; i < 2; i++) {
+        size_t n = CDR_MAX_SID - 8 + (size_t)i; /* ";refer=2" is 8 bytes */
+        memset(cid[i], 'a' + i, n);
+        cid[i][n] = '\0';
+        term_parent(f, cid[i]);
+        refer(f, 20000, PBX, CARRIER, cid[i], "<tel:+14152908007>", NULL);
+        resp(f, 20040, CARRIER, PBX, cid[i], 202, 2, "REFER", NULL);
+        notify(f, 27000, CARRIER, PBX, cid[i], 2, "SIP/2.0 200 OK\n", 1);
+        req(f, 27100, PBX, CARRIER, cid[i], "BYE", 3, NULL, NULL);
+    }
+    snprintf(want[0], sizeof want[0], "%s;refer=2|%s|", cid[0], cid[0]);
+    snprintf(want[1], sizeof want[1], "xfer-%016llx-2|%s|",
+             (unsigned long long)cdr_hash(cid[1], strlen(cid[1])), cid[1]);
+    assert_int_equal(f->out.n, 4);
+    assert_int_equal(strncmp(f->out.lines[1], want[0], strlen(want[0])), 0);
+    assert_int_equal(strncmp(f->out.lines[3], want[1], strlen(want[1])), 0);
+}
+
+/* Many transfers pending at once to a few targets, their children coming
+ * in another order: each child finds its own parent among those to its
+ * target (the transferee it presents), and nothing is left pending. */
+static void
+test_many_pending_transfers_each_child_finds_its_parent(void **state)
+{
+    struct fx *f = *state;
+    char cid[32], kid[32], from[64], to[64], target[64];
+    enum { N = 60 };
+    for (int i = 0; i < N; i++) {
+        snprintf(cid, sizeof cid, "mp%d", i);
+        snprintf(to, sizeof to, "sip:+1555%07d@mytrunk.pstn.twilio.com", i);
+        invite(f, i, PBX, CARRIER, cid, to, "sip:" A "@pbx.example.com", to,
+               NULL);
+        resp(f, 500 + i, CARRIER, PBX, cid, 200, 1, "INVITE", NULL);
+        snprintf(target, sizeof target, "<sip:queue%d@pbx.example.com>", i % 3);
+        refer(f, 1000 + i, PBX, CARRIER, cid, target, NULL);
+    }
+    for (int i = N - 1; i >= 0; i--) {
+        snprintf(kid, sizeof kid, "mk%d", i);
+        snprintf(from, sizeof from, "sip:+1555%07d@mytrunk.pstn.twilio.com", i);
+        snprintf(target, sizeof target, "sip:queue%d@pbx.example.com", i % 3);
+        invite(f, 2000 + (N - i), CARRIER, PBX, kid, target, from, target,
+               NULL);
+    }
+    assert_int_equal(cap_tracker_stats(f->t)->children_linked, N);
+    for (int i = 0; i < N; i++) {
+        snprintf(kid, sizeof kid, "mk%d", i);
+        resp(f, 3000 + i, PBX, CARRIER, kid, 486, 1, "INVITE", NULL);
+    }
+    assert_int_equal(f->out.n, N);
+    for (size_t j = 0; j < f->out.n; j++) {
+        int i = -1;
+        assert_int_equal(sscanf(f->out.lines[j], "mk%d|", &i), 1);
+        snprintf(cid, sizeof cid, "|mp%d|", i);
+        assert_non_null(strstr(f->out.lines[j], cid));
+    }
+}
+
 /* Open calls and a pending transfer survive a restart through the state
  * file: the BYE and the child after the restart complete them. */
 static void
@@ -867,6 +931,8 @@ main(void)
         T(test_cancel_crossing_the_answer_is_completed),
         T(test_refer_sub_false_child_outcome_resolves),
         T(test_concurrent_transfers_to_one_target),
+        T(test_unobserved_child_sid_of_a_long_call_id_is_its_hash),
+        T(test_many_pending_transfers_each_child_finds_its_parent),
         T(test_state_file_resumes_open_calls),
         T(test_tick_ahead_does_not_stretch_durations),
         T(test_reinvite_and_auth_retry_make_one_call),

@@ -9,6 +9,7 @@
 
 #include "cdr/capture/track/cap_config.h"
 #include "cdr/capture/track/cap_tracker.h"
+#include "cdr/util/cdr_hash.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
