@@ -101,9 +101,12 @@ const struct cap_stats *cap_tracker_stats(const struct cap_tracker *t);
  * the tracker of open calls without writing records; on failure nothing is
  * removed (flush them instead).  load resumes the calls of path (open calls
  * whose trunk is no longer configured keep an empty trunk_sid) and returns
- * the number resumed, or a negative CDR_E_* code with d naming the line.
- * The format is private to this version: one line per call, tab-separated,
- * %-escaped.
+ * the number resumed, or a negative CDR_E_* code with d naming the file,
+ * line and field (CDR_E_CSV: not a state file of this version, or
+ * malformed; CDR_E_LIMIT: more calls than max_dialogs; CDR_E_IO); the
+ * calls of the rows before the one refused stay resumed.  The file is CSV
+ * with a header row, one row per open call, each with state_version 2
+ * (see cap_state.c); an earlier version's file is refused.
  */
 int cap_tracker_save(struct cap_tracker *t, const char *path,
                      struct cdr_diag *d);
