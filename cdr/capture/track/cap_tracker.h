@@ -31,7 +31,7 @@
  * empty) and are borrowed for the duration of the callback only.
  * status_text is cdr_status_name(status); has_duration is 0 where the
  * capture does not know the length (an unobserved leg, a call still up),
- * has_end_time 0 for a call still up; file is NULL.
+ * as is has_end_time; file is NULL, line 0.
  * Returns 0, or a negative value to stop the capture (e.g. disk full).
  */
 typedef int (*cap_record_fn)(void *ctx, const struct cdr_record *r);
