@@ -48,7 +48,7 @@ struct cap_dialog {
     enum cap_dialog_class cls;
     int64_t class_since_us; /* when it entered (or last touched) its class */
 
-    char *call_id;
+    char *call_id; /* in the entry's block, not freed on its own */
     size_t call_id_len;
     /* a call (every class but ALIAS) */
     enum cap_call_state state;
