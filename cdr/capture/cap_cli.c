@@ -10,7 +10,7 @@
 #include "cdr/capture/net/cap_net.h"
 #include "cdr/capture/source/cap_source_hep.h"
 #include "cdr/capture/source/cap_source_pcap.h"
-#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/track/cap_tracker.h"
 #include "cdr/capture/write/cap_writer.h"
 
 #include <errno.h>

@@ -8,7 +8,7 @@
  */
 #include "cdr/capture/track/cap_config.h"
 #include "cdr/capture/sip/cap_sip.h"
-#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/track/cap_tracker.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,16 +23,26 @@ static const char deck[] = "trunks:\n"
 
 static struct cap_config *cfg;
 
+static size_t
+bytes(struct cdr_slice s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.n; i++) /* every byte must be readable */
+        n += (unsigned char)s.p[i] != 0;
+    return n;
+}
+
 static int
-sink(void *ctx, const struct cap_record *r)
+sink(void *ctx, const struct cdr_record *r)
 {
     size_t *n = ctx;
-    /* every string must be readable and NUL-terminated */
-    *n += strlen(r->sid) + strlen(r->parent_call_sid) + strlen(r->from) +
-          strlen(r->to) + strlen(r->status) + strlen(r->direction) +
-          strlen(r->trunk_sid) + strlen(r->transfer_target) +
-          strlen(r->transfer_status);
+    *n += bytes(r->sid) + bytes(r->parent_call_sid) + bytes(r->from) +
+          bytes(r->to) + bytes(r->status_text) + bytes(r->trunk_sid) +
+          bytes(r->transfer_target) + bytes(r->transfer_status) +
+          strlen(cdr_direction_name(r->direction));
     if (r->has_duration && r->duration < 0)
+        abort();
+    if (cdr_status_of(r->status_text) != r->status)
         abort();
     return 0;
 }

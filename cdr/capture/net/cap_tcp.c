@@ -8,6 +8,7 @@
  * up (counted as a gap) and the framer resynchronises on the next start line.
  */
 #include "cdr/capture/net/cap_tcp.h"
+#include "cdr/util/cdr_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +225,7 @@ struct held {
 };
 
 struct stream {
-    struct stream *hnext;         /* hash chain */
+    uint64_t hash;                /* of its addresses: stream_hash */
     struct stream *older, *newer; /* LRU list */
     struct cap_addr src, dst;
     int64_t last_sec;
@@ -250,8 +251,7 @@ struct cap_tcp {
     struct cap_net_stats *st;
     cap_message_fn fn;
     void *ctx;
-    struct stream **buckets;
-    size_t mask;
+    struct cdr_hmap map; /* struct stream * by its two addresses */
     struct stream *oldest, *newest;
     uint32_t count;
     size_t bytes; /* buffers + held segments of all streams */
@@ -264,15 +264,10 @@ cap_tcp_new(const struct cap_net_config *cfg, struct cap_net_stats *stats,
     struct cap_tcp *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
-    size_t nb = 64;
-    while (nb < (size_t)cfg->max_streams && nb < ((size_t)1 << 24))
-        nb <<= 1;
-    t->buckets = calloc(nb, sizeof *t->buckets);
-    if (t->buckets == NULL) {
+    if (cdr_hmap_init(&t->map, 64) != 0) {
         free(t);
         return NULL;
     }
-    t->mask = nb - 1;
     t->cfg = cfg;
     t->st = stats;
     t->fn = fn;
@@ -286,18 +281,26 @@ addr_len(const struct cap_addr *a)
     return a->family == AF_INET6 ? 16u : 4u;
 }
 
-static size_t
-hash_key(const struct cap_addr *s, const struct cap_addr *d)
+/* A direction's key: its source and destination. */
+struct stream_key {
+    const struct cap_addr *src, *dst;
+};
+
+/* cdr_hash of the addresses and ports, packed without padding. */
+static uint64_t
+stream_hash(const struct cap_addr *s, const struct cap_addr *d)
 {
-    uint64_t h = 1469598103934665603ull;
-    size_t n = addr_len(s);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s->ip[i]) * 1099511628211ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ d->ip[i]) * 1099511628211ull;
-    h = (h ^ s->port) * 1099511628211ull;
-    h = (h ^ d->port) * 1099511628211ull;
-    return (size_t)(h ^ (h >> 29));
+    uint8_t k[2 * 16 + 4];
+    size_t n = addr_len(s), o = 0;
+    memcpy(k + o, s->ip, n);
+    o += n;
+    memcpy(k + o, d->ip, n);
+    o += n;
+    k[o++] = (uint8_t)(s->port >> 8);
+    k[o++] = (uint8_t)s->port;
+    k[o++] = (uint8_t)(d->port >> 8);
+    k[o++] = (uint8_t)d->port;
+    return cdr_hash(k, o);
 }
 
 static int
@@ -305,6 +308,15 @@ addr_eq(const struct cap_addr *a, const struct cap_addr *b)
 {
     return a->family == b->family && a->port == b->port &&
            memcmp(a->ip, b->ip, addr_len(a)) == 0;
+}
+
+static int
+stream_eq(const void *entry, const void *key, size_t n)
+{
+    const struct stream *s = entry;
+    const struct stream_key *k = key;
+    (void)n;
+    return addr_eq(&s->src, k->src) && addr_eq(&s->dst, k->dst);
 }
 
 static void
@@ -360,11 +372,8 @@ buf_release(struct cap_tcp *t, struct stream *s)
 static void
 stream_remove(struct cap_tcp *t, struct stream *s)
 {
-    size_t b = hash_key(&s->src, &s->dst) & t->mask;
-    struct stream **pp = &t->buckets[b];
-    while (*pp != s)
-        pp = &(*pp)->hnext;
-    *pp = s->hnext;
+    struct stream_key k = {&s->src, &s->dst};
+    cdr_hmap_remove(&t->map, s->hash, &k, sizeof k, stream_eq);
     lru_unlink(t, s);
     drop_held(t, s);
     buf_release(t, s);
@@ -379,7 +388,7 @@ cap_tcp_free(struct cap_tcp *t)
     if (t == NULL)
         return;
     cap_tcp_flush(t);
-    free(t->buckets);
+    cdr_hmap_free(&t->map);
     free(t);
 }
 
@@ -415,14 +424,14 @@ make_room(struct cap_tcp *t, struct stream *keep, size_t extra)
 static struct stream *
 stream_get(struct cap_tcp *t, const struct cap_meta *m, int create)
 {
-    size_t b = hash_key(&m->src, &m->dst) & t->mask;
-    for (struct stream *s = t->buckets[b]; s; s = s->hnext) {
-        if (addr_eq(&s->src, &m->src) && addr_eq(&s->dst, &m->dst)) {
-            lru_unlink(t, s);
-            lru_push(t, s);
-            s->last_sec = m->ts_sec;
-            return s;
-        }
+    struct stream_key k = {&m->src, &m->dst};
+    uint64_t h = stream_hash(&m->src, &m->dst);
+    struct stream *s = cdr_hmap_get(&t->map, h, &k, sizeof k, stream_eq);
+    if (s != NULL) {
+        lru_unlink(t, s);
+        lru_push(t, s);
+        s->last_sec = m->ts_sec;
+        return s;
     }
     if (!create)
         return NULL;
@@ -430,14 +439,18 @@ stream_get(struct cap_tcp *t, const struct cap_meta *m, int create)
         t->st->tcp_evicted++;
         stream_remove(t, t->oldest);
     }
-    struct stream *s = calloc(1, sizeof *s);
+    s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
     s->src = m->src;
     s->dst = m->dst;
     s->last_sec = m->ts_sec;
-    s->hnext = t->buckets[b];
-    t->buckets[b] = s;
+    s->hash = h;
+    k = (struct stream_key){&s->src, &s->dst};
+    if (cdr_hmap_put(&t->map, h, &k, sizeof k, stream_eq, s, NULL) != 0) {
+        free(s); /* no memory: this segment is not followed */
+        return NULL;
+    }
     lru_push(t, s);
     t->count++;
     t->st->tcp_streams++;

@@ -6,9 +6,8 @@
 
 #include "cdr/capture/net/cap_bytes.h"
 
-#include "cdr/capture/source/cap_inflate.h"
-
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,6 +16,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#define ZLIB_CONST /* next_in is const */
+#include <zlib.h>
 
 const char *
 cap_hep_strerror(int code)
@@ -165,6 +167,7 @@ struct cap_hep {
     void *ctx;
     size_t max_message;
     uint8_t *inflated; /* max_message bytes: the last inflated payload */
+    z_stream z;        /* reset for each compressed payload */
     struct cap_hep_stats st;
 };
 
@@ -177,8 +180,11 @@ cap_hep_new(cap_message_fn fn, void *ctx, size_t max_message)
     h->fn = fn;
     h->ctx = ctx;
     h->max_message = max_message ? max_message : 64 * 1024;
+    if (h->max_message > UINT_MAX) /* avail_out is a uInt */
+        h->max_message = UINT_MAX;
     h->inflated = malloc(h->max_message);
-    if (h->inflated == NULL) {
+    if (h->inflated == NULL || inflateInit2(&h->z, -MAX_WBITS) != Z_OK) {
+        free(h->inflated);
         free(h);
         return NULL;
     }
@@ -190,6 +196,7 @@ cap_hep_free(struct cap_hep *h)
 {
     if (h == NULL)
         return;
+    inflateEnd(&h->z);
     free(h->inflated);
     free(h);
 }
@@ -201,27 +208,62 @@ cap_hep_stats(const struct cap_hep *h)
 }
 
 /*
- * Chunk 0x0010.  Inflated by our own decoder (cap_inflate.c) because zlib is
- * not an approved dependency; the output is bounded by max_message, the
- * same limit as a plain payload, so a small packet that inflates to
- * megabytes costs at most that much and is counted as oversize.
+ * The zlib window bits for a compressed payload, told by its first bytes
+ * as before: 1f 8b is gzip (RFC 1952); a zlib header (RFC 1950: method 8,
+ * CMF * 256 + FLG a multiple of 31) is zlib, as captagent and homer send
+ * it; anything else raw deflate (RFC 1951).  Each wrapper alone, not
+ * zlib's automatic detection, so a payload means one thing only.
+ */
+static int
+window_bits(const uint8_t *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+        return 16 + MAX_WBITS;
+    if (n >= 2 && (p[0] & 15) == 8 && (p[0] * 256 + p[1]) % 31 == 0)
+        return MAX_WBITS;
+    return -MAX_WBITS;
+}
+
+/*
+ * Chunk 0x0010, inflated by zlib into at most max_message bytes (avail_out),
+ * the same limit as a plain payload, so a small packet that would inflate
+ * to megabytes costs at most that much and is counted as oversize; a
+ * corrupt one (bad data, checksum, cut short, a preset dictionary) is an
+ * inflate error.  Bytes after the end of the stream are ignored, and of a
+ * gzip file of several members the first is taken.
  */
 static int
 hep_inflate(struct cap_hep *h, const struct cap_hep_packet *pk,
             const uint8_t **out, size_t *out_len)
 {
-    int rc = cap_inflate(pk->payload, pk->payload_len, h->inflated,
-                         h->max_message, out_len);
-    if (rc == CAP_INFLATE_E_OUTPUT) {
-        h->st.oversize++;
-        return -1;
+    z_stream *z = &h->z;
+    int rc = inflateReset2(z, window_bits(pk->payload, pk->payload_len));
+    z->next_in = pk->payload;
+    z->avail_in = (uInt)pk->payload_len; /* < 64 KiB: a chunk's length */
+    z->next_out = h->inflated;
+    z->avail_out = (uInt)h->max_message;
+    if (rc == Z_OK)
+        rc = inflate(z, Z_FINISH);
+    if ((rc == Z_OK || rc == Z_BUF_ERROR) && z->avail_out == 0) {
+        /* Full: is there more output, or only the end of the stream?  One
+         * byte more tells (never kept). */
+        uint8_t more;
+        z->next_out = &more;
+        z->avail_out = 1;
+        rc = inflate(z, Z_FINISH);
+        if (z->avail_out == 0) {
+            h->st.oversize++;
+            return -1;
+        }
+        z->avail_out = 0;
     }
-    if (rc != CAP_INFLATE_OK) {
+    if (rc != Z_STREAM_END) {
         h->st.inflate_errors++;
         return -1;
     }
     h->st.inflated++;
     *out = h->inflated;
+    *out_len = h->max_message - z->avail_out;
     return 0;
 }
 

@@ -15,7 +15,8 @@
  *   0x000b protocol type (8 bits: 1 = SIP)
  *   0x000c capture agent id (32 bits; 16 bits from old agents accepted)
  *   0x000f payload, 0x0010 compressed payload (zlib as captagent and
- *          homer send it; gzip and raw deflate accepted too: cap_inflate.h)
+ *          homer send it; gzip and raw deflate accepted too), inflated
+ *          with zlib into at most max_message bytes
  * Other chunks and other vendors' chunks are skipped.
  */
 #ifndef REFEREE_CAP_SOURCE_HEP_H

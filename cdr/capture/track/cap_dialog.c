@@ -1,10 +1,11 @@
 /*
- * Dialog table: chained hash on Call-ID (FNV-1a), one list per timeout
- * class.  The bucket array is sized once from the bound, so nothing grows
- * after start.
+ * Dialog table: the project's hash map (cdr_hmap, cdr_hash of the
+ * Call-ID), one list per timeout class.  The map grows with the calls
+ * followed, never past the bound.
  */
 #include "cdr/capture/track/cap_dialog.h"
 #include "cdr/record/cdr_record.h"
+#include "cdr/util/cdr_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,27 +15,10 @@ struct class_list {
 };
 
 struct cap_dialog_table {
-    struct cap_dialog **buckets;
-    size_t nbuckets; /* power of two */
+    struct cdr_hmap map; /* struct cap_dialog * by Call-ID */
     size_t count, max;
     struct class_list cls[CAP_DC__COUNT];
 };
-
-const char *
-cap_call_status_name(enum cap_call_status s)
-{
-    switch (s) {
-    case CAP_ST_COMPLETED: return "completed";
-    case CAP_ST_BUSY: return "busy";
-    case CAP_ST_NO_ANSWER: return "no-answer";
-    case CAP_ST_FAILED: return "failed";
-    case CAP_ST_CANCELED: return "canceled";
-    case CAP_ST_IN_PROGRESS: return "in-progress";
-    case CAP_ST_UNOBSERVED: return "unobserved";
-    case CAP_ST_NONE: break;
-    }
-    return "";
-}
 
 char *
 cap_strndup(const char *p, size_t n, size_t max)
@@ -50,15 +34,11 @@ cap_strndup(const char *p, size_t n, size_t max)
     return s;
 }
 
-static uint64_t
-fnv1a(const char *p, size_t n)
+static int
+dialog_eq(const void *entry, const void *key, size_t n)
 {
-    uint64_t h = 1469598103934665603u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211u;
-    }
-    return h;
+    const struct cap_dialog *d = entry;
+    return d->call_id_len == n && memcmp(d->call_id, key, n) == 0;
 }
 
 struct cap_dialog_table *
@@ -69,15 +49,10 @@ cap_dialog_table_new(size_t max)
     struct cap_dialog_table *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
-    size_t nb = 1024;
-    while (nb < max && nb < ((size_t)1 << 28))
-        nb <<= 1;
-    t->buckets = calloc(nb, sizeof *t->buckets);
-    if (t->buckets == NULL) {
+    if (cdr_hmap_init(&t->map, max < 1024 ? max : 1024) != 0) {
         free(t);
         return NULL;
     }
-    t->nbuckets = nb;
     t->max = max;
     return t;
 }
@@ -87,7 +62,6 @@ free_entry(struct cap_dialog *d, void (*free_xfer)(struct cap_transfer *))
 {
     if (d->xfer != NULL && free_xfer != NULL)
         free_xfer(d->xfer);
-    free(d->call_id);
     free(d->from);
     free(d->to);
     free(d->referred_by);
@@ -109,21 +83,14 @@ cap_dialog_table_free(struct cap_dialog_table *t,
             d = n;
         }
     }
-    free(t->buckets);
+    cdr_hmap_free(&t->map);
     free(t);
 }
 
 struct cap_dialog *
 cap_dialog_find(struct cap_dialog_table *t, const char *call_id, size_t n)
 {
-    uint64_t h = fnv1a(call_id, n);
-    for (struct cap_dialog *d = t->buckets[h & (t->nbuckets - 1)]; d != NULL;
-         d = d->hnext) {
-        if (d->hash == h && d->call_id_len == n &&
-            memcmp(d->call_id, call_id, n) == 0)
-            return d;
-    }
-    return NULL;
+    return cdr_hmap_get(&t->map, cdr_hash(call_id, n), call_id, n, dialog_eq);
 }
 
 static void
@@ -165,21 +132,23 @@ struct cap_dialog *
 cap_dialog_add(struct cap_dialog_table *t, const char *call_id, size_t n,
                enum cap_dialog_class cls, int64_t now_us)
 {
-    if (t->count >= t->max)
+    if (t->count >= t->max || n > CDR_MAX_SID)
         return NULL;
-    struct cap_dialog *d = calloc(1, sizeof *d);
+    /* The Call-ID in the entry's own block: one allocation less per call,
+     * and the key a lookup compares beside the entry it loads. */
+    struct cap_dialog *d = calloc(1, sizeof *d + n + 1);
     if (d == NULL)
         return NULL;
-    d->call_id = cap_strndup(call_id, n, CDR_MAX_SID);
-    if (d->call_id == NULL) {
+    d->call_id = (char *)(d + 1);
+    if (n > 0)
+        memcpy(d->call_id, call_id, n);
+    d->hash = cdr_hash(call_id, n);
+    d->call_id_len = n;
+    if (cdr_hmap_put(&t->map, d->hash, d->call_id, n, dialog_eq, d, NULL) !=
+        0) { /* no memory (the caller found no entry with this Call-ID) */
         free(d);
         return NULL;
     }
-    d->hash = fnv1a(call_id, n);
-    d->call_id_len = n;
-    size_t b = d->hash & (t->nbuckets - 1);
-    d->hnext = t->buckets[b];
-    t->buckets[b] = d;
     class_append(t, d, cls, now_us);
     t->count++;
     return d;
@@ -197,11 +166,7 @@ void
 cap_dialog_remove(struct cap_dialog_table *t, struct cap_dialog *d,
                   void (*free_xfer)(struct cap_transfer *))
 {
-    struct cap_dialog **pp = &t->buckets[d->hash & (t->nbuckets - 1)];
-    while (*pp != NULL && *pp != d)
-        pp = &(*pp)->hnext;
-    if (*pp == d)
-        *pp = d->hnext;
+    cdr_hmap_remove(&t->map, d->hash, d->call_id, d->call_id_len, dialog_eq);
     class_unlink(t, d);
     t->count--;
     free_entry(d, free_xfer);

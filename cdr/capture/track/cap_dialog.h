@@ -12,6 +12,7 @@
 #define REFEREE_CAP_DIALOG_H
 
 #include "cdr/capture/source/cap_packet.h"
+#include "cdr/record/cdr_record.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,20 +33,7 @@ enum cap_call_state {
     CAP_CS_ENDED,      /* BYE, CANCEL or a final failure */
 };
 
-/* Call status of a record, as referee-rate reads it. */
-enum cap_call_status {
-    CAP_ST_NONE = 0,
-    CAP_ST_COMPLETED,
-    CAP_ST_BUSY,
-    CAP_ST_NO_ANSWER,
-    CAP_ST_FAILED,
-    CAP_ST_CANCELED,
-    CAP_ST_IN_PROGRESS,
-    CAP_ST_UNOBSERVED,
-};
-const char *cap_call_status_name(enum cap_call_status s);
-
-struct cap_transfer; /* cap_transfer.h */
+struct cap_transfer; /* cap_track_int.h */
 
 /*
  * One followed dialog.  Strings are owned by the entry (NUL-terminated,
@@ -55,22 +43,21 @@ struct cap_transfer; /* cap_transfer.h */
 
 struct cap_dialog {
     /* table links: private to cap_dialog.c */
-    struct cap_dialog *hnext;
     struct cap_dialog *cprev, *cnext;
-    uint64_t hash;
+    uint64_t hash; /* cdr_hash of the Call-ID */
     enum cap_dialog_class cls;
     int64_t class_since_us; /* when it entered (or last touched) its class */
 
-    char *call_id;
+    char *call_id; /* in the entry's block, not freed on its own */
     size_t call_id_len;
     /* a call (every class but ALIAS) */
     enum cap_call_state state;
-    enum cap_call_status status;
-    int final_code;        /* final response to the INVITE, 0 if none */
-    int direction;         /* CDR_DIR_TERMINATING / _ORIGINATING */
-    const char *trunk_sid; /* borrowed from the config */
-    char *from, *to;       /* record form: E.164 or the URI */
-    char *referred_by;     /* the INVITE's Referred-By URI, or NULL */
+    enum cdr_status status; /* of the record; CDR_ST_NONE while open */
+    int final_code;         /* final response to the INVITE, 0 if none */
+    int direction;          /* CDR_DIR_TERMINATING / _ORIGINATING */
+    const char *trunk_sid;  /* borrowed from the config */
+    char *from, *to;        /* record form: E.164 or the URI */
+    char *referred_by;      /* the INVITE's Referred-By URI, or NULL */
     uint32_t invite_cseq;
     int64_t t_invite_us, t_answer_us, t_end_us;
     /* still early: an ACK of a final response not seen (a lost 200, if a

@@ -3,6 +3,7 @@
  */
 #include "cdr/capture/write/cap_writer.h"
 #include "cdr/csv/cdr_csv_writer.h"
+#include "cdr/csv/cdr_record_writer.h"
 #include "cdr/util/cdr_parse.h"
 
 #include <dirent.h>
@@ -78,14 +79,25 @@ recover_fail(struct cdr_diag *d, const char *path, const char *what, int e)
     return CDR_E_IO;
 }
 
+/* The header of the files of referee-capture 0.1 (before the one column
+ * list): a file such a run left open when it was killed is still ours to
+ * commit (referee-rate maps columns by name). */
+static const char legacy_header[] =
+    "sid,parent_call_sid,direction,from,to,start_time,end_time,duration,"
+    "status,trunk_sid,transfer_target,transfer_status\n";
+
 /* The length of the whole rows of fd (a header, then rows; a row never
  * spans lines: SIP values hold no CR or LF) and how many rows there are.
- * 1: not a file of ours (it does not start with our header); -1: read
- * error. */
+ * 1: not a file of ours (it does not start with the record header,
+ * cdr_record_header_text, or the legacy one); -1: read error. */
 static int
 whole_rows(int fd, off_t *keep, uint64_t *rows)
 {
-    static const char header[] = CAP_WRITER_COLUMNS "\n";
+    char header[2][512];
+    off_t hlen[2] = {cdr_record_header_text(header[0], sizeof header[0]),
+                     (off_t)sizeof legacy_header - 1};
+    int ours[2] = {hlen[0] > 0, 1};
+    memcpy(header[1], legacy_header, sizeof legacy_header);
     char buf[65536];
     off_t at = 0, last = 0;
     uint64_t lines = 0;
@@ -94,7 +106,10 @@ whole_rows(int fd, off_t *keep, uint64_t *rows)
     *rows = 0;
     while ((got = read(fd, buf, sizeof buf)) > 0) {
         for (ssize_t i = 0; i < got; i++) {
-            if (at + i < (off_t)sizeof header - 1 && buf[i] != header[at + i])
+            for (int k = 0; k < 2; k++)
+                if (at + i < hlen[k] && buf[i] != header[k][at + i])
+                    ours[k] = 0;
+            if (!ours[0] && !ours[1])
                 return 1;
             if (buf[i] == '\n') {
                 last = at + i + 1;
@@ -288,8 +303,7 @@ open_file(struct cap_writer *w)
         return fail(w, rc, &dg);
     }
     w->period_start = start;
-    rc = cdr_writer_raw(w->cw, CAP_WRITER_COLUMNS "\n",
-                        strlen(CAP_WRITER_COLUMNS "\n"));
+    rc = cdr_record_write_header(w->cw);
     return rc ? fail(w, rc, NULL) : 0;
 }
 
@@ -310,7 +324,7 @@ cap_writer_rotate(struct cap_writer *w)
 }
 
 int
-cap_writer_record(void *ctx, const struct cap_record *r)
+cap_writer_record(void *ctx, const struct cdr_record *r)
 {
     struct cap_writer *w = ctx;
     int rc;
@@ -322,29 +336,9 @@ cap_writer_record(void *ctx, const struct cap_record *r)
         return rc;
     if (w->cw == NULL && (rc = open_file(w)) != 0)
         return rc;
-    char start[32], end[32] = "";
-    cdr_format_time(r->start_time, start, sizeof start);
-    if (r->has_end_time)
-        cdr_format_time(r->end_time, end, sizeof end);
-    struct cdr_writer *c = w->cw;
-    cdr_writer_field_str(c, r->sid);
-    cdr_writer_field_str(c, r->parent_call_sid);
-    cdr_writer_field_str(c, r->direction);
-    cdr_writer_field_str(c, r->from);
-    cdr_writer_field_str(c, r->to);
-    cdr_writer_field_str(c, start);
-    cdr_writer_field_str(c, end);
-    if (r->has_duration)
-        cdr_writer_field_int(c, r->duration);
-    else
-        cdr_writer_field_str(c, "");
-    cdr_writer_field_str(c, r->status);
-    cdr_writer_field_str(c, r->trunk_sid);
-    cdr_writer_field_str(c, r->transfer_target);
-    cdr_writer_field_str(c, r->transfer_status);
-    rc = cdr_writer_end_row(c); /* errors are sticky: one check is enough */
+    rc = cdr_record_write(w->cw, r); /* errors are sticky: one check */
     if (rc == 0 && w->flush_each)
-        rc = cdr_writer_flush(c);
+        rc = cdr_writer_flush(w->cw);
     if (rc != 0)
         return fail(w, rc, NULL);
     w->records++;

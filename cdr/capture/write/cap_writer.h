@@ -1,6 +1,9 @@
 /*
  * Call-record files of the capture feeder: CSV in the call-record format
- * referee-rate reads (DESIGN.md), one file per rotation period, each written
+ * referee-rate reads (DESIGN.md), with the one column list of both
+ * programs (cdr_record_write_header(), cdr/csv/cdr_record_writer.h:
+ * account_sid, price and price_unit are empty here), one file per rotation
+ * period, each written
  * through the atomic writer (cdr/cdr_csv_writer.h): a temporary name while
  * open, fsync'd and renamed when the period ends, on SIGHUP and at exit, so
  * a reader never sees half a file.  A writer that is killed leaves its open
@@ -13,15 +16,10 @@
 #ifndef REFEREE_CAP_WRITER_H
 #define REFEREE_CAP_WRITER_H
 
-#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/track/cap_tracker.h"
 #include "cdr/util/cdr_diag.h"
 
 #include <stdint.h>
-
-/* The header row, in this order. */
-#define CAP_WRITER_COLUMNS                                                     \
-    "sid,parent_call_sid,direction,from,to,start_time,end_time,duration,"      \
-    "status,trunk_sid,transfer_target,transfer_status"
 
 struct cap_writer;
 
@@ -37,7 +35,7 @@ int cap_writer_new(struct cap_writer **out, const char *dir, int64_t rotate,
 
 /* A cap_record_fn: ctx is the struct cap_writer.  0 or a CDR_E_* code
  * (details in cap_writer_error()). */
-int cap_writer_record(void *ctx, const struct cap_record *r);
+int cap_writer_record(void *ctx, const struct cdr_record *r);
 
 /* The clock (capture time, epoch seconds): when a period ends the open file
  * is committed.  0 or a CDR_E_* code. */

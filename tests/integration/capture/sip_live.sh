@@ -63,9 +63,9 @@ pid=
 ls "$work/out"/*.tmp.* "$work/out"/.calls* 2>/dev/null && fail "temporary file left"
 all=$(cat "$work/out"/*.csv)
 [ "$(ls "$work/out" | wc -l)" -eq 1 ] || fail "files $(ls "$work/out")"
-echo "$all" | grep -q '^live-xfer,,trunking-terminating,+14155550111,+14155550100,.*,completed,TK0001,tel:+14152909007,completed$' || fail "parent: $all"
-echo "$all" | grep -q '^live-xfer;refer=2,live-xfer,trunking-terminating,+14155550100,+14152909007,.*,,,unobserved,TK0001,,$' || fail "child: $all"
-echo "$all" | grep -q '^live-busy,.*,0,busy,TK0001,,$' || fail "busy: $all"
+echo "$all" | grep -q '^live-xfer,,,TK0001,trunking-terminating,+14155550111,+14155550100,.*,completed,,,tel:+14152909007,completed$' || fail "parent: $all"
+echo "$all" | grep -q '^live-xfer;refer=2,live-xfer,,TK0001,trunking-terminating,+14155550100,+14152909007,.*,,,unobserved,,,,$' || fail "child: $all"
+echo "$all" | grep -q '^live-busy,,,TK0001,.*,0,busy,,,,$' || fail "busy: $all"
 echo "$all" | grep -q '^live-up,' && fail "open call written: $all"
 grep -q "live-up" "$work/out/.referee-capture.state" || fail "state file"
 
@@ -80,7 +80,7 @@ sleep 1.5
 kill -TERM $pid
 wait $pid || { rc=$?; pid=; fail "exit status $rc"; }
 pid=
-cat "$work/out"/*.csv | grep -q '^live-up,,trunking-terminating,.*,completed,TK0001,,$' ||
+cat "$work/out"/*.csv | grep -q '^live-up,,,TK0001,trunking-terminating,.*,completed,,,,$' ||
     fail "resumed call: $(cat "$work/out"/*.csv)"
 
 # --no-state: open calls are written as in-progress at SIGTERM.
@@ -94,7 +94,7 @@ sleep 1.5
 kill -INT $pid
 wait $pid || { rc=$?; pid=; fail "exit status $rc"; }
 pid=
-cat "$work/out2"/*.csv | grep -q '^live-up,.*,,,in-progress,TK0001,,$' ||
+cat "$work/out2"/*.csv | grep -q '^live-up,,,TK0001,.*,,,in-progress,,,,$' ||
     fail "in-progress: $(cat "$work/out2"/*.csv)"
 [ -e "$work/out2/.referee-capture.state" ] && fail "state written with --no-state"
 echo ok

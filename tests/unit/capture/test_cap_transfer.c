@@ -743,6 +743,70 @@ test_concurrent_transfers_to_one_target(void **state)
     assert_non_null(strstr(f->out.lines[4], "d1|q1|"));
 }
 
+/* An unobserved child's sid quotes its parent's Call-ID while it fits in
+ * a sid; a longer one is named by its cdr_hash, the project's one hash. */
+static void
+test_unobserved_child_sid_of_a_long_call_id_is_its_hash(void **state)
+{
+    struct fx *f = *state;
+    char cid[2][CDR_MAX_SID + 1], want[2][2 * CDR_MAX_SID + 64];
+    for (int i = 0; i < 2; i++) {
+        size_t n = CDR_MAX_SID - 8 + (size_t)i; /* ";refer=2" is 8 bytes */
+        memset(cid[i], 'a' + i, n);
+        cid[i][n] = '\0';
+        term_parent(f, cid[i]);
+        refer(f, 20000, PBX, CARRIER, cid[i], "<tel:+14152908007>", NULL);
+        resp(f, 20040, CARRIER, PBX, cid[i], 202, 2, "REFER", NULL);
+        notify(f, 27000, CARRIER, PBX, cid[i], 2, "SIP/2.0 200 OK\n", 1);
+        req(f, 27100, PBX, CARRIER, cid[i], "BYE", 3, NULL, NULL);
+    }
+    snprintf(want[0], sizeof want[0], "%s;refer=2|%s|", cid[0], cid[0]);
+    snprintf(want[1], sizeof want[1], "xfer-%016llx-2|%s|",
+             (unsigned long long)cdr_hash(cid[1], strlen(cid[1])), cid[1]);
+    assert_int_equal(f->out.n, 4);
+    assert_int_equal(strncmp(f->out.lines[1], want[0], strlen(want[0])), 0);
+    assert_int_equal(strncmp(f->out.lines[3], want[1], strlen(want[1])), 0);
+}
+
+/* Many transfers pending at once to a few targets, their children coming
+ * in another order: each child finds its own parent among those to its
+ * target (the transferee it presents), and nothing is left pending. */
+static void
+test_many_pending_transfers_each_child_finds_its_parent(void **state)
+{
+    struct fx *f = *state;
+    char cid[32], kid[32], from[64], to[64], target[64];
+    enum { N = 60 };
+    for (int i = 0; i < N; i++) {
+        snprintf(cid, sizeof cid, "mp%d", i);
+        snprintf(to, sizeof to, "sip:+1555%07d@mytrunk.pstn.twilio.com", i);
+        invite(f, i, PBX, CARRIER, cid, to, "sip:" A "@pbx.example.com", to,
+               NULL);
+        resp(f, 500 + i, CARRIER, PBX, cid, 200, 1, "INVITE", NULL);
+        snprintf(target, sizeof target, "<sip:queue%d@pbx.example.com>", i % 3);
+        refer(f, 1000 + i, PBX, CARRIER, cid, target, NULL);
+    }
+    for (int i = N - 1; i >= 0; i--) {
+        snprintf(kid, sizeof kid, "mk%d", i);
+        snprintf(from, sizeof from, "sip:+1555%07d@mytrunk.pstn.twilio.com", i);
+        snprintf(target, sizeof target, "sip:queue%d@pbx.example.com", i % 3);
+        invite(f, 2000 + (N - i), CARRIER, PBX, kid, target, from, target,
+               NULL);
+    }
+    assert_int_equal(cap_tracker_stats(f->t)->children_linked, N);
+    for (int i = 0; i < N; i++) {
+        snprintf(kid, sizeof kid, "mk%d", i);
+        resp(f, 3000 + i, PBX, CARRIER, kid, 486, 1, "INVITE", NULL);
+    }
+    assert_int_equal(f->out.n, N);
+    for (size_t j = 0; j < f->out.n; j++) {
+        int i = -1;
+        assert_int_equal(sscanf(f->out.lines[j], "mk%d|", &i), 1);
+        snprintf(cid, sizeof cid, "|mp%d|", i);
+        assert_non_null(strstr(f->out.lines[j], cid));
+    }
+}
+
 /* Open calls and a pending transfer survive a restart through the state
  * file: the BYE and the child after the restart complete them. */
 static void
@@ -785,10 +849,10 @@ test_state_file_resumes_open_calls(void **state)
     /* a damaged file is refused with its line */
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
-    fputs("referee-capture-state 1\nD\tx\t9\n", fp);
+    fputs("state_version,call_id\n2,x,9\n", fp);
     fclose(fp);
     assert_int_equal(cap_tracker_load(f->t, path, &d), CDR_E_CSV);
-    assert_int_equal(d.line, 2);
+    assert_int_equal(d.line, 1); /* the header lacks columns */
     fp = fopen(path, "w");
     assert_non_null(fp);
     fputs("something else\n", fp);
@@ -796,6 +860,213 @@ test_state_file_resumes_open_calls(void **state)
     assert_true(cap_tracker_load(f->t, path, &d) < 0);
     unlink(path);
     assert_true(cap_tracker_load(f->t, path, &d) < 0);
+}
+
+/* ---- the state file's format ---- */
+
+static char state_path[64];
+
+static void
+write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
+    assert_int_equal(fclose(fp), 0);
+}
+
+static char *
+read_text(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char *buf = calloc(1, 1 << 16);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, (1 << 16) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+/* A fresh tracker (max dialogs, 0: default) loads text as a state file. */
+static int
+load_text(struct fx *f, size_t max, const char *text, struct cdr_diag *d)
+{
+    struct cap_tracker_opts o;
+    cap_tracker_opts_default(&o);
+    if (max)
+        o.max_dialogs = max;
+    cap_tracker_free(f->t);
+    f->t = cap_tracker_new(f->cfg, &o, collect, &f->out);
+    assert_non_null(f->t);
+    write_text(state_path, text);
+    return cap_tracker_load(f->t, state_path, d);
+}
+
+static int
+setup_state(void **state)
+{
+    snprintf(state_path, sizeof state_path, "/tmp/referee-state-XXXXXX");
+    int fd = mkstemp(state_path);
+    assert_true(fd >= 0);
+    close(fd);
+    return setup(state);
+}
+
+static int
+teardown_state(void **state)
+{
+    unlink(state_path);
+    return teardown(state);
+}
+
+/* The header row, as a save of no calls writes it. */
+static char *
+state_header(struct fx *f)
+{
+    struct cdr_diag d;
+    assert_int_equal(cap_tracker_save(f->t, state_path, &d), 0);
+    return read_text(state_path);
+}
+
+#define ROW_EARLY                                                              \
+    "2,e1,early,1778400006000000,early,,0,trunking-terminating,TK0001,"        \
+    "+14155550111,+14155550100,,,1,1778400006000000,0,0,127.0.0.1:5060,"       \
+    "[::1]:5060,,,,,,,,,,,,,,,,,,,,,\n"
+#define ROW_XFER                                                               \
+    "2,s1,confirmed,1778400005000000,confirmed,,0,trunking-terminating,"       \
+    "TK0001,+14155550111,+14155550100,,,1,1778400000000000,1778400001000000,"  \
+    "0,127.0.0.1:5060,127.0.0.2:5060,2,1778400005000000,0,127.0.0.1:5060,"     \
+    "127.0.0.2:5060,0,0,0,0,0,0,0,0,0,0,1,sip:alice@pbx.example.com,"          \
+    "sip:alice@pbx.example.com,alice,sip:pbx@pbx.example.com,14155550100\n"
+
+/* Strings with commas, quotes, line breaks, spaces at their ends and
+ * bytes outside ASCII go through the state file unchanged: saved, loaded
+ * and saved again byte for byte, and the records written afterwards carry
+ * them as they were. */
+static void
+test_state_file_round_trips_hostile_strings(void **state)
+{
+    struct fx *f = *state;
+    struct cdr_diag d;
+    static const char *const cids[] = {"h1,\"q\"\xc3\xa9", " h2\t%-,x",
+                                       "h3\xff\xfe;\"\""};
+    for (int i = 0; i < 3; i++) {
+        term_parent(f, cids[i]);
+        refer(f, 5000 + i, PBX, CARRIER, cids[i], "<sip:alice@pbx.example.com>",
+              NULL);
+    }
+    assert_int_equal(cap_tracker_save(f->t, state_path, &d), 0);
+    char *first = read_text(state_path);
+    assert_int_equal(load_text(f, 0, first, &d), 3);
+    assert_int_equal(cap_tracker_save(f->t, state_path, &d), 0);
+    char *second = read_text(state_path);
+    assert_string_equal(first, second);
+    free(second);
+
+    /* line breaks (which no SIP header holds) in a Call-ID, a number and
+     * a transfer target, written by hand */
+    char *text = calloc(1, 1 << 16);
+    assert_non_null(text);
+    char *hdr = first;
+    *strchr(hdr, '\n') = '\0';
+    snprintf(text, 1 << 16,
+             "%s\n2,\"c\r\n1,\"\"x\"\"\n\",confirmed,1778400005000000,"
+             "confirmed,,0,trunking-terminating,TK0001,\"+1\n2 \xc3\xa9\","
+             "+14155550100,,,1,1778400000000000,1778400001000000,0,"
+             "127.0.0.1:5060,127.0.0.2:5060,2,1778400005000000,0,"
+             "127.0.0.1:5060,127.0.0.2:5060,0,0,0,0,0,0,0,0,0,0,1,"
+             "\"sip:a\nb@pbx\",sip:ab@pbx,ab,,ab\n",
+             hdr);
+    assert_int_equal(load_text(f, 0, text, &d), 1);
+    assert_int_equal(cap_tracker_save(f->t, state_path, &d), 0);
+    second = read_text(state_path);
+    assert_string_equal(second, text);
+    assert_int_equal(load_text(f, 0, text, &d), 1);
+    assert_int_equal(cap_tracker_flush(f->t), 0);
+    expect(f, 1,
+           "c\r\n1,\"x\"\n||trunking-terminating|+1\n2 \xc3\xa9|+14155550100|"
+           "0|||in-progress|TK0001|sip:a\nb@pbx|pending");
+    free(second);
+    free(text);
+    free(first);
+}
+
+/* A state file that is not whole, or not of this version, is refused with
+ * the file, its line and the field. */
+static void
+test_malformed_state_files_are_refused_with_line_and_field(void **state)
+{
+    struct fx *f = *state;
+    struct cdr_diag d;
+    char *hdr = state_header(f);
+    char *good = calloc(1, 1 << 16), *text = calloc(1, 1 << 16);
+    assert_non_null(good);
+    assert_non_null(text);
+    snprintf(good, 1 << 16, "%s%s%s", hdr, ROW_EARLY, ROW_XFER);
+    assert_int_equal(load_text(f, 0, good, &d), 2);
+    struct {
+        const char *from, *to; /* in the good file: the first from, to */
+        size_t cut;            /* or: the good file without its last bytes */
+        int code;
+        long line;
+        const char *field;
+    } cases[] = {
+        {NULL, NULL, 20, CDR_E_CSV, 3, ""},
+        {",0,1,sip:alice", ",0,1,\"sip:alice", 0, CDR_E_CSV, 3, ""},
+        {",1778400006000000,0,0,", ",abc,0,0,", 0, CDR_E_CSV, 2, "invite_us"},
+        {"e1,early", "e1,ringing", 0, CDR_E_CSV, 2, "class"},
+        {"2,s1,", "3,s1,", 0, CDR_E_CSV, 3, "state_version"},
+        {",answer_us,", ",answered,", 0, CDR_E_CSV, 1, "answer_us"},
+        {"[::1]:5060", "[::1]", 0, CDR_E_CSV, 2, "dst"},
+        {"127.0.0.2:5060,0,0,0,0,", "127.0.0.2:5060,0,2,0,0,", 0, CDR_E_CSV, 3,
+         "accepted"},
+        {"[::1]:5060,,,", "[::1]:5060,,7,", 0, CDR_E_CSV, 2, "refer_us"},
+        {"1778400006000000,early,,", "1778400006000000,early,done,", 0,
+         CDR_E_CSV, 2, "status"},
+        {"2,s1,", "2,e1,", 0, CDR_E_CSV, 3, "call_id"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].from != NULL) {
+            char *at = strstr(good, cases[i].from);
+            assert_non_null(at);
+            snprintf(text, 1 << 16, "%.*s%s%s", (int)(at - good), good,
+                     cases[i].to, at + strlen(cases[i].from));
+        } else {
+            snprintf(text, 1 << 16, "%.*s", (int)(strlen(good) - cases[i].cut),
+                     good);
+        }
+        int rc = load_text(f, 0, text, &d);
+        if (rc != cases[i].code || d.line != cases[i].line ||
+            strcmp(d.field, cases[i].field) != 0)
+            fail_msg("case %zu: %d line %ld field \"%s\" (%s)", i, rc, d.line,
+                     d.field, d.message);
+        char buf[1024];
+        cdr_diag_format(&d, buf, sizeof buf);
+        snprintf(text, 1 << 16, "%s:%ld: ", state_path, cases[i].line);
+        assert_non_null(strstr(buf, text));
+    }
+    /* a field over its bound */
+    char from[400];
+    memset(from, '9', 300);
+    from[300] = '\0';
+    const char *at = strstr(ROW_EARLY, "+14155550111,");
+    snprintf(text, 1 << 16, "%s%.*s%s%s", hdr, (int)(at - ROW_EARLY), ROW_EARLY,
+             from, at + 12);
+    assert_int_equal(load_text(f, 0, text, &d), CDR_E_CSV);
+    assert_int_equal(d.line, 2);
+    assert_string_equal(d.field, "from");
+    /* the format before this one, an empty file, too many calls */
+    assert_int_equal(load_text(f, 0, "referee-capture-state 1\nD\tx\t9\n", &d),
+                     CDR_E_CSV);
+    assert_int_equal(d.line, 1);
+    assert_non_null(strstr(d.message, "earlier referee-capture"));
+    assert_int_equal(load_text(f, 0, "", &d), CDR_E_CSV);
+    assert_int_equal(load_text(f, 1, good, &d), CDR_E_LIMIT);
+    assert_int_equal(d.line, 3);
+    free(good);
+    free(text);
+    free(hdr);
 }
 
 /* A source's tick ahead of the packets' clock (HEP agents, a late packet)
@@ -867,7 +1138,15 @@ main(void)
         T(test_cancel_crossing_the_answer_is_completed),
         T(test_refer_sub_false_child_outcome_resolves),
         T(test_concurrent_transfers_to_one_target),
+        T(test_unobserved_child_sid_of_a_long_call_id_is_its_hash),
+        T(test_many_pending_transfers_each_child_finds_its_parent),
         T(test_state_file_resumes_open_calls),
+        cmocka_unit_test_setup_teardown(
+            test_state_file_round_trips_hostile_strings, setup_state,
+            teardown_state),
+        cmocka_unit_test_setup_teardown(
+            test_malformed_state_files_are_refused_with_line_and_field,
+            setup_state, teardown_state),
         T(test_tick_ahead_does_not_stretch_durations),
         T(test_reinvite_and_auth_retry_make_one_call),
         T(test_unanswered_outcomes),

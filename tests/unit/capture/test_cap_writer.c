@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cdr/capture/write/cap_writer.h"
+#include "cdr/csv/cdr_record_writer.h"
 #include "cdr/util/cdr_parse.h"
 #include "cdr/record/cdr_record.h"
 
@@ -83,52 +84,47 @@ read_file(const char *name, char *out, size_t size)
     fclose(f);
 }
 
-static struct cap_record
+static struct cdr_slice
+sl(const char *s)
+{
+    return (struct cdr_slice){s, strlen(s)};
+}
+
+static struct cdr_record
 rec(const char *sid, int64_t start)
 {
-    struct cap_record r = {
-        .sid = sid,
-        .parent_call_sid = "",
-        .direction = "trunking-terminating",
-        .from = "+14155550111",
-        .to = "+14155550100",
+    struct cdr_record r = {
+        .sid = sl(sid),
+        .parent_call_sid = sl(""),
+        .direction = CDR_DIR_TERMINATING,
+        .from = sl("+14155550111"),
+        .to = sl("+14155550100"),
         .start_time = start,
         .end_time = start + 61,
         .has_end_time = 1,
         .duration = 61,
         .has_duration = 1,
-        .status = "completed",
-        .trunk_sid = "TK0001",
-        .transfer_target = "sip:a@b.example;x=\"1,2\"",
-        .transfer_status = "failed 486",
+        .status_text = sl("completed"),
+        .status = CDR_ST_COMPLETED,
+        .trunk_sid = sl("TK0001"),
+        .transfer_target = sl("sip:a@b.example;x=\"1,2\""),
+        .transfer_status = sl("failed 486"),
     };
     return r;
 }
 
+/* The record header of both programs (cdr_record_header_text). */
+static char header[512];
+
 static void
-test_header_names_are_the_call_record_columns(void **state)
+test_header_is_the_one_column_list(void **state)
 {
     (void)state;
-    static const enum cdr_column cols[] = {
-        CDR_COL_SID,
-        CDR_COL_PARENT_CALL_SID,
-        CDR_COL_DIRECTION,
-        CDR_COL_FROM,
-        CDR_COL_TO,
-        CDR_COL_START_TIME,
-        CDR_COL_END_TIME,
-        CDR_COL_DURATION,
-        CDR_COL_STATUS,
-        CDR_COL_TRUNK_SID,
-        CDR_COL_TRANSFER_TARGET,
-        CDR_COL_TRANSFER_STATUS,
-    };
-    char want[512] = "";
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        o += (size_t)snprintf(want + o, sizeof want - o, "%s%s", i ? "," : "",
-                              cdr_column_name(cols[i]));
-    assert_string_equal(CAP_WRITER_COLUMNS, want);
+    assert_true(cdr_record_header_text(header, sizeof header) > 0);
+    assert_string_equal(
+        header, "sid,parent_call_sid,account_sid,trunk_sid,direction,from,to,"
+                "start_time,end_time,duration,status,price,price_unit,"
+                "transfer_target,transfer_status\n");
 }
 
 static void
@@ -139,15 +135,16 @@ test_rows_are_written_on_commit_only(void **state)
     struct cdr_diag d;
     assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
     assert_int_equal(cap_writer_set_time(w, T0 + 10), 0);
-    struct cap_record r = rec("call-1", T0 + 5);
+    struct cdr_record r = rec("call-1", T0 + 5);
     assert_int_equal(cap_writer_record(w, &r), 0);
     r = rec("call,2", T0 + 6);
     r.has_duration = 0;
     r.has_end_time = 0;
-    r.status = "unobserved";
-    r.parent_call_sid = "call-1";
-    r.transfer_target = "";
-    r.transfer_status = "";
+    r.status_text = sl("unobserved");
+    r.status = CDR_ST_UNOBSERVED;
+    r.parent_call_sid = sl("call-1");
+    r.transfer_target = sl("");
+    r.transfer_status = sl("");
     assert_int_equal(cap_writer_record(w, &r), 0);
     char names[1024];
     list_dir(names, sizeof names);
@@ -157,16 +154,16 @@ test_rows_are_written_on_commit_only(void **state)
     assert_int_equal(cap_writer_close(w, &d), 0);
     list_dir(names, sizeof names);
     assert_string_equal(names, "calls-20260510T080000Z.csv");
-    char text[2048];
+    char text[2048], want[2048];
+    assert_true(cdr_record_header_text(header, sizeof header) > 0);
     read_file("calls-20260510T080000Z.csv", text, sizeof text);
-    assert_string_equal(
-        text, CAP_WRITER_COLUMNS
-        "\n"
-        "call-1,,trunking-terminating,+14155550111,+14155550100,"
-        "2026-05-10T08:00:05Z,2026-05-10T08:01:06Z,61,completed,TK0001,"
-        "\"sip:a@b.example;x=\"\"1,2\"\"\",failed 486\n"
-        "\"call,2\",call-1,trunking-terminating,+14155550111,+14155550100,"
-        "2026-05-10T08:00:06Z,,,unobserved,TK0001,,\n");
+    snprintf(want, sizeof want, "%s%s", header,
+             "call-1,,,TK0001,trunking-terminating,+14155550111,+14155550100,"
+             "2026-05-10T08:00:05Z,2026-05-10T08:01:06Z,61,completed,,,"
+             "\"sip:a@b.example;x=\"\"1,2\"\"\",failed 486\n"
+             "\"call,2\",call-1,,TK0001,trunking-terminating,+14155550111,"
+             "+14155550100,2026-05-10T08:00:06Z,,,unobserved,,,,\n");
+    assert_string_equal(text, want);
 }
 
 static void
@@ -176,7 +173,7 @@ test_rotation_by_period_and_sighup(void **state)
     struct cap_writer *w;
     struct cdr_diag d;
     assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
-    struct cap_record r = rec("a", T0);
+    struct cdr_record r = rec("a", T0);
     assert_int_equal(cap_writer_set_time(w, T0 + 3599), 0);
     assert_int_equal(cap_writer_record(w, &r), 0);
     assert_int_equal(cap_writer_set_time(w, T0 + 3600), 0); /* commit */
@@ -244,13 +241,13 @@ test_a_killed_writers_rows_are_committed_by_the_next(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct cap_record r = rec("call-1", T0 + 5);
+        struct cdr_record r = rec("call-1", T0 + 5);
         if (cap_writer_new(&w, dir, 3600, &d) != 0)
             _exit(2);
         cap_writer_flush_each(w, 1);
         if (cap_writer_record(w, &r) != 0)
             _exit(3);
-        r.sid = "call-2";
+        r.sid = sl("call-2");
         if (cap_writer_record(w, &r) != 0)
             _exit(4);
         raise(SIGKILL);
@@ -280,7 +277,8 @@ test_a_killed_writers_rows_are_committed_by_the_next(void **state)
 }
 
 /* A row cut by the kill is dropped, a file with no whole row goes, a
- * foreign file stays, and a taken name gets the next -N. */
+ * foreign file stays, and a taken name gets the next -N.  A file that a
+ * killed referee-capture 0.1 left open (its own header) is committed too. */
 static void
 test_recovery_keeps_whole_rows_only(void **state)
 {
@@ -288,25 +286,38 @@ test_recovery_keeps_whole_rows_only(void **state)
     struct cap_writer *w;
     struct cdr_diag d;
     uint64_t files, rows;
-    char names[1024], text[2048];
-    write_raw("calls-20260510T080000Z.csv", CAP_WRITER_COLUMNS "\n");
-    write_raw(".calls-20260510T080000Z.csv.aB3dE9",
-              CAP_WRITER_COLUMNS "\nwhole,,d,f,t,s,e,1,completed,TK,,\n"
-                                 "cut,,d,f");
+    char names[1024], text[2048], body[2048];
+    static const char legacy[] =
+        "sid,parent_call_sid,direction,from,to,start_time,end_time,duration,"
+        "status,trunk_sid,transfer_target,transfer_status\n";
+    assert_true(cdr_record_header_text(header, sizeof header) > 0);
+    write_raw("calls-20260510T080000Z.csv", header);
+    snprintf(body, sizeof body,
+             "%swhole,,,TK,d,f,t,s,e,1,completed,,,,\n"
+             "cut,,d,f",
+             header);
+    write_raw(".calls-20260510T080000Z.csv.aB3dE9", body);
     write_raw(".calls-20260510T090000Z.csv.xY12zz", "sid,par");
     write_raw(".calls-20260510T100000Z.csv.qwerty", "not,our,header\na,b,c\n");
+    snprintf(body, sizeof body, "%sold,,d,f,t,s,e,1,completed,TK,,\n", legacy);
+    write_raw(".calls-20260510T110000Z.csv.l3gacy", body);
     assert_int_equal(cap_writer_new(&w, dir, 3600, &d), 0);
     cap_writer_recovered(w, &files, &rows);
-    assert_int_equal(files, 1);
-    assert_int_equal(rows, 1);
+    assert_int_equal(files, 2);
+    assert_int_equal(rows, 2);
     assert_int_equal(cap_writer_close(w, &d), 0);
     list_dir(names, sizeof names);
     assert_string_equal(names, ".calls-20260510T100000Z.csv.qwerty "
                                "calls-20260510T080000Z-1.csv "
-                               "calls-20260510T080000Z.csv");
+                               "calls-20260510T080000Z.csv "
+                               "calls-20260510T110000Z.csv");
     read_file("calls-20260510T080000Z-1.csv", text, sizeof text);
-    assert_string_equal(text, CAP_WRITER_COLUMNS
-                        "\nwhole,,d,f,t,s,e,1,completed,TK,,\n");
+    snprintf(body, sizeof body, "%swhole,,,TK,d,f,t,s,e,1,completed,,,,\n",
+             header);
+    assert_string_equal(text, body);
+    read_file("calls-20260510T110000Z.csv", text, sizeof text);
+    snprintf(body, sizeof body, "%sold,,d,f,t,s,e,1,completed,TK,,\n", legacy);
+    assert_string_equal(text, body);
 }
 
 static void
@@ -327,7 +338,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header_names_are_the_call_record_columns),
+        cmocka_unit_test(test_header_is_the_one_column_list),
         cmocka_unit_test_setup_teardown(test_rows_are_written_on_commit_only,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_by_period_and_sighup,

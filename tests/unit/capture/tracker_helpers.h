@@ -8,7 +8,8 @@
 #define REFEREE_TEST_TRACKER_HELPERS_H
 
 #include "cdr/capture/track/cap_config.h"
-#include "cdr/capture/track/cap_transfer.h"
+#include "cdr/capture/track/cap_tracker.h"
+#include "cdr/util/cdr_hash.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -38,11 +39,19 @@ struct collected {
     size_t n;
 };
 
+#define S(x) (int)(x).n, (x).p
+
 static int
-collect(void *ctx, const struct cap_record *r)
+collect(void *ctx, const struct cdr_record *r)
 {
     struct collected *c = ctx;
     if (c->n == 64)
+        return -1;
+    /* one vocabulary: the text is the status's name; no account, no price */
+    if (strlen(cdr_status_name(r->status)) != r->status_text.n ||
+        memcmp(cdr_status_name(r->status), r->status_text.p,
+               r->status_text.n) != 0 ||
+        r->account_sid.n || r->price.n || r->price_unit.n)
         return -1;
     char end[32] = "", dur[32] = "";
     if (r->has_end_time)
@@ -50,10 +59,11 @@ collect(void *ctx, const struct cap_record *r)
     if (r->has_duration)
         snprintf(dur, sizeof dur, "%lld", (long long)r->duration);
     snprintf(c->lines[c->n++], sizeof c->lines[0],
-             "%s|%s|%s|%s|%s|%lld|%s|%s|%s|%s|%s|%s", r->sid,
-             r->parent_call_sid, r->direction, r->from, r->to,
-             (long long)(r->start_time - T0), end, dur, r->status, r->trunk_sid,
-             r->transfer_target, r->transfer_status);
+             "%.*s|%.*s|%s|%.*s|%.*s|%lld|%s|%s|%.*s|%.*s|%.*s|%.*s", S(r->sid),
+             S(r->parent_call_sid), cdr_direction_name(r->direction),
+             S(r->from), S(r->to), (long long)(r->start_time - T0), end, dur,
+             S(r->status_text), S(r->trunk_sid), S(r->transfer_target),
+             S(r->transfer_status));
     return 0;
 }
 
