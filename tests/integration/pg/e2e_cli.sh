@@ -70,7 +70,10 @@ csv_vs_db() { # csv_vs_db DB CHARGES.CSV WHAT
           leg text, scenario text, component int, service text, \"from\" text,
           \"to\" text, matched_prefix text, rate numeric, duration bigint,
           billable_seconds bigint, amount numeric, currency text, deck text,
-          carrier_price numeric, carrier_price_unit text)" >/dev/null
+          carrier_price numeric, carrier_price_unit text, plan text,
+          sell_matched_prefix text, sell_rate numeric,
+          sell_billable_seconds bigint, sell_amount numeric,
+          sell_currency text, target_caller_id text)" >/dev/null
     psql -X -q -v ON_ERROR_STOP=1 -d "$1" \
         -c "\\copy public.csv_charges from '$2' with (format csv, header)"
     cols="call_sid, coalesce(parent_call_sid, '') p, leg, scenario, component,
