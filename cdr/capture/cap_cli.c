@@ -146,6 +146,28 @@ print_diag(const struct cdr_diag *d)
     fprintf(stderr, "referee-capture: %s\n", buf);
 }
 
+/* The deck's trunks, or every problem with the deck printed: 0, or the
+ * exit code. */
+static int
+load_config(struct run *r)
+{
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    int rc = cap_config_load(&r->cfg, r->o.config, &errs);
+    for (size_t i = 0; i < errs.count; i++)
+        print_diag(&errs.items[i]);
+    if (errs.dropped > 0)
+        fprintf(stderr,
+                "referee-capture: %zu more problem(s) not listed (out of "
+                "memory)\n",
+                errs.dropped);
+    cdr_diag_list_free(&errs);
+    if (rc == 0)
+        return 0;
+    return rc == CDR_E_IO || rc == CDR_E_NOMEM ? CAP_EXIT_FAILURE
+                                               : CAP_EXIT_CONFIG;
+}
+
 static void
 print_stats(struct run *r)
 {
@@ -458,10 +480,8 @@ cap_cli_main(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? CAP_EXIT_OK : rc;
 
-    if (cap_config_load(&r.cfg, r.o.config, &d) != 0) {
-        print_diag(&d);
-        return d.code == CDR_E_IO ? CAP_EXIT_FAILURE : CAP_EXIT_CONFIG;
-    }
+    if ((rc = load_config(&r)) != 0)
+        return rc;
     int exit_code = CAP_EXIT_OK;
     if (cap_writer_new(&r.writer, r.o.out, r.o.rotate, &d) != 0) {
         print_diag(&d);

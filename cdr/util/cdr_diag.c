@@ -211,3 +211,16 @@ cdr_problem(struct cdr_problems *p, const char *file, long line, long column,
     cdr_diag_at(&d, file, line, column);
     cdr_diag_list_add(p->list, &d);
 }
+
+void
+cdr_problems_finish(struct cdr_problems *p, const char *file)
+{
+    if (p->max == 0 || p->count <= p->max)
+        return;
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    cdr_diag_set(&d, CDR_E_LIMIT, NULL, NULL, 0,
+                 "too many problems: %zu more not shown", p->count - p->max);
+    cdr_diag_at(&d, file, 0, 0);
+    cdr_diag_list_add(p->list, &d);
+}

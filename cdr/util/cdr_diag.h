@@ -124,4 +124,8 @@ void cdr_problem(struct cdr_problems *p, const char *file, long line,
                  size_t vlen, const char *fmt, ...)
     __attribute__((format(printf, 9, 10)));
 
+/* After the last problem: when more than max were counted, one more
+ * entry at file saying how many were not kept. */
+void cdr_problems_finish(struct cdr_problems *p, const char *file);
+
 #endif

@@ -484,15 +484,7 @@ rt_deck_load(struct rt_deck **out, const char *path, struct cdr_diag_list *errs)
     free(ld.manifest);
     free(ld.lists);
     free(ld.list_paths);
-    if (ld.probs.count > RT_DECK_MAX_ERRORS) {
-        struct cdr_diag d;
-        cdr_diag_clear(&d);
-        cdr_diag_set(&d, CDR_E_LIMIT, NULL, NULL, 0,
-                     "too many problems: %zu more not shown",
-                     ld.probs.count - RT_DECK_MAX_ERRORS);
-        cdr_diag_at(&d, path, 0, 0);
-        cdr_diag_list_add(errs, &d);
-    }
+    cdr_problems_finish(&ld.probs, path);
     if (ld.probs.count > 0) {
         rt_deck_free(dk);
         return CDR_E_DECK;

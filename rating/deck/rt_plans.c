@@ -419,6 +419,7 @@ rt_plans_load(struct rt_plans **out, const char *path,
         return CDR_E_NOMEM;
     }
     load_file(&ld, path);
+    cdr_problems_finish(&ld.probs, path);
     if (ld.probs.count > 0 || ld.deck_failed) {
         rt_plans_free(p);
         return CDR_E_DECK;

@@ -11,44 +11,57 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+lookups(const struct cap_config *c)
 {
-    struct cap_config *c = NULL;
-    struct cdr_diag d;
-    char *copy = malloc(size ? size : 1);
-    if (copy == NULL)
-        return 0;
-    if (size > 0)
-        memcpy(copy, data, size);
-    int rc = cap_config_parse(&c, copy, size, "fuzz.yaml", &d);
-    free(copy);
-    if (rc != 0) {
-        if (c != NULL || d.code == 0)
-            abort();
-        char buf[1024];
-        cdr_diag_format(&d, buf, sizeof buf);
-        return 0;
-    }
     struct cap_addr a;
     memset(&a, 0, sizeof a);
     a.family = AF_INET;
     a.ip[0] = 127;
     a.ip[3] = 2;
     (void)cap_config_trunk_by_addr(c, &a);
-    for (size_t i = 0; i < c->ntrunks; i++) {
-        const struct cap_trunk *t = &c->trunks[i];
-        if (t->sid[0] == '\0' || memchr(t->sid, 0, sizeof t->sid) == NULL)
+    for (size_t i = 0; i < c->trunks.n; i++) {
+        const struct cdr_trunk *t = &c->trunks.items[i];
+        if (t->sid == NULL || t->sid[0] == '\0')
             abort();
-        (void)cap_config_trunk_by_domain(c, t->termination_domain,
-                                         strlen(t->termination_domain));
-        for (size_t j = 0; j < t->nnets; j++) {
-            a.family = t->nets[j].family;
-            memcpy(a.ip, t->nets[j].ip, 16);
+        if (t->termination_domain != NULL &&
+            cap_config_trunk_by_domain(c, t->termination_domain,
+                                       strlen(t->termination_domain)) == NULL)
+            abort(); /* a trunk is found by its own domain */
+        for (size_t j = 0; j < t->n_carrier_addresses; j++) {
+            a.family = t->carrier_addresses[j].family;
+            memcpy(a.ip, t->carrier_addresses[j].ip, 16);
             if (cap_config_trunk_by_addr(c, &a) == NULL)
                 abort(); /* a network contains its own address */
         }
     }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cap_config *c = NULL;
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    char *copy = malloc(size ? size : 1);
+    if (copy == NULL)
+        return 0;
+    if (size > 0)
+        memcpy(copy, data, size);
+    int rc = cap_config_parse(&c, copy, size, "fuzz.yaml", &errs);
+    free(copy);
+    if (rc != 0) {
+        if (c != NULL || errs.count + errs.dropped == 0)
+            abort();
+        char buf[1024];
+        for (size_t i = 0; i < errs.count; i++)
+            cdr_diag_format(&errs.items[i], buf, sizeof buf);
+    } else {
+        if (errs.count != 0)
+            abort();
+        lookups(c);
+    }
+    cdr_diag_list_free(&errs);
     cap_config_free(c);
     return 0;
 }

@@ -75,12 +75,20 @@ helpers(const struct cap_sip_msg *m)
     (void)cap_sip_uri(m->ruri, &u);
 }
 
+static int
+load_deck(void)
+{
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    int rc = cap_config_parse(&cfg, deck, strlen(deck), "fuzz", &errs);
+    cdr_diag_list_free(&errs);
+    return rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct cdr_diag d;
-    if (cfg == NULL &&
-        cap_config_parse(&cfg, deck, strlen(deck), "fuzz", &d) != 0)
+    if (cfg == NULL && load_deck() != 0)
         abort();
 
     /* The whole input as one message, in an exact-size copy so any read

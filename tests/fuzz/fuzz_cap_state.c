@@ -49,12 +49,22 @@ tracker(size_t *records)
     return cap_tracker_new(cfg, &o, sink, records);
 }
 
+static int
+load_deck(void)
+{
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    int rc = cap_config_parse(&cfg, deck, strlen(deck), "fuzz", &errs);
+    cdr_diag_list_free(&errs);
+    return rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cdr_diag d;
     if (cfg == NULL) {
-        if (cap_config_parse(&cfg, deck, strlen(deck), "fuzz", &d) != 0)
+        if (load_deck() != 0)
             abort();
         snprintf(in_path, sizeof in_path, "/tmp/referee-fuzz-state-%ld",
                  (long)getpid());

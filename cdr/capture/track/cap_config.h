@@ -1,7 +1,10 @@
 /*
- * The capture feeder's settings from the deck YAML: the `trunks:` section,
- * each trunk with its sid, termination domain and the carrier's signalling
- * hosts.  Every other top-level section belongs to the rater and is ignored.
+ * The capture feeder's settings: the deck's `trunks:` section, read by
+ * the same reader and with the same checks as referee-rate's
+ * (cdr_trunks_read), so a deck one program accepts the other accepts.
+ * The capture uses each trunk's sid, termination_domain and
+ * carrier_addresses; every other top-level section belongs to the rater
+ * and is not read here.
  *
  *   trunks:
  *     - sid: TK0001
@@ -12,56 +15,37 @@
 #define REFEREE_CAP_CONFIG_H
 
 #include "cdr/capture/source/cap_packet.h"
+#include "cdr/record/cdr_trunk.h"
 #include "cdr/util/cdr_diag.h"
 
 #include <stddef.h>
-#include <stdint.h>
 
 #define CAP_CONFIG_MAX_FILE (16u << 20) /* bytes of YAML read at once */
-#define CAP_CONFIG_MAX_SID 64
-#define CAP_CONFIG_MAX_DOMAIN 256
-#define CAP_CONFIG_MAX_TRUNKS 4096
-#define CAP_CONFIG_MAX_NETS 1024 /* carrier_addresses per trunk */
-
-struct cap_cidr {
-    int family; /* AF_INET or AF_INET6 */
-    uint8_t ip[16];
-    unsigned prefix; /* bits */
-};
-
-struct cap_trunk {
-    char sid[CAP_CONFIG_MAX_SID];
-    char termination_domain[CAP_CONFIG_MAX_DOMAIN]; /* lower case, "" if none */
-    struct cap_cidr *nets;                          /* owned by the config */
-    size_t nnets;
-};
+#define CAP_CONFIG_MAX_ERRORS 50        /* problems kept for the message */
 
 struct cap_config {
-    struct cap_trunk *trunks; /* owned */
-    size_t ntrunks;
+    struct cdr_trunks trunks;
 };
 
 /*
- * Read path.  *out for the caller to free with cap_config_free().  On error
- * d names the file, line and column (CDR_E_IO, CDR_E_DECK).
+ * Read path.  *out for the caller to free with cap_config_free().  On a
+ * problem every one found (up to CAP_CONFIG_MAX_ERRORS) is added to errs
+ * with its file, line and column, and the code is returned: CDR_E_IO,
+ * CDR_E_LIMIT, CDR_E_NOMEM or CDR_E_DECK.
  */
 int cap_config_load(struct cap_config **out, const char *path,
-                    struct cdr_diag *d);
+                    struct cdr_diag_list *errs);
 /* The same from memory; name is used in diagnostics. */
 int cap_config_parse(struct cap_config **out, const char *text, size_t len,
-                     const char *name, struct cdr_diag *d);
+                     const char *name, struct cdr_diag_list *errs);
 void cap_config_free(struct cap_config *c); /* NULL is a no-op */
-
-/* "10.0.0.0/8", "2001:db8::1", "192.0.2.1/32".  0 or -1. */
-int cap_cidr_parse(const char *s, struct cap_cidr *out);
-int cap_cidr_contains(const struct cap_cidr *n, const struct cap_addr *a);
 
 /* The trunk one of whose carrier_addresses contains a; NULL if none.
  * Borrowed from the config. */
-const struct cap_trunk *cap_config_trunk_by_addr(const struct cap_config *c,
+const struct cdr_trunk *cap_config_trunk_by_addr(const struct cap_config *c,
                                                  const struct cap_addr *a);
-/* The trunk whose termination_domain is host (case-insensitive, n bytes). */
-const struct cap_trunk *cap_config_trunk_by_domain(const struct cap_config *c,
+/* The trunk whose termination_domain is host (any case, n bytes). */
+const struct cdr_trunk *cap_config_trunk_by_domain(const struct cap_config *c,
                                                    const char *host, size_t n);
 
 #endif

@@ -133,11 +133,12 @@ cap_rec_target(const struct cap_tracker *t, const struct cap_dialog *d,
                size_t size)
 {
     if (!cap_sip_eq(u->scheme, "tel") && u->user.n > 1 && u->user.p[0] == '+') {
-        const char *domain = NULL;
-        for (size_t i = 0; d->trunk_sid != NULL && i < t->cfg->ntrunks; i++)
-            if (strcmp(t->cfg->trunks[i].sid, d->trunk_sid) == 0)
-                domain = t->cfg->trunks[i].termination_domain;
-        if (!cdr_host_is_pstn(u->host, domain))
+        const struct cdr_trunk *tk =
+            d->trunk_sid == NULL
+                ? NULL
+                : cdr_trunks_find(&t->cfg->trunks, d->trunk_sid,
+                                  strlen(d->trunk_sid));
+        if (!cdr_host_is_pstn(u->host, tk ? tk->termination_domain : NULL))
             return uri_form(u, buf, size);
     }
     return cap_record_addr(uri.p, uri.n, buf, size);

@@ -479,13 +479,9 @@ no_transfer(struct state_rd *r)
 static const char *
 trunk_of(const struct cap_tracker *t, const char *sid)
 {
-    if (sid == NULL)
-        return NULL;
-    for (size_t i = 0; i < t->cfg->ntrunks; i++) {
-        if (strcmp(t->cfg->trunks[i].sid, sid) == 0)
-            return t->cfg->trunks[i].sid;
-    }
-    return NULL;
+    const struct cdr_trunk *tk =
+        sid == NULL ? NULL : cdr_trunks_find(&t->cfg->trunks, sid, strlen(sid));
+    return tk != NULL ? tk->sid : NULL;
 }
 
 static void

@@ -155,7 +155,7 @@ new_invite(struct cap_tracker *t, const struct cap_meta *meta,
         return;
     }
     struct cap_transfer *x = cap_xfer_match_child(t, meta, m);
-    const struct cap_trunk *tk = NULL;
+    const struct cdr_trunk *tk = NULL;
     int dir = 0;
     if (x == NULL) {
         struct cap_sip_uri u;

@@ -23,11 +23,8 @@ static int
 setup_opts(void **state, size_t max)
 {
     struct fx *f = calloc(1, sizeof *f);
-    struct cdr_diag d;
     assert_non_null(f);
-    assert_int_equal(cap_config_parse(&f->cfg, test_deck, strlen(test_deck),
-                                      "test.yaml", &d),
-                     0);
+    assert_int_equal(parse_config(&f->cfg, test_deck, NULL), 0);
     struct cap_tracker_opts o;
     cap_tracker_opts_default(&o);
     if (max)
@@ -665,8 +662,7 @@ test_config_errors_have_line_and_column(void **state)
     struct cdr_diag d;
     const char *bad = "deck: x\ntrunks:\n  - sid: TK1\n    carrier_addresses: "
                       "[10.0.0.1, 300.1.1.1]\n";
-    assert_int_equal(cap_config_parse(&c, bad, strlen(bad), "deck.yaml", &d),
-                     CDR_E_DECK);
+    assert_int_equal(parse_config(&c, bad, &d), CDR_E_DECK);
     assert_null(c);
     assert_int_equal(d.line, 4);
     assert_int_equal(d.column, 35);
@@ -684,14 +680,14 @@ test_config_errors_have_line_and_column(void **state)
         "trunks:\n  - sid: A\n    carrier_addresses: [10.0.0.0/33]\n",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_not_equal(
-            cap_config_parse(&c, cases[i], strlen(cases[i]), "d", &d), 0);
+        d.line = 0;
+        assert_int_not_equal(parse_config(&c, cases[i], &d), 0);
         assert_true(d.line > 0);
     }
     const char *ok = "rounding: half-up\ntrunks:\n  - sid: Z\n  - sid: A\n"
                      "    carrier_addresses: 2001:db8::/32\n"
                      "    caller_id_for_target: transferor\n";
-    assert_int_equal(cap_config_parse(&c, ok, strlen(ok), "d", &d), 0);
+    assert_int_equal(parse_config(&c, ok, NULL), 0);
     struct cap_addr a;
     set_addr(&a, "2001:db8:1::5", 5060);
     assert_non_null(cap_config_trunk_by_addr(c, &a));

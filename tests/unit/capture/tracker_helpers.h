@@ -34,6 +34,19 @@ static const char test_deck[] =
     "    termination_domain: MyTrunk.pstn.twilio.com\n"
     "    carrier_addresses: [127.0.0.2, \"10.9.0.0/16\"]\n";
 
+/* Parse a deck; its first problem, if any, in *first (may be NULL). */
+static int
+parse_config(struct cap_config **c, const char *text, struct cdr_diag *first)
+{
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    int rc = cap_config_parse(c, text, strlen(text), "deck.yaml", &errs);
+    if (first != NULL && errs.count > 0)
+        *first = errs.items[0];
+    cdr_diag_list_free(&errs);
+    return rc;
+}
+
 struct collected {
     char lines[64][512];
     size_t n;
