@@ -22,8 +22,6 @@ word_eq(const char *p, const char *end, const char *w, size_t n)
     return 1;
 }
 
-#define E164_MAX_DIGITS 15
-
 static int
 scheme_is(const char *p, const char *end, const char *scheme)
 {
@@ -103,30 +101,39 @@ has_param_value(const char *p, const char *end, const char *name,
     return 0;
 }
 
+int
+cdr_number_digits(const char *p, size_t n, char *buf, size_t size)
+{
+    size_t o = 0;
+    if (size == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (cdr_is_digit(c)) {
+            if (o + 1 >= size)
+                return -1;
+            buf[o++] = c;
+        } else if (c != '-' && c != '.' && c != '(' && c != ')') {
+            return -1;
+        }
+    }
+    buf[o] = '\0';
+    return (int)o;
+}
+
 static int
 parse_tel(const char *p, const char *end, struct cdr_addr *a)
 {
     const char *semi = memchr(p, ';', (size_t)(end - p));
     const char *nend = semi ? semi : end;
-    const char *s = p;
-    size_t n = 0;
-    if (s < nend && *s == '+')
-        s++;
-    for (; s < nend; s++) {
-        if (cdr_is_digit(*s)) {
-            if (n >= E164_MAX_DIGITS)
-                return -1;
-            a->digits[n++] = *s;
-        } else if (*s != '-' && *s != '.' && *s != '(' && *s != ')') {
-            return -1;
-        }
-    }
-    if (n == 0)
+    const char *s = p < nend && *p == '+' ? p + 1 : p;
+    int n = cdr_number_digits(s, (size_t)(nend - s), a->digits,
+                              CDR_E164_MAX_DIGITS + 1);
+    if (n <= 0)
         return -1;
     if (semi && params_ok(semi, end, ';'))
         return -1;
-    a->digits[n] = '\0';
-    a->ndigits = n;
+    a->ndigits = (size_t)n;
     a->kind = CDR_ADDR_TEL;
     a->user.p = p;
     a->user.n = (size_t)(nend - p);
@@ -439,7 +446,7 @@ cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out)
         return -1;
     /* The common case first: a bare E.164 number. */
     if ((*p == '+' || cdr_is_digit(*p)) &&
-        plain_number(p, end, E164_MAX_DIGITS, &a) == 0) {
+        plain_number(p, end, CDR_E164_MAX_DIGITS, &a) == 0) {
         a.kind = CDR_ADDR_E164;
         a.user.p = p;
         a.user.n = (size_t)(end - p);

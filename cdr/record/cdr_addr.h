@@ -31,6 +31,16 @@ struct cdr_addr {
     size_t ndigits;
 };
 
+#define CDR_E164_MAX_DIGITS 15 /* ITU-T E.164: country code included */
+
+/*
+ * The digits of a telephone number written with RFC 3966 visual
+ * separators ('-', '.', '(', ')'), no '+' and no parameters: p[0..n).
+ * NUL-terminated into buf: the number of digits (0: none), or -1 for any
+ * other character or when they do not fit.
+ */
+int cdr_number_digits(const char *p, size_t n, char *buf, size_t size);
+
 /* 0 or -1 (malformed: empty, unknown scheme, no host, bad number ...). */
 int cdr_parse_addr(const char *p, const char *end, struct cdr_addr *out);
 

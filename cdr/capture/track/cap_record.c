@@ -12,7 +12,7 @@
 #include "cdr/capture/track/cap_track_int.h"
 #include "cdr/record/cdr_record.h"
 #include "cdr/util/cdr_hash.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/record/cdr_addr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,33 +20,11 @@
 
 /* ---- addresses ---- */
 
-static int
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int
-is_visual(char c)
-{
-    return c == '-' || c == '.' || c == '(' || c == ')' || c == ' ';
-}
-
 int
 cap_rec_number_digits(const char *p, size_t n, char *buf, size_t size)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n && p[i] != ';'; i++) {
-        if (is_digit(p[i])) {
-            if (o + 1 >= size)
-                return -1;
-            buf[o++] = p[i];
-        } else if (!is_visual(p[i])) {
-            return -1;
-        }
-    }
-    buf[o] = '\0';
-    return (int)o;
+    const char *semi = memchr(p, ';', n); /* a tel: number's parameters */
+    return cdr_number_digits(p, semi ? (size_t)(semi - p) : n, buf, size);
 }
 
 static int uri_form(const struct cap_sip_uri *u, char *buf, size_t size);
@@ -61,7 +39,7 @@ cap_record_addr(const char *uri, size_t n, char *buf, size_t size)
     if (u.user.n > 1 && u.user.p[0] == '+') {
         char d[32];
         int nd = cap_rec_number_digits(u.user.p + 1, u.user.n - 1, d, sizeof d);
-        if (nd >= 1 && nd <= 15) {
+        if (nd >= 1 && nd <= CDR_E164_MAX_DIGITS) {
             if ((size_t)nd + 2 > size)
                 return -1;
             buf[0] = '+';

@@ -22,7 +22,7 @@
 #include "cdr/capture/track/cap_track_int.h"
 #include "cdr/csv/cdr_csv_reader.h"
 #include "cdr/csv/cdr_csv_writer.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -291,7 +291,8 @@ static int
 get_int(struct state_rd *r, int c, int64_t lo, int64_t hi, int64_t *out)
 {
     struct cdr_slice v = field(r, c);
-    if (cdr_parse_int64(v.p, v.p + v.n, out) != 0 || *out < lo || *out > hi)
+    if (cdr_decimal_parse(v.p, v.n, 0, 0, 1, out) != 0 || *out < lo ||
+        *out > hi)
         return bad(r, c, 1, "expected a whole number from %lld to %lld",
                    (long long)lo, (long long)hi);
     return 0;
@@ -354,7 +355,8 @@ get_addr(struct state_rd *r, int c, struct cap_addr *a)
     int64_t port;
     if (colon == NULL || ip_end < ip || (size_t)(ip_end - ip) >= sizeof buf ||
         (v6 && colon[-1] != ']') ||
-        cdr_parse_int64(colon + 1, v.p + v.n, &port) != 0 || port < 0 ||
+        cdr_decimal_parse(colon + 1, (size_t)(v.p + v.n - colon - 1), 0, 0, 0,
+                          &port) != 0 ||
         port > 65535)
         return bad(r, c, 1, "expected IP:PORT or [IPv6]:PORT");
     memcpy(buf, ip, (size_t)(ip_end - ip));

@@ -122,8 +122,9 @@ int cap_xfer_notify_new_dialog(struct cap_tracker *t,
 
 /* ---- cap_record.c ---- */
 
-/* Digits of a telephone number ("+1-415-555-0100"), up to ';'.  Returns the
- * count, or -1 if anything but digits and visual separators is there. */
+/* cdr_number_digits of a user part up to its first ';' ("1-415-555-0100").
+ * Returns the count, or -1 if anything but digits and visual separators is
+ * there. */
 int cap_rec_number_digits(const char *p, size_t n, char *buf, size_t size);
 /* The record form (cap_record_addr) of the first name-addr of hdr, else of
  * fallback_uri; a string for the caller to free, or NULL. */

@@ -4,7 +4,7 @@
 #include "cdr/capture/write/cap_writer.h"
 #include "cdr/csv/cdr_csv_writer.h"
 #include "cdr/csv/cdr_record_writer.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,18 +28,6 @@ struct cap_writer {
     int flush_each; /* each record goes to the kernel as it is written */
     uint64_t recovered_files, recovered_rows;
 };
-
-static void
-split_time(int64_t t, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
-           unsigned *mi, unsigned *s)
-{
-    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-    int64_t sec = t - days * 86400;
-    cdr_civil_from_days(days, y, mo, d);
-    *h = (unsigned)(sec / 3600);
-    *mi = (unsigned)(sec / 60 % 60);
-    *s = (unsigned)(sec % 60);
-}
 
 /* One writer per folder: a second one would take the first's open file
  * for a crashed writer's.  The lock is on the folder itself (flock), so no
@@ -277,9 +265,8 @@ static int
 open_file(struct cap_writer *w)
 {
     int64_t start = period_of(w, w->now);
-    int64_t y;
-    unsigned mo, d, h, mi, s;
-    split_time(start, &y, &mo, &d, &h, &mi, &s);
+    struct cdr_tm tm;
+    cdr_time_split(start, &tm);
     size_t size = strlen(w->dir) + 64;
     char *path = malloc(size);
     if (path == NULL)
@@ -290,7 +277,8 @@ open_file(struct cap_writer *w)
         if (seq > 0)
             snprintf(suffix, sizeof suffix, "-%u", seq);
         snprintf(path, size, "%s/calls-%04lld%02u%02uT%02u%02u%02uZ%s.csv",
-                 w->dir, (long long)y, mo, d, h, mi, s, suffix);
+                 w->dir, (long long)tm.year, tm.month, tm.day, tm.hour,
+                 tm.minute, tm.second, suffix);
         if (stat(path, &st) != 0 || seq == 9999)
             break;
     }

@@ -18,7 +18,7 @@
 
 #include "cdr/capture/write/cap_writer.h"
 #include "cdr/csv/cdr_record_writer.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 #include "cdr/record/cdr_record.h"
 
 #define T0 1778400000 /* 2026-05-10T08:00:00Z */
@@ -196,13 +196,13 @@ test_time_formatting(void **state)
 {
     (void)state;
     char b[32];
-    cdr_format_time(0, b, sizeof b);
+    cdr_time_format(0, b, sizeof b);
     assert_string_equal(b, "1970-01-01T00:00:00Z");
-    cdr_format_time(951782400, b, sizeof b); /* leap day */
+    cdr_time_format(951782400, b, sizeof b); /* leap day */
     assert_string_equal(b, "2000-02-29T00:00:00Z");
-    cdr_format_time(T0 + 86399, b, sizeof b);
+    cdr_time_format(T0 + 86399, b, sizeof b);
     assert_string_equal(b, "2026-05-11T07:59:59Z");
-    cdr_format_time(-1, b, sizeof b);
+    cdr_time_format(-1, b, sizeof b);
     assert_string_equal(b, "1969-12-31T23:59:59Z");
 }
 

@@ -250,6 +250,29 @@ test_escaped_user_parts_are_decoded_for_their_number(void **state)
 }
 
 /* The one way both programs cut a URI. */
+/* The one reading of a written number, for tel: URIs here and the
+ * capture's user parts: digits and the four RFC 3966 separators. */
+static void
+test_number_digits_keep_digits_and_drop_visual_separators(void **state)
+{
+    (void)state;
+    char buf[16];
+    assert_int_equal(cdr_number_digits("1-(415).555-0100", 16, buf, sizeof buf),
+                     11);
+    assert_string_equal(buf, "14155550100");
+    assert_int_equal(cdr_number_digits("", 0, buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(cdr_number_digits("--", 2, buf, sizeof buf), 0);
+    const char *bad[] = {"415 555", "+1415", "1415;x", "141a", "1/2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(
+            cdr_number_digits(bad[i], strlen(bad[i]), buf, sizeof buf), -1);
+    /* 15 digits fit 16 bytes, 16 do not */
+    assert_int_equal(cdr_number_digits("123456789012345", 15, buf, 16), 15);
+    assert_int_equal(cdr_number_digits("1234567890123456", 16, buf, 16), -1);
+    assert_int_equal(cdr_number_digits("1", 1, buf, 0), -1);
+}
+
 static void
 test_uris_split_into_their_parts(void **state)
 {
@@ -287,6 +310,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uris_split_into_their_parts),
+        cmocka_unit_test(
+            test_number_digits_keep_digits_and_drop_visual_separators),
         cmocka_unit_test(test_escaped_user_parts_are_decoded_for_their_number),
         cmocka_unit_test(
             test_e164_numbers_with_or_without_plus_give_their_digits),
