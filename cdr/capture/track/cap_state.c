@@ -7,10 +7,11 @@
  * its generic reader: a header row of column names (state_columns below,
  * matched by name as every CSV header of the project is), then one row
  * per open call, its transfer in the same row (the transfer columns empty
- * when it has none).  Every row starts with state_version, 2 (the
- * tab-separated format before it was 1): a row of another version is
- * refused, so a format change is never read as this one.  Strings are
- * written as they are (the CSV writer quotes what needs it); an empty
+ * when it has none).  Every row starts with state_version, 2: a row of
+ * another version is refused, so a format change is never read as this
+ * one.  The tab-separated format before it, version 1, is still read
+ * (cap_state_v1.c), so an upgrade resumes the calls open across it.  Strings
+ * are written as they are (the CSV writer quotes what needs it); an empty
  * optional string is none.  Times are microseconds of capture time,
  * addresses "192.0.2.1:5060" or "[2001:db8::1]:5060".
  *
@@ -476,18 +477,16 @@ no_transfer(struct state_rd *r)
     return 0;
 }
 
-/* The trunk of a restored call: the configured one of that sid, or none
- * when it is no longer configured (the record keeps an empty trunk_sid). */
-static const char *
-trunk_of(const struct cap_tracker *t, const char *sid)
+const char *
+cap_state_trunk_of(const struct cap_tracker *t, const char *sid)
 {
     const struct cdr_trunk *tk =
         sid == NULL ? NULL : cdr_trunks_find(&t->cfg->trunks, sid, strlen(sid));
     return tk != NULL ? tk->sid : NULL;
 }
 
-static void
-free_fields(struct cap_dialog *d, struct cap_transfer *x)
+void
+cap_state_free_fields(struct cap_dialog *d, struct cap_transfer *x)
 {
     free(d->from);
     free(d->to);
@@ -500,26 +499,23 @@ free_fields(struct cap_dialog *d, struct cap_transfer *x)
     free(x->transferee_key);
 }
 
-/* A new dialog for call_id in class cls with the fields of f and, if
- * fx, its transfer; f's and fx's strings are taken over. */
-static int
-restore(struct state_rd *r, const char *call_id, int cls, int64_t since,
-        struct cap_dialog *f, struct cap_transfer *fx, int pending)
+int
+cap_state_restore(struct cap_tracker *t, const char *call_id, int cls,
+                  int64_t since, struct cap_dialog *f, struct cap_transfer *fx,
+                  int pending, struct cdr_diag *diag)
 {
-    struct cap_tracker *t = r->t;
     struct cap_transfer *x = NULL;
     if (fx != NULL && (x = malloc(sizeof *x)) == NULL)
-        return no_memory(r);
+        return cdr_diag_set(diag, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     struct cap_dialog *d = cap_dialog_add(t->tab, call_id, strlen(call_id),
                                           (enum cap_dialog_class)cls, since);
     if (d == NULL) {
         free(x);
         if (cap_dialog_count(t->tab) < cap_dialog_max(t->tab))
-            return no_memory(r);
-        cdr_diag_set(r->d, CDR_E_LIMIT, NULL, NULL, 0,
-                     "more open calls than --max-dialogs");
-        cdr_diag_at(r->d, r->path, r->row->line, 0);
-        return CDR_E_LIMIT;
+            return cdr_diag_set(diag, CDR_E_NOMEM, NULL, NULL, 0,
+                                "out of memory");
+        return cdr_diag_set(diag, CDR_E_LIMIT, NULL, NULL, 0,
+                            "more open calls than --max-dialogs");
     }
     d->state = f->state;
     d->status = f->status;
@@ -570,11 +566,14 @@ load_row(struct state_rd *r)
     if (rc == 0 && cap_dialog_find(r->t->tab, call_id, strlen(call_id)))
         rc = bad(r, SC_CALL_ID, 1, "a call twice");
     if (rc == 0) {
-        f.trunk_sid = trunk_of(r->t, trunk);
-        rc = restore(r, call_id, cls, since, &f, has_x ? &fx : NULL, pending);
+        f.trunk_sid = cap_state_trunk_of(r->t, trunk);
+        rc = cap_state_restore(r->t, call_id, cls, since, &f,
+                               has_x ? &fx : NULL, pending, r->d);
+        if (rc != 0)
+            cdr_diag_at(r->d, r->path, r->row->line, 0);
     }
     if (rc != 0)
-        free_fields(&f, &fx);
+        cap_state_free_fields(&f, &fx);
     free(call_id);
     free(trunk);
     return rc;
@@ -597,14 +596,6 @@ static int
 read_header(struct state_rd *r)
 {
     const struct cdr_csv_row *h = r->row;
-    static const char v1[] = "referee-capture-state ";
-    if (h->field[0].n >= sizeof v1 - 1 &&
-        memcmp(h->field[0].p, v1, sizeof v1 - 1) == 0)
-        return bad(r, -1, 0,
-                   "written by an earlier referee-capture (\"%.*s\"), whose "
-                   "open calls this version cannot resume",
-                   (int)(h->field[0].n < 40 ? h->field[0].n : 40),
-                   h->field[0].p);
     cdr_csv_map_header(h, column_of, r->col, SC__COUNT);
     for (int c = 0; c < SC__COUNT; c++)
         if (r->col[c] < 0) {
@@ -644,10 +635,27 @@ read_row(struct state_rd *r, const struct cdr_csv_row *row)
     return load_row(r);
 }
 
+/* 1 if path starts with the version 1 line, 0 if not (or unreadable:
+ * the CSV reader then says why). */
+static int
+is_version_1(const char *path)
+{
+    static const char magic[] = CAP_STATE_V1_MAGIC "\n";
+    char head[sizeof magic];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(head, 1, sizeof magic - 1, f);
+    fclose(f);
+    return n == sizeof magic - 1 && memcmp(head, magic, n) == 0;
+}
+
 int
 cap_tracker_load(struct cap_tracker *t, const char *path, struct cdr_diag *d)
 {
     cdr_diag_clear(d);
+    if (is_version_1(path))
+        return cap_state_load_v1(t, path, d);
     struct cdr_csv_reader *rd;
     struct cdr_csv_limits lim = {CAP_DIALOG_MAX_STR, STATE_MAX_ROW};
     int rc = cdr_csv_reader_open(&rd, path, NULL, lim, d);

@@ -9,6 +9,7 @@
  *   cap_record.c    what a dialog and its transfer become as a record, and
  *                   when it is written
  *   cap_state.c     the state file (open calls kept across a restart)
+ *   cap_state_v1.c  the state file as referee-capture wrote it before 2026-12
  */
 #ifndef REFEREE_CAP_TRACK_INT_H
 #define REFEREE_CAP_TRACK_INT_H
@@ -140,5 +141,27 @@ int cap_rec_emit_call(struct cap_tracker *t, struct cap_dialog *d);
 /* Write d if it ended and its transfer (if any) is resolved; else a parent
  * that ended waits for its transfer. */
 int cap_rec_maybe_finish(struct cap_tracker *t, struct cap_dialog *d);
+
+/* ---- cap_state.c, cap_state_v1.c ---- */
+
+/* The configured trunk's own sid for sid, or NULL when it is no longer
+ * configured (the restored call's record has an empty trunk_sid). */
+const char *cap_state_trunk_of(const struct cap_tracker *t, const char *sid);
+/* A new dialog for call_id in class cls with the fields of f and, if fx,
+ * its transfer (on the pending lists if pending); f's and fx's strings
+ * are taken over on success.  0, or CDR_E_NOMEM / CDR_E_LIMIT with diag
+ * set (the caller adds the position). */
+int cap_state_restore(struct cap_tracker *t, const char *call_id, int cls,
+                      int64_t since, struct cap_dialog *f,
+                      struct cap_transfer *fx, int pending,
+                      struct cdr_diag *diag);
+/* Free the strings of fields never restored. */
+void cap_state_free_fields(struct cap_dialog *f, struct cap_transfer *fx);
+
+/* The first line of a version 1 state file. */
+#define CAP_STATE_V1_MAGIC "referee-capture-state 1"
+/* Load a version 1 (tab-separated) state file: as cap_tracker_load. */
+int cap_state_load_v1(struct cap_tracker *t, const char *path,
+                      struct cdr_diag *d);
 
 #endif

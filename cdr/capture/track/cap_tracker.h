@@ -106,7 +106,8 @@ const struct cap_stats *cap_tracker_stats(const struct cap_tracker *t);
  * malformed; CDR_E_LIMIT: more calls than max_dialogs; CDR_E_IO); the
  * calls of the rows before the one refused stay resumed.  The file is CSV
  * with a header row, one row per open call, each with state_version 2
- * (see cap_state.c); an earlier version's file is refused.
+ * (see cap_state.c); the tab-separated version 1 file written before it
+ * is read too (cap_state_v1.c), so an upgrade resumes its calls.
  */
 int cap_tracker_save(struct cap_tracker *t, const char *path,
                      struct cdr_diag *d);

@@ -884,6 +884,97 @@ read_text(const char *path)
     return buf;
 }
 
+/* The open calls of tests/fixtures/state/v1.state (written by the
+ * version 1 tracker, see its README), made here by the same messages. */
+static void
+calls_of_the_v1_fixture(struct fx *f)
+{
+    term_parent(f, "s1");
+    refer(f, 5000, PBX, CARRIER, "s1", "<sip:alice@pbx.example.com>", NULL);
+    resp(f, 5050, CARRIER, PBX, "s1", 202, 2, "REFER", NULL);
+    invite(f, 6000, PBX, CARRIER, "s2\tweird%-",
+           "sip:" B "@mytrunk.pstn.twilio.com", "sip:" A "@pbx.example.com",
+           "sip:" B "@mytrunk.pstn.twilio.com", NULL);
+    orig_parent(f, "o1");
+    refer(f, 7000, PBX, CARRIER, "o1", "<tel:+14155550199>", NULL);
+    resp(f, 7050, CARRIER, PBX, "o1", 202, 2, "REFER", NULL);
+}
+
+/* What follows the restart, and the records it completes. */
+static void
+after_the_restart(struct fx *f)
+{
+    invite(f, 7100, CARRIER, PBX, "s1c", "sip:alice@pbx.example.com",
+           "sip:" B "@mytrunk.pstn.twilio.com", "sip:alice@pbx.example.com",
+           NULL);
+    resp(f, 8000, PBX, CARRIER, "s1c", 200, 1, "INVITE", NULL);
+    req(f, 9000, PBX, CARRIER, "s1", "BYE", 3, NULL, NULL);
+    resp(f, 9500, CARRIER, PBX, "s2\tweird%-", 486, 1, "INVITE", NULL);
+    notify(f, 10000, CARRIER, PBX, "o1", 1, "SIP/2.0 200 OK\n", 1);
+    req(f, 11000, PBX, CARRIER, "o1", "BYE", 3, NULL, NULL);
+    req(f, 20000, PBX, CARRIER, "s1c", "BYE", 3, NULL, NULL);
+    assert_int_equal(cap_tracker_flush(f->t), 0);
+    expect(f, 5,
+           "s1||trunking-terminating|" A "|" B
+           "|0|9|8|completed|TK0001|sip:alice@pbx.example.com|completed",
+           "s2\tweird%-||trunking-terminating|" A "|" B "|6|9|0|busy|TK0001||",
+           "o1||trunking-originating|" A "|" B
+           "|0|11|10|completed|TK0001|tel:+14155550199|completed",
+           "o1;refer=2|o1|trunking-originating|" A
+           "|+14155550199|7|||unobserved|TK0001||",
+           "s1c|s1|trunking-terminating|" B
+           "|sip:alice@pbx.example.com|7|20|12|completed|TK0001||");
+}
+
+/* An upgrade keeps the calls open across it: a state file of version 1
+ * (tab-separated) loads as the same calls a version 2 file holds, and
+ * they end in the same records. */
+static void
+test_state_file_of_version_1_resumes_the_same_calls(void **state)
+{
+    struct fx *f = *state;
+    char v2[] = "/tmp/referee-state-XXXXXX",
+         again[] = "/tmp/referee-state-XXXXXX";
+    int fd = mkstemp(v2);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = mkstemp(again);
+    assert_true(fd >= 0);
+    close(fd);
+    struct cdr_diag d;
+    calls_of_the_v1_fixture(f);
+    assert_int_equal(cap_tracker_save(f->t, v2, &d), 0);
+
+    char v1[4200];
+    snprintf(v1, sizeof v1, "%s/tests/fixtures/state/v1.state",
+             getenv("REFEREE_SOURCE_DIR"));
+    cap_tracker_free(f->t);
+    f->t = cap_tracker_new(f->cfg, NULL, collect, &f->out);
+    if (cap_tracker_load(f->t, v1, &d) != 3) {
+        char buf[1024];
+        cdr_diag_format(&d, buf, sizeof buf);
+        fail_msg("%s", buf);
+    }
+    /* saved again, it is the version 2 file of the same calls */
+    assert_int_equal(cap_tracker_save(f->t, again, &d), 0);
+    char *want = read_text(v2), *got = read_text(again);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+
+    cap_tracker_free(f->t);
+    f->t = cap_tracker_new(f->cfg, NULL, collect, &f->out);
+    assert_int_equal(cap_tracker_load(f->t, v1, &d), 3);
+    after_the_restart(f);
+    f->out.n = 0;
+    cap_tracker_free(f->t);
+    f->t = cap_tracker_new(f->cfg, NULL, collect, &f->out);
+    assert_int_equal(cap_tracker_load(f->t, v2, &d), 3);
+    after_the_restart(f);
+    unlink(v2);
+    unlink(again);
+}
+
 /* A fresh tracker (max dialogs, 0: default) loads text as a state file. */
 static int
 load_text(struct fx *f, size_t max, const char *text, struct cdr_diag *d)
@@ -988,6 +1079,63 @@ test_state_file_round_trips_hostile_strings(void **state)
     free(first);
 }
 
+/* A version 1 file is read as strictly as version 2: any problem refuses
+ * it with its line and field. */
+static void
+test_malformed_v1_state_files_are_refused_with_line_and_field(void **state)
+{
+    struct fx *f = *state;
+    struct cdr_diag d;
+#define V1 "referee-capture-state 1\n"
+#define A4 "2,7f000001000000000000000000000000,5060"
+#define V1D(cid, st)                                                           \
+    "D\t" cid "\t" st "\t0\t0\t1\tTK0001\t+14155550111\t+14155550100\t-\t-\t1" \
+    "\t1778400006000000\t0\t0\t0\t1778400006000000\t" A4 "\t" A4 "\n"
+#define V1X(pending)                                                           \
+    "X\t2\t1778400005000000\t0\t" A4 "\t" A4 "\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0"  \
+    "\t" pending "\tsip:alice@pbx\tsip:alice@pbx\talice\t-\t1415\n"
+    assert_int_equal(load_text(f, 0, V1 V1D("a%20b", "0") V1X("1"), &d), 1);
+    static const struct {
+        const char *text;
+        long line;
+        const char *field; /* NULL: the line as a whole */
+    } cases[] = {
+        {V1 V1D("a", "9"), 2, "state"},
+        {V1 V1D("a%2", "0"), 2, "call_id"},
+        {V1 V1D("a", "0") V1D("a", "0"), 3, "call_id"},
+        {V1 V1X("1"), 2, NULL},
+        {V1 V1D("a", "0") V1X("x"), 3, "in_pending"},
+        {V1 V1D("a", "0") "D\tb\n", 3, NULL},
+        {V1 V1D("a", "0") "Z\tb\n", 3, NULL},
+        {V1 "D\ta", 2, NULL},                                /* cut short */
+        {"referee-capture-state 1\r\n", 1, "state_version"}, /* not v1 */
+        {V1 "D\ta\t0\t0\t0\t1\tTK0001\t-\t-\t-\t-\t1\t0\t0\t0\t0\t0\t"
+            "2,7f00000100000000000000000000000,5060\t" A4 "\n",
+         2, "src"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = load_text(f, 0, cases[i].text, &d);
+        if (rc >= 0 || d.line != cases[i].line ||
+            (cases[i].field ? strcmp(d.field, cases[i].field) != 0
+                            : d.field[0] != '\0'))
+            fail_msg("case %zu: rc %d line %ld field \"%s\": %s", i, rc, d.line,
+                     d.field, d.message);
+    }
+    /* a line over its bound */
+    char *text = calloc(1, 1 << 16);
+    assert_non_null(text);
+    memcpy(text, V1 "D\t", strlen(V1) + 2);
+    memset(text + strlen(V1) + 2, 'x', 20000);
+    strcat(text, "\n");
+    assert_int_equal(load_text(f, 0, text, &d), CDR_E_CSV);
+    assert_int_equal(d.line, 2);
+    free(text);
+#undef V1
+#undef A4
+#undef V1D
+#undef V1X
+}
+
 /* A state file that is not whole, or not of this version, is refused with
  * the file, its line and the field. */
 static void
@@ -1052,11 +1200,12 @@ test_malformed_state_files_are_refused_with_line_and_field(void **state)
     assert_int_equal(load_text(f, 0, text, &d), CDR_E_CSV);
     assert_int_equal(d.line, 2);
     assert_string_equal(d.field, "from");
-    /* the format before this one, an empty file, too many calls */
+    /* the format before this one, damaged; an empty file, too many calls */
     assert_int_equal(load_text(f, 0, "referee-capture-state 1\nD\tx\t9\n", &d),
                      CDR_E_CSV);
-    assert_int_equal(d.line, 1);
-    assert_non_null(strstr(d.message, "earlier referee-capture"));
+    assert_int_equal(d.line, 2);
+    assert_non_null(strstr(d.message, "version 1"));
+    assert_non_null(strstr(d.message, "without its 19 fields"));
     assert_int_equal(load_text(f, 0, "", &d), CDR_E_CSV);
     assert_int_equal(load_text(f, 1, good, &d), CDR_E_LIMIT);
     assert_int_equal(d.line, 3);
@@ -1137,11 +1286,15 @@ main(void)
         T(test_unobserved_child_sid_of_a_long_call_id_is_its_hash),
         T(test_many_pending_transfers_each_child_finds_its_parent),
         T(test_state_file_resumes_open_calls),
+        T(test_state_file_of_version_1_resumes_the_same_calls),
         cmocka_unit_test_setup_teardown(
             test_state_file_round_trips_hostile_strings, setup_state,
             teardown_state),
         cmocka_unit_test_setup_teardown(
             test_malformed_state_files_are_refused_with_line_and_field,
+            setup_state, teardown_state),
+        cmocka_unit_test_setup_teardown(
+            test_malformed_v1_state_files_are_refused_with_line_and_field,
             setup_state, teardown_state),
         T(test_tick_ahead_does_not_stretch_durations),
         T(test_reinvite_and_auth_retry_make_one_call),
