@@ -33,10 +33,11 @@ scheme_is(const char *p, const char *end, const char *scheme)
 static int
 plain_number(const char *p, const char *end, size_t max, struct cdr_addr *a)
 {
-    if (p < end && *p == '+')
-        p++;
+    int global = p < end && *p == '+';
+    p += global;
     if (p >= end)
         return -1;
+    a->global = global;
     size_t n = 0;
     for (; p < end; p++) {
         if (!cdr_is_digit(*p) || n >= max)
@@ -134,6 +135,7 @@ parse_tel(const char *p, const char *end, struct cdr_addr *a)
     if (semi && params_ok(semi, end, ';'))
         return -1;
     a->ndigits = (size_t)n;
+    a->global = s != p;
     a->kind = CDR_ADDR_TEL;
     a->user.p = p;
     a->user.n = (size_t)(nend - p);
@@ -339,6 +341,7 @@ parse_sip_uri(const char *p, const char *end, struct cdr_addr *a)
             return -1;
         memcpy(a->digits, t.digits, sizeof a->digits);
         a->ndigits = t.ndigits;
+        a->global = t.global;
     } else if (numeric_user(up, ue) &&
                plain_number(up, ue, sizeof a->digits - 1, a) != 0) {
         return -1;

@@ -20,7 +20,10 @@ enum cdr_addr_kind {
 /*
  * An address in a from/to/Refer-To field.  digits: the number's digits
  * without '+' or visual separators ('-', '.', '(', ')' inside tel:), empty if
- * the user part is not a number.  user and host only for SIP (host lower-case
+ * the user part is not a number; global: the number was written with its
+ * '+' (an E.164 number, RFC 3966's global number), else it is in a local
+ * form (112, 030 1234567, 011 44 ...) that only the trunk's dialling plan
+ * can turn into E.164 (cdr_e164).  user and host only for SIP (host lower-case
  * comparison is the caller's job).  Slices borrow from the input.
  */
 struct cdr_addr {
@@ -29,6 +32,7 @@ struct cdr_addr {
     struct cdr_slice host;
     char digits[32];
     size_t ndigits;
+    int global;
 };
 
 #define CDR_E164_MAX_DIGITS 15 /* ITU-T E.164: country code included */

@@ -2,6 +2,7 @@
 
 #include "cdr/record/cdr_addr.h"
 #include "cdr/record/cdr_record.h"
+#include "cdr/util/cdr_ascii.h"
 #include "cdr/util/cdr_decimal.h"
 
 #include <arpa/inet.h>
@@ -75,6 +76,9 @@ enum {
     TK_CALLER_ID,
     TK_DOMAIN,
     TK_ADDRESSES,
+    TK_COUNTRY,
+    TK_NATIONAL,
+    TK_INTL,
 };
 static const char *const trunk_keys[] = {
     "sid",
@@ -83,6 +87,9 @@ static const char *const trunk_keys[] = {
     "caller_id_for_target",
     "termination_domain",
     "carrier_addresses",
+    "country_code",
+    "national_prefix",
+    "international_prefixes",
 };
 
 static char *
@@ -215,6 +222,85 @@ read_addresses(struct cdr_yaml *y, const yaml_node_pair_t *pair,
     return ok ? 0 : -1;
 }
 
+/* A string of min..max digits into buf (max + 1 bytes).  0 or -1. */
+static int
+read_digits(struct cdr_yaml *y, const yaml_node_t *v, const char *field,
+            size_t min, size_t max, char *buf)
+{
+    const char *s;
+    size_t len;
+    if (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0 && min == 0 &&
+        v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        buf[0] = '\0'; /* "" : none */
+        return 0;
+    }
+    if (cdr_yaml_scalar(y, v, field, &s, &len) != 0)
+        return -1;
+    size_t i = 0;
+    while (i < len && cdr_is_digit(s[i]))
+        i++;
+    if (i != len || len < min || len > max) {
+        cdr_yaml_error(y, v, y->code, field, s, len,
+                       "expected %zu to %zu digits", min, max);
+        return -1;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+static int
+read_country(struct cdr_yaml *y, const yaml_node_t *v, struct cdr_dialling *dp)
+{
+    if (read_digits(y, v, "country_code", 1, 3, dp->country_code) != 0)
+        return -1;
+    if (dp->country_code[0] == '0') {
+        cdr_yaml_error(y, v, y->code, "country_code", dp->country_code,
+                       strlen(dp->country_code),
+                       "a country code does not start with 0");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+read_intl(struct cdr_yaml *y, const yaml_node_t *v, struct cdr_dialling *dp)
+{
+    if (cdr_yaml_expect(y, v, YAML_SEQUENCE_NODE, "international_prefixes",
+                        "a list of prefixes ([\"00\"])") != 0)
+        return -1;
+    int ok = 1;
+    CDR_YAML_FOR_ITEMS(y, v, it, item)
+    {
+        if (dp->n_intl == CDR_DIAL_MAX_INTL) {
+            cdr_yaml_error(y, item, y->code, "international_prefixes", NULL, 0,
+                           "more than %d prefixes", CDR_DIAL_MAX_INTL);
+            return -1;
+        }
+        if (read_digits(y, item, "international_prefixes", 1, 4,
+                        dp->intl[dp->n_intl]) == 0)
+            dp->n_intl++;
+        else
+            ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
+/* The dialling plan's keys make sense together only. */
+static int
+check_dialling(struct cdr_yaml *y, const yaml_node_t *map, unsigned seen,
+               struct cdr_dialling *dp)
+{
+    if ((seen & (1u << TK_NATIONAL)) && !(seen & (1u << TK_COUNTRY))) {
+        cdr_yaml_error(y, map, y->code, "national_prefix", NULL, 0,
+                       "national_prefix without country_code");
+        return -1;
+    }
+    if ((seen & (1u << TK_COUNTRY)) && !(seen & (1u << TK_NATIONAL)))
+        memcpy(dp->national_prefix, "0", 2);
+    return 0;
+}
+
 /* One entry; 0 when it is whole (then *t is filled). */
 static int
 read_trunk(struct cdr_yaml *y, const yaml_node_t *map, struct cdr_trunk *t)
@@ -241,9 +327,16 @@ read_trunk(struct cdr_yaml *y, const yaml_node_t *map, struct cdr_trunk *t)
         case TK_CALLER_ID: ok &= read_caller_id(y, v, t) == 0; break;
         case TK_DOMAIN: ok &= read_domain(y, v, t) == 0; break;
         case TK_ADDRESSES: ok &= read_addresses(y, p, v, t) == 0; break;
+        case TK_COUNTRY: ok &= read_country(y, v, &t->dialling) == 0; break;
+        case TK_NATIONAL:
+            ok &= read_digits(y, v, "national_prefix", 0, 2,
+                              t->dialling.national_prefix) == 0;
+            break;
+        case TK_INTL: ok &= read_intl(y, v, &t->dialling) == 0; break;
         default: ok = 0; break;
         }
     }
+    ok &= check_dialling(y, map, seen, &t->dialling) == 0;
     if (!(seen & (1u << TK_SID))) {
         cdr_yaml_error(y, map, y->code, "sid", NULL, 0, "trunk without sid");
         ok = 0;

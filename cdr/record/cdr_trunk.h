@@ -12,6 +12,9 @@
  *       caller_id_for_target: transferee   # or transferor (default transferee)
  *       termination_domain: mytrunk.pstn.twilio.com
  *       carrier_addresses: [54.172.60.0/30, "2600:1f18::/32", 10.0.0.9]
+ *       country_code: "1"                  # these three: struct
+ *       national_prefix: "1"               #   cdr_dialling below
+ *       international_prefixes: ["011"]
  */
 #ifndef REFEREE_CDR_TRUNK_H
 #define REFEREE_CDR_TRUNK_H
@@ -44,6 +47,22 @@ int cdr_cidr_parse(const char *s, size_t n, struct cdr_cidr *out);
 /* Is the address (family, ip: 4 or 16 bytes) inside c?  1 or 0. */
 int cdr_cidr_contains(const struct cdr_cidr *c, int family, const uint8_t *ip);
 
+/*
+ * How the numbers of a trunk's records that are not written in E.164
+ * (without their '+') become E.164, for pricing: the deck's
+ *   country_code: "49"              # 1 to 3 digits, not starting with 0
+ *   national_prefix: "0"            # default "0"; "" for none
+ *   international_prefixes: ["00"]  # up to 4, of 1 to 4 digits
+ * Zeroed: none given, and such a number is refused (cdr_e164).
+ */
+#define CDR_DIAL_MAX_INTL 4
+struct cdr_dialling {
+    char country_code[4];    /* "" when not given */
+    char national_prefix[3]; /* with country_code */
+    char intl[CDR_DIAL_MAX_INTL][5];
+    size_t n_intl;
+};
+
 struct cdr_trunk {
     char *sid;          /* a record id: printable ASCII, no spaces */
     int transfers;      /* 0 unless the deck says true */
@@ -52,6 +71,7 @@ struct cdr_trunk {
     char *termination_domain; /* lower case, no trailing dot; NULL: none */
     struct cdr_cidr *carrier_addresses;
     size_t n_carrier_addresses;
+    struct cdr_dialling dialling;
     long line, column; /* where the entry is written */
 };
 

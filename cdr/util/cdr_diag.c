@@ -34,6 +34,7 @@ static const struct {
     {CDR_E_BAD_VALUE, "bad_value", "invalid value"},
     {CDR_E_TOO_MANY_REJECTS, "too_many_rejects", "too many rejects"},
     {CDR_E_NO_PLAN, "no_plan", "no price plan"},
+    {CDR_E_NOT_E164, "not_e164", "number not in E.164"},
 };
 
 const char *

@@ -37,8 +37,9 @@ enum cdr_code {
     CDR_E_BAD_VALUE = -19, /* text not allowed here (sid bytes, price unit) */
     CDR_E_TOO_MANY_REJECTS = -20, /* the run's --max-rejects was passed */
     CDR_E_NO_PLAN = -21,          /* no price plan for the account */
+    CDR_E_NOT_E164 = -22, /* a PSTN number the trunk cannot make E.164 */
 };
-#define CDR_CODE_MIN CDR_E_NO_PLAN
+#define CDR_CODE_MIN CDR_E_NOT_E164
 
 /* Short fixed text for a code ("invalid timestamp"); never NULL. */
 const char *cdr_strerror(int code);

@@ -1,6 +1,7 @@
 #include "rating/price/rt_charge.h"
 
 #include "cdr/record/cdr_addr.h"
+#include "cdr/record/cdr_e164.h"
 #include "cdr/util/cdr_time.h"
 #include "rating/deck/rt_increment.h"
 #include "rating/price/rt_money.h"
@@ -35,11 +36,28 @@ component_amount(const struct rt_deck *deck, const struct rt_price *p,
     return 0;
 }
 
-/* A component's addresses, parsed once for both sides. */
+/* A component's addresses, parsed once for both sides; their digits are
+ * E.164 (cdr_e164) where a number is priced. */
 struct comp_addrs {
     struct cdr_addr to, from;
-    int sip; /* the destination is a SIP URI: the sip class prices it */
+    int sip;      /* the destination is a SIP URI: the sip class prices it */
+    int unpriced; /* a number not in E.164 on a leg not billed */
 };
+
+/* A number's digits made E.164 by the trunk's dialling plan, in place.
+ * 0, or -1 with *why. */
+static int
+to_e164(struct cdr_addr *a, const struct cdr_trunk *trunk, const char **why)
+{
+    char e164[CDR_E164_MAX_DIGITS + 1];
+    int n =
+        cdr_e164(a, trunk ? &trunk->dialling : NULL, e164, sizeof e164, why);
+    if (n < 0)
+        return -1;
+    memcpy(a->digits, e164, (size_t)n + 1);
+    a->ndigits = (size_t)n;
+    return 0;
+}
 
 /* One side of a component, by deck (the carrier's, or plan's for the sell
  * side: then a missing rate says so). */
@@ -51,6 +69,10 @@ price_side(const struct rt_deck *deck, const char *plan,
     memset(s, 0, sizeof *s);
     struct rt_price p;
     int billable = cdr_record_billable(call);
+    if (a->unpriced) {
+        s->rate_text = "";
+        return 0;
+    }
     if (rt_deck_price(deck, spec->service, a->to.digits, a->to.ndigits, a->sip,
                       a->from.digits, a->from.ndigits, call->start_time,
                       &p) != 0) {
@@ -87,15 +109,27 @@ price_component(const struct rt_charge_decks *decks,
                 const struct cdr_trunk *trunk, int index,
                 struct rt_component *c, struct cdr_diag *d)
 {
-    struct comp_addrs a;
+    struct comp_addrs a = {.unpriced = 0};
     if (cdr_parse_addr(spec->to->p, spec->to->p + spec->to->n, &a.to) != 0)
         return cdr_diag_set(d, CDR_E_BAD_URI, spec->to_field, spec->to->p,
                             spec->to->n, "malformed address");
-    /* An origin that is not a number simply matches no from_prefix. */
+    /* An origin that is not a number (or not one the trunk can make
+     * E.164) simply matches no from_prefix. */
+    const char *why;
     if (cdr_parse_addr(spec->from->p, spec->from->p + spec->from->n, &a.from) !=
-        0)
+            0 ||
+        (a.from.ndigits > 0 && to_e164(&a.from, trunk, &why) != 0))
         a.from.ndigits = 0;
     a.sip = !rt_addr_is_pstn(&a.to, trunk);
+    if (!a.sip && to_e164(&a.to, trunk, &why) != 0) {
+        if (cdr_record_billable(call)) {
+            cdr_diag_set(d, CDR_E_NOT_E164, spec->to_field, spec->to->p,
+                         spec->to->n, "number not in E.164");
+            cdr_diag_detail(d, "%s", why);
+            return CDR_E_NOT_E164;
+        }
+        a.unpriced = 1; /* not billed: zero, no rate looked up */
+    }
 
     memset(c, 0, sizeof *c);
     c->index = index;

@@ -27,7 +27,7 @@ test_codes_keep_their_numbers_and_names(void **state)
         {-12, "unobserved"}, {-13, "no_rate"},      {-14, "transfer_refused"},
         {-15, "deck"},       {-16, "database"},     {-17, "usage"},
         {-18, "limit"},      {-19, "bad_value"},    {-20, "too_many_rejects"},
-        {-21, "no_plan"},
+        {-21, "no_plan"},    {-22, "not_e164"},
     };
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
         const char *name = cdr_code_name(pinned[i].code);
@@ -37,7 +37,7 @@ test_codes_keep_their_numbers_and_names(void **state)
     }
     assert_int_equal(CDR_E_BAD_TIME, -5);
     assert_int_equal(CDR_E_TOO_MANY_REJECTS, -20);
-    assert_int_equal(CDR_CODE_MIN, -21);
+    assert_int_equal(CDR_CODE_MIN, -22);
     assert_null(cdr_code_name(CDR_CODE_MIN - 1));
     assert_null(cdr_code_name(1));
     assert_string_equal(cdr_strerror(1), "unknown error");

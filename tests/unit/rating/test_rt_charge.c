@@ -307,6 +307,68 @@ test_child_without_rate_names_whose_number(void **state)
     assert_string_equal(d.value, "+81312345678");
 }
 
+/* A PSTN number without its '+' is priced only through the trunk's
+ * dialling plan; else a billed leg is rejected (112 would otherwise match
+ * the US prefix 1) and a leg not billed costs nothing. */
+static void
+test_numbers_not_in_e164_are_read_by_the_trunk_or_rejected(void **state)
+{
+    (void)state;
+    struct rt_call c;
+    struct cdr_diag d;
+    const struct rt_charge_decks decks = {deck, NULL, NULL};
+    const char *local[] = {"tel:112", "112", "14155550100", "004930123456"};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        struct cdr_record r =
+            call(CDR_DIR_TERMINATING, "+14155550100", local[i], 60);
+        cdr_diag_clear(&d);
+        assert_int_equal(rt_charge_leg(&decks, &r, NULL, RT_LEG_SINGLE,
+                                       RT_SCN_NONE, NULL, &c, &d),
+                         CDR_E_NOT_E164);
+        assert_string_equal(d.field, "to");
+        assert_string_equal(d.value, local[i]);
+        assert_non_null(strstr(d.detail, "country_code"));
+        r.status = CDR_ST_BUSY;
+        assert_int_equal(rt_charge_leg(&decks, &r, NULL, RT_LEG_SINGLE,
+                                       RT_SCN_NONE, NULL, &c, &d),
+                         0);
+        assert_int_equal(c.comp[0].amount_nano, 0);
+        assert_string_equal(c.comp[0].matched, "");
+    }
+
+    /* a German trunk: 030... is +4930..., 0044... is +44..., 112 stays
+     * refused */
+    struct cdr_trunk de;
+    memset(&de, 0, sizeof de);
+    de.sid = "TKDE";
+    de.dialling = (struct cdr_dialling){"49", "0", {"00"}, 1};
+    struct cdr_record r =
+        call(CDR_DIR_TERMINATING, "+14155550100", "tel:030123456", 60);
+    assert_int_equal(rt_charge_leg(&decks, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
+                                   &de, &c, &d),
+                     0);
+    check(&c, 1,
+          (struct want[]){{RT_SVC_TERMINATION, "+14155550100", "tel:030123456",
+                           "49", 60, 30000000}});
+    r = call(CDR_DIR_TERMINATING, "+14155550100", "00442071234567", 60);
+    assert_int_equal(rt_charge_leg(&decks, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
+                                   &de, &c, &d),
+                     0);
+    assert_string_equal(c.comp[0].matched, "44");
+    r = call(CDR_DIR_TERMINATING, "+14155550100", "tel:112", 60);
+    assert_int_equal(rt_charge_leg(&decks, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
+                                   &de, &c, &d),
+                     CDR_E_NOT_E164);
+    assert_non_null(strstr(d.detail, "national prefix"));
+    /* a SIP destination is not a number to price: the sip class */
+    r = call(CDR_DIR_TERMINATING, "+14155550100", "sip:112@pbx.example.com",
+             60);
+    assert_int_equal(rt_charge_leg(&decks, &r, NULL, RT_LEG_SINGLE, RT_SCN_NONE,
+                                   NULL, &c, &d),
+                     0);
+    assert_string_equal(c.comp[0].matched, "sip");
+}
+
 int
 main(void)
 {
@@ -324,6 +386,8 @@ main(void)
         cmocka_unit_test(test_no_status_bills_only_with_positive_duration),
         cmocka_unit_test(test_billable_component_without_rate_is_rejected),
         cmocka_unit_test(test_child_without_rate_names_whose_number),
+        cmocka_unit_test(
+            test_numbers_not_in_e164_are_read_by_the_trunk_or_rejected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
