@@ -2,7 +2,9 @@
  * Benchmark data: `gen_calls calls N` writes N transfer cases (2N rows: a
  * parent and its child, the four scenarios in turn) as call-record CSV on
  * stdout (--random-sids: sids that look random, as real ones do); `gen_calls
- * deck P DIR` writes DIR/bench.yaml with a csv: list of P termination prefixes.
+ * deck P DIR` writes DIR/bench.yaml with a csv: list of P termination
+ * prefixes; `gen_calls plans P DIR` writes DIR/plans.yaml and its three
+ * plan decks of P prefixes each.
  * Children follow their parents a few hundred rows later, as in a carrier
  * export sorted by start time.  Deterministic.
  */
@@ -132,24 +134,30 @@ gen_calls(long n)
     return 0;
 }
 
+/* DIR/NAME.yaml with a csv: list DIR/NAME-termination.csv of P
+ * termination prefixes; currency, decimals and increment as given (the
+ * carrier's deck and the plan decks differ in all three). */
 static int
-gen_deck(long prefixes, const char *dir)
+write_deck(const char *dir, const char *name, long prefixes,
+           const char *currency, int decimals, const char *increment)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/bench.yaml", dir);
+    snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
     FILE *y = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/bench-termination.csv", dir);
+    snprintf(path, sizeof path, "%s/%s-termination.csv", dir, name);
     FILE *c = fopen(path, "w");
     if (y == NULL || c == NULL) {
         perror(path);
         return 1;
     }
-    fprintf(y, "deck: bench\ncurrency: USD\ndecimals: 6\nrounding: half-up\n"
-               "increment: 60/60\ntermination:\n"
-               "  - { csv: bench-termination.csv }\n"
-               "  - { class: sip, rate: \"0.0040\" }\n"
-               "origination:\n"
-               "  - { class: sip, rate: \"0.0034\" }\n");
+    fprintf(y,
+            "deck: %s\ncurrency: %s\ndecimals: %d\nrounding: half-up\n"
+            "increment: %s\ntermination:\n"
+            "  - { csv: %s-termination.csv }\n"
+            "  - { class: sip, rate: \"0.0040\" }\n"
+            "origination:\n"
+            "  - { class: sip, rate: \"0.0034\" }\n",
+            name, currency, decimals, increment, name);
     for (size_t i = 0; i < sizeof dest / sizeof dest[0]; i++)
         fprintf(y, "  - { prefix: \"%s\", rate: \"0.00%02d\" }\n", dest[i].cc,
                 (int)(30 + i));
@@ -172,6 +180,51 @@ gen_deck(long prefixes, const char *dir)
     return 0;
 }
 
+static int
+gen_deck(long prefixes, const char *dir)
+{
+    return write_deck(dir, "bench", prefixes, "USD", 6, "60/60");
+}
+
+/*
+ * DIR/plans.yaml: three plan decks of P prefixes (one selling in EUR with
+ * other decimals and increments), the 97 accounts of the calls spread over
+ * them, one account moving plans at noon of the calls' day, the rest by
+ * the default plan.
+ */
+static int
+gen_plans(long prefixes, const char *dir)
+{
+    if (write_deck(dir, "plan-a", prefixes, "USD", 4, "60/60") != 0 ||
+        write_deck(dir, "plan-b", prefixes, "USD", 6, "30/6") != 0 ||
+        write_deck(dir, "plan-eu", prefixes, "EUR", 2, "60/1") != 0)
+        return 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/plans.yaml", dir);
+    FILE *y = fopen(path, "w");
+    if (y == NULL) {
+        perror(path);
+        return 1;
+    }
+    fprintf(y,
+            "plans:\n  - { name: a, deck: plan-a.yaml }\n"
+            "  - { name: b, deck: plan-b.yaml }\n"
+            "  - { name: eu, deck: plan-eu.yaml }\n"
+            "accounts:\n"
+            "  - { account_sid: AC%032x, plan: a, effective_to: "
+            "\"2026-05-10T12:00:00Z\" }\n"
+            "  - { account_sid: AC%032x, plan: eu, effective_from: "
+            "\"2026-05-10T12:00:00Z\" }\n",
+            0, 0);
+    for (int acct = 1; acct < 97; acct++)
+        if (acct % 3 != 0) /* a third by the default plan */
+            fprintf(y, "  - { account_sid: AC%032x, plan: %s }\n", acct,
+                    acct % 3 == 1 ? "b" : "eu");
+    fprintf(y, "default_plan: a\n");
+    fclose(y);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -181,7 +234,10 @@ main(int argc, char **argv)
     }
     if (argc >= 4 && strcmp(argv[1], "deck") == 0)
         return gen_deck(strtol(argv[2], NULL, 10), argv[3]);
+    if (argc >= 4 && strcmp(argv[1], "plans") == 0)
+        return gen_plans(strtol(argv[2], NULL, 10), argv[3]);
     fprintf(stderr, "usage: gen_calls calls N [--random-sids] > calls.csv\n"
-                    "       gen_calls deck PREFIXES DIR\n");
+                    "       gen_calls deck PREFIXES DIR\n"
+                    "       gen_calls plans PREFIXES DIR\n");
     return 64;
 }
