@@ -253,107 +253,109 @@ on_tick(void *ctx, int64_t now_sec, int32_t now_usec)
     return rc;
 }
 
+enum {
+    OPT_HEP = 256,
+    OPT_ROTATE,
+    OPT_MAX_DIALOGS,
+    OPT_INVITE_TIMEOUT,
+    OPT_DIALOG_TIMEOUT,
+    OPT_XFER_WINDOW,
+    OPT_BUFFER,
+    OPT_STATE,
+    OPT_NO_STATE,
+};
+
+static const struct option longopts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"interface", required_argument, NULL, 'i'},
+    {"read", required_argument, NULL, 'r'},
+    {"hep", required_argument, NULL, OPT_HEP},
+    {"out", required_argument, NULL, 'o'},
+    {"filter", required_argument, NULL, 'f'},
+    {"rotate", required_argument, NULL, OPT_ROTATE},
+    {"user", required_argument, NULL, 'Z'},
+    {"max-dialogs", required_argument, NULL, OPT_MAX_DIALOGS},
+    {"invite-timeout", required_argument, NULL, OPT_INVITE_TIMEOUT},
+    {"dialog-timeout", required_argument, NULL, OPT_DIALOG_TIMEOUT},
+    {"transfer-window", required_argument, NULL, OPT_XFER_WINDOW},
+    {"buffer-size", required_argument, NULL, OPT_BUFFER},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"no-state", no_argument, NULL, OPT_NO_STATE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* An option that takes a number, each with its own upper bound. */
 static int
-parse_args(int argc, char **argv, struct opts *o)
+set_number_option(int c, const char *a, struct opts *o)
 {
-    enum {
-        OPT_HEP = 256,
-        OPT_ROTATE,
-        OPT_MAX_DIALOGS,
-        OPT_INVITE_TIMEOUT,
-        OPT_DIALOG_TIMEOUT,
-        OPT_XFER_WINDOW,
-        OPT_BUFFER,
-        OPT_STATE,
-        OPT_NO_STATE,
-    };
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"interface", required_argument, NULL, 'i'},
-        {"read", required_argument, NULL, 'r'},
-        {"hep", required_argument, NULL, OPT_HEP},
-        {"out", required_argument, NULL, 'o'},
-        {"filter", required_argument, NULL, 'f'},
-        {"rotate", required_argument, NULL, OPT_ROTATE},
-        {"user", required_argument, NULL, 'Z'},
-        {"max-dialogs", required_argument, NULL, OPT_MAX_DIALOGS},
-        {"invite-timeout", required_argument, NULL, OPT_INVITE_TIMEOUT},
-        {"dialog-timeout", required_argument, NULL, OPT_DIALOG_TIMEOUT},
-        {"transfer-window", required_argument, NULL, OPT_XFER_WINDOW},
-        {"buffer-size", required_argument, NULL, OPT_BUFFER},
-        {"state", required_argument, NULL, OPT_STATE},
-        {"no-state", no_argument, NULL, OPT_NO_STATE},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    memset(o, 0, sizeof *o);
-    o->rotate = 3600;
-    cap_tracker_opts_default(&o->tr);
-    int c;
     int64_t v;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":c:i:r:o:f:Z:qhV", longopts, NULL)) !=
-           -1) {
-        const char *a = optarg;
-        switch (c) {
-        case 'c': o->config = a; break;
-        case 'i': o->iface = a; break;
-        case 'r': o->file = a; break;
-        case OPT_HEP: o->hep = a; break;
-        case 'o': o->out = a; break;
-        case 'f': o->filter = a; break;
-        case 'Z': o->user = a; break;
-        case 'q': o->quiet = 1; break;
-        case 'h': fputs(usage_text, stdout); return -1;
-        case 'V': printf("referee-capture %s\n", REFEREE_VERSION); return -1;
-        case OPT_ROTATE:
-            if (parse_num(a, 366 * 86400, &o->rotate) != 0)
-                return usage_error("--rotate: expected seconds (1..31622400)",
-                                   a);
-            break;
-        case OPT_MAX_DIALOGS:
-            if (parse_num(a, 50000000, &v) != 0)
-                return usage_error("--max-dialogs: expected 1..50000000", a);
-            o->tr.max_dialogs = (size_t)v;
-            break;
-        case OPT_INVITE_TIMEOUT:
-            if (parse_num(a, 86400, &o->tr.invite_timeout) != 0)
-                return usage_error("--invite-timeout: expected seconds", a);
-            break;
-        case OPT_DIALOG_TIMEOUT:
-            if (parse_num(a, 7 * 86400, &o->tr.dialog_timeout) != 0)
-                return usage_error("--dialog-timeout: expected seconds", a);
-            break;
-        case OPT_XFER_WINDOW:
-            if (parse_num(a, 3600, &o->tr.xfer_window) != 0)
-                return usage_error("--transfer-window: expected seconds", a);
-            break;
-        case OPT_BUFFER:
-            if (parse_num(a, INT32_MAX, &o->buffer_size) != 0)
-                return usage_error("--buffer-size: expected bytes", a);
-            break;
-        case OPT_STATE: o->state = a; break;
-        case OPT_NO_STATE: o->no_state = 1; break;
-        case ':': return usage_error("option needs a value:", argv[optind - 1]);
-        default: return usage_error("unknown option", argv[optind - 1]);
-        }
+    switch (c) {
+    case OPT_ROTATE:
+        if (parse_num(a, 366 * 86400, &o->rotate) != 0)
+            return usage_error("--rotate: expected seconds (1..31622400)", a);
+        break;
+    case OPT_MAX_DIALOGS:
+        if (parse_num(a, 50000000, &v) != 0)
+            return usage_error("--max-dialogs: expected 1..50000000", a);
+        o->tr.max_dialogs = (size_t)v;
+        break;
+    case OPT_INVITE_TIMEOUT:
+        if (parse_num(a, 86400, &o->tr.invite_timeout) != 0)
+            return usage_error("--invite-timeout: expected seconds", a);
+        break;
+    case OPT_DIALOG_TIMEOUT:
+        if (parse_num(a, 7 * 86400, &o->tr.dialog_timeout) != 0)
+            return usage_error("--dialog-timeout: expected seconds", a);
+        break;
+    case OPT_XFER_WINDOW:
+        if (parse_num(a, 3600, &o->tr.xfer_window) != 0)
+            return usage_error("--transfer-window: expected seconds", a);
+        break;
+    case OPT_BUFFER:
+        if (parse_num(a, INT32_MAX, &o->buffer_size) != 0)
+            return usage_error("--buffer-size: expected bytes", a);
+        break;
     }
-    if (optind < argc)
-        return usage_error("unexpected argument", argv[optind]);
-    if (o->config == NULL)
-        return usage_error("--config DECK.yaml is required", NULL);
-    if (o->out == NULL)
-        return usage_error("--out DIR is required", NULL);
-    int sources = (o->iface != NULL) + (o->file != NULL) + (o->hep != NULL);
-    if (sources != 1)
-        return usage_error("give exactly one source: -i IFACE, -r FILE or "
-                           "--hep HOST:PORT",
-                           NULL);
-    if (o->hep != NULL && o->filter != NULL)
-        return usage_error("-f applies to -i and -r only", NULL);
+    return 0;
+}
+
+/* One option from getopt_long into o: 0, -1 after --help or --version
+ * (printed: the caller exits with success), or the usage exit code. */
+static int
+set_option(int c, const char *a, struct opts *o, char **argv)
+{
+    switch (c) {
+    case 'c': o->config = a; break;
+    case 'i': o->iface = a; break;
+    case 'r': o->file = a; break;
+    case OPT_HEP: o->hep = a; break;
+    case 'o': o->out = a; break;
+    case 'f': o->filter = a; break;
+    case 'Z': o->user = a; break;
+    case 'q': o->quiet = 1; break;
+    case 'h': fputs(usage_text, stdout); return -1;
+    case 'V': printf("referee-capture %s\n", REFEREE_VERSION); return -1;
+    case OPT_ROTATE:
+    case OPT_MAX_DIALOGS:
+    case OPT_INVITE_TIMEOUT:
+    case OPT_DIALOG_TIMEOUT:
+    case OPT_XFER_WINDOW:
+    case OPT_BUFFER: return set_number_option(c, a, o);
+    case OPT_STATE: o->state = a; break;
+    case OPT_NO_STATE: o->no_state = 1; break;
+    case ':': return usage_error("option needs a value:", argv[optind - 1]);
+    default: return usage_error("unknown option", argv[optind - 1]);
+    }
+    return 0;
+}
+
+/* Where open calls are kept at shutdown, if anywhere. */
+static int
+choose_state_file(struct opts *o)
+{
     if (o->state != NULL && o->no_state)
         return usage_error("--state and --no-state exclude each other", NULL);
     if (o->file != NULL) {
@@ -369,6 +371,45 @@ parse_args(int argc, char **argv, struct opts *o)
         o->state = o->state_buf;
     }
     return 0;
+}
+
+/* What no single option can tell: the required ones, the sources, and the
+ * options that go together or not. */
+static int
+check_options(int argc, char **argv, struct opts *o)
+{
+    if (optind < argc)
+        return usage_error("unexpected argument", argv[optind]);
+    if (o->config == NULL)
+        return usage_error("--config DECK.yaml is required", NULL);
+    if (o->out == NULL)
+        return usage_error("--out DIR is required", NULL);
+    int sources = (o->iface != NULL) + (o->file != NULL) + (o->hep != NULL);
+    if (sources != 1)
+        return usage_error("give exactly one source: -i IFACE, -r FILE or "
+                           "--hep HOST:PORT",
+                           NULL);
+    if (o->hep != NULL && o->filter != NULL)
+        return usage_error("-f applies to -i and -r only", NULL);
+    return choose_state_file(o);
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->rotate = 3600;
+    cap_tracker_opts_default(&o->tr);
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":c:i:r:o:f:Z:qhV", longopts, NULL)) !=
+           -1) {
+        int rc = set_option(c, optarg, o, argv);
+        if (rc != 0)
+            return rc;
+    }
+    return check_options(argc, argv, o);
 }
 
 static void
@@ -469,6 +510,97 @@ resume(struct run *r)
     return 0;
 }
 
+static void
+report_recovered(const struct run *r)
+{
+    uint64_t files, rows;
+    cap_writer_recovered(r->writer, &files, &rows);
+    if (files > 0)
+        fprintf(stderr,
+                "referee-capture: %s: committed %" PRIu64
+                " file(s) a killed run left open (%" PRIu64 " records)\n",
+                r->o.out, files, rows);
+}
+
+/* The record files and the tracker that fills them: 0, or the exit code
+ * with the writer closed again. */
+static int
+open_output(struct run *r, struct cdr_diag *d)
+{
+    if (cap_writer_new(&r->writer, r->o.out, r->o.rotate, d) != 0) {
+        print_diag(d);
+        return CAP_EXIT_FAILURE;
+    }
+    report_recovered(r);
+    /* a file can be read again; live traffic cannot */
+    cap_writer_flush_each(r->writer, r->o.file == NULL);
+    r->tracker =
+        cap_tracker_new(r->cfg, &r->o.tr, cap_writer_record, r->writer);
+    if (r->tracker == NULL) {
+        fprintf(stderr, "referee-capture: out of memory\n");
+        cap_writer_close(r->writer, NULL);
+        return CAP_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+/* Open the source, drop privileges and read until the end or a stop. */
+static int
+capture(struct run *r, struct cdr_diag *d)
+{
+    if (open_source(r, d) != 0 || cap_drop_privileges(r->o.user, d) != 0) {
+        print_diag(d);
+        return CAP_EXIT_FAILURE;
+    }
+    if (run_source(r, d) != 0) {
+        if (cap_writer_error(r->writer)->code != 0)
+            print_diag(cap_writer_error(r->writer));
+        else
+            print_diag(d);
+        return CAP_EXIT_FAILURE;
+    }
+    return CAP_EXIT_OK;
+}
+
+static void
+save_state(struct run *r)
+{
+    struct cdr_diag sd;
+    cdr_diag_clear(&sd);
+    if (cap_tracker_save(r->tracker, r->o.state, &sd) != 0) {
+        print_diag(&sd);
+        fprintf(stderr, "referee-capture: open calls written as "
+                        "in-progress instead\n");
+    }
+}
+
+/* Whatever happened: nothing complete is lost, open calls are kept in the
+ * state file or written as in-progress, the current file is committed.
+ * Frees everything; CAP_EXIT_OK or CAP_EXIT_FAILURE. */
+static int
+finish(struct run *r)
+{
+    int exit_code = CAP_EXIT_OK;
+    if (!r->o.no_state)
+        save_state(r);
+    if (cap_tracker_flush(r->tracker) != 0)
+        exit_code = CAP_EXIT_FAILURE;
+    struct cdr_diag wd;
+    cdr_diag_clear(&wd);
+    if (cap_writer_rotate(r->writer) != 0)
+        exit_code = CAP_EXIT_FAILURE; /* reported by close below */
+    if (!r->o.quiet)
+        print_stats(r);
+    close_source(r);
+    if (cap_writer_close(r->writer, &wd) != 0) {
+        print_diag(&wd);
+        exit_code = CAP_EXIT_FAILURE;
+    }
+    cap_tracker_free(r->tracker);
+    cap_config_free(r->cfg);
+    return exit_code;
+}
+
 int
 cap_cli_main(int argc, char **argv)
 {
@@ -482,29 +614,9 @@ cap_cli_main(int argc, char **argv)
 
     if ((rc = load_config(&r)) != 0)
         return rc;
-    int exit_code = CAP_EXIT_OK;
-    if (cap_writer_new(&r.writer, r.o.out, r.o.rotate, &d) != 0) {
-        print_diag(&d);
+    if ((rc = open_output(&r, &d)) != 0) {
         cap_config_free(r.cfg);
-        return CAP_EXIT_FAILURE;
-    }
-    {
-        uint64_t files, rows;
-        cap_writer_recovered(r.writer, &files, &rows);
-        if (files > 0)
-            fprintf(stderr,
-                    "referee-capture: %s: committed %" PRIu64
-                    " file(s) a killed run left open (%" PRIu64 " records)\n",
-                    r.o.out, files, rows);
-    }
-    /* a file can be read again; live traffic cannot */
-    cap_writer_flush_each(r.writer, r.o.file == NULL);
-    r.tracker = cap_tracker_new(r.cfg, &r.o.tr, cap_writer_record, r.writer);
-    if (r.tracker == NULL) {
-        fprintf(stderr, "referee-capture: out of memory\n");
-        cap_writer_close(r.writer, NULL);
-        cap_config_free(r.cfg);
-        return CAP_EXIT_FAILURE;
+        return rc;
     }
     install_signals();
     if (!r.o.no_state && resume(&r) != 0) {
@@ -513,44 +625,8 @@ cap_cli_main(int argc, char **argv)
         cap_config_free(r.cfg);
         return CAP_EXIT_FAILURE;
     }
-    if (open_source(&r, &d) != 0 || cap_drop_privileges(r.o.user, &d) != 0) {
-        print_diag(&d);
+    int exit_code = capture(&r, &d);
+    if (finish(&r) != CAP_EXIT_OK)
         exit_code = CAP_EXIT_FAILURE;
-    } else {
-        rc = run_source(&r, &d);
-        if (rc != 0) {
-            if (cap_writer_error(r.writer)->code != 0)
-                print_diag(cap_writer_error(r.writer));
-            else
-                print_diag(&d);
-            exit_code = CAP_EXIT_FAILURE;
-        }
-    }
-    /* Whatever happened: nothing complete is lost, open calls are written
-       as in-progress, the current file is committed. */
-    if (!r.o.no_state) {
-        struct cdr_diag sd;
-        cdr_diag_clear(&sd);
-        if (cap_tracker_save(r.tracker, r.o.state, &sd) != 0) {
-            print_diag(&sd);
-            fprintf(stderr, "referee-capture: open calls written as "
-                            "in-progress instead\n");
-        }
-    }
-    if (cap_tracker_flush(r.tracker) != 0)
-        exit_code = CAP_EXIT_FAILURE;
-    struct cdr_diag wd;
-    cdr_diag_clear(&wd);
-    if (cap_writer_rotate(r.writer) != 0)
-        exit_code = CAP_EXIT_FAILURE; /* reported by close below */
-    if (!r.o.quiet)
-        print_stats(&r);
-    close_source(&r);
-    if (cap_writer_close(r.writer, &wd) != 0) {
-        print_diag(&wd);
-        exit_code = CAP_EXIT_FAILURE;
-    }
-    cap_tracker_free(r.tracker);
-    cap_config_free(r.cfg);
     return exit_code;
 }

@@ -34,6 +34,173 @@ cap_hep_strerror(int code)
     }
 }
 
+/* The address chunks, kept until the family chunk (which may come after
+ * them) says which pair to use. */
+struct hep_addrs {
+    int family;
+    int have4s, have4d, have6s, have6d;
+    uint8_t s4[4], d4[4], s6[16], d6[16];
+};
+
+/* Chunks 0x0003 to 0x0006: the IPv4 and IPv6 source and destination. */
+static int
+hep_address_chunk(uint16_t type, const uint8_t *v, size_t vlen,
+                  struct hep_addrs *a)
+{
+    if (type == 0x0003 || type == 0x0004) {
+        if (vlen != 4)
+            return CAP_HEP_E_LENGTH;
+        memcpy(type == 3 ? a->s4 : a->d4, v, 4);
+        *(type == 3 ? &a->have4s : &a->have4d) = 1;
+        return CAP_HEP_OK;
+    }
+    if (vlen != 16)
+        return CAP_HEP_E_LENGTH;
+    memcpy(type == 5 ? a->s6 : a->d6, v, 16);
+    *(type == 5 ? &a->have6s : &a->have6d) = 1;
+    return CAP_HEP_OK;
+}
+
+/* Chunk 0x000a: microseconds, which must be under a second. */
+static int
+hep_usec_chunk(const uint8_t *v, size_t vlen, struct cap_hep_packet *out)
+{
+    if (vlen != 4)
+        return CAP_HEP_E_LENGTH;
+    uint32_t us = cap_be32(v);
+    if (us > 999999)
+        return CAP_HEP_E_LENGTH;
+    out->meta.ts_usec = (int32_t)us;
+    return CAP_HEP_OK;
+}
+
+/* Chunk 0x000c: the capture agent's id, sent in 4 bytes or in 2. */
+static int
+hep_capture_id_chunk(const uint8_t *v, size_t vlen, struct cap_hep_packet *out)
+{
+    if (vlen == 4)
+        out->capture_id = cap_be32(v);
+    else if (vlen == 2)
+        out->capture_id = cap_be16(v);
+    else
+        return CAP_HEP_E_LENGTH;
+    return CAP_HEP_OK;
+}
+
+/* One generic (vendor 0) chunk; types not listed are skipped. */
+static int
+hep_chunk(uint16_t type, const uint8_t *v, size_t vlen,
+          struct cap_hep_packet *out, struct hep_addrs *a)
+{
+    switch (type) {
+    case 0x0001:
+        if (vlen != 1)
+            return CAP_HEP_E_LENGTH;
+        a->family = v[0];
+        break;
+    case 0x0002:
+        if (vlen != 1)
+            return CAP_HEP_E_LENGTH;
+        out->ip_proto = v[0];
+        break;
+    case 0x0003:
+    case 0x0004:
+    case 0x0005:
+    case 0x0006: return hep_address_chunk(type, v, vlen, a);
+    case 0x0007:
+    case 0x0008:
+        if (vlen != 2)
+            return CAP_HEP_E_LENGTH;
+        (type == 7 ? &out->meta.src : &out->meta.dst)->port = cap_be16(v);
+        break;
+    case 0x0009:
+        if (vlen != 4)
+            return CAP_HEP_E_LENGTH;
+        out->meta.ts_sec = (int64_t)cap_be32(v);
+        out->has_time = 1;
+        break;
+    case 0x000a: return hep_usec_chunk(v, vlen, out);
+    case 0x000b:
+        if (vlen != 1)
+            return CAP_HEP_E_LENGTH;
+        out->proto_type = v[0];
+        break;
+    case 0x000c: return hep_capture_id_chunk(v, vlen, out);
+    case 0x000f:
+    case 0x0010:
+        out->payload = v;
+        out->payload_len = vlen;
+        out->compressed = type == 0x0010;
+        break;
+    default: break;
+    }
+    return CAP_HEP_OK;
+}
+
+/* The chunks in [q, end), each checked against the packet's end before it
+ * is read; the first bad one ends the decoding. */
+static int
+hep_chunks(const uint8_t *q, const uint8_t *end, struct cap_hep_packet *out,
+           struct hep_addrs *a)
+{
+    while (q < end) {
+        if (end - q < 6)
+            return CAP_HEP_E_TRUNCATED;
+        uint16_t vendor = cap_be16(q), type = cap_be16(q + 2);
+        size_t clen = cap_be16(q + 4);
+        if (clen < 6)
+            return CAP_HEP_E_LENGTH;
+        if (clen > (size_t)(end - q))
+            return CAP_HEP_E_TRUNCATED;
+        const uint8_t *v = q + 6;
+        q += clen;
+        if (vendor != 0)
+            continue;
+        int rc = hep_chunk(type, v, clen - 6, out, a);
+        if (rc != CAP_HEP_OK)
+            return rc;
+    }
+    return CAP_HEP_OK;
+}
+
+/* The address pair of the family chunk's family (2 is IPv4, 10 IPv6).  A
+ * packet with only the other family's pair has the wrong family, not a
+ * missing address. */
+static int
+hep_set_addresses(const struct hep_addrs *a, struct cap_hep_packet *out)
+{
+    if (a->family == 2) {
+        if (!a->have4s || !a->have4d)
+            return a->have6s || a->have6d ? CAP_HEP_E_FAMILY
+                                          : CAP_HEP_E_MISSING;
+        out->meta.src.family = out->meta.dst.family = AF_INET;
+        memcpy(out->meta.src.ip, a->s4, 4);
+        memcpy(out->meta.dst.ip, a->d4, 4);
+    } else if (a->family == 10) {
+        if (!a->have6s || !a->have6d)
+            return a->have4s || a->have4d ? CAP_HEP_E_FAMILY
+                                          : CAP_HEP_E_MISSING;
+        out->meta.src.family = out->meta.dst.family = AF_INET6;
+        memcpy(out->meta.src.ip, a->s6, 16);
+        memcpy(out->meta.dst.ip, a->d6, 16);
+    } else {
+        return CAP_HEP_E_FAMILY;
+    }
+    return CAP_HEP_OK;
+}
+
+static enum cap_transport
+hep_transport(uint8_t ip_proto)
+{
+    switch (ip_proto) {
+    case 6: return CAP_TRANSPORT_TCP;
+    case 22: /* Kamailio's marker for TLS (decrypted by the sender) */
+        return CAP_TRANSPORT_TLS;
+    case 132: return CAP_TRANSPORT_SCTP;
+    default: return CAP_TRANSPORT_UDP;
+    }
+}
+
 int
 cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
 {
@@ -45,118 +212,16 @@ cap_hep_decode(const uint8_t *p, const uint8_t *end, struct cap_hep_packet *out)
         return CAP_HEP_E_LENGTH;
     if (total > (size_t)(end - p))
         return CAP_HEP_E_TRUNCATED;
-    end = p + total;
-    const uint8_t *q = p + 6;
-    int family = 0;
-    int have4s = 0, have4d = 0, have6s = 0, have6d = 0;
-    uint8_t s4[4] = {0}, d4[4] = {0}, s6[16] = {0}, d6[16] = {0};
-    while (q < end) {
-        if (end - q < 6)
-            return CAP_HEP_E_TRUNCATED;
-        uint16_t vendor = cap_be16(q), type = cap_be16(q + 2);
-        size_t clen = cap_be16(q + 4);
-        if (clen < 6)
-            return CAP_HEP_E_LENGTH;
-        if (clen > (size_t)(end - q))
-            return CAP_HEP_E_TRUNCATED;
-        const uint8_t *v = q + 6;
-        size_t vlen = clen - 6;
-        q += clen;
-        if (vendor != 0)
-            continue;
-        switch (type) {
-        case 0x0001:
-            if (vlen != 1)
-                return CAP_HEP_E_LENGTH;
-            family = v[0];
-            break;
-        case 0x0002:
-            if (vlen != 1)
-                return CAP_HEP_E_LENGTH;
-            out->ip_proto = v[0];
-            break;
-        case 0x0003:
-        case 0x0004:
-            if (vlen != 4)
-                return CAP_HEP_E_LENGTH;
-            memcpy(type == 3 ? s4 : d4, v, 4);
-            *(type == 3 ? &have4s : &have4d) = 1;
-            break;
-        case 0x0005:
-        case 0x0006:
-            if (vlen != 16)
-                return CAP_HEP_E_LENGTH;
-            memcpy(type == 5 ? s6 : d6, v, 16);
-            *(type == 5 ? &have6s : &have6d) = 1;
-            break;
-        case 0x0007:
-        case 0x0008:
-            if (vlen != 2)
-                return CAP_HEP_E_LENGTH;
-            (type == 7 ? &out->meta.src : &out->meta.dst)->port = cap_be16(v);
-            break;
-        case 0x0009:
-            if (vlen != 4)
-                return CAP_HEP_E_LENGTH;
-            out->meta.ts_sec = (int64_t)cap_be32(v);
-            out->has_time = 1;
-            break;
-        case 0x000a: {
-            if (vlen != 4)
-                return CAP_HEP_E_LENGTH;
-            uint32_t us = cap_be32(v);
-            if (us > 999999)
-                return CAP_HEP_E_LENGTH;
-            out->meta.ts_usec = (int32_t)us;
-            break;
-        }
-        case 0x000b:
-            if (vlen != 1)
-                return CAP_HEP_E_LENGTH;
-            out->proto_type = v[0];
-            break;
-        case 0x000c:
-            if (vlen == 4)
-                out->capture_id = cap_be32(v);
-            else if (vlen == 2)
-                out->capture_id = cap_be16(v);
-            else
-                return CAP_HEP_E_LENGTH;
-            break;
-        case 0x000f:
-        case 0x0010:
-            out->payload = v;
-            out->payload_len = vlen;
-            out->compressed = type == 0x0010;
-            break;
-        default: break;
-        }
-    }
-    if (out->payload == NULL || family == 0)
+    struct hep_addrs a = {0};
+    int rc = hep_chunks(p + 6, p + total, out, &a);
+    if (rc != CAP_HEP_OK)
+        return rc;
+    if (out->payload == NULL || a.family == 0)
         return CAP_HEP_E_MISSING;
-    if (family == 2) {
-        if (!have4s || !have4d)
-            return have6s || have6d ? CAP_HEP_E_FAMILY : CAP_HEP_E_MISSING;
-        out->meta.src.family = out->meta.dst.family = AF_INET;
-        memcpy(out->meta.src.ip, s4, 4);
-        memcpy(out->meta.dst.ip, d4, 4);
-    } else if (family == 10) {
-        if (!have6s || !have6d)
-            return have4s || have4d ? CAP_HEP_E_FAMILY : CAP_HEP_E_MISSING;
-        out->meta.src.family = out->meta.dst.family = AF_INET6;
-        memcpy(out->meta.src.ip, s6, 16);
-        memcpy(out->meta.dst.ip, d6, 16);
-    } else {
-        return CAP_HEP_E_FAMILY;
-    }
-    switch (out->ip_proto) {
-    case 6: out->meta.transport = CAP_TRANSPORT_TCP; break;
-    case 22: /* Kamailio's marker for TLS (decrypted by the sender) */
-        out->meta.transport = CAP_TRANSPORT_TLS;
-        break;
-    case 132: out->meta.transport = CAP_TRANSPORT_SCTP; break;
-    default: out->meta.transport = CAP_TRANSPORT_UDP; break;
-    }
+    rc = hep_set_addresses(&a, out);
+    if (rc != CAP_HEP_OK)
+        return rc;
+    out->meta.transport = hep_transport(out->ip_proto);
     return CAP_HEP_OK;
 }
 
@@ -360,54 +425,47 @@ struct cap_hep_listener {
     uint8_t buf[65536]; /* one datagram at a time */
 };
 
-int
-cap_hep_listener_open(const char *hostport, struct cap_hep_listener **out,
-                      struct cdr_diag *d)
+/* HOST:PORT, [IPv6]:PORT or PORT into host (empty for every address) and
+ * the port's digits; -1 when it is none of these. */
+static int
+split_hostport(const char *hostport, char *host, size_t host_size,
+               const char **port)
 {
-    char host[256] = "";
-    const char *port;
-    *out = NULL;
-    size_t n = strlen(hostport);
     if (hostport[0] == '[') {
         const char *rb = strchr(hostport, ']');
-        if (rb == NULL || rb[1] != ':' || (size_t)(rb - hostport) > sizeof host)
-            goto bad;
+        if (rb == NULL || rb[1] != ':' || (size_t)(rb - hostport) > host_size)
+            return -1;
         memcpy(host, hostport + 1, (size_t)(rb - hostport - 1));
         host[rb - hostport - 1] = 0;
-        port = rb + 2;
+        *port = rb + 2;
     } else {
         const char *colon = strrchr(hostport, ':');
         if (colon == NULL) {
-            port = hostport;
+            *port = hostport;
         } else {
-            if ((size_t)(colon - hostport) >= sizeof host)
-                goto bad;
+            if ((size_t)(colon - hostport) >= host_size)
+                return -1;
             memcpy(host, hostport, (size_t)(colon - hostport));
             host[colon - hostport] = 0;
-            port = colon + 1;
+            *port = colon + 1;
         }
     }
-    if (*port == 0 || strspn(port, "0123456789") != strlen(port) ||
-        strlen(port) > 5)
-        goto bad;
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
-    if (gai != 0) {
-        cdr_diag_set(d, CDR_E_USAGE, "hep", hostport, n,
-                     "cannot resolve the HEP listen address");
-        cdr_diag_detail(d, "%s", gai_strerror(gai));
-        return CDR_E_USAGE;
-    }
-    int fd = -1, err = 0;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        fd =
+    if (**port == 0 || strspn(*port, "0123456789") != strlen(*port) ||
+        strlen(*port) > 5)
+        return -1;
+    return 0;
+}
+
+/* A UDP socket bound to the first of the resolved addresses that takes it;
+ * -1 with errno's value in *err when none does. */
+static int
+bind_first(const struct addrinfo *ai, int *err)
+{
+    for (const struct addrinfo *a = ai; a; a = a->ai_next) {
+        int fd =
             socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
-            err = errno;
+            *err = errno;
             continue;
         }
         int one = 1;
@@ -415,37 +473,82 @@ cap_hep_listener_open(const char *hostport, struct cap_hep_listener **out,
         int rcvbuf = 8 * 1024 * 1024; /* bursts from a busy proxy */
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
         if (bind(fd, a->ai_addr, a->ai_addrlen) == 0)
-            break;
-        err = errno;
+            return fd;
+        *err = errno;
         close(fd);
-        fd = -1;
     }
+    return -1;
+}
+
+/* The socket listening on host (NULL: every address) and port, or a
+ * negative CDR_E_* code with d set. */
+static int
+listen_udp(const char *host, const char *port, const char *hostport,
+           struct cdr_diag *d)
+{
+    size_t n = strlen(hostport);
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0) {
+        cdr_diag_set(d, CDR_E_USAGE, "hep", hostport, n,
+                     "cannot resolve the HEP listen address");
+        cdr_diag_detail(d, "%s", gai_strerror(gai));
+        return CDR_E_USAGE;
+    }
+    int err = 0;
+    int fd = bind_first(ai, &err);
     freeaddrinfo(ai);
     if (fd < 0) {
         cdr_diag_set(d, CDR_E_IO, "hep", hostport, n, "cannot listen for HEP");
         cdr_diag_detail(d, "%s", strerror(err));
         return CDR_E_IO;
     }
+    return fd;
+}
+
+/* The port the socket is bound to, which the kernel chose for port 0. */
+static uint16_t
+bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
+int
+cap_hep_listener_open(const char *hostport, struct cap_hep_listener **out,
+                      struct cdr_diag *d)
+{
+    char host[256] = "";
+    const char *port;
+    *out = NULL;
+    if (split_hostport(hostport, host, sizeof host, &port) != 0) {
+        cdr_diag_set(d, CDR_E_USAGE, "hep", hostport, strlen(hostport),
+                     "expected HOST:PORT, [IPv6]:PORT or PORT");
+        return CDR_E_USAGE;
+    }
+    int fd = listen_udp(*host ? host : NULL, port, hostport, d);
+    if (fd < 0)
+        return fd;
     struct cap_hep_listener *l = calloc(1, sizeof *l);
     if (l == NULL) {
         close(fd);
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     }
     l->fd = fd;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET)
-            l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        else if (ss.ss_family == AF_INET6)
-            l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    }
+    l->port = bound_port(fd);
     *out = l;
     return 0;
-bad:
-    cdr_diag_set(d, CDR_E_USAGE, "hep", hostport, n,
-                 "expected HOST:PORT, [IPv6]:PORT or PORT");
-    return CDR_E_USAGE;
 }
 
 uint16_t

@@ -38,11 +38,101 @@ fail(struct cdr_diag *d, int code, const char *what, const char *detail)
     return code;
 }
 
+/* The helpers below leave what they opened in s; the caller closes it when
+ * one fails. */
+
+static int
+open_file(const struct cap_pcap_config *cfg, struct cap_pcap *s,
+          struct cdr_diag *d)
+{
+    char eb[PCAP_ERRBUF_SIZE] = "";
+    s->p = pcap_open_offline_with_tstamp_precision(
+        cfg->file, PCAP_TSTAMP_PRECISION_MICRO, eb);
+    if (s->p == NULL) {
+        cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot read %s", cfg->file);
+        cdr_diag_detail(d, "%s", eb);
+        return CDR_E_IO;
+    }
+    return 0;
+}
+
+/* A live capture, non-blocking, whose read timeout is at most 250 ms so
+ * that ticks come at least that often. */
+static int
+open_live(const struct cap_pcap_config *cfg, struct cap_pcap *s,
+          struct cdr_diag *d)
+{
+    char eb[PCAP_ERRBUF_SIZE] = "";
+    s->live = 1;
+    s->p = pcap_create(cfg->device, eb);
+    if (s->p == NULL) {
+        cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot open %s", cfg->device);
+        cdr_diag_detail(d, "%s", eb);
+        return CDR_E_IO;
+    }
+    int snaplen = cfg->snaplen > 0 ? cfg->snaplen : CAP_NET_SNAPLEN;
+    unsigned to = s->tick_ms < 250 ? s->tick_ms : 250;
+    pcap_set_snaplen(s->p, snaplen);
+    pcap_set_promisc(s->p, cfg->promisc ? 1 : 0);
+    pcap_set_timeout(s->p, (int)to);
+    if (cfg->buffer_bytes > 0)
+        pcap_set_buffer_size(s->p, cfg->buffer_bytes);
+    int rc = pcap_activate(s->p);
+    if (rc < 0) {
+        cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot capture on %s",
+                     cfg->device);
+        cdr_diag_detail(d, "%s%s%s", pcap_statustostr(rc),
+                        *pcap_geterr(s->p) ? ": " : "", pcap_geterr(s->p));
+        return CDR_E_IO;
+    }
+    if (pcap_setnonblock(s->p, 1, eb) < 0)
+        return fail(d, CDR_E_IO, "cannot make the capture non-blocking", eb);
+    return 0;
+}
+
+static int
+check_datalink(struct cap_pcap *s, struct cdr_diag *d)
+{
+    s->dlt = pcap_datalink(s->p);
+    if (cap_net_dlt_supported(s->dlt))
+        return 0;
+    const char *name = pcap_datalink_val_to_name(s->dlt);
+    cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0, "unsupported link type %d (%s)",
+                 s->dlt, name ? name : "unknown");
+    return CDR_E_USAGE;
+}
+
+/* The BPF filter (NULL: the default; empty: none).  One that does not
+ * compile is the user's mistake; one the kernel refuses is not. */
+static int
+install_filter(struct cap_pcap *s, const char *filter, struct cdr_diag *d)
+{
+    if (filter == NULL)
+        filter = CAP_NET_DEFAULT_FILTER;
+    if (*filter == 0)
+        return 0;
+    struct bpf_program prog;
+    if (pcap_compile(s->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        cdr_diag_set(d, CDR_E_USAGE, "filter", filter, strlen(filter),
+                     "invalid capture filter");
+        cdr_diag_detail(d, "%s", pcap_geterr(s->p));
+        return CDR_E_USAGE;
+    }
+    int rc = pcap_setfilter(s->p, &prog);
+    pcap_freecode(&prog);
+    if (rc < 0) {
+        cdr_diag_set(d, CDR_E_IO, "filter", filter, strlen(filter),
+                     "cannot install the capture filter");
+        cdr_diag_detail(d, "%s", pcap_geterr(s->p));
+        return CDR_E_IO;
+    }
+    return 0;
+}
+
 int
 cap_pcap_open(const struct cap_pcap_config *cfg, struct cap_pcap **out,
               struct cdr_diag *d)
 {
-    char eb[PCAP_ERRBUF_SIZE] = "";
     *out = NULL;
     if ((cfg->device == NULL) == (cfg->file == NULL))
         return fail(d, CDR_E_USAGE, "give either an interface or a file", NULL);
@@ -50,78 +140,14 @@ cap_pcap_open(const struct cap_pcap_config *cfg, struct cap_pcap **out,
     if (s == NULL)
         return fail(d, CDR_E_NOMEM, "out of memory", NULL);
     s->tick_ms = cfg->tick_ms ? cfg->tick_ms : 1000;
-    int snaplen = cfg->snaplen > 0 ? cfg->snaplen : CAP_NET_SNAPLEN;
-    if (cfg->file) {
-        s->p = pcap_open_offline_with_tstamp_precision(
-            cfg->file, PCAP_TSTAMP_PRECISION_MICRO, eb);
-        if (s->p == NULL) {
-            free(s);
-            cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot read %s",
-                         cfg->file);
-            cdr_diag_detail(d, "%s", eb);
-            return CDR_E_IO;
-        }
-    } else {
-        s->live = 1;
-        s->p = pcap_create(cfg->device, eb);
-        if (s->p == NULL) {
-            free(s);
-            cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot open %s",
-                         cfg->device);
-            cdr_diag_detail(d, "%s", eb);
-            return CDR_E_IO;
-        }
-        unsigned to = s->tick_ms < 250 ? s->tick_ms : 250;
-        pcap_set_snaplen(s->p, snaplen);
-        pcap_set_promisc(s->p, cfg->promisc ? 1 : 0);
-        pcap_set_timeout(s->p, (int)to);
-        if (cfg->buffer_bytes > 0)
-            pcap_set_buffer_size(s->p, cfg->buffer_bytes);
-        int rc = pcap_activate(s->p);
-        if (rc < 0) {
-            cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "cannot capture on %s",
-                         cfg->device);
-            cdr_diag_detail(d, "%s%s%s", pcap_statustostr(rc),
-                            *pcap_geterr(s->p) ? ": " : "", pcap_geterr(s->p));
-            pcap_close(s->p);
-            free(s);
-            return CDR_E_IO;
-        }
-        if (pcap_setnonblock(s->p, 1, eb) < 0) {
-            pcap_close(s->p);
-            free(s);
-            return fail(d, CDR_E_IO, "cannot make the capture non-blocking",
-                        eb);
-        }
-    }
-    s->dlt = pcap_datalink(s->p);
-    if (!cap_net_dlt_supported(s->dlt)) {
-        const char *name = pcap_datalink_val_to_name(s->dlt);
-        cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
-                     "unsupported link type %d (%s)", s->dlt,
-                     name ? name : "unknown");
+    int rc = cfg->file ? open_file(cfg, s, d) : open_live(cfg, s, d);
+    if (rc == 0)
+        rc = check_datalink(s, d);
+    if (rc == 0)
+        rc = install_filter(s, cfg->filter, d);
+    if (rc != 0) {
         cap_pcap_close(s);
-        return CDR_E_USAGE;
-    }
-    const char *filter = cfg->filter ? cfg->filter : CAP_NET_DEFAULT_FILTER;
-    if (*filter) {
-        struct bpf_program prog;
-        if (pcap_compile(s->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-            cdr_diag_set(d, CDR_E_USAGE, "filter", filter, strlen(filter),
-                         "invalid capture filter");
-            cdr_diag_detail(d, "%s", pcap_geterr(s->p));
-            cap_pcap_close(s);
-            return CDR_E_USAGE;
-        }
-        int rc = pcap_setfilter(s->p, &prog);
-        pcap_freecode(&prog);
-        if (rc < 0) {
-            cdr_diag_set(d, CDR_E_IO, "filter", filter, strlen(filter),
-                         "cannot install the capture filter");
-            cdr_diag_detail(d, "%s", pcap_geterr(s->p));
-            cap_pcap_close(s);
-            return CDR_E_IO;
-        }
+        return rc;
     }
     *out = s;
     return 0;

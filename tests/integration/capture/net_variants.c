@@ -80,44 +80,201 @@ to_ipv6(const uint8_t *ip, size_t iplen, uint8_t *ip6, int frag_hdr,
     return h + len;
 }
 
-int
-main(int argc, char **argv)
+/* One IPv4 packet of the input: its Ethernet frame, the IP datagram in it
+ * and the id given to its fragments. */
+struct frame {
+    const u_char *eth;
+    const uint8_t *ip;
+    size_t iplen;
+    uint32_t id;
+};
+
+/* vlan: one 802.1Q tag; qinq: a service tag (0x88a8) outside it. */
+static void
+write_vlan(const char *v, const struct frame *f)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: net_variants IN.pcap VARIANT OUT.pcap\n");
-        return 2;
+    size_t at = 12;
+    memcpy(out, f->eth, 12);
+    if (v[0] == 'q') { /* service tag outside */
+        w16(out + at, 0x88a8);
+        w16(out + at + 2, 100);
+        at += 4;
     }
-    const char *v = argv[2];
-    int dlt = DLT_EN10MB;
-    if (strcmp(v, "sll") == 0)
-        dlt = DLT_LINUX_SLL;
-    else if (strcmp(v, "sll2") == 0)
-        dlt = DLT_LINUX_SLL2;
-    else if (strcmp(v, "raw") == 0)
-        dlt = DLT_RAW;
-    else if (strcmp(v, "null") == 0)
-        dlt = DLT_NULL;
-    else if (strcmp(v, "loop") == 0)
-        dlt = DLT_LOOP;
-    else if (strcmp(v, "vlan") && strcmp(v, "qinq") && strcmp(v, "ipip") &&
-             strcmp(v, "frag") && strcmp(v, "ipv6") && strcmp(v, "ipv6frag") &&
-             strcmp(v, "ip6ip4")) {
-        fprintf(stderr, "net_variants: unknown variant %s\n", v);
-        return 2;
+    w16(out + at, 0x8100);
+    w16(out + at + 2, 200);
+    at += 4;
+    w16(out + at, 0x0800);
+    at += 2;
+    memcpy(out + at, f->ip, f->iplen);
+    dump(out, at + f->iplen);
+}
+
+static void
+write_sll(const char *v, const struct frame *f)
+{
+    (void)v;
+    memset(out, 0, 16);
+    w16(out + 2, 772); /* ARPHRD_LOOPBACK */
+    w16(out + 14, 0x0800);
+    memcpy(out + 16, f->ip, f->iplen);
+    dump(out, 16 + f->iplen);
+}
+
+static void
+write_sll2(const char *v, const struct frame *f)
+{
+    (void)v;
+    memset(out, 0, 20);
+    w16(out, 0x0800);
+    out[7] = 1; /* ifindex */
+    w16(out + 8, 772);
+    memcpy(out + 20, f->ip, f->iplen);
+    dump(out, 20 + f->iplen);
+}
+
+static void
+write_raw(const char *v, const struct frame *f)
+{
+    (void)v;
+    dump(f->ip, f->iplen);
+}
+
+/* null: the family in host order; loop: in network order. */
+static void
+write_null(const char *v, const struct frame *f)
+{
+    uint32_t fam = 2;
+    if (v[0] == 'n')
+        memcpy(out, &fam, 4); /* host order */
+    else {
+        memset(out, 0, 4);
+        out[3] = 2;
     }
-    char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *in = pcap_open_offline(argv[1], eb);
-    if (in == NULL || pcap_datalink(in) != DLT_EN10MB) {
-        fprintf(stderr, "net_variants: %s: %s\n", argv[1],
-                in ? "not Ethernet" : eb);
-        return 1;
+    memcpy(out + 4, f->ip, f->iplen);
+    dump(out, 4 + f->iplen);
+}
+
+static void
+write_ipip(const char *v, const struct frame *f)
+{
+    (void)v;
+    memcpy(out, f->eth, 14);
+    uint8_t *oh = out + 14;
+    memcpy(oh, f->ip, 20); /* outer header from the inner one */
+    oh[0] = 0x45;
+    w16(oh + 2, (unsigned)(20 + f->iplen));
+    oh[9] = 4;
+    oh[12] = 10, oh[13] = 9, oh[14] = 9;
+    oh[16] = 10, oh[17] = 9, oh[18] = 9;
+    memcpy(oh + 20, f->ip, f->iplen);
+    dump(out, 34 + f->iplen);
+}
+
+/* The IP payload cut into fragments of 256 bytes: how many there are, and
+ * the length of fragment k. */
+static size_t
+fragments(size_t plen)
+{
+    return (plen + 255) / 256;
+}
+
+static size_t
+fragment_len(size_t plen, size_t k)
+{
+    size_t off = k * 256;
+    return plen - off < 256 ? plen - off : 256;
+}
+
+static void
+write_frag(const char *v, const struct frame *f)
+{
+    (void)v;
+    size_t ihl = (size_t)(f->ip[0] & 15) * 4;
+    size_t plen = f->iplen - ihl;
+    size_t nfr = fragments(plen);
+    for (size_t k = nfr; k-- > 0;) { /* last fragment first */
+        size_t off = k * 256;
+        size_t len = fragment_len(plen, k);
+        memcpy(out, f->eth, 14);
+        memcpy(out + 14, f->ip, ihl);
+        w16(out + 14 + 2, (unsigned)(ihl + len));
+        w16(out + 14 + 4, f->id);
+        w16(out + 14 + 6, (unsigned)(off / 8) | (k + 1 < nfr ? 0x2000u : 0u));
+        memcpy(out + 14 + ihl, f->ip + ihl + off, len);
+        dump(out, 14 + ihl + len);
     }
-    pcap_t *dead = pcap_open_dead(dlt, 262144);
-    dumper = pcap_dump_open(dead, argv[3]);
-    if (dumper == NULL) {
-        fprintf(stderr, "net_variants: %s\n", pcap_geterr(dead));
-        return 1;
+}
+
+/* ipv6: over Ethernet; ip6ip4: inside an IPv4 header (protocol 41). */
+static void
+write_ipv6(const char *v, const struct frame *f)
+{
+    uint8_t *o = out + 128; /* headroom for link headers */
+    int tun = v[2] == '6';
+    size_t at = tun ? 14 + 20 : 14;
+    size_t n = to_ipv6(f->ip, f->iplen, o + at, 0, 0, 0, 0, 0);
+    memcpy(o, f->eth, 12);
+    w16(o + 12, tun ? 0x0800 : 0x86dd);
+    if (tun) {
+        uint8_t *oh = o + 14;
+        memcpy(oh, f->ip, 20);
+        oh[0] = 0x45;
+        w16(oh + 2, (unsigned)(20 + n));
+        w16(oh + 6, 0);
+        oh[9] = 41;
     }
+    dump(o, at + n);
+}
+
+static void
+write_ipv6frag(const char *v, const struct frame *f)
+{
+    (void)v;
+    uint8_t *o = out + 128; /* headroom for link headers */
+    size_t ihl = (size_t)(f->ip[0] & 15) * 4;
+    size_t plen = f->iplen - ihl;
+    size_t nfr = fragments(plen);
+    for (size_t k = nfr; k-- > 0;) {
+        size_t n = to_ipv6(f->ip, f->iplen, o + 14, 1, f->id, k * 256,
+                           fragment_len(plen, k), k + 1 < nfr);
+        memcpy(o, f->eth, 12);
+        w16(o + 12, 0x86dd);
+        dump(o, 14 + n);
+    }
+}
+
+static const struct variant {
+    const char *name;
+    int dlt;
+    void (*write)(const char *v, const struct frame *f);
+} variants[] = {
+    {"vlan", DLT_EN10MB, write_vlan},
+    {"qinq", DLT_EN10MB, write_vlan},
+    {"sll", DLT_LINUX_SLL, write_sll},
+    {"sll2", DLT_LINUX_SLL2, write_sll2},
+    {"raw", DLT_RAW, write_raw},
+    {"null", DLT_NULL, write_null},
+    {"loop", DLT_LOOP, write_null},
+    {"ipip", DLT_EN10MB, write_ipip},
+    {"frag", DLT_EN10MB, write_frag},
+    {"ipv6", DLT_EN10MB, write_ipv6},
+    {"ipv6frag", DLT_EN10MB, write_ipv6frag},
+    {"ip6ip4", DLT_EN10MB, write_ipv6},
+};
+
+static const struct variant *
+find_variant(const char *name)
+{
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].name, name) == 0)
+            return &variants[i];
+    return NULL;
+}
+
+/* Every Ethernet/IPv4 packet of in, rewritten; the others are left out. */
+static void
+rewrite(pcap_t *in, const struct variant *var)
+{
     struct pcap_pkthdr *h;
     const u_char *b;
     uint32_t id = 1;
@@ -129,105 +286,37 @@ main(int argc, char **argv)
         size_t iplen = (size_t)((ip[2] << 8) | ip[3]);
         if (iplen > h->caplen - 14)
             continue;
-        id++;
-        uint8_t *o = out + 128; /* headroom for link headers */
-        if (strcmp(v, "vlan") == 0 || strcmp(v, "qinq") == 0) {
-            size_t at = 12;
-            memcpy(out, b, 12);
-            if (v[0] == 'q') { /* service tag outside */
-                w16(out + at, 0x88a8);
-                w16(out + at + 2, 100);
-                at += 4;
-            }
-            w16(out + at, 0x8100);
-            w16(out + at + 2, 200);
-            at += 4;
-            w16(out + at, 0x0800);
-            at += 2;
-            memcpy(out + at, ip, iplen);
-            dump(out, at + iplen);
-        } else if (strcmp(v, "sll") == 0) {
-            memset(out, 0, 16);
-            w16(out + 2, 772); /* ARPHRD_LOOPBACK */
-            w16(out + 14, 0x0800);
-            memcpy(out + 16, ip, iplen);
-            dump(out, 16 + iplen);
-        } else if (strcmp(v, "sll2") == 0) {
-            memset(out, 0, 20);
-            w16(out, 0x0800);
-            out[7] = 1; /* ifindex */
-            w16(out + 8, 772);
-            memcpy(out + 20, ip, iplen);
-            dump(out, 20 + iplen);
-        } else if (strcmp(v, "raw") == 0) {
-            dump(ip, iplen);
-        } else if (strcmp(v, "null") == 0 || strcmp(v, "loop") == 0) {
-            uint32_t fam = 2;
-            if (v[0] == 'n')
-                memcpy(out, &fam, 4); /* host order */
-            else {
-                memset(out, 0, 4);
-                out[3] = 2;
-            }
-            memcpy(out + 4, ip, iplen);
-            dump(out, 4 + iplen);
-        } else if (strcmp(v, "ipip") == 0) {
-            memcpy(out, b, 14);
-            uint8_t *oh = out + 14;
-            memcpy(oh, ip, 20); /* outer header from the inner one */
-            oh[0] = 0x45;
-            w16(oh + 2, (unsigned)(20 + iplen));
-            oh[9] = 4;
-            oh[12] = 10, oh[13] = 9, oh[14] = 9;
-            oh[16] = 10, oh[17] = 9, oh[18] = 9;
-            memcpy(oh + 20, ip, iplen);
-            dump(out, 34 + iplen);
-        } else if (strcmp(v, "frag") == 0) {
-            size_t ihl = (size_t)(ip[0] & 15) * 4;
-            size_t plen = iplen - ihl;
-            size_t nfr = (plen + 255) / 256;
-            for (size_t k = nfr; k-- > 0;) { /* last fragment first */
-                size_t off = k * 256;
-                size_t len = plen - off < 256 ? plen - off : 256;
-                memcpy(out, b, 14);
-                memcpy(out + 14, ip, ihl);
-                w16(out + 14 + 2, (unsigned)(ihl + len));
-                w16(out + 14 + 4, id);
-                w16(out + 14 + 6,
-                    (unsigned)(off / 8) | (k + 1 < nfr ? 0x2000u : 0u));
-                memcpy(out + 14 + ihl, ip + ihl + off, len);
-                dump(out, 14 + ihl + len);
-            }
-        } else if (strcmp(v, "ipv6") == 0 || strcmp(v, "ip6ip4") == 0) {
-            int tun = v[2] == '6';
-            size_t at = tun ? 14 + 20 : 14;
-            size_t n = to_ipv6(ip, iplen, o + at, 0, 0, 0, 0, 0);
-            memcpy(o, b, 12);
-            w16(o + 12, tun ? 0x0800 : 0x86dd);
-            if (tun) {
-                uint8_t *oh = o + 14;
-                memcpy(oh, ip, 20);
-                oh[0] = 0x45;
-                w16(oh + 2, (unsigned)(20 + n));
-                w16(oh + 6, 0);
-                oh[9] = 41;
-            }
-            dump(o, at + n);
-        } else { /* ipv6frag */
-            size_t ihl = (size_t)(ip[0] & 15) * 4;
-            size_t plen = iplen - ihl;
-            size_t nfr = (plen + 255) / 256;
-            for (size_t k = nfr; k-- > 0;) {
-                size_t off = k * 256;
-                size_t len = plen - off < 256 ? plen - off : 256;
-                size_t n =
-                    to_ipv6(ip, iplen, o + 14, 1, id, off, len, k + 1 < nfr);
-                memcpy(o, b, 12);
-                w16(o + 12, 0x86dd);
-                dump(o, 14 + n);
-            }
-        }
+        struct frame f = {b, ip, iplen, ++id};
+        var->write(var->name, &f);
     }
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: net_variants IN.pcap VARIANT OUT.pcap\n");
+        return 2;
+    }
+    const struct variant *var = find_variant(argv[2]);
+    if (var == NULL) {
+        fprintf(stderr, "net_variants: unknown variant %s\n", argv[2]);
+        return 2;
+    }
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t *in = pcap_open_offline(argv[1], eb);
+    if (in == NULL || pcap_datalink(in) != DLT_EN10MB) {
+        fprintf(stderr, "net_variants: %s: %s\n", argv[1],
+                in ? "not Ethernet" : eb);
+        return 1;
+    }
+    pcap_t *dead = pcap_open_dead(var->dlt, 262144);
+    dumper = pcap_dump_open(dead, argv[3]);
+    if (dumper == NULL) {
+        fprintf(stderr, "net_variants: %s\n", pcap_geterr(dead));
+        return 1;
+    }
+    rewrite(in, var);
     pcap_dump_close(dumper);
     pcap_close(dead);
     pcap_close(in);

@@ -35,7 +35,7 @@ static const char test_deck[] =
     "    carrier_addresses: [127.0.0.2, \"10.9.0.0/16\"]\n";
 
 /* Parse a deck; its first problem, if any, in *first (may be NULL). */
-static int
+static inline int
 parse_config(struct cap_config **c, const char *text, struct cdr_diag *first)
 {
     struct cdr_diag_list errs;
@@ -54,7 +54,7 @@ struct collected {
 
 #define S(x) (int)(x).n, (x).p
 
-static int
+static inline int
 collect(void *ctx, const struct cdr_record *r)
 {
     struct collected *c = ctx;
@@ -80,7 +80,7 @@ collect(void *ctx, const struct cdr_record *r)
     return 0;
 }
 
-static void
+static inline void
 set_addr(struct cap_addr *a, const char *ip, uint16_t port)
 {
     memset(a, 0, sizeof *a);
@@ -96,10 +96,10 @@ set_addr(struct cap_addr *a, const char *ip, uint16_t port)
 /* Feed one message at T0 + ms milliseconds.  Content-Length is computed
  * when the template has "Content-Length: %%LEN%%"-free bodies: the helper
  * appends it for the body after the first empty line. */
-static int feed(struct cap_tracker *t, long ms, const char *src,
-                const char *dst, const char *fmt, ...)
+static inline int feed(struct cap_tracker *t, long ms, const char *src,
+                       const char *dst, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static int
+static inline int
 feed(struct cap_tracker *t, long ms, const char *src, const char *dst,
      const char *fmt, ...)
 {
