@@ -12,21 +12,10 @@
 #include <strings.h>
 
 static int
-word_eq(const char *p, const char *end, const char *w, size_t n)
-{
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (cdr_to_lower(p[i]) != cdr_to_lower(w[i]))
-            return 0;
-    return 1;
-}
-
-static int
 scheme_is(const char *p, const char *end, const char *scheme)
 {
     size_t n = strlen(scheme);
-    return word_eq(p, end, scheme, n);
+    return cdr_starts_ieq(p, end, scheme, n);
 }
 
 /* "+"? DIGIT+ with at most max digits; fills digits. */
@@ -94,8 +83,8 @@ has_param_value(const char *p, const char *end, const char *name,
         if (q == NULL)
             q = end;
         const char *s = p + 1;
-        if ((size_t)(q - s) == nn + 1 + vn && word_eq(s, q, name, nn) &&
-            s[nn] == '=' && word_eq(s + nn + 1, q, value, vn))
+        if ((size_t)(q - s) == nn + 1 + vn && cdr_starts_ieq(s, q, name, nn) &&
+            s[nn] == '=' && cdr_starts_ieq(s + nn + 1, q, value, vn))
             return 1;
         p = q;
     }

@@ -5,6 +5,8 @@
 #ifndef REFEREE_CDR_ASCII_H
 #define REFEREE_CDR_ASCII_H
 
+#include <stddef.h>
+
 static inline int
 cdr_is_digit(char c)
 {
@@ -46,6 +48,18 @@ static inline char
 cdr_to_lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Does [p, end) start with the n bytes of w, in any case? */
+static inline int
+cdr_starts_ieq(const char *p, const char *end, const char *w, size_t n)
+{
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (cdr_to_lower(p[i]) != cdr_to_lower(w[i]))
+            return 0;
+    return 1;
 }
 
 #endif

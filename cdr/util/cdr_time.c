@@ -192,17 +192,6 @@ parse_iso(const char *p, const char *end, int flags, int64_t *out)
     return make_time(y, mo, d, h, mi, s, offset, out);
 }
 
-static int
-word_eq(const char *p, const char *end, const char *w, size_t n)
-{
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (cdr_to_lower(p[i]) != cdr_to_lower(w[i]))
-            return 0;
-    return 1;
-}
-
 /* RFC 2822: [Day, ]D Mon YYYY hh:mm[:ss] (±hhmm|UT|GMT|Z) */
 static int
 parse_rfc2822(const char *p, const char *end, int64_t *out)
@@ -215,7 +204,7 @@ parse_rfc2822(const char *p, const char *end, int64_t *out)
     int wday = -1;
     if (end - p >= 4 && cdr_is_alpha(p[0])) {
         for (int i = 0; i < 7; i++)
-            if (word_eq(p, end, wdays[i], 3))
+            if (cdr_starts_ieq(p, end, wdays[i], 3))
                 wday = i;
         if (wday < 0 || p[3] != ',')
             return -1;
@@ -232,7 +221,7 @@ parse_rfc2822(const char *p, const char *end, int64_t *out)
     if (expect(&p, end, ' '))
         return -1;
     for (unsigned i = 0; i < 12; i++)
-        if (word_eq(p, end, months[i], 3))
+        if (cdr_starts_ieq(p, end, months[i], 3))
             mo = i + 1;
     if (mo == 0)
         return -1;
@@ -256,9 +245,9 @@ parse_rfc2822(const char *p, const char *end, int64_t *out)
         if (fixed_digits(&p, end, 2, &oh) || fixed_digits(&p, end, 2, &om) ||
             offset_minutes(neg, oh, om, &offset) != 0)
             return -1;
-    } else if (end - p == 2 && word_eq(p, end, "UT", 2)) {
+    } else if (end - p == 2 && cdr_starts_ieq(p, end, "UT", 2)) {
         p += 2;
-    } else if (end - p == 3 && word_eq(p, end, "GMT", 3)) {
+    } else if (end - p == 3 && cdr_starts_ieq(p, end, "GMT", 3)) {
         p += 3;
     } else if (end - p == 1 && (*p == 'Z' || *p == 'z')) {
         p += 1;

@@ -458,12 +458,7 @@ read_transfer(struct state_rd *r, struct cap_transfer *x, int *pending)
         (rc = get_str(r, SC_TRANSFEREE_KEY, CAP_DIALOG_MAX_STR, 0,
                       &x->transferee_key)) != 0)
         return rc;
-    x->cseq = (uint32_t)v[0];
-    x->t_refer_us = v[1];
-    x->t_accept_us = v[2];
-    x->refer_final = (int)v[3];
-    x->sipfrag_final = (int)v[4];
-    x->child_code = (int)v[5];
+    cap_state_xfer_numbers(x, v);
     return 0;
 }
 
@@ -475,6 +470,17 @@ no_transfer(struct state_rd *r)
         if (field(r, c).n != 0)
             return bad(r, c, 1, "a transfer field without refer_cseq");
     return 0;
+}
+
+void
+cap_state_xfer_numbers(struct cap_transfer *x, const int64_t v[6])
+{
+    x->cseq = (uint32_t)v[0];
+    x->t_refer_us = v[1];
+    x->t_accept_us = v[2];
+    x->refer_final = (int)v[3];
+    x->sipfrag_final = (int)v[4];
+    x->child_code = (int)v[5];
 }
 
 const char *

@@ -110,15 +110,6 @@ get_flag(struct v1_rd *r, int i, int *out)
     return rc;
 }
 
-static int
-hex(char c)
-{
-    return cdr_is_digit(c)          ? c - '0'
-           : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-           : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                    : -1;
-}
-
 /* "-": none; "%": empty (none, as version 2 reads it, unless keep_empty);
  * else unescaped, at most max bytes. */
 static int
@@ -134,7 +125,8 @@ get_str(struct v1_rd *r, int i, size_t max, int keep_empty, char **out)
         for (; *s; s++) {
             char c = *s;
             if (c == '%') {
-                int hi = hex(s[1]), lo = hi >= 0 ? hex(s[2]) : -1;
+                int hi = cdr_hex_value(s[1]),
+                    lo = hi >= 0 ? cdr_hex_value(s[2]) : -1;
                 if (lo < 0)
                     return bad(r, i, "malformed %%-escape");
                 c = (char)(hi * 16 + lo);
@@ -167,7 +159,8 @@ get_addr(struct v1_rd *r, int i, struct cap_addr *a)
         (fam != 0 && fam != AF_INET && fam != AF_INET6) || port > 65535)
         return bad(r, i, "expected family,32 hex digits,port");
     for (int k = 0; k < 16; k++) {
-        int hi = hex(c1[1 + 2 * k]), lo = hex(c1[2 + 2 * k]);
+        int hi = cdr_hex_value(c1[1 + 2 * k]),
+            lo = cdr_hex_value(c1[2 + 2 * k]);
         if (hi < 0 || lo < 0)
             return bad(r, i, "expected family,32 hex digits,port");
         a->ip[k] = (uint8_t)(hi * 16 + lo);
@@ -280,12 +273,7 @@ read_xfer(struct v1_rd *r, struct cap_transfer *x, int *pending)
         (rc = get_str(r, 20, CAP_DIALOG_MAX_STR, 0, &x->referred_by)) != 0 ||
         (rc = get_str(r, 21, CAP_DIALOG_MAX_STR, 0, &x->transferee_key)) != 0)
         return rc;
-    x->cseq = (uint32_t)v[0];
-    x->t_refer_us = v[1];
-    x->t_accept_us = v[2];
-    x->refer_final = (int)v[3];
-    x->sipfrag_final = (int)v[4];
-    x->child_code = (int)v[5];
+    cap_state_xfer_numbers(x, v);
     return 0;
 }
 

@@ -155,6 +155,9 @@ int cap_state_restore(struct cap_tracker *t, const char *call_id, int cls,
                       int64_t since, struct cap_dialog *f,
                       struct cap_transfer *fx, int pending,
                       struct cdr_diag *diag);
+/* A transfer's numbers as both versions read them, checked: cseq,
+ * refer time, accept time, refer_final, sipfrag_final, child_code. */
+void cap_state_xfer_numbers(struct cap_transfer *x, const int64_t v[6]);
 /* Free the strings of fields never restored. */
 void cap_state_free_fields(struct cap_dialog *f, struct cap_transfer *fx);
 
