@@ -1477,24 +1477,11 @@ all_rows(PGconn *c)
                      "   FROM referee.pending t)))");
 }
 
-/* A database at version 7 with a night in it (a call, its charge and its
- * sid, a reject, a child waiting for its parent) is upgraded to 8 without
- * a row changing, and rating goes on: the stored sid is a duplicate, the
- * waiting child is rated with its parent and keeps its file. */
+/* A night as version 7 stored it: a call, its charge and its sid (file
+ * old.csv of run 1), a reject, a child waiting for its parent. */
 static void
-test_upgrade_from_version_7_keeps_the_data_and_rates_on(void **state)
+fill_version_7(struct fx *f)
 {
-    struct fx *f = *state;
-    struct rt_sink s;
-    struct rt_store_report rep;
-    struct rt_run_info run = run_info(files2, 1);
-    struct rt_summary sum;
-    struct collect got;
-    struct tcall p, c, dup;
-    struct cdr_diag d;
-    char before[64];
-    int from, to;
-    schema_at_version(f, 7);
     exec_ok(f->admin,
             "INSERT INTO referee.runs (kind, started_at, status, calls,"
             " components, total_amount, totals) VALUES ('rate',"
@@ -1526,6 +1513,27 @@ test_upgrade_from_version_7_keeps_the_data_and_rates_on(void **state)
             " VALUES ('CA7C', 'CA7P', 1, 1, 1, 'old.csv', 3,"
             " 'trunking-terminating', '+14155550100', '+14155550199',"
             " '2026-05-10T08:00:30Z', 60, 'completed')");
+}
+
+/* A database at version 7 with a night in it (a call, its charge and its
+ * sid, a reject, a child waiting for its parent) is upgraded to 8 without
+ * a row changing, and rating goes on: the stored sid is a duplicate, the
+ * waiting child is rated with its parent and keeps its file. */
+static void
+test_upgrade_from_version_7_keeps_the_data_and_rates_on(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s;
+    struct rt_store_report rep;
+    struct rt_run_info run = run_info(files2, 1);
+    struct rt_summary sum;
+    struct collect got;
+    struct tcall p, c, dup;
+    struct cdr_diag d;
+    char before[64];
+    int from, to;
+    schema_at_version(f, 7);
+    fill_version_7(f);
     snprintf(before, sizeof before, "%s", all_rows(f->admin));
     cdr_diag_clear(&d);
     assert_int_equal(rt_sink_pg_open(&s, f->conninfo, NULL, &d), CDR_E_DB);
