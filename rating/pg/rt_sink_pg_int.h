@@ -20,7 +20,9 @@
  * Each keeps its state private, in a struct only its file defines, made
  * for the run and freed with it (pg_dump's pg_backup_*.c each keep a
  * private context hung off the shared handle).  What they all read is the
- * run's facts, fixed at begin.
+ * run's facts, fixed at begin.  The one call the other way is the job the
+ * direct load hands the link (pgs_load_batch) to run on its thread: a
+ * function pointer passed down, as to pthread_create.
  */
 #ifndef REFEREE_RT_SINK_PG_INTERNAL_H
 #define REFEREE_RT_SINK_PG_INTERNAL_H
@@ -222,7 +224,9 @@ void pgs_direct_free(struct pgs_direct *dl);
 
 /* ---- rt_sink_pg_merge.c: commit -------------------------------------- */
 
-/* Sums of the rated calls (staged or direct), per scenario. */
+/* Sums of the rated calls (staged or direct), per scenario, kept as they
+ * are handed over so that commit need not scan staging again when
+ * nothing was dropped. */
 struct pgs_rated {
     long n;
     long comp[RT_SCN_COUNT];
