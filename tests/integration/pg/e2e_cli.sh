@@ -211,7 +211,8 @@ killed=0
 i=0
 while [ $i -lt 600 ]; do
     n=$(q "${db}_kill" "select count(pg_terminate_backend(pid)) from pg_stat_activity
-        where application_name = 'victim' and query like 'COPY%'")
+        where application_name = 'victim' and query like 'COPY%'
+        and datname = current_database()")
     if [ "$n" = 1 ]; then
         killed=1
         break
@@ -236,7 +237,8 @@ killed=0
 i=0
 while [ $i -lt 600 ]; do
     n=$(q "${db}_kill" "select count(*) from pg_stat_activity
-        where application_name = 'victim9' and query like 'COPY%'")
+        where application_name = 'victim9' and query like 'COPY%'
+        and datname = current_database()")
     if [ "$n" = 1 ]; then
         kill -9 $pid
         killed=1
@@ -249,7 +251,7 @@ done
 wait $pid 2>/dev/null || true
 [ $killed = 1 ] || fail "the run ended before it could be killed"
 i=0
-while [ "$(q "${db}_kill" "select count(*) from pg_stat_activity where application_name = 'victim9'")" != 0 ]; do
+while [ "$(q "${db}_kill" "select count(*) from pg_stat_activity where application_name = 'victim9' and datname = current_database()")" != 0 ]; do
     i=$((i + 1))
     [ $i -lt 200 ] || fail "the killed client's backend did not go away"
     sleep 0.05
