@@ -266,7 +266,10 @@ want=$(psql -X -A -t -q -v ON_ERROR_STOP=1 -d "${db}_kill" \
           leg text, scenario text, component int, service text, \"from\" text,
           \"to\" text, matched_prefix text, rate numeric, duration bigint,
           billable_seconds bigint, amount numeric, currency text, deck text,
-          carrier_price numeric, carrier_price_unit text)" \
+          carrier_price numeric, carrier_price_unit text, plan text,
+          sell_matched_prefix text, sell_rate numeric,
+          sell_billable_seconds bigint, sell_amount numeric,
+          sell_currency text, target_caller_id text)" \
     -c "\\copy t from '$work/csv4/charges.csv' with (format csv, header)" \
     -c "select count(*) || ' ' || sum(amount) from t")
 check "$(q "${db}_kill" "select count(*) || ' ' || sum(amount) from referee.current_charges where deck <> 'example-us'")" \
