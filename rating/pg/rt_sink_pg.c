@@ -10,164 +10,150 @@
 #include <unistd.h>
 
 /*
- * Staging: one TEMP table, one row per thing the driver hands over, kind
- *   C  a rated call with its (up to two) components inline
- *   L  a parent rated by an earlier run: only leg and scenario change
- *   R  a reject
- *   P  a child waiting for its parent
- *   D  a call of the direct load rated by an earlier run (r_field: that
- *      run's id): listed in rejects as a duplicate
- * One table means one COPY stream for what is staged (rated calls of a
- * rate run mostly go straight into the final tables: see pgs_direct_call).
+ * A run: everything that lives from begin to commit or abort, made at
+ * begin and freed at its end, so nothing of a run can outlive it.  The
+ * sink itself keeps only its connection (whose schema version was checked
+ * at open) and the report of the last committed run.
  */
-static const char stg_ddl[] =
-    "CREATE TEMP TABLE referee_stg ("
-    " kind text NOT NULL, sid text COLLATE \"C\","
-    " parent_call_sid text COLLATE \"C\", account_sid text,"
-    " trunk_sid text, direction text, \"from\" text, \"to\" text,"
-    " start_time timestamptz, end_time timestamptz, duration bigint,"
-    " status text, price numeric, price_unit text, transfer_target text,"
-    " transfer_status text, leg text, scenario text, file_index integer,"
-    " src_file text, src_line bigint,"
-    " c1_service text, c1_from text, c1_to text, c1_matched text,"
-    " c1_rate numeric, c1_duration bigint, c1_billable bigint,"
-    " c1_amount numeric,"
-    " c2_service text, c2_from text, c2_to text, c2_matched text,"
-    " c2_rate numeric, c2_duration bigint, c2_billable bigint,"
-    " c2_amount numeric,"
-    " r_field text, r_reason text, r_code integer, r_raw text"
-    ") ON COMMIT DROP";
+struct pg_run {
+    struct pgs_facts facts;
+    int in_tx;  /* BEGIN sent */
+    int failed; /* an op of this run failed: commit refuses */
+    struct pgs_link *link;
+    struct pgs_stage *stage;
+    struct pgs_direct *direct; /* NULL: nothing is loaded directly */
+    struct pgs_rated rated;    /* sums of the rated calls, staged or direct */
+    char (*seen)[65];          /* sha256s file_seen answered "loaded" for */
+    size_t n_seen, cap_seen;
+    long pending_fed; /* rows stored_pending handed out; -1: not asked */
+};
 
-/* ---- ops ------------------------------------------------------------- */
+struct pg_sink {
+    PGconn *conn;
+    struct pg_run *run;          /* NULL between runs */
+    struct rt_store_report last; /* of the last committed run */
+    int has_last;
+};
 
 static void
-free_run(struct pg_sink *s)
+free_files(struct pgs_facts *f)
 {
-    pgs_free_direct(s);
-    for (size_t i = 0; i < s->n_files; i++)
-        free(s->files[i].path);
-    free(s->files);
-    free(s->deck_name);
-    free(s->currency);
-    free(s->seen);
-    s->files = NULL;
-    s->n_files = 0;
-    s->deck_name = s->currency = NULL;
-    s->seen = NULL;
-    s->n_seen = s->cap_seen = 0;
-    s->run_files = NULL;
-}
-
-char *
-pgs_dup_str(const char *s)
-{
-    size_t n;
-    char *p;
-    if (s == NULL)
-        s = "";
-    n = strlen(s) + 1;
-    p = malloc(n);
-    if (p != NULL)
-        memcpy(p, s, n);
-    return p;
+    for (size_t i = 0; i < f->n_files; i++)
+        free(f->files[i].path);
+    free(f->files);
+    f->files = NULL;
+    f->n_files = 0;
 }
 
 static int
-copy_files(struct pg_sink *s, const struct rt_input_file *f, size_t n)
+copy_files(struct pgs_facts *fa, const struct rt_input_file *f, size_t n)
 {
-    for (size_t i = 0; i < s->n_files; i++)
-        free(s->files[i].path);
-    free(s->files);
-    s->files = NULL;
-    s->n_files = 0;
+    free_files(fa);
     if (n == 0)
         return 0;
-    s->files = calloc(n, sizeof *s->files);
-    if (s->files == NULL)
+    fa->files = calloc(n, sizeof *fa->files);
+    if (fa->files == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        s->files[i].path = pgs_dup_str(f[i].path);
-        if (s->files[i].path == NULL) {
-            s->n_files = i;
+        fa->files[i].path = pgs_dup_str(f[i].path);
+        if (fa->files[i].path == NULL) {
+            fa->n_files = i;
             return -1;
         }
-        memcpy(s->files[i].sha256, f[i].sha256, sizeof s->files[i].sha256);
-        s->files[i].sha256[64] = '\0';
-        s->files[i].size = f[i].size;
-        s->files[i].rows = f[i].rows;
-        s->files[i].skipped = f[i].skipped;
+        memcpy(fa->files[i].sha256, f[i].sha256, sizeof fa->files[i].sha256);
+        fa->files[i].sha256[64] = '\0';
+        fa->files[i].size = f[i].size;
+        fa->files[i].rows = f[i].rows;
+        fa->files[i].skipped = f[i].skipped;
     }
-    s->n_files = n;
+    fa->n_files = n;
     return 0;
 }
 
-static void pg_abort(void *self);
-
-static int
-pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
+/* End the run: a COPY in progress aborted, the transaction rolled back
+ * unless it committed (a lost connection or a killed backend has the same
+ * effect), everything of the run freed. */
+static void
+end_run(struct pg_sink *s, int committed)
 {
-    struct pg_sink *s = self;
+    struct pg_run *r = s->run;
+    if (r == NULL)
+        return;
+    s->run = NULL;
+    /* the loader's job done first: its rows are dropped with the rest */
+    pgs_stage_free(r->stage);
+    if (!committed && r->in_tx && PQstatus(s->conn) == CONNECTION_OK) {
+        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        PQclear(res);
+    }
+    pgs_direct_free(r->direct);
+    pgs_link_free(r->link);
+    free_files(&r->facts);
+    free(r->facts.deck_name);
+    free(r->facts.currency);
+    free(r->seen);
+    free(r);
+}
+
+/* ---- begin ------------------------------------------------------------ */
+
+static struct pg_run *
+new_run(const struct rt_run_info *info)
+{
+    struct pg_run *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->facts.kind = info->kind;
+    r->facts.force = info->force;
+    r->facts.decimals = info->decimals;
+    r->facts.run_files = info->files;
+    r->facts.deck_name = pgs_dup_str(info->deck_name);
+    r->facts.currency = pgs_dup_str(info->currency);
+    r->pending_fed = -1;
+    if (r->facts.deck_name == NULL || r->facts.currency == NULL ||
+        copy_files(&r->facts, info->files, info->n_files) != 0) {
+        free_files(&r->facts);
+        free(r->facts.deck_name);
+        free(r->facts.currency);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* This month's partitions and the neighbours, committed on their own:
+ * creating a partition locks the whole table, so do it in a moment, not
+ * for the length of the run (others are made in the run).  After the run
+ * lock, as the run itself: made while another run holds its tables, they
+ * would wait for it holding the months' lock, which that run may want
+ * next (a deadlock, and a run lost). */
+static int
+make_months(PGconn *conn, int64_t started_at, struct cdr_diag *d)
+{
+    char lo[32], hi[32];
+    const char *pp[2] = {lo, hi};
+    PGresult *res;
+    cdr_format_time(started_at - 31 * 86400, lo, sizeof lo);
+    cdr_format_time(started_at + 31 * 86400, hi, sizeof hi);
+    res = rt_pg_query(conn,
+                      "SELECT referee.ensure_partitions($1, $2) FROM"
+                      " (SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY
+                      ")) run_lock",
+                      2, pp, PGRES_TUPLES_OK, "creating monthly partitions", d);
+    if (res == NULL)
+        return CDR_E_DB;
+    PQclear(res);
+    return 0;
+}
+
+/* The runs row; the run's id from it. */
+static int
+record_run(PGconn *conn, const struct rt_run_info *run, struct pgs_facts *f,
+           struct cdr_diag *d)
+{
     char started[32], from[32], to[32], host[256], pid[24], dec[16];
     const char *params[11];
     PGresult *res;
-
-    if (s->in_tx)
-        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
-                            "PostgreSQL sink: begin inside a run");
-    free_run(s);
-    /* An out-of-memory flag stays set until its run has failed on it; a
-     * new run starts without it. */
-    s->buf.oom = 0;
-    for (int i = 0; i < 2; i++) {
-        s->bat[i].sids.oom = s->bat[i].calls.oom = 0;
-        s->bat[i].charges.oom = s->bat[i].tmp.oom = 0;
-    }
-    s->kind = run->kind;
-    s->force = run->force;
-    s->decimals = run->decimals;
-    s->deck_name = pgs_dup_str(run->deck_name);
-    s->currency = pgs_dup_str(run->currency);
-    if (s->deck_name == NULL || s->currency == NULL ||
-        copy_files(s, run->files, run->n_files) != 0)
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    s->run_files = run->files;
-    memset(s->scn_components, 0, sizeof s->scn_components);
-    memset(s->scn_nano, 0, sizeof s->scn_nano);
-    s->sums_overflow = 0;
-    s->n_rated = s->n_relabel = s->n_reject = s->n_pending = 0;
-    s->pending_fed = -1;
-    s->failed = 0;
-
-    /* This month's partitions and the neighbours, committed on their own:
-     * creating a partition locks the whole table, so do it in a moment,
-     * not for the length of the run (others are made in the run).  After
-     * the run lock, as the run itself: made while another run holds its
-     * tables, they would wait for it holding the months' lock, which that
-     * run may want next (a deadlock, and a run lost). */
-    {
-        char lo[32], hi[32];
-        const char *pp[2] = {lo, hi};
-        PGresult *pres;
-        cdr_format_time(run->started_at - 31 * 86400, lo, sizeof lo);
-        cdr_format_time(run->started_at + 31 * 86400, hi, sizeof hi);
-        pres = rt_pg_query(
-            s->conn,
-            "SELECT referee.ensure_partitions($1, $2) FROM"
-            " (SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY ")) run_lock",
-            2, pp, PGRES_TUPLES_OK, "creating monthly partitions", d);
-        if (pres == NULL)
-            return CDR_E_DB;
-        PQclear(pres);
-    }
-    if (rt_pg_exec(s->conn, "BEGIN", "starting the run's transaction", d) != 0)
-        return CDR_E_DB;
-    s->in_tx = 1;
-    /* Runs of one database go one at a time: exactly-once checks are
-     * done in SQL and must see every earlier run committed. */
-    if (rt_pg_exec(s->conn, "SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY ")",
-                   "waiting for other runs (lock)", d) != 0)
-        goto fail;
-
     cdr_format_time(run->started_at, started, sizeof started);
     cdr_format_time(run->rerate_from, from, sizeof from);
     cdr_format_time(run->rerate_to, to, sizeof to);
@@ -187,188 +173,200 @@ pg_begin(void *self, const struct rt_run_info *run, struct cdr_diag *d)
     params[8] = run->force ? "t" : "f";
     params[9] = run->kind == RT_RUN_RERATE ? from : NULL;
     params[10] = run->kind == RT_RUN_RERATE ? to : NULL;
-    res = rt_pg_query(s->conn,
+    res = rt_pg_query(conn,
                       "INSERT INTO referee.runs (kind, started_at, host, pid,"
                       " deck_name, deck_sha256, currency, decimals, force,"
                       " rerate_from, rerate_to) VALUES ($1, $2, $3, $4, $5,"
                       " $6, $7, $8, $9, $10, $11) RETURNING run_id",
                       11, params, PGRES_TUPLES_OK, "recording the run", d);
     if (res == NULL)
-        goto fail;
-    snprintf(s->run_id, sizeof s->run_id, "%s", PQgetvalue(res, 0, 0));
+        return CDR_E_DB;
+    snprintf(f->run_id, sizeof f->run_id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (pgs_parse_long(s->run_id, &s->run_num) != 0)
-        goto fail;
-    if (rt_pg_exec(s->conn, stg_ddl, "creating the staging table", d) != 0)
-        goto fail;
-    if (pgs_direct_setup(s, d) != 0)
-        goto fail;
-    return 0;
-fail:
-    pg_abort(s);
-    return CDR_E_DB;
+    return pgs_parse_long(f->run_id, &f->run_num) != 0 ? CDR_E_DB : 0;
 }
+
+/* In the run's transaction: the run lock, the runs row, the staging table
+ * and the direct load's look at the store. */
+static int
+open_run(PGconn *conn, struct pg_run *r, const struct rt_run_info *info,
+         struct cdr_diag *d)
+{
+    int rc;
+    if (rt_pg_exec(conn, "BEGIN", "starting the run's transaction", d) != 0)
+        return CDR_E_DB;
+    r->in_tx = 1;
+    /* Runs of one database go one at a time: exactly-once checks are
+     * done in SQL and must see every earlier run committed. */
+    if (rt_pg_exec(conn, "SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY ")",
+                   "waiting for other runs (lock)", d) != 0)
+        return CDR_E_DB;
+    rc = record_run(conn, info, &r->facts, d);
+    if (rc == 0)
+        rc = pgs_link_new(&r->link, conn, d);
+    if (rc == 0)
+        rc = pgs_stage_new(&r->stage, r->link, &r->facts, d);
+    /* A rate run without --force loads the rated calls of its input
+     * files straight into the final tables (rt_sink_pg_direct.c). */
+    if (rc == 0 && r->facts.kind == RT_RUN_RATE && !r->facts.force &&
+        r->facts.n_files > 0)
+        rc = pgs_direct_new(&r->direct, &r->facts, r->link, r->stage, d);
+    return rc;
+}
+
+static int
+pg_begin(void *self, const struct rt_run_info *info, struct cdr_diag *d)
+{
+    struct pg_sink *s = self;
+    int rc;
+    if (s->run != NULL)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: begin inside a run");
+    s->run = new_run(info);
+    if (s->run == NULL)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    rc = make_months(s->conn, info->started_at, d);
+    if (rc == 0)
+        rc = open_run(s->conn, s->run, info, d);
+    if (rc != 0) {
+        end_run(s, 0);
+        return CDR_E_DB;
+    }
+    return 0;
+}
+
+/* ---- rows ------------------------------------------------------------- */
 
 /* Sums and the time span of the rated calls (staged or direct). */
 static void
-track_call(struct pg_sink *s, const struct rt_call *c)
+track_call(struct pgs_rated *s, const struct rt_call *c)
 {
     unsigned k =
         (unsigned)c->scenario < RT_SCN_COUNT ? (unsigned)c->scenario : 0;
     for (int i = 0; i < c->n_components; i++) {
-        if (__builtin_add_overflow(s->scn_nano[k], c->comp[i].amount_nano,
-                                   &s->scn_nano[k]))
-            s->sums_overflow = 1;
-        s->scn_components[k]++;
+        if (__builtin_add_overflow(s->nano[k], c->comp[i].amount_nano,
+                                   &s->nano[k]))
+            s->overflow = 1;
+        s->comp[k]++;
     }
-    if (s->n_rated == 0 || c->rec->start_time < s->min_start)
+    if (s->n == 0 || c->rec->start_time < s->min_start)
         s->min_start = c->rec->start_time;
-    if (s->n_rated == 0 || c->rec->start_time > s->max_start)
+    if (s->n == 0 || c->rec->start_time > s->max_start)
         s->max_start = c->rec->start_time;
-    s->n_rated++;
+    s->n++;
 }
 
 static int
-call_impl(void *self, const struct rt_call *c, struct cdr_diag *d)
+call_impl(struct pg_sink *s, const struct rt_call *c, struct cdr_diag *d)
 {
-    struct pg_sink *s = self;
-    struct rt_pg_buf *b = &s->buf;
+    struct pg_run *r = s->run;
     int rc, taken = 0;
-    if (!s->in_tx)
+    if (r == NULL)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "PostgreSQL sink: row outside begin/commit");
     if (c->n_components < 0 || c->n_components > 2)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "call with %d components", c->n_components);
-    rc = pgs_direct_call(s, c, &taken, d);
-    if (rc != 0)
-        return rc;
-    if (taken) {
-        track_call(s, c);
-        return 0;
-    }
-    rc = pgs_copy_open(s, d);
-    if (rc != 0)
-        return rc;
-    if (c->relabel_only) {
-        rt_pg_copy_str(b, "L");
-        s->n_relabel++;
-        pgs_copy_slice(b, c->rec->sid);
-        pgs_copy_nulls(b, 6);
-        rt_pg_copy_time(b, c->rec->start_time);
-        pgs_copy_nulls(b, 7);
-    } else {
-        /* checks before it writes: nothing partial is left behind */
-        rc = pgs_copy_record(s, "C", c->rec, d);
+    if (r->direct != NULL) {
+        rc = pgs_direct_call(r->direct, c, &taken, d);
         if (rc != 0)
             return rc;
     }
-    rt_pg_copy_str(b, rt_leg_name(c->leg));
-    rt_pg_copy_str(b, rt_scenario_name(c->scenario));
-    pgs_copy_file_pos(s, c->file_index, c->rec->file, c->rec->line);
-    for (int i = 0; i < 2; i++) {
-        if (!c->relabel_only && i < c->n_components)
-            pgs_copy_component(s, &c->comp[i]);
-        else
-            pgs_copy_nulls(b, 8);
+    if (!taken) {
+        rc = pgs_stage_call(r->stage, c, d);
+        if (rc != 0 || c->relabel_only)
+            return rc;
     }
-    pgs_copy_nulls(b, 4);
-    if (!c->relabel_only)
-        track_call(s, c);
-    return pgs_row_done(s, d);
+    track_call(&r->rated, c);
+    return 0;
 }
 
 static int
-reject_impl(void *self, const struct rt_reject *r, struct cdr_diag *d)
+reject_impl(struct pg_sink *s, const struct rt_reject *rej, struct cdr_diag *d)
 {
-    struct pg_sink *s = self;
-    struct rt_pg_buf *b = &s->buf;
-    int rc = pgs_copy_open(s, d);
-    if (rc != 0)
-        return rc;
-    rt_pg_copy_str(b, "R");
-    s->n_reject++;
-    pgs_copy_opt(b, r->sid);
-    pgs_copy_nulls(b, 16);
-    pgs_copy_file_pos(s, pgs_file_index_of(s, r->file), r->file, r->line);
-    pgs_copy_nulls(b, 16);
-    if (r->field != NULL && r->field[0] != '\0')
-        rt_pg_copy_str(b, r->field);
-    else
-        rt_pg_copy_null(b);
-    rt_pg_copy_str(b, r->reason != NULL ? r->reason : "");
-    rt_pg_copy_int(b, r->code);
-    pgs_copy_opt(b, r->raw);
-    return pgs_row_done(s, d);
+    if (s->run == NULL)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: row outside begin/commit");
+    return pgs_stage_reject(s->run->stage, rej, d);
 }
 
 static int
-pending_impl(void *self, const struct cdr_record *rec, struct cdr_diag *d)
+pending_impl(struct pg_sink *s, const struct cdr_record *rec,
+             struct cdr_diag *d)
 {
-    struct pg_sink *s = self;
-    struct rt_pg_buf *b = &s->buf;
-    int rc;
     if (rec->parent_call_sid.n == 0)
         return cdr_diag_set(d, CDR_E_USAGE, "parent_call_sid", NULL, 0,
                             "pending call without a parent sid");
-    rc = pgs_copy_open(s, d);
-    if (rc != 0)
-        return rc;
-    s->n_pending++;
-    rc = pgs_copy_record(s, "P", rec, d);
-    if (rc != 0)
-        return rc;
-    pgs_copy_nulls(b, 2);
-    pgs_copy_file_pos(s, pgs_file_index_of(s, rec->file), rec->file, rec->line);
-    pgs_copy_nulls(b, 20);
-    return pgs_row_done(s, d);
+    if (s->run == NULL)
+        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                            "PostgreSQL sink: row outside begin/commit");
+    return pgs_stage_pending(s->run->stage, rec, d);
+}
+
+/* ---- commit and abort ------------------------------------------------- */
+
+/* Everything loaded and staged sent; the connection free. */
+static int
+flush_run(struct pg_run *r, const struct rt_summary *sum, PGconn **conn,
+          struct cdr_diag *d)
+{
+    int rc = r->direct != NULL ? pgs_direct_finish(r->direct, d) : 0;
+    if (rc == 0)
+        rc = pgs_stage_close(r->stage, conn, d);
+    /* The files' final sha256, size and rows. */
+    if (rc == 0 &&
+        copy_files(&r->facts,
+                   sum->files != NULL ? sum->files : r->facts.run_files,
+                   sum->files != NULL ? sum->n_files : r->facts.n_files) != 0)
+        rc = cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    if (rc == 0 && r->direct != NULL)
+        rc = pgs_direct_attach(r->direct, d);
+    return rc;
 }
 
 static int
 pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
 {
     struct pg_sink *s = self;
+    struct pg_run *r = s->run;
     struct rt_store_report rep;
+    struct pgs_merge_in in;
+    PGconn *conn = NULL;
     int rc;
-    if (!s->in_tx)
+    if (r == NULL)
         return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
                             "PostgreSQL sink: commit without begin");
-    if (s->failed) {
-        pg_abort(s);
+    if (r->failed) {
+        end_run(s, 0);
         return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
                             "run not committed: an earlier step failed");
     }
-    rc = pgs_direct_send(s, d);
-    if (rc == 0)
-        rc = pgs_copy_close(s, NULL, d); /* and the last batch done */
-    pgs_loader_stop(s);
-    if (rc == 0 &&
-        copy_files(s, sum->files != NULL ? sum->files : s->run_files,
-                   sum->files != NULL ? sum->n_files : s->n_files) != 0)
-        rc = cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    /* Indexes of what was loaded without them, before the merge uses
-     * them (a sid loaded twice fails here). */
-    if (rc == 0 && s->reg_unindexed)
-        rc = pgs_step(s, "SELECT referee.register_reindex()", 0, NULL,
-                      "indexing the sid register", NULL, d);
-    if (rc == 0 && s->n_months > 0)
-        rc = pgs_step(s, "SELECT referee.attach_loaded()", 0, NULL,
-                      "attaching the loaded months", NULL, d);
-    if (rc == 0)
-        rc = pgs_merge(s, sum, &rep, d);
+    rc = flush_run(r, sum, &conn, d);
+    if (rc == 0) {
+        memset(&in, 0, sizeof in);
+        in.sum = sum;
+        in.staged = pgs_stage_counts(r->stage);
+        in.rated = &r->rated;
+        in.direct = r->direct != NULL ? pgs_direct_sums(r->direct) : NULL;
+        if (r->direct != NULL)
+            in.direct_file_ids =
+                pgs_direct_file_ids(r->direct, &in.n_direct_file_ids);
+        in.seen = r->seen;
+        in.n_seen = r->n_seen;
+        in.pending_fed = r->pending_fed;
+        rc = pgs_merge(conn, &r->facts, &in, &rep, d);
+    }
     if (rc == 0) {
         /* A transaction that failed answers COMMIT with "ROLLBACK". */
-        PGresult *res = PQexec(s->conn, "COMMIT");
+        PGresult *res = PQexec(conn, "COMMIT");
         if (PQresultStatus(res) != PGRES_COMMAND_OK ||
             strcmp(PQcmdStatus(res), "COMMIT") != 0)
-            rc = rt_pg_fail(s->conn, res, "committing the run", d);
+            rc = rt_pg_fail(conn, res, "committing the run", d);
         PQclear(res);
     }
-    if (rc != 0) {
-        pg_abort(s);
+    end_run(s, rc == 0);
+    if (rc != 0)
         return rc;
-    }
-    s->in_tx = 0;
     s->last = rep;
     s->has_last = 1;
     if (sum->store != NULL)
@@ -379,20 +377,7 @@ pg_commit(void *self, const struct rt_summary *sum, struct cdr_diag *d)
 static void
 pg_abort(void *self)
 {
-    struct pg_sink *s = self;
-    struct cdr_diag ignore;
-    cdr_diag_clear(&ignore);
-    (void)pgs_loader_idle(s); /* its rows are dropped with the rest */
-    pgs_loader_stop(s);
-    (void)pgs_copy_close(s, "run aborted", &ignore);
-    if (s->in_tx && PQstatus(s->conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(s->conn, "ROLLBACK");
-        PQclear(res);
-    }
-    s->in_tx = 0;
-    rt_pg_buf_reset(&s->buf);
-    pgs_batch_reset(&s->bat[0]);
-    pgs_batch_reset(&s->bat[1]);
+    end_run(self, 0);
 }
 
 static void
@@ -401,16 +386,80 @@ pg_free(void *self)
     struct pg_sink *s = self;
     if (s == NULL)
         return;
-    if (s->in_tx)
-        pg_abort(s);
+    end_run(s, 0);
     PQfinish(s->conn);
-    free_run(s);
-    rt_pg_buf_free(&s->buf);
-    pgs_batch_free(&s->bat[0]);
-    pgs_batch_free(&s->bat[1]);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+/* ---- reads of the store ----------------------------------------------- */
+
+static int
+outside_run(struct cdr_diag *d)
+{
+    return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
+                        "PostgreSQL sink: store read outside a run");
+}
+
+static int
+file_seen_impl(struct pg_sink *s, const char *sha256, int *seen,
+               struct cdr_diag *d)
+{
+    struct pg_run *r = s->run;
+    int rc;
+    *seen = 0;
+    if (r == NULL)
+        return outside_run(d);
+    rc = pgs_store_file_seen(r->stage, sha256, seen, d);
+    if (rc != 0 || !*seen)
+        return rc;
+    if (r->n_seen == r->cap_seen) {
+        size_t cap = r->cap_seen ? r->cap_seen * 2 : 8;
+        char(*p)[65] = realloc(r->seen, cap * sizeof *p);
+        if (p == NULL)
+            return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+        r->seen = p;
+        r->cap_seen = cap;
+    }
+    snprintf(r->seen[r->n_seen++], 65, "%s", sha256);
+    return 0;
+}
+
+static int
+stored_pending_impl(struct pg_sink *s, rt_row_fn fn, void *ctx,
+                    struct cdr_diag *d)
+{
+    long fed = 0;
+    int rc;
+    if (s->run == NULL)
+        return outside_run(d);
+    rc = pgs_store_pending(s->run->stage, fn, ctx, &fed, d);
+    /* (fn may have failed the run: it is still there) */
+    if (rc == 0 && s->run != NULL)
+        s->run->pending_fed =
+            s->run->pending_fed < 0 ? fed : s->run->pending_fed + fed;
+    return rc;
+}
+
+static int
+stored_parents_impl(struct pg_sink *s, const struct cdr_slice *sids, size_t n,
+                    rt_row_fn fn, void *ctx, struct cdr_diag *d)
+{
+    if (s->run == NULL)
+        return outside_run(d);
+    /* No earlier run stored a call: nothing to find (and the register has
+     * no index to find it with). */
+    if (s->run->direct != NULL && pgs_direct_register_empty(s->run->direct))
+        return 0;
+    return pgs_store_parents(s->run->stage, sids, n, fn, ctx, d);
+}
+
+static int
+stored_calls_impl(struct pg_sink *s, int64_t from, int64_t to, rt_row_fn fn,
+                  void *ctx, struct cdr_diag *d)
+{
+    if (s->run == NULL)
+        return outside_run(d);
+    return pgs_store_calls(s->run->stage, from, to, fn, ctx, d);
 }
 
 /* Any failure inside a run poisons it: commit refuses, so a driver that
@@ -418,8 +467,9 @@ pg_free(void *self)
 static int
 poison(void *self, int rc)
 {
-    if (rc != 0)
-        ((struct pg_sink *)self)->failed = 1;
+    struct pg_sink *s = self;
+    if (rc != 0 && s->run != NULL)
+        s->run->failed = 1;
     return rc;
 }
 
@@ -444,27 +494,27 @@ pg_pending(void *self, const struct cdr_record *rec, struct cdr_diag *d)
 static int
 pg_file_seen(void *self, const char *sha256, int *seen, struct cdr_diag *d)
 {
-    return poison(self, pgs_file_seen_impl(self, sha256, seen, d));
+    return poison(self, file_seen_impl(self, sha256, seen, d));
 }
 
 static int
 pg_stored_pending(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
 {
-    return poison(self, pgs_stored_pending_impl(self, fn, ctx, d));
+    return poison(self, stored_pending_impl(self, fn, ctx, d));
 }
 
 static int
 pg_stored_parents(void *self, const struct cdr_slice *sids, size_t n,
                   rt_row_fn fn, void *ctx, struct cdr_diag *d)
 {
-    return poison(self, pgs_stored_parents_impl(self, sids, n, fn, ctx, d));
+    return poison(self, stored_parents_impl(self, sids, n, fn, ctx, d));
 }
 
 static int
 pg_stored_calls(void *self, int64_t from, int64_t to, rt_row_fn fn, void *ctx,
                 struct cdr_diag *d)
 {
-    return poison(self, pgs_stored_calls_impl(self, from, to, fn, ctx, d));
+    return poison(self, stored_calls_impl(self, from, to, fn, ctx, d));
 }
 
 static const struct rt_sink_ops pg_ops = {
@@ -505,19 +555,6 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
     s = calloc(1, sizeof *s);
     if (s == NULL)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    rt_pg_buf_init(&s->buf);
-    for (int i = 0; i < 2; i++)
-        s->bat[i].calls.binary = s->bat[i].charges.binary = 1;
-    s->cur = &s->bat[0];
-    if (pthread_mutex_init(&s->mu, NULL) != 0) {
-        free(s);
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    }
-    if (pthread_cond_init(&s->cv, NULL) != 0) {
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
-    }
     rc = rt_pg_connect(&s->conn, conninfo, d);
     if (rc == 0) {
         rc = rt_pg_schema_check(s->conn, d);
@@ -546,9 +583,6 @@ rt_sink_pg_open(struct rt_sink *out, const char *conninfo,
                         "configuring the session", d);
     if (rc != 0) {
         PQfinish(s->conn);
-        rt_pg_buf_free(&s->buf);
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
         free(s);
         return rc;
     }

@@ -28,12 +28,14 @@
  *            end the COPY in progress (it reopens at the next row) and
  *            query the store; rows come back through a cursor, in batches.
  * commit     loads the last batch, builds the register's key and attaches
- *            the loaded months, merges staging into the final tables in
- *            SQL, in the same transaction: supersedes what --force or a
- *            rerate replaces, drops (and lists in rejects) calls rated by
- *            an earlier run, relabels stored parents, moves pending
- *            children, records the input files and the run's totals; then
- *            COMMIT.
+ *            the loaded months, merges staging into the final tables with
+ *            the merge functions of schema 008, in the same transaction:
+ *            records the input files, supersedes what --force or a rerate
+ *            replaces, drops (and lists in rejects) calls rated by an
+ *            earlier run, relabels stored parents, moves pending children,
+ *            records the run's totals; then COMMIT.
+ * A run's state is made at begin and freed at commit or abort: nothing of
+ * one run is seen by the next (rt_sink_pg_int.h).
  * abort      ROLLBACK: the database is as before the run.  A lost
  *            connection or a killed backend has the same effect.
  */

@@ -15,17 +15,17 @@
 #define STR(x) STR_(x)
 
 int
-pgs_file_seen_impl(void *self, const char *sha256, int *seen,
-                   struct cdr_diag *d)
+pgs_store_file_seen(struct pgs_stage *st, const char *sha256, int *seen,
+                    struct cdr_diag *d)
 {
-    struct pg_sink *s = self;
     const char *params[1] = {sha256};
+    PGconn *conn;
     PGresult *res;
-    int rc = pgs_copy_close(s, NULL, d);
+    int rc = pgs_stage_close(st, &conn, d);
     *seen = 0;
     if (rc != 0)
         return rc;
-    res = rt_pg_query(s->conn,
+    res = rt_pg_query(conn,
                       "SELECT run_id FROM referee.input_files"
                       " WHERE sha256 = $1 AND superseded_by_run IS NULL",
                       1, params, PGRES_TUPLES_OK, "looking up a file", d);
@@ -33,18 +33,6 @@ pgs_file_seen_impl(void *self, const char *sha256, int *seen,
         return CDR_E_DB;
     *seen = PQntuples(res) > 0;
     PQclear(res);
-    if (*seen) {
-        if (s->n_seen == s->cap_seen) {
-            size_t cap = s->cap_seen ? s->cap_seen * 2 : 8;
-            char(*p)[65] = realloc(s->seen, cap * sizeof *p);
-            if (p == NULL)
-                return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                                    "out of memory");
-            s->seen = p;
-            s->cap_seen = cap;
-        }
-        snprintf(s->seen[s->n_seen++], 65, "%s", sha256);
-    }
     return 0;
 }
 
@@ -58,43 +46,68 @@ pgs_file_seen_impl(void *self, const char *sha256, int *seen,
     " duration::text, status, price::text, price_unit, transfer_target,"       \
     " transfer_status, source_file, source_line::text"
 
-/* Run a query through a cursor and hand every row to fn. */
-static int
-feed_rows(struct pg_sink *s, const char *select, int nparams,
-          const char *const *params, rt_row_fn fn, void *ctx, long *fed,
-          struct cdr_diag *d)
+/* One fetched row as the driver reads rows: fields in cdr_column order,
+ * then file and line. */
+static void
+fetched_row(const PGresult *res, int i, struct cdr_row *row)
 {
+    long line = 0;
+    memset(row, 0, sizeof *row);
+    for (int c = 0; c < CDR_COL__COUNT; c++) {
+        row->field[c].p = PQgetvalue(res, i, c);
+        row->field[c].n = (size_t)PQgetlength(res, i, c);
+        row->present[c] = 1;
+    }
+    row->file = PQgetisnull(res, i, CDR_COL__COUNT)
+                    ? "(referee database)"
+                    : PQgetvalue(res, i, CDR_COL__COUNT);
+    if (!PQgetisnull(res, i, CDR_COL__COUNT + 1))
+        (void)pgs_parse_long(PQgetvalue(res, i, CDR_COL__COUNT + 1), &line);
+    row->line = line;
+}
+
+static int
+declare_cursor(PGconn *conn, const char *select, int nparams,
+               const char *const *params, struct cdr_diag *d)
+{
+    static const char decl[] = "DECLARE referee_rows NO SCROLL CURSOR FOR ";
     struct rt_pg_buf q;
     PGresult *res;
-    long record = 0;
-    int rc = pgs_copy_close(s, NULL, d);
-    if (rc != 0)
-        return rc;
-    if (!s->in_tx)
-        return cdr_diag_set(d, CDR_E_USAGE, NULL, NULL, 0,
-                            "PostgreSQL sink: store read outside a run");
     rt_pg_buf_init(&q);
-    {
-        static const char decl[] = "DECLARE referee_rows NO SCROLL CURSOR FOR ";
-        rt_pg_buf_add(&q, decl, sizeof decl - 1);
-    }
+    rt_pg_buf_add(&q, decl, sizeof decl - 1);
     rt_pg_buf_add(&q, select, strlen(select));
     if (rt_pg_buf_cstr(&q) == NULL) {
         rt_pg_buf_free(&q);
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
     }
-    res = rt_pg_query(s->conn, q.p, nparams, params, PGRES_COMMAND_OK,
+    res = rt_pg_query(conn, q.p, nparams, params, PGRES_COMMAND_OK,
                       "reading stored calls", d);
     rt_pg_buf_free(&q);
     if (res == NULL)
         return CDR_E_DB;
     PQclear(res);
-    for (;;) {
-        int n;
-        rc = pgs_copy_close(s, NULL, d); /* fn may have sent rows */
+    return 0;
+}
+
+/* Run a query through a cursor and hand every row to fn (which may stage
+ * rows and load batches: the connection is taken back before each
+ * fetch). */
+static int
+feed_rows(struct pgs_stage *st, const char *select, int nparams,
+          const char *const *params, rt_row_fn fn, void *ctx, long *fed,
+          struct cdr_diag *d)
+{
+    PGconn *conn;
+    long record = 0;
+    int rc = pgs_stage_close(st, &conn, d);
+    if (rc == 0)
+        rc = declare_cursor(conn, select, nparams, params, d);
+    for (int n = 1; rc == 0 && n > 0;) {
+        PGresult *res;
+        rc = pgs_stage_close(st, &conn, d); /* fn may have sent rows */
         if (rc != 0)
             return rc;
-        res = rt_pg_query(s->conn,
+        res = rt_pg_query(conn,
                           "FETCH " STR(RT_SINK_PG_FETCH) " FROM referee_rows",
                           0, NULL, PGRES_TUPLES_OK, "reading stored calls", d);
         if (res == NULL)
@@ -102,20 +115,7 @@ feed_rows(struct pg_sink *s, const char *select, int nparams,
         n = PQntuples(res);
         for (int i = 0; i < n && rc == 0; i++) {
             struct cdr_row row;
-            long line = 0;
-            memset(&row, 0, sizeof row);
-            for (int c = 0; c < CDR_COL__COUNT; c++) {
-                row.field[c].p = PQgetvalue(res, i, c);
-                row.field[c].n = (size_t)PQgetlength(res, i, c);
-                row.present[c] = 1;
-            }
-            row.file = PQgetisnull(res, i, CDR_COL__COUNT)
-                           ? "(referee database)"
-                           : PQgetvalue(res, i, CDR_COL__COUNT);
-            if (!PQgetisnull(res, i, CDR_COL__COUNT + 1))
-                (void)pgs_parse_long(PQgetvalue(res, i, CDR_COL__COUNT + 1),
-                                     &line);
-            row.line = line;
+            fetched_row(res, i, &row);
             row.record = ++record;
             if (fed != NULL)
                 (*fed)++;
@@ -126,45 +126,35 @@ feed_rows(struct pg_sink *s, const char *select, int nparams,
             /* Leave no cursor behind for the next read. */
             struct cdr_diag ignore;
             cdr_diag_clear(&ignore);
-            if (pgs_copy_close(s, NULL, &ignore) == 0)
-                (void)rt_pg_exec(s->conn, "CLOSE referee_rows", "", &ignore);
+            if (pgs_stage_close(st, &conn, &ignore) == 0)
+                (void)rt_pg_exec(conn, "CLOSE referee_rows", "", &ignore);
             return rc;
         }
-        if (n == 0)
-            break;
     }
-    rc = pgs_copy_close(s, NULL, d);
     if (rc == 0)
-        rc = rt_pg_exec(s->conn, "CLOSE referee_rows", "reading stored calls",
-                        d);
+        rc = pgs_stage_close(st, &conn, d);
+    if (rc == 0)
+        rc = rt_pg_exec(conn, "CLOSE referee_rows", "reading stored calls", d);
     return rc;
 }
 
 int
-pgs_stored_pending_impl(void *self, rt_row_fn fn, void *ctx, struct cdr_diag *d)
+pgs_store_pending(struct pgs_stage *st, rt_row_fn fn, void *ctx, long *fed,
+                  struct cdr_diag *d)
 {
-    struct pg_sink *s = self;
-    long fed = 0;
-    int rc = feed_rows(s,
-                       "SELECT " ROW_COLS " FROM referee.pending"
-                       " ORDER BY start_time, call_sid FOR UPDATE",
-                       0, NULL, fn, ctx, &fed, d);
-    if (rc == 0)
-        s->pending_fed = s->pending_fed < 0 ? fed : s->pending_fed + fed;
-    return rc;
+    *fed = 0;
+    return feed_rows(st,
+                     "SELECT " ROW_COLS " FROM referee.pending"
+                     " ORDER BY start_time, call_sid FOR UPDATE",
+                     0, NULL, fn, ctx, fed, d);
 }
 
 int
-pgs_stored_parents_impl(void *self, const struct cdr_slice *sids, size_t n,
-                        rt_row_fn fn, void *ctx, struct cdr_diag *d)
+pgs_store_parents(struct pgs_stage *st, const struct cdr_slice *sids, size_t n,
+                  rt_row_fn fn, void *ctx, struct cdr_diag *d)
 {
-    struct pg_sink *s = self;
     struct rt_pg_buf arr;
     int rc = 0;
-    /* No earlier run stored a call: nothing to find (and the register has
-     * no index to find it with). */
-    if (s->reg_unindexed)
-        return 0;
     rt_pg_buf_init(&arr);
     for (size_t at = 0; at < n && rc == 0; at += RT_SINK_PG_SIDS) {
         size_t end = n - at > RT_SINK_PG_SIDS ? at + RT_SINK_PG_SIDS : n;
@@ -180,7 +170,7 @@ pgs_stored_parents_impl(void *self, const struct cdr_slice *sids, size_t n,
             rc = cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
             break;
         }
-        rc = feed_rows(s,
+        rc = feed_rows(st,
                        "SELECT " ROW_COLS " FROM referee.calls"
                        " WHERE (call_sid, start_time) IN"
                        " (SELECT call_sid, start_time FROM referee.call_sids"
@@ -193,8 +183,8 @@ pgs_stored_parents_impl(void *self, const struct cdr_slice *sids, size_t n,
 }
 
 int
-pgs_stored_calls_impl(void *self, int64_t from, int64_t to, rt_row_fn fn,
-                      void *ctx, struct cdr_diag *d)
+pgs_store_calls(struct pgs_stage *st, int64_t from, int64_t to, rt_row_fn fn,
+                void *ctx, struct cdr_diag *d)
 {
     char f[32], t[32];
     const char *params[2] = {f, t};
@@ -202,7 +192,7 @@ pgs_stored_calls_impl(void *self, int64_t from, int64_t to, rt_row_fn fn,
     cdr_format_time(to, t, sizeof t);
     /* The calls of the period, their parents and their children. */
     return feed_rows(
-        self,
+        st,
         "SELECT " ROW_COLS " FROM referee.calls WHERE superseded_by_run IS NULL"
         " AND call_sid IN ("
         "  SELECT call_sid FROM referee.calls"

@@ -47,10 +47,10 @@ calls=$src/rates/example-calls.csv
 
 # --- migrate twice ---------------------------------------------------------
 "$rate" --db "dbname=$db" --migrate 2>"$work/err"
-grep -q "from version 0 to 7" "$work/err" || fail "first migrate: $(cat "$work/err")"
+grep -q "from version 0 to 8" "$work/err" || fail "first migrate: $(cat "$work/err")"
 "$rate" --db "dbname=$db" --migrate 2>"$work/err"
 grep -q "nothing to do" "$work/err" || fail "second migrate: $(cat "$work/err")"
-check "$(q "$db" "select count(*) from referee.schema_version")" 7 "migrate twice"
+check "$(q "$db" "select count(*) from referee.schema_version")" 8 "migrate twice"
 
 # --- refuses a database without the schema, names the database -----------
 rc=0
@@ -211,7 +211,8 @@ killed=0
 i=0
 while [ $i -lt 600 ]; do
     n=$(q "${db}_kill" "select count(pg_terminate_backend(pid)) from pg_stat_activity
-        where application_name = 'victim' and query like 'COPY%'")
+        where application_name = 'victim' and query like 'COPY%'
+        and datname = current_database()")
     if [ "$n" = 1 ]; then
         killed=1
         break
@@ -236,7 +237,8 @@ killed=0
 i=0
 while [ $i -lt 600 ]; do
     n=$(q "${db}_kill" "select count(*) from pg_stat_activity
-        where application_name = 'victim9' and query like 'COPY%'")
+        where application_name = 'victim9' and query like 'COPY%'
+        and datname = current_database()")
     if [ "$n" = 1 ]; then
         kill -9 $pid
         killed=1
@@ -249,7 +251,7 @@ done
 wait $pid 2>/dev/null || true
 [ $killed = 1 ] || fail "the run ended before it could be killed"
 i=0
-while [ "$(q "${db}_kill" "select count(*) from pg_stat_activity where application_name = 'victim9'")" != 0 ]; do
+while [ "$(q "${db}_kill" "select count(*) from pg_stat_activity where application_name = 'victim9' and datname = current_database()")" != 0 ]; do
     i=$((i + 1))
     [ $i -lt 200 ] || fail "the killed client's backend did not go away"
     sleep 0.05
@@ -264,7 +266,10 @@ want=$(psql -X -A -t -q -v ON_ERROR_STOP=1 -d "${db}_kill" \
           leg text, scenario text, component int, service text, \"from\" text,
           \"to\" text, matched_prefix text, rate numeric, duration bigint,
           billable_seconds bigint, amount numeric, currency text, deck text,
-          carrier_price numeric, carrier_price_unit text)" \
+          carrier_price numeric, carrier_price_unit text, plan text,
+          sell_matched_prefix text, sell_rate numeric,
+          sell_billable_seconds bigint, sell_amount numeric,
+          sell_currency text, target_caller_id text)" \
     -c "\\copy t from '$work/csv4/charges.csv' with (format csv, header)" \
     -c "select count(*) || ' ' || sum(amount) from t")
 check "$(q "${db}_kill" "select count(*) || ' ' || sum(amount) from referee.current_charges where deck <> 'example-us'")" \

@@ -1077,9 +1077,13 @@ slurp(const char *path)
 static void
 schema_at_version(struct fx *f, int n)
 {
-    static const char *const names[] = {"001_core.sql", "002_roles.sql",
-                                        "003_views.sql", "004_call_sids.sql",
-                                        "005_bulk_load.sql"};
+    static const char *const names[] = {"001_core.sql",
+                                        "002_roles.sql",
+                                        "003_views.sql",
+                                        "004_call_sids.sql",
+                                        "005_bulk_load.sql",
+                                        "006_child_file_ids.sql",
+                                        "007_own_detached_months.sql"};
     assert_true(n >= 1 && (size_t)n <= sizeof names / sizeof names[0]);
     exec_ok(f->admin, "DROP SCHEMA referee CASCADE");
     for (int i = 0; i < n; i++) {
@@ -1179,10 +1183,13 @@ big_night_at(struct rt_sink *s, int64_t t0, int n, PGconn *killer,
             return rc;
         }
         if (killer != NULL && i == n / 2) {
-            char sql[256];
+            char sql[320];
+            /* this database's: e2e_cli.sh may run beside, with a victim
+             * of the same name in another database of the cluster */
             snprintf(sql, sizeof sql,
                      "SELECT count(pg_terminate_backend(pid))"
-                     " FROM pg_stat_activity WHERE application_name = '%s'",
+                     " FROM pg_stat_activity WHERE application_name = '%s'"
+                     " AND datname = current_database()",
                      appname);
             assert_string_equal(scalar(killer, sql), "1");
         }
@@ -1451,6 +1458,232 @@ test_backend_killed_in_a_new_month_leaves_database_as_before(void **state)
     assert_int_equal(rep.total_nano, (int64_t)20000 * 25500000);
 }
 
+/* Every row of the tables that hold data, as text (to see that an
+ * upgrade changes none). */
+static char *
+all_rows(PGconn *c)
+{
+    return scalar(c, "SELECT md5(concat_ws('|',"
+                     " (SELECT string_agg(t::text, ',' ORDER BY t::text)"
+                     "   FROM referee.runs t),"
+                     " (SELECT string_agg(t::text, ',' ORDER BY t::text)"
+                     "   FROM referee.input_files t),"
+                     " (SELECT string_agg(t::text, ',' ORDER BY t::text)"
+                     "   FROM referee.calls t),"
+                     " (SELECT string_agg(t::text, ',' ORDER BY t::text)"
+                     "   FROM referee.charges t),"
+                     " (SELECT string_agg(t::text, ',' ORDER BY t::text)"
+                     "   FROM referee.call_sids t),"
+                     " (SELECT string_agg(t::text, ',' ORDER BY t::text)"
+                     "   FROM referee.rejects t),"
+                     " (SELECT string_agg(t::text, ',' ORDER BY t::text)"
+                     "   FROM referee.pending t)))");
+}
+
+/* A night as version 7 stored it: a call, its charge and its sid (file
+ * old.csv of run 1), a reject, a child waiting for its parent. */
+static void
+fill_version_7(struct fx *f)
+{
+    exec_ok(f->admin,
+            "INSERT INTO referee.runs (kind, started_at, status, calls,"
+            " components, total_amount, totals) VALUES ('rate',"
+            " '2026-05-10T09:00:00Z', 'committed', 1, 1, 0.004500,"
+            " '[{\"scenario\": \"none\", \"components\": 1,"
+            " \"amount\": 0.004500}]');"
+            "INSERT INTO referee.input_files (run_id, path, sha256, size_bytes,"
+            " rows) VALUES (1, 'old.csv', repeat('a', 64), 10, 3);"
+            "SELECT referee.ensure_partitions('2026-05-10', '2026-05-10');"
+            "INSERT INTO referee.calls (call_sid, start_time, run_id, file_id,"
+            " source_file, source_line, direction, \"from\", \"to\", duration,"
+            " leg, scenario) VALUES ('CA7S', '2026-05-10T09:00:00Z', 1, 1,"
+            " 'old.csv', 2, 'trunking-terminating', '+1', '+2', 60, 'single',"
+            " 'none');"
+            "INSERT INTO referee.charges (call_sid, start_time, run_id, leg,"
+            " scenario, component, service, \"from\", \"to\", matched_prefix,"
+            " rate, duration, billable_seconds, amount, currency, deck)"
+            " VALUES ('CA7S', '2026-05-10T09:00:00Z', 1, 'single', 'none', 1,"
+            " 'termination', '+1', '+2', '1', 0.0045, 60, 60, 0.004500, 'USD',"
+            " 'test-deck');"
+            "INSERT INTO referee.call_sids VALUES"
+            " ('CA7S', '2026-05-10T09:00:00Z', 1);"
+            "INSERT INTO referee.rejects (run_id, file, line, call_sid, field,"
+            " reason, code) VALUES (1, 'old.csv', 4, 'CA7X', 'start_time',"
+            " 'invalid timestamp', -3);"
+            "INSERT INTO referee.pending (call_sid, parent_call_sid,"
+            " first_run_id, run_id, file_id, source_file, source_line,"
+            " direction, \"from\", \"to\", start_time, duration, status)"
+            " VALUES ('CA7C', 'CA7P', 1, 1, 1, 'old.csv', 3,"
+            " 'trunking-terminating', '+14155550100', '+14155550199',"
+            " '2026-05-10T08:00:30Z', 60, 'completed')");
+}
+
+/* A database at version 7 with a night in it (a call, its charge and its
+ * sid, a reject, a child waiting for its parent) is upgraded to 8 without
+ * a row changing, and rating goes on: the stored sid is a duplicate, the
+ * waiting child is rated with its parent and keeps its file. */
+static void
+test_upgrade_from_version_7_keeps_the_data_and_rates_on(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s;
+    struct rt_store_report rep;
+    struct rt_run_info run = run_info(files2, 1);
+    struct rt_summary sum;
+    struct collect got;
+    struct tcall p, c, dup;
+    struct cdr_diag d;
+    char before[64];
+    int from, to;
+    schema_at_version(f, 7);
+    fill_version_7(f);
+    snprintf(before, sizeof before, "%s", all_rows(f->admin));
+    cdr_diag_clear(&d);
+    assert_int_equal(rt_sink_pg_open(&s, f->conninfo, NULL, &d), CDR_E_DB);
+    assert_non_null(strstr(d.message, "older"));
+    cdr_diag_clear(&d);
+    diag_ok(rt_pg_migrate(f->conninfo, schema_dir, &from, &to, &d), &d);
+    assert_int_equal(from, 7);
+    assert_int_equal(to, 8);
+    assert_string_equal(all_rows(f->admin), before);
+
+    /* night 2: the child's parent, and the stored sid again */
+    s = open_sink(f);
+    cdr_diag_clear(&d);
+    diag_ok(s.ops->begin(s.self, &run, &d), &d);
+    memset(&got, 0, sizeof got);
+    diag_ok(s.ops->stored_pending(s.self, collect_row, &got, &d), &d);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.sids[0], "CA7C|CA7P|2026-05-10T08:00:30Z|"
+                                     "trunking-terminating|old.csv:3");
+    make_call(&p, "CA7P", NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_SIP, T0, 60,
+              0);
+    p.rec.file = "calls2.csv";
+    add_comp(&p, RT_SVC_TERMINATION, 4500000, "0.0045"); /* 0.004500 */
+    make_call(&c, "CA7C", "CA7P", RT_LEG_CHILD, RT_SCN_TERMINATION_SIP, T0 + 30,
+              60, -1);
+    c.rec.file = "old.csv";
+    c.rec.line = 3;
+    add_comp(&c, RT_SVC_TERMINATION, 4000000, "0.004"); /* 0.004000 */
+    make_call(&dup, "CA7S", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0 + 3600, 60, 0);
+    dup.rec.file = "calls2.csv";
+    add_comp(&dup, RT_SVC_TERMINATION, 4500000, "0.0045");
+    diag_ok(s.ops->call(s.self, &p.call, &d), &d);
+    diag_ok(s.ops->call(s.self, &c.call, &d), &d);
+    diag_ok(s.ops->call(s.self, &dup.call, &d), &d);
+    memset(&sum, 0, sizeof sum);
+    sum.rows_read = 2;
+    sum.store = &rep;
+    diag_ok(s.ops->commit(s.self, &sum, &d), &d);
+    s.ops->free(s.self);
+    assert_int_equal(rep.calls, 2);
+    assert_int_equal(rep.duplicates, 1);
+    assert_int_equal(rep.total_nano, 8500000);
+    assert_string_equal(
+        scalar(f->admin, "SELECT count(*) FROM referee.pending"), "0");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT concat_ws(' ', scenario, parent_amount,"
+                               " child1_amount, total_amount)"
+                               " FROM referee.transfers"),
+                        "termination-sip 0.004500 0.004000 0.008500");
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT concat_ws(' ', c.source_file, c.source_line, i.path)"
+               " FROM referee.calls c JOIN referee.input_files i"
+               " USING (file_id) WHERE c.call_sid = 'CA7C'"),
+        "old.csv 3 old.csv");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT string_agg(call_sid || ' ' || code, ','"
+                               " ORDER BY reject_id) FROM referee.rejects"),
+                        "CA7X -3,CA7S -10");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT concat_ws(' ', calls, components,"
+                               " duplicates, total_amount, totals)"
+                               " FROM referee.runs WHERE run_id = 2"),
+                        "2 2 1 0.008500 [{\"amount\": 0.008500, \"scenario\":"
+                        " \"termination-sip\", \"components\": 2}]");
+}
+
+/* Nothing of a run outlives it (a failed run once left its COPY buffers'
+ * out-of-memory flag set for the next).  A run into an empty database
+ * fails at its commit, having loaded a new month without indexes and the
+ * register without its key; the next run on the same sink is a run as on
+ * a fresh sink; and once it committed, a read of the store is refused as
+ * outside a run (it answered from the register's state of the run before:
+ * "no earlier run stored a call"). */
+static void
+test_nothing_of_a_run_outlives_it(void **state)
+{
+    struct fx *f = *state;
+    struct rt_sink s = open_sink(f);
+    struct rt_run_info run = run_info(files1, 1);
+    struct rt_store_report rep;
+    struct rt_summary sum;
+    struct collect got;
+    struct cdr_slice want = sl("CAP0000001");
+    struct cdr_diag d;
+    int rc;
+    char before[4096];
+    snprintf(before, sizeof before, "%s", snapshot(f->admin));
+    cdr_diag_clear(&d);
+    rc = s.ops->begin(s.self, &run, &d);
+    /* a sid twice, batches apart: found when the register's key is built */
+    for (int i = 0; i <= RT_SINK_PG_BATCH && rc == 0; i++) {
+        struct tcall t;
+        char sid[32];
+        snprintf(sid, sizeof sid, "CAX%07d", i % RT_SINK_PG_BATCH);
+        make_call(&t, sid, NULL, RT_LEG_SINGLE, RT_SCN_NONE, T_OLD + i, 60, 0);
+        add_comp(&t, RT_SVC_TERMINATION, 4500000, "0.0045");
+        rc = s.ops->call(s.self, &t.call, &d);
+    }
+    if (rc == 0) {
+        memset(&sum, 0, sizeof sum);
+        sum.store = &rep;
+        rc = s.ops->commit(s.self, &sum, &d);
+    }
+    assert_int_not_equal(rc, 0);
+    assert_true(strstr(d.detail, "CAX0000000") != NULL ||
+                strstr(d.value, "CAX0000000") != NULL);
+    s.ops->abort(s.self);
+    assert_string_equal(snapshot(f->admin), before);
+
+    /* the same sink: the month loaded again, the register keyed again */
+    cdr_diag_clear(&d);
+    diag_ok(big_night_at(&s, T_OLD, 100, NULL, NULL, &rep, &d), &d);
+    assert_int_equal(rep.calls, 200);
+    assert_int_equal(rep.components, 300);
+    assert_int_equal(rep.duplicates, 0);
+    assert_int_equal(rep.total_nano, (int64_t)100 * 25500000);
+    assert_string_equal(
+        scalar(f->admin,
+               "SELECT string_agg(c.relname || ' ' || c.relispartition, ','"
+               " ORDER BY c.relname) FROM pg_class c WHERE c.relkind = 'r'"
+               " AND c.relname LIKE '%y2025m10'"),
+        "calls_y2025m10 true,charges_y2025m10 true");
+    assert_string_equal(scalar(f->admin,
+                               "SELECT count(*) FROM pg_constraint"
+                               " WHERE conrelid = 'referee.call_sids'::regclass"
+                               " AND contype = 'p'"),
+                        "1");
+    assert_string_equal(scalar(f->admin, "SELECT count(*) || ' ' ||"
+                                         " sum(amount) FROM referee.charges"),
+                        "300 2.550000");
+
+    /* after the commit: no run, whatever the last one found */
+    memset(&got, 0, sizeof got);
+    cdr_diag_clear(&d);
+    assert_int_equal(
+        s.ops->stored_parents(s.self, &want, 1, collect_row, &got, &d),
+        CDR_E_USAGE);
+    assert_non_null(strstr(d.message, "outside a run"));
+    assert_int_equal(got.n, 0);
+    cdr_diag_clear(&d);
+    assert_int_equal(s.ops->stored_calls(s.self, T_OLD, T_OLD + 86400,
+                                         collect_row, &got, &d),
+                     CDR_E_USAGE);
+    s.ops->free(s.self);
+}
+
 /* Numerics sent in binary COPY read back as the same decimal text as
  * PostgreSQL's own parse of it (value and scale). */
 static void
@@ -1602,6 +1835,11 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_backend_killed_in_a_new_month_leaves_database_as_before,
             setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(
+            test_upgrade_from_version_7_keeps_the_data_and_rates_on, setup_db,
+            teardown_db),
+        cmocka_unit_test_setup_teardown(test_nothing_of_a_run_outlives_it,
+                                        setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
             test_binary_numerics_keep_value_and_scale, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(
