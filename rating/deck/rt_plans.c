@@ -268,6 +268,8 @@ static void
 check_overlaps(struct loader *ld)
 {
     struct rt_plans *p = ld->p;
+    if (p->n_as == 0)
+        return; /* and qsort must not see a NULL array */
     qsort(p->as, p->n_as, sizeof *p->as, assign_order);
     int64_t reach = INT64_MIN;
     long reach_line = 0;
