@@ -278,8 +278,7 @@ cdr_uri_split(struct cdr_slice uri, struct cdr_uri *out)
 static int
 sip_parts_ok(const struct cdr_uri *u)
 {
-    const char *uend = u->user.p + u->user.n;
-    if (u->has_user && sip_user_ok(u->user.p, uend))
+    if (u->has_user && sip_user_ok(u->user.p, u->user.p + u->user.n))
         return -1;
     if (u->password.n > 0 &&
         sip_user_ok(u->password.p, u->password.p + u->password.n))
