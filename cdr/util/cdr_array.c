@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 int
-cdr_array_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+cdr_array_grow_to(void **p, size_t *cap, size_t need, size_t elem, size_t first)
 {
     if (need <= *cap)
         return 0;

@@ -15,7 +15,14 @@
  * void ** (object pointers share one representation on every platform
  * referee builds on).
  */
-int cdr_array_grow(void **p, size_t *cap, size_t need, size_t elem,
-                   size_t first);
+int cdr_array_grow_to(void **p, size_t *cap, size_t need, size_t elem,
+                      size_t first);
+
+/* The check inline: it runs for every field of every row read. */
+static inline int
+cdr_array_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    return need <= *cap ? 0 : cdr_array_grow_to(p, cap, need, elem, first);
+}
 
 #endif

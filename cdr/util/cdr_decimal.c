@@ -103,11 +103,23 @@ cdr_decimal_format(cdr_i128 v, int scale, int places, char *buf, size_t size)
     /* The magnitude as unsigned, so the most negative value is fine. */
     cdr_u128 mag = v < 0 ? (cdr_u128)0 - (cdr_u128)v : (cdr_u128)v;
     uint64_t drop = pow10_u64[scale - places];
-    if (mag % drop != 0)
-        return -1; /* would lose digits: never round quietly */
-    mag /= drop;
     uint64_t unit = pow10_u64[places];
-    uint64_t frac = (uint64_t)(mag % unit);
+    uint64_t frac;
+    cdr_u128 whole;
+    if (mag <= UINT64_MAX) { /* every amount: 64-bit division is cheaper */
+        uint64_t m = (uint64_t)mag;
+        if (m % drop != 0)
+            return -1; /* would lose digits: never round quietly */
+        m /= drop;
+        frac = m % unit;
+        whole = m / unit;
+    } else {
+        if (mag % drop != 0)
+            return -1;
+        mag /= drop;
+        frac = (uint64_t)(mag % unit);
+        whole = mag / unit;
+    }
     char tmp[48];
     char *end = tmp + sizeof tmp, *p = end;
     for (int i = 0; i < places; i++) {
@@ -116,7 +128,7 @@ cdr_decimal_format(cdr_i128 v, int scale, int places, char *buf, size_t size)
     }
     if (places > 0)
         *--p = '.';
-    p = digits_back(mag / unit, p);
+    p = digits_back(whole, p);
     if (v < 0)
         *--p = '-';
     size_t len = (size_t)(end - p);
