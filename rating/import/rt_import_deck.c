@@ -74,8 +74,9 @@ header(const struct rt_import *im, struct cdr_writer *w)
     comment(w, "  says what each prefix is.");
     comment(w, "- There is no class: sip entry: add one if transfers go to "
                "SIP targets.");
-    comment(w, "- There are no origination entries: see the end of this "
-               "file.");
+    comment(w, "- There are no origination entries: %s.",
+            im->n_notes > 0 ? "see the end of this file"
+                            : "add some to price origination calls");
 }
 
 /* Origination prices are by number type; a deck prices by prefix, and
