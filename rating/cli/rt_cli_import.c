@@ -192,15 +192,15 @@ rt_cli_import_run(const struct rt_cli_import *o)
 {
     struct cdr_diag d;
     cdr_diag_clear(&d);
-    /* an existing output is refused before anything is read */
-    if (rt_import_check_out(o->out, &d) != 0)
-        return io_error(&d);
     enum rt_import_format *fmt = calloc((size_t)o->nfiles, sizeof *fmt);
     if (fmt == NULL) {
         fprintf(stderr, "referee-rate: out of memory\n");
         return RT_EXIT_FAILURE;
     }
     int rc = sniff_all(o, fmt);
+    /* an existing output is refused before anything is read */
+    if (rc == 0 && rt_import_check_out(o->out, &d) != 0)
+        rc = io_error(&d);
     struct cdr_diag_list errs;
     cdr_diag_list_init(&errs);
     if (rc == 0)

@@ -342,9 +342,13 @@ rt_import_read_json(struct rt_import *im, size_t file, const char *path,
     }
     if (rc != 0)
         return rc;
+    /* a byte order mark, which jansson does not take, as the CSV reader
+     * and the sniffing skip it */
+    size_t bom = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
     json_error_t jerr;
     /* a key given twice would leave one of two prices unseen */
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb(text + bom, len - bom, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (root == NULL) {
         rt_import_problem(im, file, jerr.line > 0 ? jerr.line : 0,

@@ -193,6 +193,32 @@ test_current_price_and_origin_pairs(void **state)
     cdr_diag_list_free(&errs);
 }
 
+/* A UTF-8 byte order mark starts either kind of file; CRLF ends CSV
+ * rows. */
+static void
+test_byte_order_marks_are_skipped(void **state)
+{
+    (void)state;
+    const char *paths[] = {
+        put(0, "bom.json",
+            "\xef\xbb\xbf {\"price_unit\": \"USD\", "
+            "\"terminating_prefix_prices\": [{\"destination_prefixes\": "
+            "[\"1\"], \"current_price\": \"0.01\"}]}"),
+        put(1, "bom.csv",
+            "\xef\xbb\xbf"
+            "country,DESCRIPTION,Prefixes,price\r\nUK,,44,0.02\r\n"),
+    };
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    struct rt_import *im = import("USD", paths, 2, &errs);
+    dump(&errs);
+    assert_int_equal(rt_import_problems(im), 0);
+    assert_int_equal(rt_import_entries(im), 2);
+    assert_string_equal(rt_import_text_at(im, im->e[1].desc), "UK");
+    rt_import_free(im);
+    cdr_diag_list_free(&errs);
+}
+
 /* Two prices for one (prefix, from_prefix), in two files: a problem at
  * the second, naming the first; the same price twice is merged. */
 static void
@@ -684,6 +710,8 @@ main(void)
             test_fixtures_merge_sorted_with_one_entry_per_price, setup,
             teardown),
         cmocka_unit_test_setup_teardown(test_current_price_and_origin_pairs,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_byte_order_marks_are_skipped,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_conflicting_duplicate_names_both_places, setup, teardown),
