@@ -3,6 +3,7 @@
 #include "cdr/util/cdr_decimal.h"
 #include "rating/run/rt_batch.h"
 #include "rating/cli/rt_cli_db.h"
+#include "rating/cli/rt_cli_import.h"
 #include "rating/deck/rt_deck.h"
 #include "rating/deck/rt_plans.h"
 #include "rating/price/rt_money.h"
@@ -19,6 +20,8 @@
 static const char usage_text[] =
     "Usage: referee-rate --deck DECK.yaml [--out DIR] [options] FILE.csv...\n"
     "       referee-rate --check-deck DECK.yaml [--plans PLANS.yaml]\n"
+    "       referee-rate --import-prices --out DIR [--currency XXX]\n"
+    "                    [--deck-name NAME] PRICES.json|PRICES.csv...\n"
     "\n"
     "Rates call-record CSV exports (\"-\" reads standard input) against a "
     "rate\n"
@@ -53,19 +56,33 @@ static const char usage_text[] =
     "                      --deck, keeping the superseded charges for audit;\n"
     "                      T is YYYY-MM-DD (00:00 UTC) or ISO 8601 with "
     "offset\n"
+    "  --import-prices     read the carrier's price lists (its pricing\n"
+    "                      API's JSON, one country each, or CSV: Country,\n"
+    "                      Description, Prefixes, Price) and write a deck,\n"
+    "                      DIR/deck.yaml and DIR/termination.csv, to review;\n"
+    "                      written only when every file is clean, checked as\n"
+    "                      --check-deck would; existing files never replaced\n"
+    "  --currency XXX      with --import-prices: the lists' currency; needed\n"
+    "                      for CSV lists, must agree with JSON price_unit\n"
+    "  --deck-name NAME    with --import-prices: the deck's name (default:\n"
+    "                      the name of DIR)\n"
     "  --help, --version\n"
     "\n"
     "Exit status:\n"
-    "  0   run committed (with --check-deck: the deck is valid)\n"
+    "  0   run committed (with --check-deck: the deck is valid; with\n"
+    "      --import-prices: the deck is written)\n"
     "  1   run failed: unreadable or malformed input file, I/O or\n"
     "      database error (the database is left as before the run);\n"
     "      nothing written, earlier output untouched\n"
     "  2   the rate deck or the plans are invalid; nothing read or written\n"
+    "      (--import-prices: a price list is; every problem listed, nothing\n"
+    "      written; an existing output file or I/O error is 1)\n"
     "  3   more records rejected than --max-rejects; nothing written\n"
     "  64  bad command line\n";
 
 struct cli {
-    struct rt_cli_db db; /* --db and friends: rt_cli_db.c */
+    struct rt_cli_db db;      /* --db and friends: rt_cli_db.c */
+    struct rt_cli_import imp; /* --import-prices: rt_cli_import.c */
     const char *deck_path, *out, *check_deck, *plans_path;
     long max_rejects;
     int quiet;
@@ -83,10 +100,27 @@ parse_long(const char *s, long *out)
     return 0;
 }
 
+/* Any option of a rating run or a check (not of an import). */
+static int
+rating_options(const struct cli *c)
+{
+    return c->deck_path != NULL || c->check_deck != NULL ||
+           c->plans_path != NULL || c->max_rejects >= 0 || c->db.db != NULL ||
+           c->db.migrate || c->db.schema_dir != NULL || c->db.force ||
+           c->db.rerate || c->db.from != NULL || c->db.to != NULL;
+}
+
 /* The combinations, once every option is read. */
 static int
 check_args(struct cli *c)
 {
+    c->imp.out = c->out;
+    c->imp.files = c->files;
+    c->imp.nfiles = c->nfiles;
+    c->imp.quiet = c->quiet;
+    int rc = rt_cli_import_check(&c->imp, rating_options(c));
+    if (rc != 0 || c->imp.on)
+        return rc;
     if (c->check_deck != NULL)
         return 0;
     /* until the database stores the sell side: never drop it unseen */
@@ -132,7 +166,10 @@ parse_args(struct cli *c, int argc, char **argv)
         O_FORCE,
         O_RERATE,
         O_FROM,
-        O_TO
+        O_TO,
+        O_IMPORT,
+        O_CURRENCY,
+        O_DECK_NAME
     };
     static const struct option opts[] = {
         {"deck", required_argument, NULL, O_DECK},
@@ -150,6 +187,9 @@ parse_args(struct cli *c, int argc, char **argv)
         {"rerate", no_argument, NULL, O_RERATE},
         {"from", required_argument, NULL, O_FROM},
         {"to", required_argument, NULL, O_TO},
+        {"import-prices", no_argument, NULL, O_IMPORT},
+        {"currency", required_argument, NULL, O_CURRENCY},
+        {"deck-name", required_argument, NULL, O_DECK_NAME},
         {NULL, 0, NULL, 0},
     };
     memset(c, 0, sizeof *c);
@@ -179,6 +219,9 @@ parse_args(struct cli *c, int argc, char **argv)
         case O_RERATE: c->db.rerate = 1; break;
         case O_FROM: c->db.from = optarg; break;
         case O_TO: c->db.to = optarg; break;
+        case O_IMPORT: c->imp.on = 1; break;
+        case O_CURRENCY: c->imp.currency = optarg; break;
+        case O_DECK_NAME: c->imp.deck_name = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return -1;
         case O_VER: printf("referee-rate %s\n", REFEREE_VERSION); return -1;
         default:
@@ -314,6 +357,8 @@ rt_cli_main(int argc, char **argv)
     int rc = parse_args(&c, argc, argv);
     if (rc != 0)
         return rc < 0 ? RT_EXIT_OK : rc;
+    if (c.imp.on)
+        return rt_cli_import_run(&c.imp);
 
     if (c.db.migrate) {
         rc = rt_cli_db_migrate(&c.db);

@@ -16,6 +16,17 @@
 
 struct rt_deck;
 
+/* Bounds of what a deck holds, for its loader and for what writes decks
+ * (referee-rate --import-prices): the text of a rate or of any csv:
+ * field, a csv: list's description, the entries of all its files. */
+#define RT_DECK_MAX_TEXT 64
+#define RT_DECK_MAX_DESCRIPTION 256
+#define RT_DECK_MAX_ENTRIES 5000000
+
+/* A deck name as the deck's `deck:` takes it: 1 to 64 printable ASCII
+ * characters without spaces.  1 when it is one, else 0. */
+int rt_deck_name_ok(const char *s, size_t n);
+
 enum rt_service {
     RT_SVC_TERMINATION = 1,
     RT_SVC_ORIGINATION = 2,

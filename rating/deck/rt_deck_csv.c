@@ -4,7 +4,9 @@
  * name, in any order: prefix and rate, and any of effective_from,
  * effective_to, increment, from_prefix, connect_fee, minimum_charge,
  * free_seconds (a row may stop before the last columns: they are then
- * empty).  Without one they are positional:
+ * empty), and description, which is for the reader of the list and is
+ * not read (referee-rate --import-prices writes it).  Without one they
+ * are positional:
  * prefix,rate[,effective_from,effective_to,increment].  Blank lines are
  * skipped; empty optional fields are absent.  The bytes read are hashed on
  * the way for the deck's sha256.
@@ -35,12 +37,14 @@ enum {
     C_CONNECT_FEE,
     C_MINIMUM_CHARGE,
     C_FREE_SECONDS,
+    C_DESCRIPTION, /* known so it is allowed; never read */
     C__COUNT,
     C_POSITIONAL = 5, /* without a header: the first five */
 };
 static const char *const rt_csv_names[C__COUNT] = {
-    "prefix",      "rate",        "effective_from", "effective_to", "increment",
-    "from_prefix", "connect_fee", "minimum_charge", "free_seconds",
+    "prefix",       "rate",        "effective_from", "effective_to",
+    "increment",    "from_prefix", "connect_fee",    "minimum_charge",
+    "free_seconds", "description",
 };
 
 /* One list being read: its column map and the row at hand, its fields as
@@ -54,7 +58,7 @@ struct rt_csv {
     size_t ncols;      /* fields a row has (header mode) */
     long row_line;     /* line the row starts on */
     size_t nfields;
-    int too_long; /* a field beyond RT_DECK_MAX_TEXT */
+    size_t too_long; /* 1 + the first field too long for its column */
     char field[C__COUNT][RT_DECK_MAX_TEXT + 1];
     size_t len[C__COUNT];
 };
@@ -98,7 +102,7 @@ take_header(struct rt_csv *c, const struct cdr_csv_row *row)
                           "unknown column (known: prefix, rate, "
                           "effective_from, effective_to, increment, "
                           "from_prefix, connect_fee, minimum_charge, "
-                          "free_seconds)");
+                          "free_seconds, description)");
         else if (c->col[col] >= 0)
             rt_deck_error(c->ld, at, CDR_E_DECK, rt_csv_names[col], f.p, f.n,
                           "column named twice");
@@ -112,6 +116,22 @@ take_header(struct rt_csv *c, const struct cdr_csv_row *row)
     return 1;
 }
 
+/* A description may be longer than a value: it holds what the carrier
+ * calls the destination.  The reader stops at the description's bound
+ * (row->too_long); a value column's is checked here.  0, or 1 + the index
+ * of the first field too long for its column. */
+static size_t
+field_too_long(const struct rt_csv *c, const struct cdr_csv_row *row)
+{
+    if (row->too_long)
+        return (size_t)row->too_long;
+    for (size_t i = 0; i < row->nfields; i++)
+        if (row->field[i].n > RT_DECK_MAX_TEXT &&
+            !(c->header && (int)i == c->col[C_DESCRIPTION]))
+            return i + 1;
+    return 0;
+}
+
 /* The row's fields by column; 0, or -1 after reporting a wrong count. */
 static int
 take_row(struct rt_csv *c, const struct cdr_csv_row *row)
@@ -119,7 +139,7 @@ take_row(struct rt_csv *c, const struct cdr_csv_row *row)
     struct rt_pos at = {c->file, row->line, 0};
     c->row_line = row->line;
     c->nfields = row->nfields;
-    c->too_long = row->too_long != 0;
+    c->too_long = field_too_long(c, row);
     /* fewer fields than the header: the missing ones are empty */
     if (c->header && row->nfields > c->ncols) {
         rt_deck_error(c->ld, at, CDR_E_DECK, NULL, NULL, 0,
@@ -137,7 +157,7 @@ take_row(struct rt_csv *c, const struct cdr_csv_row *row)
     for (int col = 0; col < C__COUNT; col++) {
         int i = c->header ? c->col[col] : (col < C_POSITIONAL ? col : -1);
         size_t n = 0;
-        if (i >= 0 && (size_t)i < row->nfields)
+        if (i >= 0 && (size_t)i < row->nfields && col != C_DESCRIPTION)
             n = row->field[i].n > RT_DECK_MAX_TEXT ? 0 : row->field[i].n;
         if (n > 0)
             memcpy(c->field[col], row->field[i].p, n);
@@ -198,8 +218,10 @@ rt_csv_row_entry(struct rt_csv *c)
     struct rt_deck_loader *ld = c->ld;
     struct rt_pos at = {c->file, c->row_line, 0};
     if (c->too_long) {
-        rt_deck_error(ld, at, CDR_E_DECK, NULL, NULL, 0,
-                      "field longer than %d characters", RT_DECK_MAX_TEXT);
+        int desc = c->header && (int)c->too_long - 1 == c->col[C_DESCRIPTION];
+        rt_deck_error(ld, at, CDR_E_DECK, desc ? "description" : NULL, NULL, 0,
+                      "field longer than %d characters",
+                      desc ? RT_DECK_MAX_DESCRIPTION : RT_DECK_MAX_TEXT);
         return;
     }
     struct rt_entry e;
@@ -318,7 +340,7 @@ rt_deck_load_csv(struct rt_deck_loader *ld, struct rt_pos pos,
     }
     struct cdr_diag d;
     struct cdr_csv_reader *r = NULL;
-    struct cdr_csv_limits lim = {RT_DECK_MAX_TEXT, RT_CSV_MAX_ROW};
+    struct cdr_csv_limits lim = {RT_DECK_MAX_DESCRIPTION, RT_CSV_MAX_ROW};
     struct rt_csv *c = calloc(1, sizeof *c);
     struct cdr_digest *dg = cdr_digest_new();
     if (c == NULL || dg == NULL ||

@@ -16,11 +16,10 @@
 
 #define RT_DECK_MAX_ERRORS 100       /* kept in the list; more are counted */
 #define RT_DECK_MAX_YAML (16L << 20) /* bytes; big lists go in csv files */
-#define RT_DECK_MAX_TEXT 64          /* rate text, csv field */
-/* What a deck may load in all: its files' bytes and its entries (a list
- * named many times, or a huge one, must fail, not take the machine). */
+/* What a deck may load in all: its files' bytes (a list named many
+ * times, or a huge one, must fail, not take the machine).  The bounds a
+ * writer of decks needs too are in rt_deck.h. */
 #define RT_DECK_MAX_BYTES (512L << 20)
-#define RT_DECK_MAX_ENTRIES 5000000
 
 /* Strings and small arrays that live as long as the deck. */
 struct rt_arena_block;

@@ -294,17 +294,16 @@ rt_yaml_prices(struct rt_deck_loader *ld, const yaml_node_t *seq,
     }
 }
 
-/* Printable ASCII without spaces, 1..max bytes. */
-static int
-rt_check_token(const char *s, size_t len, size_t max)
+int
+rt_deck_name_ok(const char *s, size_t len)
 {
-    if (len == 0 || len > max)
-        return -1;
+    if (len == 0 || len > 64)
+        return 0;
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-            return -1;
+            return 0;
     }
-    return 0;
+    return 1;
 }
 
 /* ---- the top level ---------------------------------------------------- */
@@ -341,7 +340,7 @@ top_scalar(struct rt_deck_loader *ld, int key, const yaml_node_t *v)
     struct rt_pos at = rt_yaml_pos(ld, v);
     switch (key) {
     case TOP_DECK:
-        if (rt_check_token(s, len, 64) != 0)
+        if (!rt_deck_name_ok(s, len))
             rt_deck_error(ld, at, CDR_E_DECK, "deck", s, len,
                           "deck name must be 1 to 64 printable "
                           "characters without spaces");

@@ -373,6 +373,10 @@ test_non_overlapping_ranges_are_accepted(void **state)
 }
 
 #define CSV_DECK TERM("  - { csv: list.csv }\n")
+#define D8 "abcdefgh"
+#define D64 D8 D8 D8 D8 D8 D8 D8 D8
+#define D256 D64 D64 D64 D64
+#define D257 "x" D256
 
 static void
 test_csv_lists_are_checked_by_line(void **state)
@@ -406,8 +410,49 @@ test_csv_lists_are_checked_by_line(void **state)
          "prefix,rate\r\n\r\n1,0.1\r\n44,x\r\n", 4},
         {CSV_DECK, "not a decimal number", NULL, 0, "\"1\n\",0.1\n44,x\n", 3},
         {CSV_DECK, "overlaps", NULL, 0, "44,0.1\n1,0.1\n44,0.2\n", 3},
+        /* a description may be longer than a value, not without bound */
+        {CSV_DECK, "field longer than 256 characters", NULL, 0,
+         "prefix,rate,description\n1,0.1,x\n44,0.1," D257 "\n", 3},
+        {CSV_DECK, "field longer than 64 characters", NULL, 0,
+         "prefix,rate,description\n1,0.1,x\n1," D64 "0,x\n", 3},
+        {CSV_DECK, "unknown column", NULL, 0, "prefix,rate,descr\n1,0.1,x\n",
+         1},
     };
     check_cases(c, N_ELEMS(c));
+}
+
+/* The description column (what --import-prices writes for a reviewer) is
+ * allowed, up to 256 characters, and changes no price. */
+static void
+test_csv_description_is_allowed_and_not_read(void **state)
+{
+    (void)state;
+    struct tmp_deck t;
+    tmp_deck_write(&t, CSV_DECK,
+                   "prefix,from_prefix,rate,description\n"
+                   "1907,,0.085,\"United States, Alaska\"\n"
+                   "44,1,0.0120," D256 "\n"
+                   "49,,0.0098,\n");
+    struct cdr_diag_list errs;
+    cdr_diag_list_init(&errs);
+    struct rt_deck *deck = NULL;
+    int rc = rt_deck_load(&deck, t.yaml, &errs);
+    dump(&errs);
+    assert_int_equal(rc, 0);
+    assert_int_equal(rt_deck_entries(deck), 3);
+    struct rt_price p;
+    assert_int_equal(rt_deck_price(deck, RT_SVC_TERMINATION, "19075550100", 11,
+                                   0, NULL, 0, 0, &p),
+                     0);
+    assert_string_equal(p.rate_text, "0.085");
+    assert_int_equal(rt_deck_price(deck, RT_SVC_TERMINATION, "442071838750", 12,
+                                   0, "14155550100", 11, 0, &p),
+                     0);
+    assert_string_equal(p.rate_text, "0.0120");
+    assert_string_equal(p.from_prefix, "1");
+    rt_deck_free(deck);
+    cdr_diag_list_free(&errs);
+    tmp_deck_remove(&t);
 }
 
 /* Load `csv` as list.csv in every chunk size from 1 byte up; the entries
@@ -631,6 +676,7 @@ main(void)
         cmocka_unit_test(test_non_overlapping_ranges_are_accepted),
         cmocka_unit_test(test_csv_lists_are_checked_by_line),
         cmocka_unit_test(test_csv_results_do_not_depend_on_chunk_size),
+        cmocka_unit_test(test_csv_description_is_allowed_and_not_read),
         cmocka_unit_test(test_trunks_are_checked),
         cmocka_unit_test(test_every_problem_is_reported_at_once),
         cmocka_unit_test(test_missing_deck_file_is_an_error),
