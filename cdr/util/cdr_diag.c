@@ -131,6 +131,14 @@ cdr_diag_at(struct cdr_diag *d, const char *file, long line, long column)
     d->column = column;
 }
 
+int
+cdr_diag_io(struct cdr_diag *d, const char *path, const char *what, int errnum)
+{
+    cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "%s: %s", what, strerror(errnum));
+    cdr_diag_at(d, path, 0, 0);
+    return CDR_E_IO;
+}
+
 void
 cdr_diag_detail(struct cdr_diag *d, const char *fmt, ...)
 {
@@ -199,16 +207,24 @@ cdr_problem(struct cdr_problems *p, const char *file, long line, long column,
             int code, const char *field, const char *value, size_t vlen,
             const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    cdr_problemv(p, file, line, column, code, field, value, vlen, fmt, ap);
+    va_end(ap);
+}
+
+void
+cdr_problemv(struct cdr_problems *p, const char *file, long line, long column,
+             int code, const char *field, const char *value, size_t vlen,
+             const char *fmt, va_list ap)
+{
     p->count++;
     if (p->max > 0 && p->count > p->max)
         return;
     struct cdr_diag d;
     cdr_diag_clear(&d);
     cdr_diag_set(&d, code, field, value, vlen, NULL);
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(d.message, sizeof d.message, fmt, ap);
-    va_end(ap);
     cdr_diag_at(&d, file, line, column);
     cdr_diag_list_add(p->list, &d);
 }

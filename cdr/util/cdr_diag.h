@@ -6,6 +6,7 @@
 #ifndef REFEREE_CDR_DIAG_H
 #define REFEREE_CDR_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -80,6 +81,11 @@ int cdr_diag_set(struct cdr_diag *d, int code, const char *field,
 /* Set the position part. file may be NULL (kept). */
 void cdr_diag_at(struct cdr_diag *d, const char *file, long line, long column);
 
+/* A failed system call on path: CDR_E_IO, "what: strerror(errnum)" at
+ * path.  Returns CDR_E_IO. */
+int cdr_diag_io(struct cdr_diag *d, const char *path, const char *what,
+                int errnum);
+
 /* printf-style detail line. */
 void cdr_diag_detail(struct cdr_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -124,6 +130,12 @@ void cdr_problem(struct cdr_problems *p, const char *file, long line,
                  long column, int code, const char *field, const char *value,
                  size_t vlen, const char *fmt, ...)
     __attribute__((format(printf, 9, 10)));
+/* The same with the message's arguments already taken (for a file's own
+ * wrapper that adds its position). */
+void cdr_problemv(struct cdr_problems *p, const char *file, long line,
+                  long column, int code, const char *field, const char *value,
+                  size_t vlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 9, 0)));
 
 /* After the last problem: when more than max were counted, one more
  * entry at file saying how many were not kept. */

@@ -85,13 +85,11 @@ rt_deck_error(struct rt_deck_loader *ld, struct rt_pos pos, int code,
               const char *field, const char *value, size_t vlen,
               const char *fmt, ...)
 {
-    char msg[CDR_DIAG_TEXT];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    cdr_problemv(&ld->probs, pos.file, pos.line, pos.column, code, field, value,
+                 vlen, fmt, ap);
     va_end(ap);
-    cdr_problem(&ld->probs, pos.file, pos.line, pos.column, code, field, value,
-                vlen, "%s", msg);
 }
 
 int

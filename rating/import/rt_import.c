@@ -53,16 +53,14 @@ rt_import_problem(struct rt_import *im, size_t file, long line, long column,
                   const char *field, const char *value, size_t vlen,
                   const char *fmt, ...)
 {
-    char msg[CDR_DIAG_TEXT];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     const char *path = file < im->n_files
                            ? rt_import_text_at(im, im->files[file].path)
                            : "--import-prices";
-    cdr_problem(&im->probs, path, line, column, CDR_E_DECK, field, value, vlen,
-                "%s", msg);
+    va_list ap;
+    va_start(ap, fmt);
+    cdr_problemv(&im->probs, path, line, column, CDR_E_DECK, field, value, vlen,
+                 fmt, ap);
+    va_end(ap);
 }
 
 size_t

@@ -25,14 +25,6 @@
 #define RT_IMPORT_DECK "deck.yaml"
 #define RT_IMPORT_LIST "termination.csv"
 
-static int
-io_fail(struct cdr_diag *d, const char *path, const char *what, int e)
-{
-    cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "%s: %s", what, strerror(e));
-    cdr_diag_at(d, path, 0, 0);
-    return CDR_E_IO;
-}
-
 /* dir/name into buf.  0, or CDR_E_IO when it does not fit. */
 static int
 join(char *buf, size_t size, const char *dir, const char *name,
@@ -69,7 +61,7 @@ rt_import_check_out(const char *dir, struct cdr_diag *d)
         if (lstat(path, &st) == 0)
             return refuse_existing(path, d);
         if (errno != ENOENT)
-            return io_fail(d, path, "cannot look at the output", errno);
+            return cdr_diag_io(d, path, "cannot look at the output", errno);
     }
     return 0;
 }
@@ -83,9 +75,9 @@ make_dir(const char *dir, int *made, struct cdr_diag *d)
     if (*made)
         return 0;
     if (errno != EEXIST)
-        return io_fail(d, dir, "cannot create the output folder", errno);
+        return cdr_diag_io(d, dir, "cannot create the output folder", errno);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return io_fail(d, dir, "the output is not a folder", ENOTDIR);
+        return cdr_diag_io(d, dir, "the output is not a folder", ENOTDIR);
     return 0;
 }
 
@@ -165,7 +157,7 @@ sync_dir(const char *dir, struct cdr_diag *d)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return io_fail(d, dir, "cannot sync the output folder", e);
+        return cdr_diag_io(d, dir, "cannot sync the output folder", e);
     }
     close(fd);
     return 0;
@@ -180,13 +172,14 @@ publish(const char *stage, const char *dir, struct rt_import_written *w,
     if (join(from, sizeof from, stage, RT_IMPORT_LIST, d) != 0)
         return CDR_E_IO;
     if (link(from, w->csv_path) != 0)
-        return errno == EEXIST ? refuse_existing(w->csv_path, d)
-                               : io_fail(d, w->csv_path, "cannot link", errno);
+        return errno == EEXIST
+                   ? refuse_existing(w->csv_path, d)
+                   : cdr_diag_io(d, w->csv_path, "cannot link", errno);
     int rc = join(from, sizeof from, stage, RT_IMPORT_DECK, d);
     if (rc == 0 && link(from, w->deck_path) != 0) {
         int e = errno;
         rc = e == EEXIST ? refuse_existing(w->deck_path, d)
-                         : io_fail(d, w->deck_path, "cannot link", e);
+                         : cdr_diag_io(d, w->deck_path, "cannot link", e);
     }
     if (rc != 0) {
         unlink(w->csv_path);
@@ -252,7 +245,7 @@ rt_import_write(const struct rt_import *im, const char *dir,
         return rc;
     }
     if (mkdtemp(stage) == NULL) {
-        rc = io_fail(d, stage, "cannot create a folder for writing", errno);
+        rc = cdr_diag_io(d, stage, "cannot create a folder for writing", errno);
     } else {
         rc = write_staged(im, stage, dir, deck_name, w, errs, d);
         remove_stage(stage);

@@ -26,14 +26,6 @@ struct rt_out_folder {
 };
 
 static int
-io_fail(struct cdr_diag *d, const char *path, const char *what, int e)
-{
-    cdr_diag_set(d, CDR_E_IO, NULL, NULL, 0, "%s: %s", what, strerror(e));
-    cdr_diag_at(d, path, 0, 0);
-    return CDR_E_IO;
-}
-
-static int
 is_ours(const struct rt_out_folder *f, const char *name)
 {
     for (size_t i = 0; i < f->n; i++)
@@ -130,8 +122,9 @@ check_target(const struct rt_out_folder *f, struct cdr_diag *d)
 {
     DIR *dh = opendir(f->target);
     if (dh == NULL)
-        return errno == ENOENT ? 0
-                               : io_fail(d, f->target, "output folder", errno);
+        return errno == ENOENT
+                   ? 0
+                   : cdr_diag_io(d, f->target, "output folder", errno);
     struct dirent *e;
     int rc = 0;
     char p[PATH_MAX];
@@ -163,7 +156,7 @@ locate(struct rt_out_folder *f, const char *folder, struct cdr_diag *d)
     char buf[PATH_MAX];
     const char *t = realpath(folder, buf) != NULL ? buf : folder;
     if (t != buf && errno != ENOENT)
-        return io_fail(d, folder, "output folder", errno);
+        return cdr_diag_io(d, folder, "output folder", errno);
     f->target = strdup(t);
     if (f->target == NULL)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, NULL);
@@ -180,7 +173,7 @@ locate(struct rt_out_folder *f, const char *folder, struct cdr_diag *d)
         return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, NULL);
     if (f->base[0] == '\0' || strcmp(f->base, ".") == 0 ||
         strcmp(f->base, "..") == 0 || strcmp(f->base, "/") == 0)
-        return io_fail(d, folder, "output folder", EINVAL);
+        return cdr_diag_io(d, folder, "output folder", EINVAL);
     return 0;
 }
 
@@ -205,13 +198,13 @@ rt_out_folder_open(struct rt_out_folder **out, const char *folder,
     char tmpl[PATH_MAX];
     if (rc == 0 && snprintf(tmpl, sizeof tmpl, "%s/.%s.run-XXXXXX", f->parent,
                             f->base) >= (int)sizeof tmpl)
-        rc = io_fail(d, folder, "output folder", ENAMETOOLONG);
+        rc = cdr_diag_io(d, folder, "output folder", ENAMETOOLONG);
     if (rc == 0 && (mkdtemp(tmpl) == NULL || (f->work = strdup(tmpl)) == NULL))
-        rc = io_fail(d, f->parent, "cannot create the run's folder", errno);
+        rc = cdr_diag_io(d, f->parent, "cannot create the run's folder", errno);
     if (rc == 0 &&
         ((f->work_fd = open(f->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
          flock(f->work_fd, LOCK_EX | LOCK_NB) != 0))
-        rc = io_fail(d, f->work, "cannot lock the run's folder", errno);
+        rc = cdr_diag_io(d, f->work, "cannot lock the run's folder", errno);
     if (rc != 0) {
         rt_out_folder_free(f);
         return rc;
@@ -249,13 +242,14 @@ publish_in_two(struct rt_out_folder *f, struct cdr_diag *d)
     char old[PATH_MAX];
     if (snprintf(old, sizeof old, "%s/.%s.old", f->parent, f->base) >=
         (int)sizeof old)
-        return io_fail(d, f->target, "publishing the output", ENAMETOOLONG);
+        return cdr_diag_io(d, f->target, "publishing the output", ENAMETOOLONG);
     if (rename(f->target, old) != 0)
-        return io_fail(d, f->target, "publishing the output (aside)", errno);
+        return cdr_diag_io(d, f->target, "publishing the output (aside)",
+                           errno);
     if (rename(f->work, f->target) != 0) {
         int e = errno;
         (void)rename(old, f->target);
-        return io_fail(d, f->target, "publishing the output", e);
+        return cdr_diag_io(d, f->target, "publishing the output", e);
     }
     f->published = 1;
     remove_files(f, old, 1, 1);
@@ -266,11 +260,11 @@ int
 rt_out_folder_publish(struct rt_out_folder *f, struct cdr_diag *d)
 {
     if (fsync(f->work_fd) != 0)
-        return io_fail(d, f->work, "fsync of the run's folder", errno);
+        return cdr_diag_io(d, f->work, "fsync of the run's folder", errno);
     struct stat st;
     if (stat(f->target, &st) != 0) {
         if (errno != ENOENT || rename(f->work, f->target) != 0)
-            return io_fail(d, f->target, "publishing the output", errno);
+            return cdr_diag_io(d, f->target, "publishing the output", errno);
         f->published = 1;
     } else if (renameat2(AT_FDCWD, f->work, AT_FDCWD, f->target,
                          RENAME_EXCHANGE) == 0) {
@@ -281,10 +275,11 @@ rt_out_folder_publish(struct rt_out_folder *f, struct cdr_diag *d)
         if (rc != 0)
             return rc;
     } else {
-        return io_fail(d, f->target, "publishing the output (rename)", errno);
+        return cdr_diag_io(d, f->target, "publishing the output (rename)",
+                           errno);
     }
     if (fsync_path(f->parent) != 0)
-        return io_fail(d, f->parent, "fsync of the output's folder", errno);
+        return cdr_diag_io(d, f->parent, "fsync of the output's folder", errno);
     return 0;
 }
 

@@ -5,10 +5,12 @@
  */
 #include "cdr/util/cdr_diag.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -66,12 +68,28 @@ test_problems_are_counted_past_their_cap(void **state)
     cdr_diag_list_free(&l);
 }
 
+static void
+test_io_failure_names_the_path_and_the_system_error(void **state)
+{
+    (void)state;
+    struct cdr_diag d;
+    cdr_diag_clear(&d);
+    assert_int_equal(cdr_diag_io(&d, "out/x", "cannot link", ENOENT), CDR_E_IO);
+    assert_int_equal(d.code, CDR_E_IO);
+    assert_string_equal(d.file, "out/x");
+    assert_int_equal(d.line, 0);
+    char want[CDR_DIAG_TEXT];
+    snprintf(want, sizeof want, "cannot link: %s", strerror(ENOENT));
+    assert_string_equal(d.message, want);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codes_keep_their_numbers_and_names),
         cmocka_unit_test(test_problems_are_counted_past_their_cap),
+        cmocka_unit_test(test_io_failure_names_the_path_and_the_system_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
