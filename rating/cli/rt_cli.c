@@ -148,89 +148,102 @@ check_args(struct cli *c)
     return 0;
 }
 
+enum option_id {
+    O_DECK = 256,
+    O_PLANS,
+    O_OUT,
+    O_CHECK,
+    O_MAXREJ,
+    O_QUIET,
+    O_HELP,
+    O_VER,
+    O_DB,
+    O_MIGRATE,
+    O_SCHEMA,
+    O_FORCE,
+    O_RERATE,
+    O_FROM,
+    O_TO,
+    O_IMPORT,
+    O_CURRENCY,
+    O_DECK_NAME
+};
+
+static const struct option options[] = {
+    {"deck", required_argument, NULL, O_DECK},
+    {"plans", required_argument, NULL, O_PLANS},
+    {"out", required_argument, NULL, O_OUT},
+    {"check-deck", required_argument, NULL, O_CHECK},
+    {"max-rejects", required_argument, NULL, O_MAXREJ},
+    {"quiet", no_argument, NULL, O_QUIET},
+    {"help", no_argument, NULL, O_HELP},
+    {"version", no_argument, NULL, O_VER},
+    {"db", required_argument, NULL, O_DB},
+    {"migrate", no_argument, NULL, O_MIGRATE},
+    {"schema-dir", required_argument, NULL, O_SCHEMA},
+    {"force", no_argument, NULL, O_FORCE},
+    {"rerate", no_argument, NULL, O_RERATE},
+    {"from", required_argument, NULL, O_FROM},
+    {"to", required_argument, NULL, O_TO},
+    {"import-prices", no_argument, NULL, O_IMPORT},
+    {"currency", required_argument, NULL, O_CURRENCY},
+    {"deck-name", required_argument, NULL, O_DECK_NAME},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option into c: 0, -1 after --help or --version, or an exit
+ * status.  arg is the option as written, for the message. */
+static int
+apply_option(struct cli *c, int ch, const char *arg)
+{
+    switch (ch) {
+    case O_DECK: c->deck_path = optarg; break;
+    case O_PLANS: c->plans_path = optarg; break;
+    case O_OUT: c->out = optarg; break;
+    case O_CHECK: c->check_deck = optarg; break;
+    case O_MAXREJ:
+        if (parse_long(optarg, &c->max_rejects) != 0) {
+            fprintf(stderr,
+                    "referee-rate: --max-rejects: not a count: \"%s\"\n",
+                    optarg);
+            return RT_EXIT_USAGE;
+        }
+        break;
+    case O_QUIET: c->quiet = 1; break;
+    case O_DB: c->db.db = optarg; break;
+    case O_MIGRATE: c->db.migrate = 1; break;
+    case O_SCHEMA: c->db.schema_dir = optarg; break;
+    case O_FORCE: c->db.force = 1; break;
+    case O_RERATE: c->db.rerate = 1; break;
+    case O_FROM: c->db.from = optarg; break;
+    case O_TO: c->db.to = optarg; break;
+    case O_IMPORT: c->imp.on = 1; break;
+    case O_CURRENCY: c->imp.currency = optarg; break;
+    case O_DECK_NAME: c->imp.deck_name = optarg; break;
+    case O_HELP: fputs(usage_text, stdout); return -1;
+    case O_VER: printf("referee-rate %s\n", REFEREE_VERSION); return -1;
+    default:
+        fprintf(stderr,
+                "referee-rate: unknown or incomplete option \"%s\"\n"
+                "Try referee-rate --help.\n",
+                arg);
+        return RT_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int
 parse_args(struct cli *c, int argc, char **argv)
 {
-    enum {
-        O_DECK = 256,
-        O_PLANS,
-        O_OUT,
-        O_CHECK,
-        O_MAXREJ,
-        O_QUIET,
-        O_HELP,
-        O_VER,
-        O_DB,
-        O_MIGRATE,
-        O_SCHEMA,
-        O_FORCE,
-        O_RERATE,
-        O_FROM,
-        O_TO,
-        O_IMPORT,
-        O_CURRENCY,
-        O_DECK_NAME
-    };
-    static const struct option opts[] = {
-        {"deck", required_argument, NULL, O_DECK},
-        {"plans", required_argument, NULL, O_PLANS},
-        {"out", required_argument, NULL, O_OUT},
-        {"check-deck", required_argument, NULL, O_CHECK},
-        {"max-rejects", required_argument, NULL, O_MAXREJ},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, O_HELP},
-        {"version", no_argument, NULL, O_VER},
-        {"db", required_argument, NULL, O_DB},
-        {"migrate", no_argument, NULL, O_MIGRATE},
-        {"schema-dir", required_argument, NULL, O_SCHEMA},
-        {"force", no_argument, NULL, O_FORCE},
-        {"rerate", no_argument, NULL, O_RERATE},
-        {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},
-        {"import-prices", no_argument, NULL, O_IMPORT},
-        {"currency", required_argument, NULL, O_CURRENCY},
-        {"deck-name", required_argument, NULL, O_DECK_NAME},
-        {NULL, 0, NULL, 0},
-    };
     memset(c, 0, sizeof *c);
     c->max_rejects = -1;
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case O_DECK: c->deck_path = optarg; break;
-        case O_PLANS: c->plans_path = optarg; break;
-        case O_OUT: c->out = optarg; break;
-        case O_CHECK: c->check_deck = optarg; break;
-        case O_MAXREJ:
-            if (parse_long(optarg, &c->max_rejects) != 0) {
-                fprintf(stderr,
-                        "referee-rate: --max-rejects: not a count: \"%s\"\n",
-                        optarg);
-                return RT_EXIT_USAGE;
-            }
-            break;
-        case O_QUIET: c->quiet = 1; break;
-        case O_DB: c->db.db = optarg; break;
-        case O_MIGRATE: c->db.migrate = 1; break;
-        case O_SCHEMA: c->db.schema_dir = optarg; break;
-        case O_FORCE: c->db.force = 1; break;
-        case O_RERATE: c->db.rerate = 1; break;
-        case O_FROM: c->db.from = optarg; break;
-        case O_TO: c->db.to = optarg; break;
-        case O_IMPORT: c->imp.on = 1; break;
-        case O_CURRENCY: c->imp.currency = optarg; break;
-        case O_DECK_NAME: c->imp.deck_name = optarg; break;
-        case O_HELP: fputs(usage_text, stdout); return -1;
-        case O_VER: printf("referee-rate %s\n", REFEREE_VERSION); return -1;
-        default:
-            fprintf(stderr,
-                    "referee-rate: unknown or incomplete option \"%s\"\n"
-                    "Try referee-rate --help.\n",
-                    argv[optind - 1]);
-            return RT_EXIT_USAGE;
-        }
+    while ((ch = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        int rc = apply_option(c, ch, argv[optind - 1]);
+        if (rc != 0)
+            return rc;
     }
     c->files = argv + optind;
     c->nfiles = argc - optind;
