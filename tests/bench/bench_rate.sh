@@ -3,8 +3,10 @@
 # 2,000,000 rows, deck of 20,000 termination prefixes, under 4 s wall and
 # 400 MB peak on 2 cores), then the same with --plans.  Run by hand:
 #   tests/bench/bench_rate.sh [CASES] [PREFIXES]
-# Prints each run's wall seconds and peak RSS, the medians of 3 runs and
-# the ratio with plans / without.
+# Prints each run's wall and CPU (user + system) seconds and peak RSS, the
+# medians of 3 runs and the ratios with plans / without.  On a shared
+# machine the CPU ratio is the steadier one: wall time also counts the
+# time other processes held the cores.
 # Data goes to $BENCH_DIR (default /tmp/referee-bench), never the repo.
 set -eu
 cases=${1:-1000000}
@@ -29,27 +31,30 @@ echo "input: $calls ($(wc -c < "$calls") bytes, $(($(wc -l < "$calls") - 1)) row
 : > "$work/times"
 : > "$work/times.plans"
 for i in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$work/time.$i" \
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time.$i" \
         "$build/referee-rate" --quiet --deck "$work/bench.yaml" \
         --out "$work/rated" "$calls"
-    read -r wall rss < "$work/time.$i"
-    echo "run $i: ${wall} s wall, $((rss / 1024)) MB peak RSS"
-    echo "$wall $rss" >> "$work/times"
-    /usr/bin/time -f "%e %M" -o "$work/time.$i" \
+    read -r wall rss usr sys < "$work/time.$i"
+    cpu=$(awk "BEGIN { print $usr + $sys }")
+    echo "run $i: ${wall} s wall, ${cpu} s CPU, $((rss / 1024)) MB peak RSS"
+    echo "$wall $rss $cpu" >> "$work/times"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time.$i" \
         "$build/referee-rate" --quiet --deck "$work/bench.yaml" \
         --plans "$work/plans.yaml" --out "$work/rated-plans" "$calls"
-    read -r wall rss < "$work/time.$i"
-    echo "run $i with plans: ${wall} s wall, $((rss / 1024)) MB peak RSS"
-    echo "$wall $rss" >> "$work/times.plans"
+    read -r wall rss usr sys < "$work/time.$i"
+    cpu=$(awk "BEGIN { print $usr + $sys }")
+    echo "run $i with plans: ${wall} s wall, ${cpu} s CPU, $((rss / 1024)) MB peak RSS"
+    echo "$wall $rss $cpu" >> "$work/times.plans"
 done
-sort -n "$work/times" | sed -n 2p > "$work/median"
-sort -n "$work/times.plans" | sed -n 2p > "$work/median.plans"
-read -r wall rss < "$work/median"
-read -r pwall prss < "$work/median.plans"
-echo "median of 3: ${wall} s wall, $((rss / 1024)) MB peak RSS"
-echo "median of 3 with plans: ${pwall} s wall, $((prss / 1024)) MB peak RSS"
-python3 -c 'import sys; print("with plans / without: %.2fx time, %.2fx memory" % (float(sys.argv[1]) / float(sys.argv[2]), float(sys.argv[3]) / float(sys.argv[4])))' \
-    "$pwall" "$wall" "$prss" "$rss"
+# The median of each column on its own: the run with the median wall time
+# need not be the one with the median CPU time.
+median() { cut -d' ' -f"$2" "$1" | sort -n | sed -n 2p; }
+wall=$(median "$work/times" 1); rss=$(median "$work/times" 2); cpu=$(median "$work/times" 3)
+pwall=$(median "$work/times.plans" 1); prss=$(median "$work/times.plans" 2); pcpu=$(median "$work/times.plans" 3)
+echo "median of 3: ${wall} s wall, ${cpu} s CPU, $((rss / 1024)) MB peak RSS"
+echo "median of 3 with plans: ${pwall} s wall, ${pcpu} s CPU, $((prss / 1024)) MB peak RSS"
+python3 -c 'import sys; w, pw, c, pc, m, pm = map(float, sys.argv[1:]); print("with plans / without: %.2fx wall, %.2fx CPU, %.2fx memory" % (pw / w, pc / c, pm / m))' \
+    "$wall" "$pwall" "$cpu" "$pcpu" "$rss" "$prss"
 python3 -c 'import json, sys; print("sell totals:", json.load(open(sys.argv[1]))["sell_totals"])' "$work/rated-plans/summary.json"
 python3 -c 'import json, sys; print("counts:", json.load(open(sys.argv[1]))["counts"])' "$work/rated/summary.json"
 
