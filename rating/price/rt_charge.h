@@ -1,5 +1,5 @@
 /*
- * Charge components of one leg, per the billing table of TRANSFERS.md
+ * Charge components of one leg, per the billing table (rating/README.md)
  * (A, B: the parent's from and to; C: the child's to; d: the leg's duration):
  *
  *   scenario          parent / single      child

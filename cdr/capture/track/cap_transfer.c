@@ -288,8 +288,8 @@ cap_xfer_link_child(struct cap_tracker *t, struct cap_dialog *d,
     struct cap_dialog *p = x->parent;
     d->direction = p->direction;
     d->trunk_sid = p->trunk_sid;
-    /* TRANSFERS.md: termination child from B to C, origination from A
-       to C; C as the REFER named it. */
+    /* rating/README.md, the billing table: termination child from B to C,
+       origination from A to C; C as the REFER named it. */
     const char *from = p->direction == CDR_DIR_ORIGINATING ? p->from : p->to;
     d->from = from ? cap_strndup(from, strlen(from), CAP_DIALOG_MAX_STR) : NULL;
     d->to = x->target_rec ? cap_strndup(x->target_rec, strlen(x->target_rec),
@@ -349,7 +349,7 @@ refer_target(struct cap_tracker *t, struct cap_dialog *d,
         x->target_key = cap_strndup(buf, strlen(buf), CAP_DIALOG_MAX_STR);
     if (m->nhdr[CAP_H_REFERRED_BY] > 0)
         x->referred_by = header_uri(m->hdr[CAP_H_REFERRED_BY]);
-    /* TRANSFERS.md: the transferee is B on termination, A on origination */
+    /* rating/README.md: the transferee is B on termination, A on origination */
     const char *te = d->direction == CDR_DIR_ORIGINATING ? d->from : d->to;
     if (te != NULL && te[0] == '+')
         x->transferee_key =

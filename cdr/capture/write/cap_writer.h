@@ -1,6 +1,6 @@
 /*
  * Call-record files of the capture feeder: CSV in the call-record format
- * referee-rate reads (DESIGN.md), with the one column list of both
+ * referee-rate reads (cdr/README.md), with the one column list of both
  * programs (cdr_record_write_header(), cdr/csv/cdr_record_writer.h:
  * account_sid, price and price_unit are empty here), one file per rotation
  * period, each written

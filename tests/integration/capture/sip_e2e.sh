@@ -20,7 +20,7 @@ diff -u "$src/expected/sip_flows.csv" "$work/out/calls-20260510T080000Z.csv" ||
 grep -q "records 13 in 1 files" "$work/stats.txt" || fail "stats: $(cat "$work/stats.txt")"
 
 # The records rated with the example deck: legs and scenarios as in
-# TRANSFERS.md; unobserved children rejected with their reason.
+# rating/README.md's billing table; unobserved children rejected with their reason.
 if [ -n "$rate" ]; then
     "$rate" --deck "$2/rates/example.yaml" --out "$work/rated" \
         "$work/out"/calls-*.csv >/dev/null 2>"$work/rate.txt" ||

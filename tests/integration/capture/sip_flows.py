@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write a pcap of SIP transfer flows (the four scenarios of TRANSFERS.md, a
+"""Write a pcap of SIP transfer flows (the four scenarios of rating/README.md, a
 refused REFER, a busy target, compact headers, SIP over TCP, an IPv6 call,
 a call off the trunk) for the referee-capture end-to-end test.
 

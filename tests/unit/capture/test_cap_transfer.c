@@ -1,7 +1,7 @@
 /*
  * Transfer tests: REFER flows fed to the tracker, parents and children
  * checked as record lines (see tracker_fixture.h).  The four scenarios of
- * TRANSFERS.md and the ways real stacks differ.
+ * rating/README.md and the ways real stacks differ.
  */
 #include "tracker_fixture.h"
 

@@ -1,5 +1,5 @@
 /*
- * Every row of the billing table of TRANSFERS.md, priced with
+ * Every row of the billing table of rating/README.md, priced with
  * tests/fixtures/decks/charge-table.yaml (increment 1/1, so a 90 s leg
  * bills 1.5 minutes):
  *
