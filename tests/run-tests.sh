@@ -26,10 +26,11 @@ if grep -rnE '\b(atoi|atol|atof|strtod|sscanf|strtok|strcpy|strcat|sprintf|gets|
 fi
 
 # Private headers (*_int.h) belong to their library folder (and its unit
-# tests): PostgreSQL's libpq-int.h rule.
+# tests and fuzz targets, which test its inside): PostgreSQL's libpq-int.h
+# rule.
 for h in $(git ls-files '*_int.h' 2>/dev/null); do
     lib=$(dirname "$h")
-    if git grep -l "include \"$h\"" -- '*.c' '*.h' | grep -v "^$lib/" | grep -v '^tests/unit/'; then
+    if git grep -l "include \"$h\"" -- '*.c' '*.h' | grep -v "^$lib/" | grep -vE '^tests/(unit|fuzz)/'; then
         echo "$h is private to $lib (included above)" >&2
         exit 1
     fi
