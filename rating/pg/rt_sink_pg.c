@@ -1,6 +1,6 @@
 #include "rating/pg/rt_sink_pg.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 #include "rating/pg/rt_pg_migrate.h"
 #include "rating/pg/rt_sink_pg_int.h"
 
@@ -133,8 +133,8 @@ make_months(PGconn *conn, int64_t started_at, struct cdr_diag *d)
     char lo[32], hi[32];
     const char *pp[2] = {lo, hi};
     PGresult *res;
-    cdr_format_time(started_at - 31 * 86400, lo, sizeof lo);
-    cdr_format_time(started_at + 31 * 86400, hi, sizeof hi);
+    cdr_time_format(started_at - 31 * 86400, lo, sizeof lo);
+    cdr_time_format(started_at + 31 * 86400, hi, sizeof hi);
     res = rt_pg_query(conn,
                       "SELECT referee.ensure_partitions($1, $2) FROM"
                       " (SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY
@@ -154,9 +154,9 @@ record_run(PGconn *conn, const struct rt_run_info *run, struct pgs_facts *f,
     char started[32], from[32], to[32], host[256], pid[24], dec[16];
     const char *params[11];
     PGresult *res;
-    cdr_format_time(run->started_at, started, sizeof started);
-    cdr_format_time(run->rerate_from, from, sizeof from);
-    cdr_format_time(run->rerate_to, to, sizeof to);
+    cdr_time_format(run->started_at, started, sizeof started);
+    cdr_time_format(run->rerate_from, from, sizeof from);
+    cdr_time_format(run->rerate_to, to, sizeof to);
     if (gethostname(host, sizeof host) != 0)
         host[0] = '\0';
     host[sizeof host - 1] = '\0';

@@ -9,8 +9,6 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
-#include "cdr/util/cdr_parse.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,9 +392,9 @@ pgs_direct_call(struct pgs_direct *dl, const struct rt_call *c, int *taken,
     name_fi = direct_name_index(dl, c);
     if (name_fi < 0)
         return 0;
-    if (r->price.n > 0 && !pgs_is_decimal(r->price.p, r->price.n))
-        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
-                            r->price.n, "price is not a plain decimal");
+    rc = pgs_check_price(r, d);
+    if (rc != 0)
+        return rc;
     if (fi >= 0) {
         rc = direct_file_id(dl, fi, &file_id, d);
         if (rc != 0)
@@ -424,7 +422,8 @@ pgs_direct_call(struct pgs_direct *dl, const struct rt_call *c, int *taken,
     *taken = 1;
     if (bt->n >= RT_SINK_PG_BATCH ||
         bt->calls.n + bt->charges.n >= RT_SINK_PG_BATCH_BYTES ||
-        bt->calls.oom || bt->charges.oom || bt->sids.oom)
+        bt->calls.oom || bt->charges.oom || bt->sids.oom || bt->calls.bad ||
+        bt->charges.bad)
         return direct_send(dl, d);
     return 0;
 }

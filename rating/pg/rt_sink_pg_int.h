@@ -94,8 +94,9 @@ int pgs_parse_long(const char *s, long *out);
 
 /* ---- rt_sink_pg_stage.c: staged rows --------------------------------- */
 
-/* -?digits(.digits)? : what numeric accepts and the validator lets through. */
-int pgs_is_decimal(const char *p, size_t n);
+/* 0, or CDR_E_BAD_NUMBER (field price) when r's price is not an exact
+ * decimal: it goes into a numeric column. */
+int pgs_check_price(const struct cdr_record *r, struct cdr_diag *d);
 /* The index in f->files of the file named path, or -1. */
 long pgs_file_index_of(const struct pgs_facts *f, const char *path);
 

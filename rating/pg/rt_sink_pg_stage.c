@@ -8,6 +8,8 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
+#include "cdr/util/cdr_decimal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,24 +26,17 @@ struct pgs_stage {
 
 /* ---- names and fields ------------------------------------------------- */
 
+/* The carrier's price goes into a numeric column: the validator lets
+ * only an exact decimal through (any places), but a row must not fail
+ * its whole COPY at the server. */
 int
-pgs_is_decimal(const char *p, size_t n)
+pgs_check_price(const struct cdr_record *r, struct cdr_diag *d)
 {
-    size_t i = 0, digits = 0;
-    if (i < n && p[i] == '-')
-        i++;
-    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-        digits++;
-    if (digits == 0)
-        return 0;
-    if (i < n && p[i] == '.') {
-        size_t frac = 0;
-        for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-            frac++;
-        if (frac == 0)
-            return 0;
-    }
-    return i == n;
+    struct cdr_decimal_parts v;
+    if (r->price.n > 0 && cdr_decimal_split(r->price.p, r->price.n, &v) != 0)
+        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
+                            r->price.n, "price is not a plain decimal");
+    return 0;
 }
 
 long
@@ -117,27 +112,25 @@ pgs_copy_outcome(struct rt_pg_buf *b, const struct cdr_record *r)
     pgs_copy_opt(b, r->transfer_status);
 }
 
+/* A component's fields: the rate as the deck wrote it (its scale kept),
+ * or its value when there is no text; the amount with the deck's
+ * decimals. */
 void
 pgs_copy_component_to(struct rt_pg_buf *b, int decimals,
                       const struct rt_component *c)
 {
-    char num[40];
     size_t rate_n = c->rate_text != NULL ? strlen(c->rate_text) : 0;
-    int n;
     rt_pg_copy_str(b, rt_service_name(c->service));
     pgs_copy_slice(b, c->from);
     pgs_copy_slice(b, c->to);
     rt_pg_copy_str(b, c->matched);
-    if (rate_n > 0 && pgs_is_decimal(c->rate_text, rate_n))
+    if (rate_n > 0)
         rt_pg_copy_numeric(b, c->rate_text, rate_n);
-    else {
-        n = rt_pg_format_nano(c->rate_nano, 9, num, sizeof num);
-        rt_pg_copy_numeric(b, num, (size_t)n);
-    }
+    else
+        rt_pg_copy_nano(b, c->rate_nano, 9);
     rt_pg_copy_int(b, c->duration);
     rt_pg_copy_int(b, c->billable_seconds);
-    n = rt_pg_format_nano(c->amount_nano, decimals, num, sizeof num);
-    rt_pg_copy_numeric(b, num, (size_t)n);
+    rt_pg_copy_nano(b, c->amount_nano, decimals);
 }
 
 /* ---- the COPY stream -------------------------------------------------- */
@@ -176,10 +169,9 @@ static int
 flush_buf(struct pgs_stage *st, struct cdr_diag *d)
 {
     PGconn *conn = pgs_link_conn(st->link);
-    int rc;
-    if (st->buf.oom)
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                            "out of memory building COPY rows");
+    int rc = rt_pg_buf_error(&st->buf, "staged rows", d);
+    if (rc != 0)
+        return rc;
     if ((rc = pgs_link_take(st->link, d)) != 0)
         return rc;
     if (st->buf.n == 0)
@@ -240,7 +232,7 @@ static int
 row_done(struct pgs_stage *st, struct cdr_diag *d)
 {
     rt_pg_copy_end_row(&st->buf);
-    if (st->buf.n >= RT_SINK_PG_CHUNK || st->buf.oom)
+    if (st->buf.n >= RT_SINK_PG_CHUNK || st->buf.oom || st->buf.bad)
         return flush_buf(st, d);
     return 0;
 }
@@ -266,9 +258,9 @@ record_fields(struct pgs_stage *st, const char *kind,
               const struct cdr_record *r, struct cdr_diag *d)
 {
     struct rt_pg_buf *b = &st->buf;
-    if (r->price.n > 0 && !pgs_is_decimal(r->price.p, r->price.n))
-        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
-                            r->price.n, "price is not a plain decimal");
+    int rc = pgs_check_price(r, d);
+    if (rc != 0)
+        return rc;
     rt_pg_copy_str(b, kind);
     pgs_copy_slice(b, r->sid);
     pgs_copy_parties(b, r);
