@@ -54,6 +54,7 @@ struct pgs_facts {
     enum rt_run_kind kind;
     int force;
     int decimals;
+    int plans; /* --plans: each charge has a sell side */
     char *deck_name, *currency;
     struct pgs_file *files;
     size_t n_files;
@@ -109,6 +110,9 @@ void pgs_copy_parties(struct rt_pg_buf *b, const struct cdr_record *r);
 void pgs_copy_outcome(struct rt_pg_buf *b, const struct cdr_record *r);
 void pgs_copy_component_to(struct rt_pg_buf *b, int decimals,
                            const struct rt_component *c);
+/* c's sell side (4 fields), NULLs when call has no plan. */
+void pgs_copy_sell_to(struct rt_pg_buf *b, const struct rt_call *call,
+                      const struct rt_component *c);
 
 /* Rows staged, by kind (schema 008's referee.staged). */
 struct pgs_staged {

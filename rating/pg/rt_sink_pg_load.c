@@ -318,7 +318,9 @@ static const char charges_cols[] =
     " (call_sid, start_time, run_id, parent_call_sid, account_sid,"
     " trunk_sid, leg, scenario, component, service, \"from\", \"to\","
     " matched_prefix, rate, duration, billable_seconds, amount, currency,"
-    " deck, carrier_price, carrier_price_unit) FROM STDIN"
+    " deck, carrier_price, carrier_price_unit, plan, sell_matched_prefix,"
+    " sell_rate, sell_billable_seconds, sell_amount, sell_currency,"
+    " target_caller_id) FROM STDIN"
     " WITH (FORMAT binary)";
 
 /* COPY the batch's calls (or charges) rows: one COPY per detached month

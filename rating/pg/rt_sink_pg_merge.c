@@ -225,6 +225,57 @@ finish_run(PGconn *conn, const struct pgs_facts *f,
     return 0;
 }
 
+/* The run's sell totals (with plans).  Nothing dropped: the driver's sums
+ * per currency are those of the rows stored.  Else merge_sell sums the
+ * run's stored charges over the span of its calls. */
+static int
+finish_sell(PGconn *conn, const struct pgs_facts *f,
+            const struct pgs_merge_in *in, const struct rt_store_report *rep,
+            struct cdr_diag *d)
+{
+    const struct rt_summary *sum = in->sum;
+    struct rt_pg_buf a[3];
+    char lo[32], hi[32];
+    const char *params[6] = {f->run_id, NULL, NULL, NULL, lo, hi};
+    int bad = 0, rc;
+    cdr_time_format(in->rated->min_start, lo, sizeof lo);
+    cdr_time_format(in->rated->max_start, hi, sizeof hi);
+    for (int i = 0; i < 3; i++) {
+        rt_pg_buf_init(&a[i]);
+        rt_pg_buf_add(&a[i], "{", 1);
+    }
+    for (size_t k = 0; k < sum->n_sell && rep->duplicates == 0 && !bad; k++) {
+        const struct rt_sell_total *t = &sum->sell[k];
+        char num[64];
+        int nn;
+        if (k > 0) /* (array_elem separates its own) */
+            for (int i = 1; i < 3; i++)
+                rt_pg_buf_add(&a[i], ",", 1);
+        rt_pg_array_elem(&a[0], t->currency, strnlen(t->currency, 3));
+        nn = snprintf(num, sizeof num, "%ld", t->components);
+        rt_pg_buf_add(&a[1], num, (size_t)nn);
+        nn =
+            cdr_decimal_format(t->amount_nano, 9, t->decimals, num, sizeof num);
+        bad = nn < 0;
+        rt_pg_buf_add(&a[2], num, bad ? 0 : (size_t)nn);
+    }
+    for (int i = 0; i < 3; i++) {
+        rt_pg_buf_add(&a[i], "}", 1);
+        if (rep->duplicates == 0)
+            params[i + 1] = rt_pg_buf_cstr(&a[i]);
+        bad |= rep->duplicates == 0 && params[i + 1] == NULL;
+    }
+    rc = bad ? cdr_diag_set(d, CDR_E_LIMIT, NULL, NULL, 0,
+                            "run %s: the sell totals cannot be written",
+                            f->run_id)
+             : step(conn, "recording the run's sell totals", NULL,
+                    "SELECT referee.merge_sell($1, $2, $3, $4, $5, $6)", 6,
+                    params, d);
+    for (int i = 0; i < 3; i++)
+        rt_pg_buf_free(&a[i]);
+    return rc;
+}
+
 int
 pgs_merge(PGconn *conn, const struct pgs_facts *f,
           const struct pgs_merge_in *in, struct rt_store_report *rep,
@@ -284,6 +335,8 @@ pgs_merge(PGconn *conn, const struct pgs_facts *f,
         rep->components += dl->components;
     }
     rc = finish_run(conn, f, in, rep, d);
+    if (rc == 0 && f->plans)
+        rc = finish_sell(conn, f, in, rep, d);
     if (rc == 0)
         (void)pgs_parse_long(f->run_id, &rep->run_id);
     return rc;

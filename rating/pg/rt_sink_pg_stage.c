@@ -16,6 +16,10 @@
 
 static const char stg_copy[] = "COPY pg_temp.referee_stg FROM STDIN";
 
+/* The staging columns schema 009 added after r_raw: target_caller_id,
+ * plan, sell_currency, then four per component. */
+#define SELL_FIELDS 11
+
 struct pgs_stage {
     struct pgs_link *link;
     const struct pgs_facts *facts;
@@ -131,6 +135,28 @@ pgs_copy_component_to(struct rt_pg_buf *b, int decimals,
     rt_pg_copy_int(b, c->duration);
     rt_pg_copy_int(b, c->billable_seconds);
     rt_pg_copy_nano(b, c->amount_nano, decimals);
+}
+
+/* A component's sell side (sell_matched_prefix, sell_rate,
+ * sell_billable_seconds, sell_amount): the plan deck's rate text and
+ * decimals, as the CSV sink writes them; NULLs without plans. */
+void
+pgs_copy_sell_to(struct rt_pg_buf *b, const struct rt_call *call,
+                 const struct rt_component *c)
+{
+    const struct rt_side *s = &c->sell;
+    size_t rate_n = s->rate_text != NULL ? strlen(s->rate_text) : 0;
+    if (call->plan_deck == NULL) {
+        pgs_copy_nulls(b, 4);
+        return;
+    }
+    rt_pg_copy_str(b, s->matched);
+    if (rate_n > 0)
+        rt_pg_copy_numeric(b, s->rate_text, rate_n);
+    else
+        rt_pg_copy_nano(b, s->rate_nano, 9);
+    rt_pg_copy_int(b, s->billable_seconds);
+    rt_pg_copy_nano(b, s->amount_nano, rt_deck_decimals(call->plan_deck));
 }
 
 /* ---- the COPY stream -------------------------------------------------- */
@@ -298,6 +324,20 @@ pgs_stage_call(struct pgs_stage *st, const struct rt_call *c,
             pgs_copy_nulls(b, 8);
     }
     pgs_copy_nulls(b, 4);
+    if (c->relabel_only) {
+        pgs_copy_nulls(b, SELL_FIELDS);
+        return row_done(st, d);
+    }
+    pgs_copy_opt(b, c->target_caller_id);
+    rt_pg_copy_str(b, c->plan_deck != NULL ? c->plan : NULL);
+    rt_pg_copy_str(b, c->plan_deck != NULL ? rt_deck_currency(c->plan_deck)
+                                           : NULL);
+    for (int i = 0; i < 2; i++) {
+        if (i < c->n_components)
+            pgs_copy_sell_to(b, c, &c->comp[i]);
+        else
+            pgs_copy_nulls(b, 4);
+    }
     return row_done(st, d);
 }
 
@@ -319,6 +359,7 @@ pgs_stage_reject(struct pgs_stage *st, const struct rt_reject *r,
     rt_pg_copy_str(b, r->reason != NULL ? r->reason : "");
     rt_pg_copy_int(b, r->code);
     pgs_copy_opt(b, r->raw);
+    pgs_copy_nulls(b, SELL_FIELDS);
     return row_done(st, d);
 }
 
@@ -334,7 +375,7 @@ pgs_stage_pending(struct pgs_stage *st, const struct cdr_record *rec,
         return rc;
     pgs_copy_nulls(b, 2);
     file_pos(st, pgs_file_index_of(st->facts, rec->file), rec->file, rec->line);
-    pgs_copy_nulls(b, 20);
+    pgs_copy_nulls(b, 20 + SELL_FIELDS);
     return row_done(st, d);
 }
 
@@ -353,6 +394,6 @@ pgs_stage_duplicate(struct pgs_stage *st, const char *sid, size_t sid_len,
     pgs_copy_nulls(b, 16);
     snprintf(run, sizeof run, "%ld", dup_run);
     rt_pg_copy_str(b, run);
-    pgs_copy_nulls(b, 3);
+    pgs_copy_nulls(b, 3 + SELL_FIELDS);
     return row_done(st, d);
 }
