@@ -234,25 +234,6 @@ check_status(const struct cdr_row *row, struct cdr_record *rec,
     return 0;
 }
 
-/* Is s "-"? digits ("." digits)?, any number of places? */
-static int
-exact_decimal(struct cdr_slice s)
-{
-    size_t i = s.n > 0 && s.p[0] == '-', d0 = i;
-    while (i < s.n && cdr_is_digit(s.p[i]))
-        i++;
-    if (i == d0)
-        return 0;
-    if (i < s.n && s.p[i] == '.') {
-        size_t f0 = ++i;
-        while (i < s.n && cdr_is_digit(s.p[i]))
-            i++;
-        if (i == f0)
-            return 0;
-    }
-    return i == s.n;
-}
-
 /* The carrier's own price feeds only the audit: a price that cannot be
  * read whole never costs the call its rating.  More than 9 places is
  * kept as written (an exact decimal still); anything else is dropped.
@@ -265,7 +246,9 @@ check_price(const struct cdr_row *row, struct cdr_record *rec,
     int64_t nano;
     if (rec->price.n > 0 &&
         cdr_decimal_parse(rec->price.p, rec->price.n, 9, 9, 1, &nano) != 0) {
-        if (exact_decimal(rec->price) && rec->price.n <= 64) {
+        struct cdr_decimal_parts parts;
+        if (cdr_decimal_split(rec->price.p, rec->price.n, &parts) == 0 &&
+            rec->price.n <= 64) {
             rec->price_note = CDR_PRICE_PRECISE;
         } else {
             rec->price_note = CDR_PRICE_UNREADABLE;

@@ -78,6 +78,33 @@ cdr_decimal_parse(const char *p, size_t n, int scale, int max_places,
     return CDR_DEC_OK;
 }
 
+int
+cdr_decimal_split(const char *p, size_t n, struct cdr_decimal_parts *out)
+{
+    if (n == 0)
+        return CDR_DEC_EMPTY;
+    struct cdr_decimal_parts v = {.negative = p[0] == '-'};
+    size_t i = (size_t)v.negative;
+    v.whole = p + i;
+    while (i < n && cdr_is_digit(p[i]))
+        i++;
+    v.whole_n = (size_t)(p + i - v.whole);
+    if (v.whole_n == 0)
+        return CDR_DEC_SYNTAX;
+    if (i < n && p[i] == '.') {
+        v.frac = p + ++i;
+        while (i < n && cdr_is_digit(p[i]))
+            i++;
+        v.frac_n = (size_t)(p + i - v.frac);
+        if (v.frac_n == 0)
+            return CDR_DEC_NO_FRACTION;
+    }
+    if (i != n)
+        return CDR_DEC_SYNTAX;
+    *out = v;
+    return CDR_DEC_OK;
+}
+
 /* Digits of v, backwards from end; returns where they start. */
 static char *
 digits_back(cdr_u128 v, char *end)

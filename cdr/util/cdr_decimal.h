@@ -45,6 +45,22 @@ int cdr_decimal_parse(const char *p, size_t n, int scale, int max_places,
                       int allow_negative, int64_t *out);
 
 /*
+ * The parts of p[0..n) read by the same rule as cdr_decimal_parse but
+ * with any number of places, for exact decimals kept as text: a carrier's
+ * price may have more places than the 9 a count of nano units holds, and
+ * PostgreSQL's numeric takes them all.  whole and frac point into p
+ * (frac_n is 0 without a point; whole keeps its leading zeros).  0 and
+ * *out, or CDR_DEC_EMPTY, CDR_DEC_SYNTAX, CDR_DEC_NO_FRACTION (*out
+ * untouched).
+ */
+struct cdr_decimal_parts {
+    int negative;
+    const char *whole, *frac;
+    size_t whole_n, frac_n;
+};
+int cdr_decimal_split(const char *p, size_t n, struct cdr_decimal_parts *out);
+
+/*
  * v (a count of 10^-scale units) as text with exactly `places` decimals
  * ("-0.004500"; "12" for places 0), NUL-terminated in buf.  The length,
  * or -1 when v has non-zero digits beyond `places` (never rounds), places

@@ -123,12 +123,6 @@ check_args(struct cli *c)
         return rc;
     if (c->check_deck != NULL)
         return 0;
-    /* until the database stores the sell side: never drop it unseen */
-    if (c->plans_path != NULL && c->db.db != NULL) {
-        fprintf(stderr, "referee-rate: --plans does not work with --db yet; "
-                        "use --out\n");
-        return RT_EXIT_USAGE;
-    }
     int dbrc = rt_cli_db_check(&c->db, c->deck_path, c->nfiles, c->out);
     if (dbrc != 0)
         return dbrc;
@@ -416,6 +410,7 @@ rate(const struct cli *cp, const struct rt_deck *deck,
         .deck_sha256 = rt_deck_sha256(deck),
         .plans = plans,
         .plans_sha256 = plans ? rt_plans_sha256(plans) : NULL,
+        .plans_path = plans ? c.plans_path : NULL,
         .sink = &sink,
         .max_rejects = c.max_rejects,
         .progress = !c.quiet && isatty(STDERR_FILENO),

@@ -1,6 +1,8 @@
 #include "rating/pg/rt_pg.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
+#include "cdr/util/cdr_time.h"
+#include "cdr/util/cdr_utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,60 +234,43 @@ rt_pg_buf_cstr(struct rt_pg_buf *b)
     return b->p;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if invalid (overlong
- * forms, surrogates and code points above U+10FFFF are invalid). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
+int
+rt_pg_buf_error(const struct rt_pg_buf *b, const char *what, struct cdr_diag *d)
 {
-    unsigned char c = s[0];
-    size_t len, i;
-    if (c >= 0x01 && c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4;
-    else
-        return 0; /* NUL, continuation byte, 0xc0/0xc1, 0xf5.. */
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if (c == 0xe0 && s[1] < 0xa0)
-        return 0; /* overlong */
-    if (c == 0xed && s[1] > 0x9f)
-        return 0; /* surrogate */
-    if (c == 0xf0 && s[1] < 0x90)
-        return 0; /* overlong */
-    if (c == 0xf4 && s[1] > 0x8f)
-        return 0; /* > U+10FFFF */
-    return len;
+    if (b->oom)
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
+                            "out of memory building %s", what);
+    if (b->bad)
+        return cdr_diag_set(d, CDR_E_BAD_NUMBER, NULL, NULL, 0,
+                            "a number of the %s cannot be stored exactly "
+                            "(not a decimal, or digits beyond its places)",
+                            what);
+    return 0;
 }
 
-static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-
-/* How many leading bytes, in whole words, are 0x01..0x7f: bytes that need
- * no cleaning.  Nearly every value (sids, numbers, names) is all of them,
- * and the byte-by-byte UTF-8 check was a sixth of the loader's time. */
-static size_t
-plain_ascii_prefix(const unsigned char *u, size_t n)
+/* The two-byte escape of c in mode (below), or NULL. */
+static const char *
+escape_of(char c, int mode)
 {
-    size_t i = 0;
-    for (; n - i >= 8; i += 8) {
-        uint64_t v;
-        memcpy(&v, u + i, 8);
-        /* a byte >= 0x80 shows in v, a NUL in v - 0x01..01 (its borrow
-         * only reaches bytes above it) */
-        if (((v | (v - 0x0101010101010101u)) & 0x8080808080808080u) != 0)
-            break;
-    }
-    return i;
+    if (mode == 1)
+        switch (c) {
+        case '\\': return "\\\\";
+        case '\t': return "\\t";
+        case '\n': return "\\n";
+        case '\r': return "\\r";
+        default: return NULL;
+        }
+    if (mode == 2 && (c == '\\' || c == '"'))
+        return c == '\\' ? "\\\\" : "\\\"";
+    return NULL;
 }
 
-/* mode 0: clean only; 1: COPY text escapes; 2: array element escapes. */
+/* s cleaned as cdr_utf8_clean cleans it, escaped for where it goes:
+ * mode 0: not at all; 1: COPY text; 2: an array element.  Not
+ * cdr_utf8_clean itself: the escapes go in the same pass, and mode 0
+ * skips plain ASCII a word at a time (cdr_utf8_ascii_prefix): nearly
+ * every value (sids, numbers, names) is all of it, and the byte-by-byte
+ * check was a sixth of the loader's time. */
 static void
 add_value(struct rt_pg_buf *b, const char *s, size_t n, int mode)
 {
@@ -299,31 +284,15 @@ add_value(struct rt_pg_buf *b, const char *s, size_t n, int mode)
     while (i < n) {
         size_t len;
         if (mode == 0) {
-            size_t plain = plain_ascii_prefix(u + i, n - i);
+            size_t plain = cdr_utf8_ascii_prefix(u + i, n - i);
             run += plain;
             i += plain;
             if (i == n)
                 break;
         }
-        len = utf8_len(u + i, n - i);
+        len = cdr_utf8_len(u + i, n - i);
         if (len == 1) {
-            char c = s[i];
-            const char *esc = NULL;
-            if (mode == 1) {
-                if (c == '\\')
-                    esc = "\\\\";
-                else if (c == '\t')
-                    esc = "\\t";
-                else if (c == '\n')
-                    esc = "\\n";
-                else if (c == '\r')
-                    esc = "\\r";
-            } else if (mode == 2) {
-                if (c == '\\')
-                    esc = "\\\\";
-                else if (c == '"')
-                    esc = "\\\"";
-            }
+            const char *esc = escape_of(s[i], mode);
             if (esc != NULL) {
                 memcpy(b->p + b->n, s + i - run, run);
                 b->n += run;
@@ -341,7 +310,7 @@ add_value(struct rt_pg_buf *b, const char *s, size_t n, int mode)
             memcpy(b->p + b->n, s + i - run, run);
             b->n += run;
             run = 0;
-            memcpy(b->p + b->n, replacement, 3);
+            memcpy(b->p + b->n, CDR_UTF8_REPLACEMENT, 3);
             b->n += 3;
             i++;
         }
@@ -487,94 +456,86 @@ rt_pg_copy_time(struct rt_pg_buf *b, int64_t t)
         add_be(b, (uint64_t)us, 8);
         return;
     }
-    cdr_format_time(t, tmp, sizeof tmp);
+    cdr_time_format(t, tmp, sizeof tmp);
     field_sep(b);
     rt_pg_buf_add(b, tmp, strlen(tmp));
 }
 
+/* The base-10000 digits of a decimal: the whole part (its leading zeros
+ * dropped) in groups of four from the point leftwards, then the fraction
+ * rightwards, its last group padded with zeros; *weight is the first
+ * group's.  Their count, or -1 when more than max. */
+static int
+base10000(const struct cdr_decimal_parts *v, uint16_t *digits, size_t max,
+          int *weight)
+{
+    const char *w = v->whole;
+    size_t wn = v->whole_n, nd = 0;
+    while (wn > 0 && *w == '0') {
+        w++;
+        wn--;
+    }
+    size_t groups = (wn + 3) / 4, take = wn - (groups > 0 ? groups - 1 : 0) * 4;
+    if (groups > max)
+        return -1;
+    for (size_t g = 0; g < groups; g++, take = 4) {
+        uint16_t x = 0;
+        for (size_t k = 0; k < take; k++)
+            x = (uint16_t)(x * 10 + (uint16_t)(*w++ - '0'));
+        digits[nd++] = x;
+    }
+    *weight = (int)groups - 1;
+    for (size_t at = 0; at < v->frac_n; at += 4) {
+        uint16_t x = 0;
+        for (size_t k = 0; k < 4; k++)
+            x = (uint16_t)(x * 10 + (at + k < v->frac_n
+                                         ? (uint16_t)(v->frac[at + k] - '0')
+                                         : 0));
+        if (nd == max)
+            return -1;
+        digits[nd++] = x;
+    }
+    return (int)nd;
+}
+
 /*
  * numeric_recv's layout: ndigits, weight, sign, dscale (int16 each), then
- * ndigits base-10000 digits, the first of weight 10000^weight.  s is
- * -?digits(.digits)? (the callers check); dscale is its number of
- * fraction digits, so the value keeps the scale its text had.
+ * ndigits base-10000 digits, the first of weight 10000^weight.  dscale is
+ * the text's number of fraction digits, so the value keeps the scale its
+ * text had.  Zero groups at either end are left out (the weight says
+ * where the rest stand), and zero is positive with no digits.
  */
 int
 rt_pg_numeric_binary(const char *s, size_t n, char *out, size_t size,
                      size_t *len)
 {
     uint16_t digits[RT_PG_NUMERIC_MAX_DIGITS];
-    size_t i = 0, int_from, int_to, frac_from, frac_to, nd = 0;
-    int neg = 0, weight;
-    if (i < n && s[i] == '-') {
-        neg = 1;
-        i++;
-    }
-    int_from = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++;
-    int_to = i;
-    frac_from = frac_to = i;
-    if (i < n && s[i] == '.') {
-        frac_from = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        frac_to = i;
-    }
-    if (i != n || int_to == int_from ||
-        (frac_from > int_to && frac_to == frac_from))
+    struct cdr_decimal_parts v;
+    int weight, nd;
+    size_t skip = 0;
+    if (cdr_decimal_split(s, n, &v) != 0 || v.frac_n > 0x3fff)
         return -1;
-    while (int_from < int_to && s[int_from] == '0')
-        int_from++;
-    /* whole part: groups of four from the decimal point leftwards */
-    {
-        size_t len_i = int_to - int_from;
-        size_t groups = (len_i + 3) / 4;
-        size_t at = int_from;
-        size_t first = len_i - (groups > 0 ? (groups - 1) * 4 : 0);
-        if (groups > RT_PG_NUMERIC_MAX_DIGITS)
-            return -1;
-        for (size_t g = 0; g < groups; g++) {
-            size_t take = g == 0 ? first : 4;
-            uint16_t v = 0;
-            for (size_t k = 0; k < take; k++)
-                v = (uint16_t)(v * 10 + (uint16_t)(s[at++] - '0'));
-            digits[nd++] = v;
+    nd = base10000(&v, digits, RT_PG_NUMERIC_MAX_DIGITS, &weight);
+    if (nd < 0)
+        return -1;
+    if (weight < 0) /* no whole part: leading zero groups move the weight */
+        while (skip < (size_t)nd && digits[skip] == 0) {
+            skip++;
+            weight--;
         }
-        weight = (int)groups - 1;
-    }
-    /* fraction: groups of four rightwards, the last padded with zeros */
-    for (size_t at = frac_from; at < frac_to; at += 4) {
-        uint16_t v = 0;
-        for (size_t k = 0; k < 4; k++)
-            v = (uint16_t)(v * 10 + (at + k < frac_to
-                                         ? (uint16_t)(s[at + k] - '0')
-                                         : 0));
-        if (nd == RT_PG_NUMERIC_MAX_DIGITS)
-            return -1;
-        digits[nd++] = v;
-    }
-    /* no whole part: leading zero groups only move the weight */
-    {
-        size_t skip = 0;
-        if (weight < 0)
-            while (skip < nd && digits[skip] == 0) {
-                skip++;
-                weight--;
-            }
-        while (nd > skip && digits[nd - 1] == 0)
-            nd--;
-        if (nd == skip)
-            weight = 0;
-        if (frac_to - frac_from > 0x3fff || 8 + 2 * (nd - skip) > size)
-            return -1;
-        put_be16(out, (uint16_t)(nd - skip));
-        put_be16(out + 2, (uint16_t)(int16_t)weight);
-        put_be16(out + 4, neg && nd > skip ? 0x4000 : 0x0000);
-        put_be16(out + 6, (uint16_t)(frac_to - frac_from));
-        for (size_t k = skip; k < nd; k++)
-            put_be16(out + 8 + 2 * (k - skip), digits[k]);
-        *len = 8 + 2 * (nd - skip);
-    }
+    while ((size_t)nd > skip && digits[nd - 1] == 0)
+        nd--;
+    if ((size_t)nd == skip)
+        weight = 0;
+    if (8 + 2 * ((size_t)nd - skip) > size)
+        return -1;
+    put_be16(out, (uint16_t)((size_t)nd - skip));
+    put_be16(out + 2, (uint16_t)(int16_t)weight);
+    put_be16(out + 4, v.negative && (size_t)nd > skip ? 0x4000 : 0x0000);
+    put_be16(out + 6, (uint16_t)v.frac_n);
+    for (size_t k = skip; k < (size_t)nd; k++)
+        put_be16(out + 8 + 2 * (k - skip), digits[k]);
+    *len = 8 + 2 * ((size_t)nd - skip);
     return 0;
 }
 
@@ -584,16 +545,31 @@ rt_pg_copy_numeric(struct rt_pg_buf *b, const char *s, size_t n)
     char tmp[8 + 2 * RT_PG_NUMERIC_MAX_DIGITS];
     size_t len;
     if (!b->binary) {
+        struct cdr_decimal_parts v;
+        if (cdr_decimal_split(s, n, &v) != 0)
+            b->bad = 1;
         rt_pg_copy_text(b, s, n);
         return;
     }
     if (rt_pg_numeric_binary(s, n, tmp, sizeof tmp, &len) != 0) {
-        b->oom = 1; /* callers pass checked decimals: cannot happen */
+        b->bad = 1;
         return;
     }
     field_sep(b);
     field_len(b, len);
     rt_pg_buf_add(b, tmp, len);
+}
+
+void
+rt_pg_copy_nano(struct rt_pg_buf *b, int64_t nano, int places)
+{
+    char num[48];
+    int n = cdr_decimal_format(nano, 9, places, num, sizeof num);
+    if (n < 0) {
+        b->bad = 1;
+        return;
+    }
+    rt_pg_copy_numeric(b, num, (size_t)n);
 }
 
 void
@@ -655,21 +631,4 @@ rt_pg_month_key(int64_t t)
         days -= 1;
     cdr_civil_from_days(days, &y, &m, &dd);
     return (int)(y * 12 + (int64_t)m - 1);
-}
-
-int
-rt_pg_format_nano(int64_t nano, int decimals, char *buf, size_t size)
-{
-    /* Work on the magnitude as unsigned so INT64_MIN is fine. */
-    uint64_t mag = nano < 0 ? (uint64_t)0 - (uint64_t)nano : (uint64_t)nano;
-    uint64_t whole = mag / 1000000000u, frac = mag % 1000000000u;
-    char fr[16];
-    if (decimals < 0)
-        decimals = 0;
-    if (decimals > 9)
-        decimals = 9;
-    snprintf(fr, sizeof fr, "%09llu", (unsigned long long)frac);
-    fr[decimals] = '\0';
-    return snprintf(buf, size, "%s%llu%s%s", nano < 0 ? "-" : "",
-                    (unsigned long long)whole, decimals > 0 ? "." : "", fr);
 }

@@ -44,11 +44,13 @@ PGresult *rt_pg_query(PGconn *conn, const char *sql, int nparams,
                       const char *const *values, ExecStatusType expect,
                       const char *what, struct cdr_diag *d);
 
-/* A growable byte buffer.  oom is sticky: callers check it once. */
+/* A growable byte buffer.  oom and bad are sticky: callers check them
+ * once (rt_pg_buf_error). */
 struct rt_pg_buf {
     char *p; /* owned; NUL-terminated after rt_pg_buf_cstr */
     size_t n, cap;
     int oom;
+    int bad;       /* a number that could not be written exactly */
     int fields;    /* fields in the current COPY row */
     int binary;    /* COPY rows in binary format (set by the owner) */
     size_t row_at; /* binary: where the current row's field count is */
@@ -59,6 +61,9 @@ void rt_pg_buf_reset(struct rt_pg_buf *b);
 void rt_pg_buf_add(struct rt_pg_buf *b, const char *s, size_t n);
 /* NUL-terminated view of the contents (NULL after an allocation failure). */
 const char *rt_pg_buf_cstr(struct rt_pg_buf *b);
+/* 0, or the buffer's sticky failure in d (what: the rows it held). */
+int rt_pg_buf_error(const struct rt_pg_buf *b, const char *what,
+                    struct cdr_diag *d);
 
 /*
  * COPY rows, text format (delimiter tab, NULL \N) or, with b->binary set,
@@ -67,19 +72,25 @@ const char *rt_pg_buf_cstr(struct rt_pg_buf *b);
  * (for timestamps most of its COPY time) and the client formatting it; the
  * column types must then match exactly: rt_pg_copy_int is bigint,
  * rt_pg_copy_int2 smallint, rt_pg_copy_numeric numeric, rt_pg_copy_time
- * timestamptz, rt_pg_copy_text text.  Values are sanitised the same
- * way everywhere: a NUL byte or an invalid UTF-8 sequence becomes U+FFFD (a
- * PostgreSQL text value can hold neither, and one bad byte in a rejected
- * record must not fail the whole run); then backslash, tab, newline and
- * carriage return are escaped.
+ * timestamptz, rt_pg_copy_text text.  Text is cleaned as every output
+ * cleans it (cdr/util/cdr_utf8.h: a NUL byte or an invalid UTF-8 sequence
+ * becomes U+FFFD; a PostgreSQL text value can hold neither, and one bad
+ * byte in a rejected record must not fail the whole run); then backslash,
+ * tab, newline and carriage return are escaped.  Numbers are read and
+ * written by the one codec, cdr/util/cdr_decimal.h; only their binary
+ * layout is PostgreSQL's.
  */
 void rt_pg_copy_text(struct rt_pg_buf *b, const char *s, size_t n);
 void rt_pg_copy_str(struct rt_pg_buf *b, const char *s); /* NULL -> \N */
 void rt_pg_copy_null(struct rt_pg_buf *b);
 void rt_pg_copy_int(struct rt_pg_buf *b, int64_t v);
 void rt_pg_copy_int2(struct rt_pg_buf *b, int16_t v);
-/* s is -?digits(.digits)? (callers check); the value keeps its scale. */
+/* An exact decimal as text (cdr_decimal_split's rule, any places); the
+ * value keeps its scale.  Anything else marks the buffer bad. */
 void rt_pg_copy_numeric(struct rt_pg_buf *b, const char *s, size_t n);
+/* A count of 10^-9 units with exactly `places` decimals (cdr_decimal_
+ * format: digits beyond them mark the buffer bad, never a rounding). */
+void rt_pg_copy_nano(struct rt_pg_buf *b, int64_t nano, int places);
 /* Epoch seconds as "2026-05-10T08:02:17Z". */
 void rt_pg_copy_time(struct rt_pg_buf *b, int64_t t);
 /* Ends the row (text: a newline; binary: fills in its field count). */
@@ -91,7 +102,7 @@ const char *rt_pg_copy_binary_trailer(size_t *n);
 
 /* numeric_recv's binary form of the decimal s[0..n) into out (at most
  * 8 + 2 * RT_PG_NUMERIC_MAX_DIGITS bytes), its length in *len.  0, or -1
- * when s is not -?digits(.digits)? or too long. */
+ * when s is not an exact decimal (cdr_decimal_split) or too long. */
 #define RT_PG_NUMERIC_MAX_DIGITS 64
 int rt_pg_numeric_binary(const char *s, size_t n, char *out, size_t size,
                          size_t *len);
@@ -106,10 +117,5 @@ void rt_pg_array_elem(struct rt_pg_buf *b, const char *s, size_t n);
 
 /* The UTC month of epoch seconds t: year * 12 + month - 1. */
 int rt_pg_month_key(int64_t t);
-
-/* Exact decimal text of a count of 10^-9 units with `decimals` places
- * (0..9), rounding never needed because callers pass values already on that
- * grid; digits below are cut.  buf >= 32 bytes. */
-int rt_pg_format_nano(int64_t nano, int decimals, char *buf, size_t size);
 
 #endif

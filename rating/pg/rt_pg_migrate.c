@@ -2,6 +2,9 @@
 
 #include "rating/pg/rt_pg.h"
 
+#include "cdr/util/cdr_ascii.h"
+#include "cdr/util/cdr_decimal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,25 +20,17 @@ struct migration {
 static int
 migration_number(const char *name)
 {
-    size_t len = strlen(name), i = 0;
-    int v = 0;
-    if (len < 6 || strcmp(name + len - 4, ".sql") != 0)
+    size_t len = strlen(name);
+    const char *us = memchr(name, '_', len);
+    int64_t v;
+    if (len < 6 || strcmp(name + len - 4, ".sql") != 0 || us == NULL ||
+        cdr_decimal_parse(name, (size_t)(us - name), 0, 0, 0, &v) != 0 ||
+        v > RT_PG_MAX_MIGRATIONS)
         return -1;
-    while (name[i] >= '0' && name[i] <= '9') {
-        v = v * 10 + (name[i] - '0');
-        if (v > RT_PG_MAX_MIGRATIONS)
+    for (const char *c = us + 1; c < name + len - 4; c++)
+        if (!cdr_is_alnum(*c) && *c != '_' && *c != '-')
             return -1;
-        i++;
-    }
-    if (i == 0 || name[i] != '_')
-        return -1;
-    for (i++; i < len - 4; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return -1;
-    }
-    return v;
+    return (int)v;
 }
 
 static int
@@ -137,14 +132,10 @@ read_file(const char *path, struct cdr_diag *d)
 static int
 parse_int(const char *s, int *out)
 {
-    long v = 0;
-    if (s == NULL || *s == '\0')
+    int64_t v;
+    if (s == NULL || cdr_decimal_parse(s, strlen(s), 0, 0, 0, &v) != 0 ||
+        v > 1000000)
         return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > 1000000)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
     *out = (int)v;
     return 0;
 }

@@ -13,7 +13,7 @@
 
 /* The schema version this build reads and writes: the highest migration
  * number it ships.  The rater refuses any other version. */
-#define RT_PG_SCHEMA_VERSION 8
+#define RT_PG_SCHEMA_VERSION 9
 
 /* Advisory lock (transaction scope) taken by migrations and by every run:
  * runs and migrations of one database happen one at a time. */

@@ -1,6 +1,6 @@
 #include "rating/pg/rt_sink_pg.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 #include "rating/pg/rt_pg_migrate.h"
 #include "rating/pg/rt_sink_pg_int.h"
 
@@ -106,6 +106,7 @@ new_run(const struct rt_run_info *info)
     r->facts.kind = info->kind;
     r->facts.force = info->force;
     r->facts.decimals = info->decimals;
+    r->facts.plans = info->plans_sha256 != NULL;
     r->facts.run_files = info->files;
     r->facts.deck_name = pgs_dup_str(info->deck_name);
     r->facts.currency = pgs_dup_str(info->currency);
@@ -133,8 +134,8 @@ make_months(PGconn *conn, int64_t started_at, struct cdr_diag *d)
     char lo[32], hi[32];
     const char *pp[2] = {lo, hi};
     PGresult *res;
-    cdr_format_time(started_at - 31 * 86400, lo, sizeof lo);
-    cdr_format_time(started_at + 31 * 86400, hi, sizeof hi);
+    cdr_time_format(started_at - 31 * 86400, lo, sizeof lo);
+    cdr_time_format(started_at + 31 * 86400, hi, sizeof hi);
     res = rt_pg_query(conn,
                       "SELECT referee.ensure_partitions($1, $2) FROM"
                       " (SELECT pg_advisory_xact_lock(" RT_PG_LOCK_KEY
@@ -152,11 +153,12 @@ record_run(PGconn *conn, const struct rt_run_info *run, struct pgs_facts *f,
            struct cdr_diag *d)
 {
     char started[32], from[32], to[32], host[256], pid[24], dec[16];
-    const char *params[11];
+    const char *params[13];
+    struct rt_pg_buf path;
     PGresult *res;
-    cdr_format_time(run->started_at, started, sizeof started);
-    cdr_format_time(run->rerate_from, from, sizeof from);
-    cdr_format_time(run->rerate_to, to, sizeof to);
+    cdr_time_format(run->started_at, started, sizeof started);
+    cdr_time_format(run->rerate_from, from, sizeof from);
+    cdr_time_format(run->rerate_to, to, sizeof to);
     if (gethostname(host, sizeof host) != 0)
         host[0] = '\0';
     host[sizeof host - 1] = '\0';
@@ -173,12 +175,24 @@ record_run(PGconn *conn, const struct rt_run_info *run, struct pgs_facts *f,
     params[8] = run->force ? "t" : "f";
     params[9] = run->kind == RT_RUN_RERATE ? from : NULL;
     params[10] = run->kind == RT_RUN_RERATE ? to : NULL;
+    params[11] = run->plans_sha256;
+    /* a path is bytes; the column is text */
+    rt_pg_buf_init(&path);
+    if (run->plans_sha256 != NULL && run->plans_path != NULL)
+        rt_pg_add_clean(&path, run->plans_path, strlen(run->plans_path));
+    params[12] = path.n > 0 ? rt_pg_buf_cstr(&path) : NULL;
+    if (path.oom) {
+        rt_pg_buf_free(&path);
+        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    }
     res = rt_pg_query(conn,
                       "INSERT INTO referee.runs (kind, started_at, host, pid,"
                       " deck_name, deck_sha256, currency, decimals, force,"
-                      " rerate_from, rerate_to) VALUES ($1, $2, $3, $4, $5,"
-                      " $6, $7, $8, $9, $10, $11) RETURNING run_id",
-                      11, params, PGRES_TUPLES_OK, "recording the run", d);
+                      " rerate_from, rerate_to, plans_sha256, plans_path)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                      " $11, $12, $13) RETURNING run_id",
+                      13, params, PGRES_TUPLES_OK, "recording the run", d);
+    rt_pg_buf_free(&path);
     if (res == NULL)
         return CDR_E_DB;
     snprintf(f->run_id, sizeof f->run_id, "%s", PQgetvalue(res, 0, 0));

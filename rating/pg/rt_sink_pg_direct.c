@@ -9,8 +9,6 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
-#include "cdr/util/cdr_parse.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +357,11 @@ add_charge_rows(const struct pgs_direct *dl, struct rt_pg_buf *b,
         rt_pg_copy_str(b, f->deck_name);
         pgs_copy_opt_numeric(b, r->price);
         pgs_copy_opt(b, r->price_unit);
+        rt_pg_copy_str(b, c->plan_deck != NULL ? c->plan : NULL);
+        pgs_copy_sell_to(b, c, &c->comp[i]);
+        rt_pg_copy_str(b, c->plan_deck != NULL ? rt_deck_currency(c->plan_deck)
+                                               : NULL);
+        pgs_copy_opt(b, c->target_caller_id);
         rt_pg_copy_end_row(b);
         total += c->comp[i].amount_nano;
     }
@@ -394,9 +397,9 @@ pgs_direct_call(struct pgs_direct *dl, const struct rt_call *c, int *taken,
     name_fi = direct_name_index(dl, c);
     if (name_fi < 0)
         return 0;
-    if (r->price.n > 0 && !pgs_is_decimal(r->price.p, r->price.n))
-        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
-                            r->price.n, "price is not a plain decimal");
+    rc = pgs_check_price(r, d);
+    if (rc != 0)
+        return rc;
     if (fi >= 0) {
         rc = direct_file_id(dl, fi, &file_id, d);
         if (rc != 0)
@@ -424,7 +427,8 @@ pgs_direct_call(struct pgs_direct *dl, const struct rt_call *c, int *taken,
     *taken = 1;
     if (bt->n >= RT_SINK_PG_BATCH ||
         bt->calls.n + bt->charges.n >= RT_SINK_PG_BATCH_BYTES ||
-        bt->calls.oom || bt->charges.oom || bt->sids.oom)
+        bt->calls.oom || bt->charges.oom || bt->sids.oom || bt->calls.bad ||
+        bt->charges.bad)
         return direct_send(dl, d);
     return 0;
 }

@@ -54,6 +54,7 @@ struct pgs_facts {
     enum rt_run_kind kind;
     int force;
     int decimals;
+    int plans; /* --plans: each charge has a sell side */
     char *deck_name, *currency;
     struct pgs_file *files;
     size_t n_files;
@@ -94,8 +95,9 @@ int pgs_parse_long(const char *s, long *out);
 
 /* ---- rt_sink_pg_stage.c: staged rows --------------------------------- */
 
-/* -?digits(.digits)? : what numeric accepts and the validator lets through. */
-int pgs_is_decimal(const char *p, size_t n);
+/* 0, or CDR_E_BAD_NUMBER (field price) when r's price is not an exact
+ * decimal: it goes into a numeric column. */
+int pgs_check_price(const struct cdr_record *r, struct cdr_diag *d);
 /* The index in f->files of the file named path, or -1. */
 long pgs_file_index_of(const struct pgs_facts *f, const char *path);
 
@@ -108,6 +110,9 @@ void pgs_copy_parties(struct rt_pg_buf *b, const struct cdr_record *r);
 void pgs_copy_outcome(struct rt_pg_buf *b, const struct cdr_record *r);
 void pgs_copy_component_to(struct rt_pg_buf *b, int decimals,
                            const struct rt_component *c);
+/* c's sell side (4 fields), NULLs when call has no plan. */
+void pgs_copy_sell_to(struct rt_pg_buf *b, const struct rt_call *call,
+                      const struct rt_component *c);
 
 /* Rows staged, by kind (schema 008's referee.staged). */
 struct pgs_staged {

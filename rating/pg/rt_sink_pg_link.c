@@ -7,7 +7,7 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -207,7 +207,7 @@ int
 pgs_parse_long(const char *s, long *out)
 {
     int64_t v;
-    if (cdr_parse_int64(s, s + strlen(s), &v) != 0 || v < LONG_MIN ||
+    if (cdr_decimal_parse(s, strlen(s), 0, 0, 1, &v) != 0 || v < LONG_MIN ||
         v > LONG_MAX)
         return -1;
     *out = (long)v;

@@ -10,7 +10,8 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
+#include "cdr/util/cdr_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,20 +130,12 @@ copy_spans(PGconn *conn, const struct pgs_batch *bt, const char *sql,
 static int
 suffix_month(const char *suffix)
 {
-    int y = 0, m = 0;
-    if (strlen(suffix) != 8 || suffix[0] != 'y' || suffix[5] != 'm')
+    int64_t y, m;
+    if (strlen(suffix) != 8 || suffix[0] != 'y' || suffix[5] != 'm' ||
+        cdr_decimal_parse(suffix + 1, 4, 0, 0, 0, &y) != 0 ||
+        cdr_decimal_parse(suffix + 6, 2, 0, 0, 0, &m) != 0 || m < 1 || m > 12)
         return -1;
-    for (int i = 1; i < 8; i++) {
-        if (i == 5)
-            continue;
-        if (suffix[i] < '0' || suffix[i] > '9')
-            return -1;
-        if (i < 5)
-            y = y * 10 + (suffix[i] - '0');
-        else
-            m = m * 10 + (suffix[i] - '0');
-    }
-    return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+    return (int)(y * 12 + m - 1);
 }
 
 /* Record the detached months of an open_months() answer (suffix,
@@ -217,8 +210,8 @@ open_batch_months(struct pgs_load *ld, PGconn *conn, struct pgs_batch *bt,
             lo = lo < ld->cov_lo ? lo : ld->cov_lo;
             hi = hi > ld->cov_hi ? hi : ld->cov_hi;
         }
-        cdr_format_time(lo, a, sizeof a);
-        cdr_format_time(hi, z, sizeof z);
+        cdr_time_format(lo, a, sizeof a);
+        cdr_time_format(hi, z, sizeof z);
         res = rt_pg_query(conn,
                           "SELECT suffix, detached FROM referee.open_months("
                           "$1, $2)",
@@ -304,8 +297,9 @@ copy_register(struct pgs_load *ld, PGconn *conn, struct pgs_batch *bt,
     edge = rt_pg_copy_binary_trailer(&n);
     rt_pg_buf_add(t, edge, n);
     t->binary = 0;
-    if (t->oom)
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+    rc = rt_pg_buf_error(t, "the register's rows", d);
+    if (rc != 0)
+        return rc;
     rc = pgs_copy_start(conn,
                         "COPY referee.call_sids (call_sid, start_time, run_id)"
                         " FROM STDIN WITH (FORMAT binary)",
@@ -324,7 +318,9 @@ static const char charges_cols[] =
     " (call_sid, start_time, run_id, parent_call_sid, account_sid,"
     " trunk_sid, leg, scenario, component, service, \"from\", \"to\","
     " matched_prefix, rate, duration, billable_seconds, amount, currency,"
-    " deck, carrier_price, carrier_price_unit) FROM STDIN"
+    " deck, carrier_price, carrier_price_unit, plan, sell_matched_prefix,"
+    " sell_rate, sell_billable_seconds, sell_amount, sell_currency,"
+    " target_caller_id) FROM STDIN"
     " WITH (FORMAT binary)";
 
 /* COPY the batch's calls (or charges) rows: one COPY per detached month
@@ -375,10 +371,13 @@ pgs_load_batch(void *arg, PGconn *conn, struct cdr_diag *d)
     int rc;
     if (bt->n == 0)
         return 0;
-    if (bt->sids.oom || bt->calls.oom || bt->charges.oom)
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                            "out of memory building COPY rows");
-    rc = open_batch_months(ld, conn, bt, d);
+    rc = rt_pg_buf_error(&bt->sids, "sids", d);
+    if (rc == 0)
+        rc = rt_pg_buf_error(&bt->calls, "calls rows", d);
+    if (rc == 0)
+        rc = rt_pg_buf_error(&bt->charges, "charges rows", d);
+    if (rc == 0)
+        rc = open_batch_months(ld, conn, bt, d);
     if (rc == 0 && ld->check_dups)
         rc = find_duplicates(ld, conn, bt, d);
     if (rc == 0)

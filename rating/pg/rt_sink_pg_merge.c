@@ -7,41 +7,11 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_decimal.h"
+#include "cdr/util/cdr_time.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* Nano as a decimal with the deck's decimals (amounts are rounded to
- * them, so nothing is cut). */
-static void
-format_i128(i128 v, int decimals, char *buf, size_t size)
-{
-    char digits[48];
-    size_t n = 0, at = 0;
-    int neg = v < 0;
-    u128 mag = neg ? (u128)0 - (u128)v : (u128)v;
-    if (decimals < 0)
-        decimals = 0;
-    if (decimals > 9)
-        decimals = 9;
-    do {
-        digits[n++] = (char)('0' + (int)(mag % 10));
-        mag /= 10;
-    } while (mag > 0 || n < 10);
-    /* digits[] is least significant first; the point is after 9 digits */
-    if (size == 0)
-        return;
-    if (neg && at + 1 < size)
-        buf[at++] = '-';
-    for (size_t i = n; i-- > 9 && at + 1 < size;)
-        buf[at++] = digits[i];
-    if (decimals > 0 && at + 1 < size)
-        buf[at++] = '.';
-    for (size_t i = 9; i-- > (size_t)(9 - decimals) && at + 1 < size;)
-        buf[at++] = digits[i];
-    buf[at] = '\0';
-}
 
 /* One step: a call of a merge function; *out (may be NULL) its value. */
 static int
@@ -129,109 +99,181 @@ store_files(PGconn *conn, const struct pgs_facts *f,
     return rc;
 }
 
-/* Parallel arrays scenario, components, amount of the sums kept, for
- * merge_finish: p[0..2] (NULL after an allocation failure). */
-static void
+/* Sums per scenario as merge_finish's parallel arrays (scenario,
+ * components, amount) in a[0..2], amounts with the deck's decimals.  0,
+ * or -1: memory ran out, or an amount is off that grid (sums of rounded
+ * amounts never are; it would be an error, never a rounding). */
+static int
 sum_arrays(struct rt_pg_buf a[3], const long comp[RT_SCN_COUNT],
-           const int64_t *nano, const i128 *nano128, int decimals,
-           const char *p[3])
+           const i128 nano[RT_SCN_COUNT], int decimals)
 {
-    int first = 1;
+    int bad = 0;
     for (int i = 0; i < 3; i++) {
         rt_pg_buf_init(&a[i]);
         rt_pg_buf_add(&a[i], "{", 1);
     }
-    for (int k = 0; k < RT_SCN_COUNT; k++) {
+    for (int k = 0; k < RT_SCN_COUNT && !bad; k++) {
         const char *name = rt_scenario_name((enum rt_scenario)k);
         char num[64];
         int nn;
         if (comp[k] == 0)
             continue;
-        if (!first)
+        if (a[0].n > 1)
             for (int i = 0; i < 3; i++)
                 rt_pg_buf_add(&a[i], ",", 1);
-        first = 0;
         rt_pg_buf_add(&a[0], name, strlen(name));
         nn = snprintf(num, sizeof num, "%ld", comp[k]);
         rt_pg_buf_add(&a[1], num, (size_t)nn);
-        if (nano != NULL)
-            rt_pg_format_nano(nano[k], decimals, num, sizeof num);
-        else
-            format_i128(nano128[k], decimals, num, sizeof num);
-        rt_pg_buf_add(&a[2], num, strlen(num));
+        nn = cdr_decimal_format(nano[k], 9, decimals, num, sizeof num);
+        bad = nn < 0;
+        rt_pg_buf_add(&a[2], num, bad ? 0 : (size_t)nn);
     }
     for (int i = 0; i < 3; i++) {
         rt_pg_buf_add(&a[i], "}", 1);
-        p[i] = rt_pg_buf_cstr(&a[i]);
+        bad |= rt_pg_buf_cstr(&a[i]) == NULL;
     }
+    return bad ? -1 : 0;
 }
 
-/* The run's row: counts, and totals of what was stored.  Nothing dropped
- * (and the sums fit): the sums kept while rating are the stored ones (no
- * second scan of staging).  Else the stored staged calls are summed in
- * SQL and the direct load's sums (exact) added. */
+/* merge_finish's counts, $2 .. $10. */
+static void
+run_counts(char v[9][24], const struct rt_summary *sum,
+           const struct rt_store_report *rep)
+{
+    long skipped = sum->skipped_files > rep->skipped_files ? sum->skipped_files
+                                                           : rep->skipped_files;
+    snprintf(v[0], 24, "%ld", sum->rows_read);
+    snprintf(v[1], 24, "%ld", rep->calls);
+    snprintf(v[2], 24, "%ld", rep->components);
+    snprintf(v[3], 24, "%ld", sum->rejects + rep->duplicates);
+    snprintf(v[4], 24, "%ld", sum->pending);
+    snprintf(v[5], 24, "%ld", sum->duplicates + rep->duplicates);
+    snprintf(v[6], 24, "%ld", skipped);
+    snprintf(v[7], 24, "%ld", rep->superseded);
+    snprintf(v[8], 24, "%lld", (long long)sum->elapsed_ms);
+}
+
+/* The sums merge_finish is given.  Nothing dropped (and the sums fit):
+ * those kept while rating are the stored ones, and *total their total (no
+ * second scan of staging).  Else only the direct load's (exact): the
+ * stored staged calls are summed in SQL; *total is then empty. */
+static int
+finish_sums(const struct pgs_merge_in *in, const struct rt_store_report *rep,
+            int decimals, struct rt_pg_buf a[3], char total[48])
+{
+    const struct pgs_rated *rt = in->rated;
+    long comp[RT_SCN_COUNT] = {0};
+    i128 nano[RT_SCN_COUNT] = {0};
+    int64_t t = 0;
+    int fast = rep->duplicates == 0 && !rt->overflow;
+    for (int k = 0; k < RT_SCN_COUNT && fast; k++)
+        if (rt->comp[k] != 0 && __builtin_add_overflow(t, rt->nano[k], &t))
+            fast = 0;
+    total[0] = '\0';
+    for (int k = 0; k < RT_SCN_COUNT; k++) {
+        if (fast) {
+            comp[k] = rt->comp[k];
+            nano[k] = rt->nano[k];
+        } else if (in->direct != NULL) {
+            comp[k] = in->direct->comp[k];
+            nano[k] = in->direct->nano[k];
+        }
+    }
+    if (fast && cdr_decimal_format(t, 9, decimals, total, 48) < 0)
+        return -1;
+    return sum_arrays(a, comp, nano, decimals);
+}
+
+/* The run's row: counts, and totals of what was stored (finish_sums). */
 static int
 finish_run(PGconn *conn, const struct pgs_facts *f,
            const struct pgs_merge_in *in, struct rt_store_report *rep,
            struct cdr_diag *d)
 {
-    static const long none[RT_SCN_COUNT];
-    static const i128 zero[RT_SCN_COUNT];
-    const struct rt_summary *sum = in->sum;
-    const struct pgs_rated *rt = in->rated;
-    char v[10][40];
-    const char *params[14];
+    char v[9][24], total[48];
+    const char *params[14] = {f->run_id};
     struct rt_pg_buf a[3];
-    int64_t t = 0;
-    int fast = rep->duplicates == 0 && !rt->overflow, rc;
-    PGresult *res;
-    for (int k = 0; k < RT_SCN_COUNT && fast; k++)
-        if (rt->comp[k] != 0 && __builtin_add_overflow(t, rt->nano[k], &t))
-            fast = 0;
-    snprintf(v[0], 40, "%ld", sum->rows_read);
-    snprintf(v[1], 40, "%ld", rep->calls);
-    snprintf(v[2], 40, "%ld", rep->components);
-    snprintf(v[3], 40, "%ld", sum->rejects + rep->duplicates);
-    snprintf(v[4], 40, "%ld", sum->pending);
-    snprintf(v[5], 40, "%ld", sum->duplicates + rep->duplicates);
-    snprintf(v[6], 40, "%ld",
-             sum->skipped_files > rep->skipped_files ? sum->skipped_files
-                                                     : rep->skipped_files);
-    snprintf(v[7], 40, "%ld", rep->superseded);
-    snprintf(v[8], 40, "%lld", (long long)sum->elapsed_ms);
-    rt_pg_format_nano(t, f->decimals, v[9], 40);
-    params[0] = f->run_id;
+    PGresult *res = NULL;
+    int rc = finish_sums(in, rep, f->decimals, a, total);
+    run_counts(v, in->sum, rep);
     for (int i = 0; i < 9; i++)
         params[i + 1] = v[i];
-    if (fast)
-        sum_arrays(a, rt->comp, rt->nano, NULL, f->decimals, params + 10);
+    for (int i = 0; i < 3; i++)
+        params[i + 10] = a[i].p;
+    params[13] = total[0] != '\0' ? total : NULL;
+    if (rc != 0)
+        cdr_diag_set(d, CDR_E_LIMIT, NULL, NULL, 0,
+                     "run %s: the totals cannot be written exactly", f->run_id);
     else
-        sum_arrays(a, in->direct != NULL ? in->direct->comp : none, NULL,
-                   in->direct != NULL ? in->direct->nano : zero, f->decimals,
-                   params + 10);
-    params[13] = fast ? v[9] : NULL;
-    res = params[10] == NULL || params[11] == NULL || params[12] == NULL
-              ? NULL
-              : rt_pg_query(conn,
-                            "SELECT referee.merge_finish($1, $2, $3, $4, $5,"
-                            " $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                            14, params, PGRES_TUPLES_OK,
-                            "recording the run's totals", d);
-    if (params[10] == NULL || params[11] == NULL || params[12] == NULL)
-        cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0, "out of memory");
+        res = rt_pg_query(conn,
+                          "SELECT referee.merge_finish($1, $2, $3, $4, $5,"
+                          " $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                          14, params, PGRES_TUPLES_OK,
+                          "recording the run's totals", d);
     for (int i = 0; i < 3; i++)
         rt_pg_buf_free(&a[i]);
     if (res == NULL)
         return d->code != 0 ? d->code : CDR_E_DB;
-    rc = PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
-         cdr_parse_decimal_nano(PQgetvalue(res, 0, 0),
-                                PQgetvalue(res, 0, 0) + PQgetlength(res, 0, 0),
-                                &rep->total_nano) != 0;
+    rc =
+        PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
+        cdr_decimal_parse(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
+                          9, 9, 1, &rep->total_nano) != 0;
     PQclear(res);
     if (rc != 0)
         return cdr_diag_set(d, CDR_E_DB, NULL, NULL, 0,
                             "run %s: total out of range", f->run_id);
     return 0;
+}
+
+/* The run's sell totals (with plans).  Nothing dropped: the driver's sums
+ * per currency are those of the rows stored.  Else merge_sell sums the
+ * run's stored charges over the span of its calls. */
+static int
+finish_sell(PGconn *conn, const struct pgs_facts *f,
+            const struct pgs_merge_in *in, const struct rt_store_report *rep,
+            struct cdr_diag *d)
+{
+    const struct rt_summary *sum = in->sum;
+    struct rt_pg_buf a[3];
+    char lo[32], hi[32];
+    const char *params[6] = {f->run_id, NULL, NULL, NULL, lo, hi};
+    int bad = 0, rc;
+    cdr_time_format(in->rated->min_start, lo, sizeof lo);
+    cdr_time_format(in->rated->max_start, hi, sizeof hi);
+    for (int i = 0; i < 3; i++) {
+        rt_pg_buf_init(&a[i]);
+        rt_pg_buf_add(&a[i], "{", 1);
+    }
+    for (size_t k = 0; k < sum->n_sell && rep->duplicates == 0 && !bad; k++) {
+        const struct rt_sell_total *t = &sum->sell[k];
+        char num[64];
+        int nn;
+        if (k > 0) /* (array_elem separates its own) */
+            for (int i = 1; i < 3; i++)
+                rt_pg_buf_add(&a[i], ",", 1);
+        rt_pg_array_elem(&a[0], t->currency, strnlen(t->currency, 3));
+        nn = snprintf(num, sizeof num, "%ld", t->components);
+        rt_pg_buf_add(&a[1], num, (size_t)nn);
+        nn =
+            cdr_decimal_format(t->amount_nano, 9, t->decimals, num, sizeof num);
+        bad = nn < 0;
+        rt_pg_buf_add(&a[2], num, bad ? 0 : (size_t)nn);
+    }
+    for (int i = 0; i < 3; i++) {
+        rt_pg_buf_add(&a[i], "}", 1);
+        if (rep->duplicates == 0)
+            params[i + 1] = rt_pg_buf_cstr(&a[i]);
+        bad |= rep->duplicates == 0 && params[i + 1] == NULL;
+    }
+    rc = bad ? cdr_diag_set(d, CDR_E_LIMIT, NULL, NULL, 0,
+                            "run %s: the sell totals cannot be written",
+                            f->run_id)
+             : step(conn, "recording the run's sell totals", NULL,
+                    "SELECT referee.merge_sell($1, $2, $3, $4, $5, $6)", 6,
+                    params, d);
+    for (int i = 0; i < 3; i++)
+        rt_pg_buf_free(&a[i]);
+    return rc;
 }
 
 int
@@ -251,8 +293,8 @@ pgs_merge(PGconn *conn, const struct pgs_facts *f,
     int rc;
 
     memset(rep, 0, sizeof *rep);
-    cdr_format_time(in->rated->min_start, lo, sizeof lo);
-    cdr_format_time(in->rated->max_start, hi, sizeof hi);
+    cdr_time_format(in->rated->min_start, lo, sizeof lo);
+    cdr_time_format(in->rated->max_start, hi, sizeof hi);
     snprintf(found, sizeof found, "%ld", dl != NULL ? dl->duplicates : 0);
     snprintf(fed, sizeof fed, "%ld", in->pending_fed);
     rc = store_files(conn, f, in, &rep->skipped_files, d);
@@ -293,6 +335,8 @@ pgs_merge(PGconn *conn, const struct pgs_facts *f,
         rep->components += dl->components;
     }
     rc = finish_run(conn, f, in, rep, d);
+    if (rc == 0 && f->plans)
+        rc = finish_sell(conn, f, in, rep, d);
     if (rc == 0)
         (void)pgs_parse_long(f->run_id, &rep->run_id);
     return rc;

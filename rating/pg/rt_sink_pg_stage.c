@@ -8,11 +8,17 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
+#include "cdr/util/cdr_decimal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char stg_copy[] = "COPY pg_temp.referee_stg FROM STDIN";
+
+/* The staging columns schema 009 added after r_raw: target_caller_id,
+ * plan, sell_currency, then four per component. */
+#define SELL_FIELDS 11
 
 struct pgs_stage {
     struct pgs_link *link;
@@ -24,24 +30,17 @@ struct pgs_stage {
 
 /* ---- names and fields ------------------------------------------------- */
 
+/* The carrier's price goes into a numeric column: the validator lets
+ * only an exact decimal through (any places), but a row must not fail
+ * its whole COPY at the server. */
 int
-pgs_is_decimal(const char *p, size_t n)
+pgs_check_price(const struct cdr_record *r, struct cdr_diag *d)
 {
-    size_t i = 0, digits = 0;
-    if (i < n && p[i] == '-')
-        i++;
-    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-        digits++;
-    if (digits == 0)
-        return 0;
-    if (i < n && p[i] == '.') {
-        size_t frac = 0;
-        for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-            frac++;
-        if (frac == 0)
-            return 0;
-    }
-    return i == n;
+    struct cdr_decimal_parts v;
+    if (r->price.n > 0 && cdr_decimal_split(r->price.p, r->price.n, &v) != 0)
+        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
+                            r->price.n, "price is not a plain decimal");
+    return 0;
 }
 
 long
@@ -117,27 +116,47 @@ pgs_copy_outcome(struct rt_pg_buf *b, const struct cdr_record *r)
     pgs_copy_opt(b, r->transfer_status);
 }
 
+/* A component's fields: the rate as the deck wrote it (its scale kept),
+ * or its value when there is no text; the amount with the deck's
+ * decimals. */
 void
 pgs_copy_component_to(struct rt_pg_buf *b, int decimals,
                       const struct rt_component *c)
 {
-    char num[40];
     size_t rate_n = c->rate_text != NULL ? strlen(c->rate_text) : 0;
-    int n;
     rt_pg_copy_str(b, rt_service_name(c->service));
     pgs_copy_slice(b, c->from);
     pgs_copy_slice(b, c->to);
     rt_pg_copy_str(b, c->matched);
-    if (rate_n > 0 && pgs_is_decimal(c->rate_text, rate_n))
+    if (rate_n > 0)
         rt_pg_copy_numeric(b, c->rate_text, rate_n);
-    else {
-        n = rt_pg_format_nano(c->rate_nano, 9, num, sizeof num);
-        rt_pg_copy_numeric(b, num, (size_t)n);
-    }
+    else
+        rt_pg_copy_nano(b, c->rate_nano, 9);
     rt_pg_copy_int(b, c->duration);
     rt_pg_copy_int(b, c->billable_seconds);
-    n = rt_pg_format_nano(c->amount_nano, decimals, num, sizeof num);
-    rt_pg_copy_numeric(b, num, (size_t)n);
+    rt_pg_copy_nano(b, c->amount_nano, decimals);
+}
+
+/* A component's sell side (sell_matched_prefix, sell_rate,
+ * sell_billable_seconds, sell_amount): the plan deck's rate text and
+ * decimals, as the CSV sink writes them; NULLs without plans. */
+void
+pgs_copy_sell_to(struct rt_pg_buf *b, const struct rt_call *call,
+                 const struct rt_component *c)
+{
+    const struct rt_side *s = &c->sell;
+    size_t rate_n = s->rate_text != NULL ? strlen(s->rate_text) : 0;
+    if (call->plan_deck == NULL) {
+        pgs_copy_nulls(b, 4);
+        return;
+    }
+    rt_pg_copy_str(b, s->matched);
+    if (rate_n > 0)
+        rt_pg_copy_numeric(b, s->rate_text, rate_n);
+    else
+        rt_pg_copy_nano(b, s->rate_nano, 9);
+    rt_pg_copy_int(b, s->billable_seconds);
+    rt_pg_copy_nano(b, s->amount_nano, rt_deck_decimals(call->plan_deck));
 }
 
 /* ---- the COPY stream -------------------------------------------------- */
@@ -176,10 +195,9 @@ static int
 flush_buf(struct pgs_stage *st, struct cdr_diag *d)
 {
     PGconn *conn = pgs_link_conn(st->link);
-    int rc;
-    if (st->buf.oom)
-        return cdr_diag_set(d, CDR_E_NOMEM, NULL, NULL, 0,
-                            "out of memory building COPY rows");
+    int rc = rt_pg_buf_error(&st->buf, "staged rows", d);
+    if (rc != 0)
+        return rc;
     if ((rc = pgs_link_take(st->link, d)) != 0)
         return rc;
     if (st->buf.n == 0)
@@ -240,7 +258,7 @@ static int
 row_done(struct pgs_stage *st, struct cdr_diag *d)
 {
     rt_pg_copy_end_row(&st->buf);
-    if (st->buf.n >= RT_SINK_PG_CHUNK || st->buf.oom)
+    if (st->buf.n >= RT_SINK_PG_CHUNK || st->buf.oom || st->buf.bad)
         return flush_buf(st, d);
     return 0;
 }
@@ -266,9 +284,9 @@ record_fields(struct pgs_stage *st, const char *kind,
               const struct cdr_record *r, struct cdr_diag *d)
 {
     struct rt_pg_buf *b = &st->buf;
-    if (r->price.n > 0 && !pgs_is_decimal(r->price.p, r->price.n))
-        return cdr_diag_set(d, CDR_E_BAD_NUMBER, "price", r->price.p,
-                            r->price.n, "price is not a plain decimal");
+    int rc = pgs_check_price(r, d);
+    if (rc != 0)
+        return rc;
     rt_pg_copy_str(b, kind);
     pgs_copy_slice(b, r->sid);
     pgs_copy_parties(b, r);
@@ -306,6 +324,20 @@ pgs_stage_call(struct pgs_stage *st, const struct rt_call *c,
             pgs_copy_nulls(b, 8);
     }
     pgs_copy_nulls(b, 4);
+    if (c->relabel_only) {
+        pgs_copy_nulls(b, SELL_FIELDS);
+        return row_done(st, d);
+    }
+    pgs_copy_opt(b, c->target_caller_id);
+    rt_pg_copy_str(b, c->plan_deck != NULL ? c->plan : NULL);
+    rt_pg_copy_str(b, c->plan_deck != NULL ? rt_deck_currency(c->plan_deck)
+                                           : NULL);
+    for (int i = 0; i < 2; i++) {
+        if (i < c->n_components)
+            pgs_copy_sell_to(b, c, &c->comp[i]);
+        else
+            pgs_copy_nulls(b, 4);
+    }
     return row_done(st, d);
 }
 
@@ -327,6 +359,7 @@ pgs_stage_reject(struct pgs_stage *st, const struct rt_reject *r,
     rt_pg_copy_str(b, r->reason != NULL ? r->reason : "");
     rt_pg_copy_int(b, r->code);
     pgs_copy_opt(b, r->raw);
+    pgs_copy_nulls(b, SELL_FIELDS);
     return row_done(st, d);
 }
 
@@ -342,7 +375,7 @@ pgs_stage_pending(struct pgs_stage *st, const struct cdr_record *rec,
         return rc;
     pgs_copy_nulls(b, 2);
     file_pos(st, pgs_file_index_of(st->facts, rec->file), rec->file, rec->line);
-    pgs_copy_nulls(b, 20);
+    pgs_copy_nulls(b, 20 + SELL_FIELDS);
     return row_done(st, d);
 }
 
@@ -361,6 +394,6 @@ pgs_stage_duplicate(struct pgs_stage *st, const char *sid, size_t sid_len,
     pgs_copy_nulls(b, 16);
     snprintf(run, sizeof run, "%ld", dup_run);
     rt_pg_copy_str(b, run);
-    pgs_copy_nulls(b, 3);
+    pgs_copy_nulls(b, 3 + SELL_FIELDS);
     return row_done(st, d);
 }

@@ -5,7 +5,7 @@
  */
 #include "rating/pg/rt_sink_pg_int.h"
 
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,8 +188,8 @@ pgs_store_calls(struct pgs_stage *st, int64_t from, int64_t to, rt_row_fn fn,
 {
     char f[32], t[32];
     const char *params[2] = {f, t};
-    cdr_format_time(from, f, sizeof f);
-    cdr_format_time(to, t, sizeof t);
+    cdr_time_format(from, f, sizeof f);
+    cdr_time_format(to, t, sizeof t);
     /* The calls of the period, their parents and their children. */
     return feed_rows(
         st,

@@ -707,6 +707,7 @@ run(struct batch *b, size_t n)
         .currency = rt_deck_currency(b->o->deck),
         .decimals = rt_deck_decimals(b->o->deck),
         .plans_sha256 = b->o->plans ? b->o->plans_sha256 : NULL,
+        .plans_path = b->o->plans ? b->o->plans_path : NULL,
         .files = b->files,
         .n_files = n,
         .started_at = (int64_t)time(NULL),

@@ -21,6 +21,7 @@ struct rt_batch_opts {
      * own account at its start. */
     const struct rt_plans *plans;
     const char *plans_sha256; /* hex, with plans */
+    const char *plans_path;   /* as given, with plans (a store records it) */
     struct rt_sink *sink;     /* borrowed; the driver calls begin..commit */
     long max_rejects;         /* fail the run above this; < 0: no limit */
     int progress;             /* progress line on stderr */

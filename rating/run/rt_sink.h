@@ -98,6 +98,7 @@ struct rt_run_info {
     const char *deck_name, *deck_sha256, *currency;
     int decimals;
     const char *plans_sha256; /* NULL: no plans */
+    const char *plans_path;   /* as given; NULL: no plans or not known */
     /* Borrowed until commit or abort (unlike everything else): the driver
      * fills in sha256, size, rows and skipped while it reads, and a sink
      * with a store records them at commit. */

@@ -3,11 +3,11 @@
 # fresh database, end to end: read, rate, COPY, merge, commit), against, on
 # the same data and server:
 #   (a) plain \copy of the same charge rows into a table of the same shape
-#       (LIKE referee.charges: its 22 columns, no index or constraint), the
+#       (LIKE referee.charges: its 29 columns, no index or constraint), the
 #       rows referee stored, as COPY text: the floor of any loader; also
 #       (a2) the same charge rows and call rows, in one transaction (text,
 #       and binary as referee sends them): (a) for all a run must store;
-#       (a') the CSV sink's charges.csv into a table of its 17 columns;
+#       (a') the CSV sink's charges.csv into a table of its 24 columns;
 #   (b) rating in pure SQL: \copy the raw CSV, then price every component
 #       with hash joins on left(number, L) for each prefix length L.
 # Also: a second run of the same file (skipped), a second night, a rerate
@@ -17,6 +17,8 @@
 # Run inside a throw-away cluster:
 #   pg_virtualenv -t -v 15 tests/bench/bench_pg.sh [CASES] [PREFIXES]
 #   SIDS=random pg_virtualenv ...: sids that look random (see below)
+#   PLANS=1 pg_virtualenv ...: every run also prices the sell side, with
+#       gen_calls' three plans of PREFIXES prefixes each (--plans)
 # Data goes to $BENCH_DIR (default /tmp/referee-bench), never the repo.
 set -eu
 cases=${1:-1000000}
@@ -42,6 +44,11 @@ random) calls="$work/calls-$cases-random.csv"; sid_opt=--random-sids ;;
 esac
 [ -s "$calls" ] || "$build/tests/gen_calls" calls "$cases" $sid_opt > "$calls"
 "$build/tests/gen_calls" deck "$prefixes" "$work"
+plans_opt=
+if [ -n "${PLANS:-}" ]; then
+    "$build/tests/gen_calls" plans "$prefixes" "$work"
+    plans_opt="--plans $work/plans.yaml"
+fi
 rate="$build/referee-rate"
 db=referee_bench_$$
 trap 'dropdb --if-exists --force "$db" 2>/dev/null || true' EXIT
@@ -54,12 +61,12 @@ timed() { # timed LABEL CMD...: wall seconds into $work/t.LABEL
 }
 secs() { cat "$work/t.$1"; }
 
-echo "input: $calls ($(($(wc -l < "$calls") - 1)) rows); deck: $prefixes termination prefixes"
+echo "input: $calls ($(($(wc -l < "$calls") - 1)) rows); deck: $prefixes termination prefixes${plans_opt:+; plans: $work/plans.yaml}"
 "$rate" --quiet --db "dbname=$db" --migrate
 
 # --- referee, end to end --------------------------------------------------
-timed ref "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
-timed skip "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$calls"
+timed ref "$rate" --quiet --deck "$work/bench.yaml" $plans_opt --db "dbname=$db" "$calls"
+timed skip "$rate" --quiet --deck "$work/bench.yaml" $plans_opt --db "dbname=$db" "$calls"
 ref=$(q -c "select count(*) || ' rows, total ' || sum(amount) from referee.current_charges")
 
 # --- (a) plain \copy of the same charge rows --------------------------------
@@ -87,14 +94,23 @@ floor_step bin "with (format binary)"
 rm -f "$work"/charges-pg.* "$work"/calls-pg.*
 # (a') the CSV sink's charges.csv, into a table of its columns
 rm -rf "$work/rated-pg"
-"$rate" --quiet --deck "$work/bench.yaml" --out "$work/rated-pg" "$calls"
+"$rate" --quiet --deck "$work/bench.yaml" $plans_opt --out "$work/rated-pg" "$calls"
 q -c "create table plain_charges (call_sid text, parent_call_sid text,
       leg text, scenario text, component smallint, service text, \"from\" text,
       \"to\" text, matched_prefix text, rate numeric, duration bigint,
       billable_seconds bigint, amount numeric, currency text, deck text,
-      carrier_price numeric, carrier_price_unit text)"
+      carrier_price numeric, carrier_price_unit text, plan text,
+      sell_matched_prefix text, sell_rate numeric,
+      sell_billable_seconds bigint, sell_amount numeric, sell_currency text,
+      target_caller_id text)"
 timed csv psql -X -q -d "$db" -c "\\copy plain_charges from '$work/rated-pg/charges.csv' with (format csv, header)"
 plain=$(q -c "select count(*) || ' rows, total ' || sum(amount) from plain_charges")
+sell_sums="select coalesce(string_agg(c || ' ' || a, ', ' order by c), 'none') from
+    (select sell_currency c, sum(sell_amount) a from %s where sell_currency is not null %s group by 1) x"
+# shellcheck disable=SC2059
+ref_sell=$(q -c "$(printf "$sell_sums" referee.charges "and $first_run")")
+# shellcheck disable=SC2059
+plain_sell=$(q -c "$(printf "$sell_sums" plain_charges "")")
 
 # --- (b) rating in pure SQL ---------------------------------------------------
 # The bench deck: termination prefixes from the csv list (+ sip class),
@@ -179,7 +195,7 @@ sqlr=$(q -c "select count(*) || ' rows, total ' || sum(amount) from sql_charges"
 # register is full, so every index is kept up row by row.
 night2="${calls%.csv}-night2.csv"
 [ -s "$night2" ] || sed 's/\(^\|,\)CA\([0-9a-f]\{32\}\)/\1CB\2/g; s/2026-05-1\([01]\)T/2026-05-2\1T/g' "$calls" > "$night2"
-timed night2 "$rate" --quiet --deck "$work/bench.yaml" --db "dbname=$db" "$night2"
+timed night2 "$rate" --quiet --deck "$work/bench.yaml" $plans_opt --db "dbname=$db" "$night2"
 # A rerate of the first night: every call staged and merged at commit (the
 # merge functions of schema 008), the old rows superseded.  Same deck: the
 # first night's total must not move.
@@ -191,22 +207,24 @@ first_total() {
 # empty and reads the stored calls with nested loops (minutes, not
 # seconds, on this size).
 q -c analyze
-timed rerate "$rate" --quiet --rerate --deck "$work/bench.yaml" --db "dbname=$db" \
+timed rerate "$rate" --quiet --rerate --deck "$work/bench.yaml" $plans_opt --db "dbname=$db" \
     --from 2026-05-01 --to 2026-05-20
 rerated=$(first_total)
 
 echo
 echo "referee --db (read, rate, COPY, merge, commit): $(secs ref) s   [$ref]"
+[ -z "$plans_opt" ] || echo "  sold (plans): $ref_sell"
 echo "same file again (skipped):                      $(secs skip) s"
 echo "a second night into the same month:             $(secs night2) s"
 echo "a rerate of the first night (staged, merged):   $(secs rerate) s   [$rerated]"
 echo "(a) plain copy, same rows, same shape:          $(secs copy) s   [$same]"
 echo "(a2) plain copy, same calls and charge rows:   $(secs floor-txt) s (binary: $(secs floor-bin) s)"
-echo "(a') plain copy of charges.csv (17 columns):     $(secs csv) s   [$plain]"
+echo "(a') plain copy of charges.csv (24 columns):     $(secs csv) s   [$plain]"
 echo "(b) pure SQL rating (copy raw + SQL):           $(secs sql) s   [$sqlr]"
 awk -v r="$(secs ref)" -v a="$(secs copy)" -v b="$(secs sql)" \
     'BEGIN { printf "ratios: referee / (a) = %.2f, (b) / referee = %.2f\n", r / a, b / r }'
 [ "$ref" = "$plain" ] || echo "WARNING: referee and the CSV sink disagree" >&2
+[ "$ref_sell" = "$plain_sell" ] || echo "WARNING: referee and the CSV sink disagree on the sell side" >&2
 [ "$ref" = "$same" ] || echo "WARNING: the same-shape copy disagrees" >&2
 [ "$ref" = "$sqlr" ] || echo "WARNING: the SQL rating disagrees with referee" >&2
 [ "$ref" = "$rerated" ] || echo "WARNING: the rerate changed the first night" >&2

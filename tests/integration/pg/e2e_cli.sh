@@ -47,10 +47,10 @@ calls=$src/rates/example-calls.csv
 
 # --- migrate twice ---------------------------------------------------------
 "$rate" --db "dbname=$db" --migrate 2>"$work/err"
-grep -q "from version 0 to 8" "$work/err" || fail "first migrate: $(cat "$work/err")"
+grep -q "from version 0 to 9" "$work/err" || fail "first migrate: $(cat "$work/err")"
 "$rate" --db "dbname=$db" --migrate 2>"$work/err"
 grep -q "nothing to do" "$work/err" || fail "second migrate: $(cat "$work/err")"
-check "$(q "$db" "select count(*) from referee.schema_version")" 8 "migrate twice"
+check "$(q "$db" "select count(*) from referee.schema_version")" 9 "migrate twice"
 
 # --- refuses a database without the schema, names the database -----------
 rc=0

@@ -129,6 +129,55 @@ test_parse_never_reads_past_the_given_length(void **state)
     assert_int_equal(v, 12);
 }
 
+/* The same rule with any number of places: the parts point into the
+ * text, leading zeros and all. */
+static void
+test_split_takes_any_places_by_the_same_rule(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int rc, neg;
+        const char *whole, *frac;
+    } c[] = {
+        {"0", 0, 0, "0", ""},
+        {"-0.0360000000001", 0, 1, "0", "0360000000001"},
+        {"007.50", 0, 0, "007", "50"},
+        {"123456789012345678901234.123456789", 0, 0, "123456789012345678901234",
+         "123456789"},
+        {"", CDR_DEC_EMPTY, 0, "", ""},
+        {"-", CDR_DEC_SYNTAX, 0, "", ""},
+        {".5", CDR_DEC_SYNTAX, 0, "", ""},
+        {"5.", CDR_DEC_NO_FRACTION, 0, "", ""},
+        {"5.x", CDR_DEC_NO_FRACTION, 0, "", ""},
+        {"+1", CDR_DEC_SYNTAX, 0, "", ""},
+        {"1e3", CDR_DEC_SYNTAX, 0, "", ""},
+        {"1.2.3", CDR_DEC_SYNTAX, 0, "", ""},
+        {"1 ", CDR_DEC_SYNTAX, 0, "", ""},
+        {"--1", CDR_DEC_SYNTAX, 0, "", ""},
+    };
+    for (size_t i = 0; i < N_ELEMS(c); i++) {
+        struct cdr_decimal_parts v = {.whole_n = 777};
+        int rc = cdr_decimal_split(c[i].in, strlen(c[i].in), &v);
+        if (rc != c[i].rc)
+            fail_msg("\"%s\": rc %d, want %d", c[i].in, rc, c[i].rc);
+        if (rc != 0) {
+            assert_int_equal(v.whole_n, 777); /* untouched */
+            continue;
+        }
+        assert_int_equal(v.negative, c[i].neg);
+        assert_int_equal(v.whole_n, strlen(c[i].whole));
+        assert_memory_equal(v.whole, c[i].whole, v.whole_n);
+        assert_int_equal(v.frac_n, strlen(c[i].frac));
+        if (v.frac_n > 0)
+            assert_memory_equal(v.frac, c[i].frac, v.frac_n);
+    }
+    /* never past n */
+    struct cdr_decimal_parts v;
+    assert_int_equal(cdr_decimal_split("12.5x", 4, &v), 0);
+    assert_int_equal(v.frac_n, 1);
+}
+
 static void
 test_format_writes_exactly_the_places_asked(void **state)
 {
@@ -206,6 +255,7 @@ main(void)
         cmocka_unit_test(test_whole_numbers_take_digits_and_refuse_the_rest),
         cmocka_unit_test(test_decimals_are_exact_nano_units),
         cmocka_unit_test(test_parse_never_reads_past_the_given_length),
+        cmocka_unit_test(test_split_takes_any_places_by_the_same_rule),
         cmocka_unit_test(test_format_writes_exactly_the_places_asked),
         cmocka_unit_test(test_format_refuses_to_drop_digits_or_overrun),
         cmocka_unit_test(test_formatted_values_parse_back),

@@ -1,6 +1,6 @@
 /* COPY text rows and formatting helpers of the PostgreSQL sink (no server). */
 #include "rating/pg/rt_pg.h"
-#include "cdr/util/cdr_parse.h"
+#include "cdr/util/cdr_time.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,31 +72,63 @@ test_times_are_utc_iso8601(void **state)
 {
     char buf[32];
     (void)state;
-    cdr_format_time(0, buf, sizeof buf);
+    cdr_time_format(0, buf, sizeof buf);
     assert_string_equal(buf, "1970-01-01T00:00:00Z");
-    cdr_format_time(-1, buf, sizeof buf);
+    cdr_time_format(-1, buf, sizeof buf);
     assert_string_equal(buf, "1969-12-31T23:59:59Z");
-    cdr_format_time(1709164800 + 3661, buf, sizeof buf);
+    cdr_time_format(1709164800 + 3661, buf, sizeof buf);
     assert_string_equal(buf, "2024-02-29T01:01:01Z");
-    cdr_format_time(1778400000, buf, sizeof buf);
+    cdr_time_format(1778400000, buf, sizeof buf);
     assert_string_equal(buf, "2026-05-10T08:00:00Z");
 }
 
+/* One numeric field, text COPY: its text, or "" when the buffer went bad. */
+static const char *
+nano_field(int64_t nano, int places)
+{
+    static struct rt_pg_buf b;
+    rt_pg_buf_free(&b);
+    rt_pg_copy_nano(&b, nano, places);
+    return b.bad ? "" : rt_pg_buf_cstr(&b);
+}
+
+/* Amounts go through the codec (cdr_decimal_format): exact, and an
+ * amount with digits beyond its places is refused, never cut. */
 static void
 test_nano_amounts_print_exactly(void **state)
 {
-    char buf[40];
     (void)state;
-    rt_pg_format_nano(4500000, 6, buf, sizeof buf);
-    assert_string_equal(buf, "0.004500");
-    rt_pg_format_nano(-15000000, 4, buf, sizeof buf);
-    assert_string_equal(buf, "-0.0150");
-    rt_pg_format_nano(123000000000, 0, buf, sizeof buf);
-    assert_string_equal(buf, "123");
-    rt_pg_format_nano(1, 9, buf, sizeof buf);
-    assert_string_equal(buf, "0.000000001");
-    rt_pg_format_nano(INT64_MIN, 9, buf, sizeof buf);
-    assert_string_equal(buf, "-9223372036.854775808");
+    assert_string_equal(nano_field(4500000, 6), "0.004500");
+    assert_string_equal(nano_field(-15000000, 4), "-0.0150");
+    assert_string_equal(nano_field(123000000000, 0), "123");
+    assert_string_equal(nano_field(1, 9), "0.000000001");
+    assert_string_equal(nano_field(INT64_MIN, 9), "-9223372036.854775808");
+    assert_string_equal(nano_field(4500001, 6), "");
+    assert_string_equal(nano_field(1, 0), "");
+}
+
+/* A numeric given as text must be an exact decimal, in either format:
+ * the buffer goes bad, and says so, rather than the server failing the
+ * whole COPY (or, binary, reading garbage). */
+static void
+test_numeric_text_must_be_a_decimal(void **state)
+{
+    struct rt_pg_buf b;
+    struct cdr_diag d;
+    (void)state;
+    for (int binary = 0; binary <= 1; binary++) {
+        rt_pg_buf_init(&b);
+        b.binary = binary;
+        rt_pg_copy_numeric(&b, "-0.036000000001", 15);
+        assert_false(b.bad);
+        cdr_diag_clear(&d);
+        assert_int_equal(rt_pg_buf_error(&b, "rows", &d), 0);
+        rt_pg_copy_numeric(&b, "1e3", 3);
+        assert_true(b.bad);
+        assert_int_equal(rt_pg_buf_error(&b, "rows", &d), CDR_E_BAD_NUMBER);
+        assert_non_null(strstr(d.message, "exactly"));
+        rt_pg_buf_free(&b);
+    }
 }
 
 /* numeric_recv's layout, worked out by hand: ndigits, weight, sign,
@@ -240,6 +272,7 @@ main(void)
         cmocka_unit_test(test_clean_finds_odd_bytes_at_every_position),
         cmocka_unit_test(test_times_are_utc_iso8601),
         cmocka_unit_test(test_nano_amounts_print_exactly),
+        cmocka_unit_test(test_numeric_text_must_be_a_decimal),
         cmocka_unit_test(test_numeric_binary_layout),
         cmocka_unit_test(test_numeric_binary_refuses_what_is_not_a_decimal),
         cmocka_unit_test(test_binary_rows),
