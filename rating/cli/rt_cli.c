@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-    "Usage: referee-rate --deck DECK.yaml [--out DIR] [options] FILE.csv...\n"
+    "Usage: referee-rate --deck DECK.yaml [--plans PLANS.yaml] [--out DIR]\n"
+    "                    [options] FILE.csv...\n"
     "       referee-rate --check-deck DECK.yaml [--plans PLANS.yaml]\n"
     "       referee-rate --import-prices --out DIR [--currency XXX]\n"
     "                    [--deck-name NAME] PRICES.json|PRICES.csv...\n"
@@ -53,7 +54,8 @@ static const char usage_text[] =
     "                      duplicating) their earlier results\n"
     "  --rerate --from T --to T\n"
     "                      re-price the stored calls starting in [T, T) with\n"
-    "                      --deck, keeping the superseded charges for audit;\n"
+    "                      --deck (and --plans), keeping the superseded\n"
+    "                      charges for audit;\n"
     "                      T is YYYY-MM-DD (00:00 UTC) or ISO 8601 with "
     "offset\n"
     "  --import-prices     read the carrier's price lists (its pricing\n"
