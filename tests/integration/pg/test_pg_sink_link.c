@@ -18,89 +18,108 @@
 
 #include <cmocka.h>
 
+/* Night 1: the child arrives alone, waits in pending. */
+static void
+child_waits_alone(struct rt_sink *s, struct tcall *c)
+{
+    struct rt_run_info run = run_info(files1, 1);
+    struct rt_summary sum;
+    struct cdr_diag d;
+    struct collect got;
+    cdr_diag_clear(&d);
+    diag_ok(s->ops->begin(s->self, &run, &d), &d);
+    memset(&got, 0, sizeof got);
+    diag_ok(s->ops->stored_pending(s->self, collect_row, &got, &d), &d);
+    assert_int_equal(got.n, 0);
+    make_call(c, "CA9C", "CA9P", RT_LEG_CHILD, RT_SCN_NONE, T0 + 200, 90, 0);
+    c->rec.line = 7;
+    diag_ok(s->ops->pending(s->self, &c->rec, &d), &d);
+    memset(&sum, 0, sizeof sum);
+    sum.pending = 1;
+    diag_ok(s->ops->commit(s->self, &sum, &d), &d);
+}
+
+/* Night 2: the parent, rated alone (single) before the child shows. */
+static void
+parent_rated_alone(struct rt_sink *s, const struct tcall *c)
+{
+    struct rt_run_info run = run_info(files2, 1);
+    struct rt_summary sum;
+    struct cdr_diag d;
+    struct collect got;
+    struct tcall p;
+    cdr_diag_clear(&d);
+    diag_ok(s->ops->begin(s->self, &run, &d), &d);
+    make_call(&p, "CA9P", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0, 300, 0);
+    add_comp(&p, RT_SVC_TERMINATION, 4500000, "0.0045"); /* 0.022500 */
+    diag_ok(s->ops->call(s->self, &p.call, &d), &d);
+    /* the pending child was handed back but stays pending (the driver
+     * re-pends it): exercise the re-pend path too */
+    memset(&got, 0, sizeof got);
+    diag_ok(s->ops->stored_pending(s->self, collect_row, &got, &d), &d);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.sids[0], "CA9C|CA9P|2026-05-10T08:03:20Z|"
+                                     "trunking-terminating|calls.csv:7");
+    diag_ok(s->ops->pending(s->self, &c->rec, &d), &d);
+    memset(&sum, 0, sizeof sum);
+    diag_ok(s->ops->commit(s->self, &sum, &d), &d);
+}
+
+/* Night 3: linked through the store: the parent is stored already. */
+static void
+child_linked_to_the_stored_parent(struct rt_sink *s,
+                                  struct rt_store_report *rep)
+{
+    static struct rt_input_file files3[1] = {
+        {"calls3.csv",
+         "3333333333333333333333333333333333333333333333333333333333333333", 1,
+         0, 0}};
+    struct rt_run_info run = run_info(files3, 1);
+    struct rt_summary sum;
+    struct cdr_diag d;
+    struct collect got;
+    struct cdr_slice want;
+    struct tcall p, c;
+    cdr_diag_clear(&d);
+    diag_ok(s->ops->begin(s->self, &run, &d), &d);
+    memset(&got, 0, sizeof got);
+    diag_ok(s->ops->stored_pending(s->self, collect_row, &got, &d), &d);
+    assert_int_equal(got.n, 1);
+    want = sl("CA9P");
+    memset(&got, 0, sizeof got);
+    diag_ok(s->ops->stored_parents(s->self, &want, 1, collect_row, &got, &d),
+            &d);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.sids[0], "CA9P||2026-05-10T08:00:00Z|"
+                                     "trunking-terminating|calls.csv:2");
+    make_call(&p, "CA9P", NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_SIP, T0, 300,
+              -1);
+    p.call.relabel_only = 1;
+    make_call(&c, "CA9C", "CA9P", RT_LEG_CHILD, RT_SCN_TERMINATION_SIP,
+              T0 + 200, 90, -1);
+    add_comp(&c, RT_SVC_TERMINATION, 4000000, "0.004"); /* 0.008000 */
+    diag_ok(s->ops->call(s->self, &p.call, &d), &d);
+    diag_ok(s->ops->call(s->self, &c.call, &d), &d);
+    memset(&sum, 0, sizeof sum);
+    sum.store = rep;
+    diag_ok(s->ops->commit(s->self, &sum, &d), &d);
+}
+
 static void
 test_child_in_a_later_run_than_its_parent(void **state)
 {
     struct fx *f = *state;
     struct rt_sink s = open_sink(f);
     struct rt_store_report rep;
-    struct rt_summary sum;
-    struct cdr_diag d;
-    struct tcall p, c;
-    struct collect got;
-    struct cdr_slice want;
-
-    /* Night 1: the child arrives alone, waits in pending. */
-    {
-        struct rt_run_info run = run_info(files1, 1);
-        cdr_diag_clear(&d);
-        diag_ok(s.ops->begin(s.self, &run, &d), &d);
-        memset(&got, 0, sizeof got);
-        diag_ok(s.ops->stored_pending(s.self, collect_row, &got, &d), &d);
-        assert_int_equal(got.n, 0);
-        make_call(&c, "CA9C", "CA9P", RT_LEG_CHILD, RT_SCN_NONE, T0 + 200, 90,
-                  0);
-        c.rec.line = 7;
-        diag_ok(s.ops->pending(s.self, &c.rec, &d), &d);
-        memset(&sum, 0, sizeof sum);
-        sum.pending = 1;
-        diag_ok(s.ops->commit(s.self, &sum, &d), &d);
-    }
+    struct tcall c;
+    child_waits_alone(&s, &c);
     assert_string_equal(
         scalar(f->admin, "SELECT count(*) FROM referee.pending"), "1");
-    /* Night 2: the parent, rated alone (single) before the child shows. */
-    {
-        struct rt_run_info run = run_info(files2, 1);
-        cdr_diag_clear(&d);
-        diag_ok(s.ops->begin(s.self, &run, &d), &d);
-        make_call(&p, "CA9P", NULL, RT_LEG_SINGLE, RT_SCN_NONE, T0, 300, 0);
-        add_comp(&p, RT_SVC_TERMINATION, 4500000, "0.0045"); /* 0.022500 */
-        diag_ok(s.ops->call(s.self, &p.call, &d), &d);
-        /* the pending child was handed back but stays pending (the driver
-         * re-pends it): exercise the re-pend path too */
-        memset(&got, 0, sizeof got);
-        diag_ok(s.ops->stored_pending(s.self, collect_row, &got, &d), &d);
-        assert_int_equal(got.n, 1);
-        assert_string_equal(got.sids[0], "CA9C|CA9P|2026-05-10T08:03:20Z|"
-                                         "trunking-terminating|calls.csv:7");
-        diag_ok(s.ops->pending(s.self, &c.rec, &d), &d);
-        memset(&sum, 0, sizeof sum);
-        diag_ok(s.ops->commit(s.self, &sum, &d), &d);
-    }
+    parent_rated_alone(&s, &c);
     assert_string_equal(scalar(f->admin, "SELECT first_run_id || ' ' || run_id"
                                          " FROM referee.pending"),
                         "1 2");
-    /* Night 3: linked through the store: the parent is stored already. */
-    {
-        static struct rt_input_file files3[1] = {
-            {"calls3.csv",
-             "3333333333333333333333333333333333333333333333333333333333333333",
-             1, 0, 0}};
-        struct rt_run_info run = run_info(files3, 1);
-        cdr_diag_clear(&d);
-        diag_ok(s.ops->begin(s.self, &run, &d), &d);
-        memset(&got, 0, sizeof got);
-        diag_ok(s.ops->stored_pending(s.self, collect_row, &got, &d), &d);
-        assert_int_equal(got.n, 1);
-        want = sl("CA9P");
-        memset(&got, 0, sizeof got);
-        diag_ok(s.ops->stored_parents(s.self, &want, 1, collect_row, &got, &d),
-                &d);
-        assert_int_equal(got.n, 1);
-        assert_string_equal(got.sids[0], "CA9P||2026-05-10T08:00:00Z|"
-                                         "trunking-terminating|calls.csv:2");
-        make_call(&p, "CA9P", NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_SIP, T0,
-                  300, -1);
-        p.call.relabel_only = 1;
-        make_call(&c, "CA9C", "CA9P", RT_LEG_CHILD, RT_SCN_TERMINATION_SIP,
-                  T0 + 200, 90, -1);
-        add_comp(&c, RT_SVC_TERMINATION, 4000000, "0.004"); /* 0.008000 */
-        diag_ok(s.ops->call(s.self, &p.call, &d), &d);
-        diag_ok(s.ops->call(s.self, &c.call, &d), &d);
-        memset(&sum, 0, sizeof sum);
-        sum.store = &rep;
-        diag_ok(s.ops->commit(s.self, &sum, &d), &d);
-    }
+    child_linked_to_the_stored_parent(&s, &rep);
     s.ops->free(s.self);
     assert_int_equal(rep.calls, 1);
     assert_int_equal(rep.duplicates, 0);
