@@ -255,6 +255,73 @@ rate_night(struct rt_sink *s, const struct rt_input_file *files,
     diag_ok(s->ops->commit(s->self, &sum, &d), &d);
 }
 
+int
+collect_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d)
+{
+    struct collect *c = ctx;
+    (void)d;
+    assert_true(c->n < 16);
+    snprintf(c->sids[c->n], 64, "%.*s|%.*s|%.*s|%.*s|%s:%ld",
+             (int)row->field[CDR_COL_SID].n, row->field[CDR_COL_SID].p,
+             (int)row->field[CDR_COL_PARENT_CALL_SID].n,
+             row->field[CDR_COL_PARENT_CALL_SID].p,
+             (int)row->field[CDR_COL_START_TIME].n,
+             row->field[CDR_COL_START_TIME].p,
+             (int)row->field[CDR_COL_DIRECTION].n,
+             row->field[CDR_COL_DIRECTION].p, row->file, row->line);
+    c->n++;
+    return 0;
+}
+
+/* A night of n transfers (parent + child with two components). */
+int
+big_night_at(struct rt_sink *s, int64_t t0, int n, PGconn *killer,
+             const char *appname, struct rt_store_report *rep,
+             struct cdr_diag *d)
+{
+    struct rt_run_info run = run_info(files1, 1);
+    struct rt_summary sum;
+    int rc;
+    rc = s->ops->begin(s->self, &run, d);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        struct tcall p, c;
+        char ps[32], cs[32];
+        snprintf(ps, sizeof ps, "CAP%07d", i);
+        snprintf(cs, sizeof cs, "CAC%07d", i);
+        make_call(&p, ps, NULL, RT_LEG_PARENT, RT_SCN_TERMINATION_PSTN, t0 + i,
+                  61, 0);
+        add_comp(&p, RT_SVC_TERMINATION, 4500000, "0.0045");
+        make_call(&c, cs, ps, RT_LEG_CHILD, RT_SCN_TERMINATION_PSTN,
+                  t0 + i + 30, 30, 0);
+        add_comp(&c, RT_SVC_TERMINATION, 4500000, "0.0045");
+        add_comp(&c, RT_SVC_TERMINATION, 12000000, "0.012");
+        rc = s->ops->call(s->self, &p.call, d);
+        if (rc == 0)
+            rc = s->ops->call(s->self, &c.call, d);
+        if (rc != 0) {
+            s->ops->abort(s->self);
+            return rc;
+        }
+        if (killer != NULL && i == n / 2) {
+            char sql[320];
+            /* this database's: e2e_cli.sh may run beside, with a victim
+             * of the same name in another database of the cluster */
+            snprintf(sql, sizeof sql,
+                     "SELECT count(pg_terminate_backend(pid))"
+                     " FROM pg_stat_activity WHERE application_name = '%s'"
+                     " AND datname = current_database()",
+                     appname);
+            assert_string_equal(scalar(killer, sql), "1");
+        }
+    }
+    memset(&sum, 0, sizeof sum);
+    sum.store = rep;
+    rc = s->ops->commit(s->self, &sum, d);
+    return rc;
+}
+
 /* Everything that must be unchanged by a failed or skipped run. */
 char *
 snapshot(PGconn *c)

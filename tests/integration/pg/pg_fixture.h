@@ -32,6 +32,16 @@ struct tcall {
 };
 
 #define T0 ((int64_t)1778400000) /* 2026-05-10T08:00:00Z */
+/* 2025-10-22: a month the run's start (T0) does not open in advance. */
+#define T_OLD (T0 - 200 * 86400)
+
+/* The rows a store read handed back (collect_row), as
+ * "sid|parent|start|direction|file:line". */
+struct collect {
+    char sids[16][64];
+    int n;
+    int64_t dummy;
+};
 
 extern struct rt_input_file files1[1], files3_bad[1], files2[1];
 
@@ -56,6 +66,13 @@ struct rt_sink open_sink(struct fx *f);
 /* One night: a termination-pstn transfer, a single call, one reject. */
 void rate_night(struct rt_sink *s, const struct rt_input_file *files,
                 const char *prefix, struct rt_store_report *rep);
+/* rt_row_fn for struct collect. */
+int collect_row(void *ctx, const struct cdr_row *row, struct cdr_diag *d);
+/* A night of n transfers (parent + child with two components) from t0; with
+ * a killer, it terminates the backend named appname half-way. */
+int big_night_at(struct rt_sink *s, int64_t t0, int n, PGconn *killer,
+                 const char *appname, struct rt_store_report *rep,
+                 struct cdr_diag *d);
 /* Everything that must be unchanged by a failed or skipped run. */
 char *snapshot(PGconn *c);
 /* The test program's main: skipped (77) without a server. */
