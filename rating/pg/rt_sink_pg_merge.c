@@ -100,7 +100,8 @@ store_files(PGconn *conn, const struct pgs_facts *f,
 }
 
 /* Sums per scenario as merge_finish's parallel arrays (scenario,
- * components, amount) in a[0..2], amounts with the deck's decimals.  0,
+ * components, amount) appended to a[0..2] (initialised by the caller, who
+ * frees them on every path), amounts with the deck's decimals.  0,
  * or -1: memory ran out, or an amount is off that grid (sums of rounded
  * amounts never are; it would be an error, never a rounding). */
 static int
@@ -108,10 +109,8 @@ sum_arrays(struct rt_pg_buf a[3], const long comp[RT_SCN_COUNT],
            const i128 nano[RT_SCN_COUNT], int decimals)
 {
     int bad = 0;
-    for (int i = 0; i < 3; i++) {
-        rt_pg_buf_init(&a[i]);
+    for (int i = 0; i < 3; i++)
         rt_pg_buf_add(&a[i], "{", 1);
-    }
     for (int k = 0; k < RT_SCN_COUNT && !bad; k++) {
         const char *name = rt_scenario_name((enum rt_scenario)k);
         char num[64];
@@ -194,6 +193,8 @@ finish_run(PGconn *conn, const struct pgs_facts *f,
     const char *params[14] = {f->run_id};
     struct rt_pg_buf a[3];
     PGresult *res = NULL;
+    for (int i = 0; i < 3; i++)
+        rt_pg_buf_init(&a[i]);
     int rc = finish_sums(in, rep, f->decimals, a, total);
     run_counts(v, in->sum, rep);
     for (int i = 0; i < 9; i++)
