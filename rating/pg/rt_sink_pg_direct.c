@@ -357,10 +357,9 @@ add_charge_rows(const struct pgs_direct *dl, struct rt_pg_buf *b,
         rt_pg_copy_str(b, f->deck_name);
         pgs_copy_opt_numeric(b, r->price);
         pgs_copy_opt(b, r->price_unit);
-        rt_pg_copy_str(b, c->plan_deck != NULL ? c->plan : NULL);
+        pgs_copy_plan(b, c);
         pgs_copy_sell_to(b, c, &c->comp[i]);
-        rt_pg_copy_str(b, c->plan_deck != NULL ? rt_deck_currency(c->plan_deck)
-                                               : NULL);
+        pgs_copy_sell_currency(b, c);
         pgs_copy_opt(b, c->target_caller_id);
         rt_pg_copy_end_row(b);
         total += c->comp[i].amount_nano;

@@ -113,6 +113,9 @@ void pgs_copy_component_to(struct rt_pg_buf *b, int decimals,
 /* c's sell side (4 fields), NULLs when call has no plan. */
 void pgs_copy_sell_to(struct rt_pg_buf *b, const struct rt_call *call,
                       const struct rt_component *c);
+/* The call's plan and the plan deck's currency, NULL without a plan. */
+void pgs_copy_plan(struct rt_pg_buf *b, const struct rt_call *call);
+void pgs_copy_sell_currency(struct rt_pg_buf *b, const struct rt_call *call);
 
 /* Rows staged, by kind (schema 008's referee.staged). */
 struct pgs_staged {

@@ -159,6 +159,19 @@ pgs_copy_sell_to(struct rt_pg_buf *b, const struct rt_call *call,
     rt_pg_copy_nano(b, s->amount_nano, rt_deck_decimals(call->plan_deck));
 }
 
+void
+pgs_copy_plan(struct rt_pg_buf *b, const struct rt_call *call)
+{
+    rt_pg_copy_str(b, call->plan_deck != NULL ? call->plan : NULL);
+}
+
+void
+pgs_copy_sell_currency(struct rt_pg_buf *b, const struct rt_call *call)
+{
+    rt_pg_copy_str(
+        b, call->plan_deck != NULL ? rt_deck_currency(call->plan_deck) : NULL);
+}
+
 /* ---- the COPY stream -------------------------------------------------- */
 
 int
@@ -329,9 +342,8 @@ pgs_stage_call(struct pgs_stage *st, const struct rt_call *c,
         return row_done(st, d);
     }
     pgs_copy_opt(b, c->target_caller_id);
-    rt_pg_copy_str(b, c->plan_deck != NULL ? c->plan : NULL);
-    rt_pg_copy_str(b, c->plan_deck != NULL ? rt_deck_currency(c->plan_deck)
-                                           : NULL);
+    pgs_copy_plan(b, c);
+    pgs_copy_sell_currency(b, c);
     for (int i = 0; i < 2; i++) {
         if (i < c->n_components)
             pgs_copy_sell_to(b, c, &c->comp[i]);
