@@ -2,6 +2,18 @@
 
 #include <string.h>
 
+struct cdr_slice
+cdr_slice_trim(struct cdr_slice s)
+{
+    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.n--;
+    }
+    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
+        s.n--;
+    return s;
+}
+
 const char *
 cdr_column_name(enum cdr_column c)
 {

@@ -14,6 +14,10 @@ struct cdr_slice {
     size_t n;
 };
 
+/* s without the spaces and tabs at either end: how a CSV value is read,
+ * in call records and in price lists alike. */
+struct cdr_slice cdr_slice_trim(struct cdr_slice s);
+
 /* The columns referee knows, in the canonical order of pending.csv. */
 enum cdr_column {
     CDR_COL_SID,

@@ -21,13 +21,7 @@ trimmed(const struct cdr_row *row, enum cdr_column c)
     if (!row->present[c] || row->field[c].p == NULL)
         return s;
     s = row->field[c];
-    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
-        s.n--;
-    return s;
+    return cdr_slice_trim(s);
 }
 
 /* Fill d for column c with value v; message is cdr_strerror(code) unless

@@ -94,13 +94,7 @@ cell(const struct rt_csv_list *c, const struct cdr_csv_row *row, int k)
     if (i < 0 || (size_t)i >= row->nfields)
         return s;
     s = row->field[i];
-    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
-        s.n--;
-    return s;
+    return cdr_slice_trim(s);
 }
 
 static int

@@ -151,6 +151,20 @@ test_written_records_read_back_the_same(void **state)
     unlink(path);
 }
 
+static void
+test_a_value_is_trimmed_of_spaces_and_tabs_only(void **state)
+{
+    (void)state;
+    struct cdr_slice s =
+        cdr_slice_trim((struct cdr_slice){" \t+1 415\r\t ", 11});
+    assert_int_equal(s.n, 7);
+    assert_memory_equal(s.p, "+1 415\r", 7);
+    s = cdr_slice_trim((struct cdr_slice){" \t ", 3});
+    assert_int_equal(s.n, 0);
+    s = cdr_slice_trim((struct cdr_slice){"", 0});
+    assert_int_equal(s.n, 0);
+}
+
 int
 main(void)
 {
@@ -158,6 +172,7 @@ main(void)
         cmocka_unit_test(test_header_names_map_to_columns),
         cmocka_unit_test(test_statuses_and_directions_round_trip),
         cmocka_unit_test(test_written_records_read_back_the_same),
+        cmocka_unit_test(test_a_value_is_trimmed_of_spaces_and_tabs_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
